@@ -1,0 +1,45 @@
+/**
+ * The one error base for every layer. `code` is a stable SCREAMING_SNAKE string that
+ * callers (and the HTTP error handler's table) key on; `kind` decides the status family.
+ */
+export const ERROR_KINDS = ['user', 'conflict', 'not_found', 'unavailable', 'internal', 'unauthorized', 'forbidden', 'too_large'] as const;
+export type ErrorKind = (typeof ERROR_KINDS)[number];
+
+/** One field-level problem, as in problem+json `errors: [{path, message}]`. */
+export interface FieldProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+export interface AppErrorOptions {
+  readonly kind: ErrorKind;
+  readonly retryable?: boolean;
+  readonly details?: Readonly<Record<string, unknown>>;
+  readonly problems?: readonly FieldProblem[];
+  readonly cause?: unknown;
+}
+
+export class AppError extends Error {
+  readonly code: string;
+  readonly kind: ErrorKind;
+  readonly retryable: boolean;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+  readonly problems: readonly FieldProblem[];
+
+  constructor(code: string, message: string, options: AppErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.kind = options.kind;
+    this.retryable = options.retryable ?? false;
+    this.details = options.details;
+    this.problems = options.problems ?? [];
+  }
+}
+
+/** Normalises anything caught into an AppError (kind `internal`, code `INTERNAL`). */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new AppError('INTERNAL', message, { kind: 'internal', cause: err });
+}

@@ -1,0 +1,69 @@
+import type { TSchema } from '@sinclair/typebox';
+import type { Clock, FieldProblem } from '@linkflow/domain';
+
+/** The five built-in node types. */
+export type NodeType = 'http' | 'db' | 'transform' | 'condition' | 'code';
+
+/** Levels a node may log at; stored as the execution's structured log. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** What a node run used; the executor turns it into cost with a rate card. */
+export interface NodeUsage {
+  cpu_ms?: number;
+  peak_memory_bytes?: number;
+  net_bytes_in?: number;
+  net_bytes_out?: number;
+  rows?: number;
+  query_ms?: number;
+}
+
+/** The evaluation context of DESIGN.md: `{input, nodes: {<id>: <output>}, execution}`. */
+export interface NodeInput {
+  readonly input: unknown;
+  readonly nodes: Readonly<Record<string, unknown>>;
+  readonly execution: { readonly id: string; readonly workflow_id: string; readonly attempt: number };
+}
+
+/**
+ * Everything a node may touch at run time. Nodes never read process.env or build
+ * their own clients: the registry's factories get their dependencies explicitly.
+ */
+export interface NodeContext {
+  readonly signal: AbortSignal;
+  readonly clock: Clock;
+  readonly nodeId: string;
+  readonly attempt: number;
+  /** Milliseconds this attempt may take; the executor also aborts `signal` when it passes. */
+  readonly timeoutMs: number;
+  log(level: LogLevel, message: string, data?: Record<string, unknown>): void;
+}
+
+export interface NodeResult<O = unknown> {
+  readonly output: O;
+  readonly usage: NodeUsage;
+}
+
+export interface NodeHealth {
+  readonly ok: boolean;
+  readonly detail?: string;
+}
+
+/**
+ * One node type. `configSchema` is validated before enqueue; `checkConfig` adds the
+ * rules JSON Schema cannot say (e.g. no `{{ }}` in a SQL query). `rawFields` are config
+ * keys the executor must not template-render (expressions, source code, SQL text).
+ */
+export interface NodeDefinition<C = unknown, O = unknown> {
+  readonly type: NodeType;
+  readonly version: number;
+  readonly configSchema: TSchema;
+  readonly rawFields: readonly string[];
+  /** Expressions inside the config (evaluated by the node itself) to compile at validation. */
+  expressionsOf?(config: C): readonly { path: string; expression: string }[];
+  checkConfig?(config: C): readonly FieldProblem[];
+  /** Circuit-breaker key (`host:port`, connection name) or undefined when unguarded. */
+  breakerKey?(config: C): string | undefined;
+  execute(ctx: NodeContext, config: C, input: NodeInput): Promise<NodeResult<O>>;
+  health?(): Promise<NodeHealth>;
+  close?(): Promise<void>;
+}
