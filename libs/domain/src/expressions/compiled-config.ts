@@ -1,0 +1,110 @@
+import type { FieldProblem } from '../errors/app-error.ts';
+import { err, ok, type Result } from '../result.ts';
+import { compileExpression, type CompiledExpression } from './expression.ts';
+import { hasTemplate, parseTemplate, stringifyValue } from './template.ts';
+
+type Segment = { readonly text: string } | { readonly expr: CompiledExpression };
+
+interface Slot {
+  readonly path: readonly (string | number)[];
+  readonly single: boolean;
+  readonly segments: readonly Segment[];
+}
+
+/** A node config whose `{{ }}` templates are compiled; `render` fills them per run. */
+export interface CompiledConfig {
+  readonly hasTemplates: boolean;
+  render(context: unknown): Promise<Result<Record<string, unknown>, FieldProblem>>;
+}
+
+const pointer = (base: string, path: readonly (string | number)[]): string =>
+  `${base}/${path.map((p) => String(p).replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`;
+
+function compileSlot(path: (string | number)[], text: string, problems: FieldProblem[], base: string): Slot | undefined {
+  const parsed = parseTemplate(text);
+  if (parsed === undefined) {
+    problems.push({ path: pointer(base, path), message: 'template has an unclosed or empty {{ }}' });
+    return undefined;
+  }
+  const segments: Segment[] = [];
+  for (const part of parsed.parts) {
+    if (part.kind === 'text') {
+      segments.push({ text: part.text });
+      continue;
+    }
+    const compiled = compileExpression(part.source);
+    if (!compiled.ok) {
+      problems.push({ path: pointer(base, path), message: `expression does not parse: ${compiled.error}` });
+      return undefined;
+    }
+    segments.push({ expr: compiled.value });
+  }
+  return { path, single: parsed.isSingle, segments };
+}
+
+function collectSlots(value: unknown, path: (string | number)[], acc: { slots: Slot[]; problems: FieldProblem[]; base: string }): void {
+  if (typeof value === 'string') {
+    if (!hasTemplate(value)) return;
+    const slot = compileSlot(path, value, acc.problems, acc.base);
+    if (slot) acc.slots.push(slot);
+  } else if (Array.isArray(value)) {
+    value.forEach((item, i) => collectSlots(item, [...path, i], acc));
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, item] of Object.entries(value)) collectSlots(item, [...path, key], acc);
+  }
+}
+
+async function renderSlot(slot: Slot, context: unknown): Promise<Result<unknown, string>> {
+  if (slot.single) {
+    const only = slot.segments.find((s) => 'expr' in s);
+    if (only && 'expr' in only) return only.expr.evaluate(context);
+  }
+  let out = '';
+  for (const segment of slot.segments) {
+    if ('text' in segment) {
+      out += segment.text;
+      continue;
+    }
+    const value = await segment.expr.evaluate(context);
+    if (!value.ok) return value;
+    out += stringifyValue(value.value);
+  }
+  return ok(out);
+}
+
+function setAt(target: unknown, path: readonly (string | number)[], value: unknown): void {
+  let cursor = target as Record<string | number, unknown>;
+  for (const key of path.slice(0, -1)) cursor = cursor[key] as Record<string | number, unknown>;
+  const last = path[path.length - 1];
+  if (last !== undefined) cursor[last] = value;
+}
+
+/**
+ * Compiles every `{{ }}` in `config` except under the top-level `rawFields`. Problems
+ * carry JSON-pointer paths under `base` (e.g. `/nodes/2/config`).
+ */
+export function compileConfig(
+  config: Readonly<Record<string, unknown>>,
+  rawFields: readonly string[],
+  base = '/config',
+): Result<CompiledConfig, FieldProblem[]> {
+  const acc = { slots: [] as Slot[], problems: [] as FieldProblem[], base };
+  for (const [key, value] of Object.entries(config)) {
+    if (!rawFields.includes(key)) collectSlots(value, [key], acc);
+  }
+  if (acc.problems.length > 0) return err(acc.problems);
+  const slots = acc.slots;
+  return ok({
+    hasTemplates: slots.length > 0,
+    async render(context) {
+      if (slots.length === 0) return ok(config as Record<string, unknown>);
+      const out = structuredClone(config) as Record<string, unknown>;
+      for (const slot of slots) {
+        const value = await renderSlot(slot, context);
+        if (!value.ok) return err({ path: pointer(base, slot.path), message: value.error });
+        setAt(out, slot.path, value.value);
+      }
+      return ok(out);
+    },
+  });
+}

@@ -1,0 +1,27 @@
+import type { FieldProblem } from '../errors/app-error.ts';
+import type { NodeTypeCatalog, NodeTypeSpec } from '../workflow/node-type-catalog.ts';
+
+const requireString = (config: Readonly<Record<string, unknown>>, key: string): FieldProblem[] =>
+  typeof config[key] === 'string' ? [] : [{ path: `/config/${key}`, message: `must be a string` }];
+
+const expressionNode: NodeTypeSpec = {
+  rawFields: ['expression'],
+  checkConfig: (c) => requireString(c, 'expression'),
+  expressionsOf: (c) => [{ path: '/config/expression', expression: String(c['expression']) }],
+};
+
+/** A catalog fake for domain tests: the five type names with tiny config rules. */
+export function fakeCatalog(): NodeTypeCatalog {
+  const specs: Record<string, NodeTypeSpec> = {
+    http: { rawFields: [], checkConfig: (c) => requireString(c, 'url') },
+    db: {
+      rawFields: ['query'],
+      checkConfig: (c) =>
+        String(c['query']).includes('{{') ? [{ path: '/config/query', message: 'templates are not allowed in SQL' }] : [],
+    },
+    transform: expressionNode,
+    condition: expressionNode,
+    code: { rawFields: ['source'], checkConfig: (c) => requireString(c, 'source') },
+  };
+  return { get: (type) => specs[type], types: () => Object.keys(specs) };
+}

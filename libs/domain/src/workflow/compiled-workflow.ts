@@ -1,0 +1,42 @@
+import type { FieldProblem } from '../errors/app-error.ts';
+import { compileConfig, type CompiledConfig } from '../expressions/compiled-config.ts';
+import { err, ok, type Result } from '../result.ts';
+import { buildDag, type Dag } from './dag.ts';
+import { resolveSettings, type NodeSpec, type ResolvedSettings, type WorkflowDefinition } from './definition-schema.ts';
+import type { NodeTypeCatalog } from './node-type-catalog.ts';
+
+export interface CompiledNode {
+  readonly spec: NodeSpec;
+  readonly config: CompiledConfig;
+}
+
+/** A workflow version ready to run: graph, settings and per-node compiled templates. */
+export interface CompiledWorkflow {
+  readonly definition: WorkflowDefinition;
+  readonly settings: ResolvedSettings;
+  readonly dag: Dag;
+  readonly nodes: ReadonlyMap<string, CompiledNode>;
+}
+
+/**
+ * Compiles a stored (already validated) definition once per workflow version. It still
+ * returns problems, because a type may have been disabled since the version was stored.
+ */
+export function compileWorkflow(definition: WorkflowDefinition, catalog: NodeTypeCatalog): Result<CompiledWorkflow, FieldProblem[]> {
+  const dag = buildDag(definition.nodes, definition.edges ?? []);
+  if (!dag.ok) return dag;
+  const nodes = new Map<string, CompiledNode>();
+  const problems: FieldProblem[] = [];
+  definition.nodes.forEach((spec, i) => {
+    const type = catalog.get(spec.type);
+    if (!type) {
+      problems.push({ path: `/nodes/${i}/type`, message: `node type '${spec.type}' is not enabled` });
+      return;
+    }
+    const config = compileConfig(spec.config, type.rawFields, `/nodes/${i}/config`);
+    if (!config.ok) problems.push(...config.error);
+    else nodes.set(spec.id, { spec, config: config.value });
+  });
+  if (problems.length > 0) return err(problems);
+  return ok({ definition, settings: resolveSettings(definition.settings), dag: dag.value, nodes });
+}

@@ -1,0 +1,77 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/** Node id: short, URL- and expression-safe (`nodes.<id>` must be a JSONata path). */
+export const NODE_ID_PATTERN = '^[A-Za-z_][A-Za-z0-9_]{0,63}$';
+
+export const RetryPolicySchema = Type.Object(
+  {
+    max_attempts: Type.Integer({ minimum: 1, maximum: 20 }),
+    backoff: Type.Optional(Type.Union([Type.Literal('exponential'), Type.Literal('fixed')])),
+    initial_delay_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })),
+    max_delay_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const NodeSpecSchema = Type.Object(
+  {
+    id: Type.String({ pattern: NODE_ID_PATTERN }),
+    type: Type.String({ minLength: 1, maxLength: 64 }),
+    config: Type.Record(Type.String(), Type.Unknown()),
+    retry: Type.Optional(RetryPolicySchema),
+    timeout_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400_000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const EdgeSchema = Type.Object(
+  {
+    from: Type.String({ minLength: 1 }),
+    to: Type.String({ minLength: 1 }),
+    when: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false'), Type.Boolean()])),
+  },
+  { additionalProperties: false },
+);
+
+export const SettingsSchema = Type.Object(
+  {
+    timeout_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400_000 })),
+    max_concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    fail_fast: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+/** A workflow definition as clients send it (DESIGN.md "Workflow definition"). */
+export const WorkflowDefinitionSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    nodes: Type.Array(NodeSpecSchema, { minItems: 1, maxItems: 1000 }),
+    edges: Type.Optional(Type.Array(EdgeSchema, { maxItems: 5000 })),
+    settings: Type.Optional(SettingsSchema),
+  },
+  { additionalProperties: false },
+);
+
+export type RetryPolicySpec = Static<typeof RetryPolicySchema>;
+export type NodeSpec = Static<typeof NodeSpecSchema>;
+export type EdgeSpec = Static<typeof EdgeSchema>;
+export type WorkflowSettings = Static<typeof SettingsSchema>;
+export type WorkflowDefinition = Static<typeof WorkflowDefinitionSchema>;
+
+/** Settings with defaults applied. */
+export interface ResolvedSettings {
+  readonly timeout_ms: number | undefined;
+  readonly max_concurrency: number;
+  readonly fail_fast: boolean;
+}
+
+export const DEFAULT_MAX_CONCURRENCY = 10;
+
+export function resolveSettings(settings: WorkflowSettings | undefined): ResolvedSettings {
+  return {
+    timeout_ms: settings?.timeout_ms,
+    max_concurrency: settings?.max_concurrency ?? DEFAULT_MAX_CONCURRENCY,
+    fail_fast: settings?.fail_fast ?? true,
+  };
+}

@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { fakeCatalog } from '../testing/fake-catalog.ts';
+import { validateWorkflow } from './validate-workflow.ts';
+
+const catalog = fakeCatalog();
+const t = (id: string, expression = '1') => ({ id, type: 'transform', config: { expression } });
+
+function problems(def: unknown) {
+  const result = validateWorkflow(def, catalog);
+  return result.ok ? [] : result.error;
+}
+
+describe('validateWorkflow', () => {
+  it('accepts the DESIGN.md example', () => {
+    const def = {
+      name: 'order-sync',
+      nodes: [
+        { id: 'fetch', type: 'http', config: { method: 'GET', url: 'https://shop.example/orders/{{ input.order_id }}' }, retry: { max_attempts: 3, backoff: 'exponential', initial_delay_ms: 200, max_delay_ms: 5000 }, timeout_ms: 5000 },
+        { id: 'big', type: 'condition', config: { expression: 'nodes.fetch.body.total > 100' } },
+        { id: 'save', type: 'db', config: { connection: 'main', query: 'insert into orders(id,total) values ($1,$2)', params: ['{{ nodes.fetch.body.id }}'] } },
+        { id: 'note', type: 'transform', config: { expression: "{ 'small': true }" } },
+      ],
+      edges: [{ from: 'fetch', to: 'big' }, { from: 'big', to: 'save', when: 'true' }, { from: 'big', to: 'note', when: 'false' }],
+      settings: { timeout_ms: 60000, max_concurrency: 10, fail_fast: true },
+    };
+    expect(validateWorkflow(def, catalog).ok).toBe(true);
+  });
+
+  it('reports schema violations with their paths', () => {
+    const found = problems({ name: '', nodes: [{ id: '1bad', type: 'transform', config: {} }], extra: 1 });
+    const paths = found.map((p) => p.path);
+    expect(paths).toEqual(expect.arrayContaining(['/name', '/nodes/0/id', '/extra']));
+  });
+
+  it('reports a missing body as a root problem', () => {
+    expect(problems(null)[0]?.path).toBe('/');
+  });
+
+  it('names duplicate node ids', () => {
+    expect(problems({ name: 'w', nodes: [t('a'), t('a')] })).toEqual([{ path: '/nodes/1/id', message: "duplicate node id 'a'" }]);
+  });
+
+  it('names an unknown node type with the enabled ones', () => {
+    const [p] = problems({ name: 'w', nodes: [{ id: 'a', type: 'ftp', config: {} }] });
+    expect(p?.path).toBe('/nodes/0/type');
+    expect(p?.message).toContain("unknown node type 'ftp'");
+    expect(p?.message).toContain('http');
+  });
+
+  it('names dangling edges at both ends', () => {
+    const found = problems({ name: 'w', nodes: [t('a')], edges: [{ from: 'x', to: 'a' }, { from: 'a', to: 'y' }] });
+    expect(found.map((p) => p.path)).toEqual(['/edges/0/from', '/edges/1/to']);
+  });
+
+  it('names duplicate edges', () => {
+    const found = problems({ name: 'w', nodes: [t('a'), t('b')], edges: [{ from: 'a', to: 'b' }, { from: 'a', to: 'b' }] });
+    expect(found).toEqual([{ path: '/edges/1', message: 'duplicate edge a -> b' }]);
+  });
+
+  it('names the nodes of a cycle', () => {
+    const found = problems({
+      name: 'w',
+      nodes: [t('start'), t('a'), t('b'), t('c')],
+      edges: [{ from: 'start', to: 'a' }, { from: 'a', to: 'b' }, { from: 'b', to: 'c' }, { from: 'c', to: 'a' }],
+    });
+    expect(found).toHaveLength(1);
+    expect(found[0]?.path).toBe('/edges');
+    expect(found[0]?.message).toMatch(/^cycle: /);
+    for (const id of ['a', 'b', 'c']) expect(found[0]?.message).toContain(id);
+    expect(found[0]?.message).not.toContain('start');
+  });
+
+  it('treats a self-loop as a cycle', () => {
+    expect(problems({ name: 'w', nodes: [t('a')], edges: [{ from: 'a', to: 'a' }] })[0]?.message).toBe('cycle: a -> a');
+  });
+
+  it("rejects 'when' on an edge whose source is not a condition", () => {
+    const found = problems({ name: 'w', nodes: [t('a'), t('b')], edges: [{ from: 'a', to: 'b', when: 'true' }] });
+    expect(found[0]).toEqual({ path: '/edges/0/when', message: "'when' needs a condition source, but 'a' is transform" });
+  });
+
+  it('prefixes config problems with the node path', () => {
+    const found = problems({ name: 'w', nodes: [{ id: 'h', type: 'http', config: {} }] });
+    expect(found).toEqual([{ path: '/nodes/0/config/url', message: 'must be a string' }]);
+  });
+
+  it('rejects {{ }} inside a db query', () => {
+    const found = problems({ name: 'w', nodes: [{ id: 'd', type: 'db', config: { query: 'select {{ input.x }}' } }] });
+    expect(found[0]?.path).toBe('/nodes/0/config/query');
+  });
+
+  it('rejects an expression that does not parse', () => {
+    const found = problems({ name: 'w', nodes: [t('a', 'nodes.(')] });
+    expect(found[0]?.path).toBe('/nodes/0/config/expression');
+    expect(found[0]?.message).toContain('expression does not parse');
+  });
+
+  it('rejects a template whose expression does not parse', () => {
+    const found = problems({ name: 'w', nodes: [{ id: 'h', type: 'http', config: { url: 'http://x/{{ ) }}' } }] });
+    expect(found[0]?.path).toBe('/nodes/0/config/url');
+  });
+
+  it('rejects an unclosed template', () => {
+    const found = problems({ name: 'w', nodes: [{ id: 'h', type: 'http', config: { url: 'http://x/{{ input.a' } }] });
+    expect(found[0]?.message).toContain('unclosed');
+  });
+
+  it('names every problem at once', () => {
+    const found = problems({
+      name: 'w',
+      nodes: [t('a'), t('a'), { id: 'z', type: 'nope', config: {} }],
+      edges: [{ from: 'a', to: 'q' }],
+    });
+    expect(found.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('does not let __proto__ keys pollute objects', () => {
+    const def = JSON.parse('{"name":"w","nodes":[{"id":"a","type":"transform","config":{"expression":"1","__proto__":{"polluted":true}}}]}') as unknown;
+    validateWorkflow(def, catalog);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+});
