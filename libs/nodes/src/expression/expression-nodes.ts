@@ -1,0 +1,54 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { NodeDefinition, NodeInput } from '../node-definition.ts';
+import { NodeError } from '../node-errors.ts';
+import { ExpressionCache } from './expression-cache.ts';
+
+export const ExpressionConfigSchema = Type.Object(
+  { expression: Type.String({ minLength: 1, maxLength: 100_000 }) },
+  { additionalProperties: false },
+);
+export type ExpressionConfig = Static<typeof ExpressionConfigSchema>;
+
+async function evaluate(cache: ExpressionCache, expression: string, input: NodeInput): Promise<unknown> {
+  const result = await cache.get(expression).evaluate(input);
+  if (!result.ok) throw new NodeError('EXPRESSION', `expression failed: ${result.error}`, { retryable: false });
+  return result.value;
+}
+
+const shared = {
+  version: 1,
+  configSchema: ExpressionConfigSchema,
+  rawFields: ['expression'],
+  expressionsOf: (config: ExpressionConfig) => [{ path: '/config/expression', expression: config.expression }],
+} as const;
+
+/** `transform`: evaluates a JSONata expression over the context; the value is the output. */
+export function createTransformNode(cache = new ExpressionCache()): NodeDefinition<ExpressionConfig, unknown> {
+  return {
+    ...shared,
+    type: 'transform',
+    async execute(_ctx, config, input) {
+      const value = await evaluate(cache, config.expression, input);
+      return { output: value === undefined ? null : value, usage: {} };
+    },
+  };
+}
+
+/** `condition`: evaluates to `{result: boolean}` (JSONata truthiness) and drives `when` edges. */
+export function createConditionNode(cache = new ExpressionCache()): NodeDefinition<ExpressionConfig, { result: boolean }> {
+  return {
+    ...shared,
+    type: 'condition',
+    async execute(_ctx, config, input) {
+      const value = await evaluate(cache, config.expression, input);
+      return { output: { result: isTruthy(value) }, usage: {} };
+    },
+  };
+}
+
+/** JSONata's boolean cast: empty arrays/strings, 0, null and undefined are false. */
+function isTruthy(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(isTruthy);
+  if (typeof value === 'object' && value !== null) return Object.keys(value).length > 0;
+  return Boolean(value);
+}
