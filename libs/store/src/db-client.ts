@@ -1,0 +1,80 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaClient } from './generated/prisma/client.ts';
+
+/** Options for {@link createDb}. */
+export interface DbOptions {
+  /** Postgres connection string; a Prisma-style `?schema=name` selects the schema. */
+  readonly url: string;
+  /** Pool size shared by Prisma and raw `pg` queries. Default 10. */
+  readonly maxConnections?: number;
+  /**
+   * Called when an idle pooled connection fails (e.g. Postgres restarted). pg discards that
+   * connection and the next query opens a new one, so this is for logging only. Without a
+   * listener such an error would crash the process. Default: ignore.
+   */
+  readonly onPoolError?: (err: Error) => void;
+}
+
+/** One Postgres pool, used both by Prisma (through the `pg` driver adapter) and raw queries. */
+export interface Db {
+  readonly prisma: PrismaClient;
+  /** The same pool Prisma uses: for hot paths and batched statements in raw SQL. */
+  readonly pool: pg.Pool;
+  /** Disconnects Prisma, then ends the pool. Idempotent. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_MAX_CONNECTIONS = 10;
+
+// The workspace pins @types/pg 8.15.6 while @prisma/adapter-pg brings its own newer copy, so
+// TypeScript sees two `Pool` types; at runtime there is one `pg` install and one class. Drop
+// this alias and the cast below once the root @types/pg matches the adapter's.
+type AdapterPool = ConstructorParameters<typeof PrismaPg>[0];
+
+/** Splits Prisma's `?schema=` parameter off the URL; pg itself does not understand it. */
+function parseUrl(url: string): { connectionString: string; schema: string | undefined } {
+  const parsed = new URL(url);
+  const schema = parsed.searchParams.get('schema') ?? undefined;
+  parsed.searchParams.delete('schema');
+  return { connectionString: parsed.toString(), schema };
+}
+
+function createPool(
+  options: DbOptions,
+  schema: string | undefined,
+  connectionString: string,
+): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    ...(schema === undefined
+      ? {}
+      : { options: `-c search_path="${schema.replaceAll('"', '""')}"` }),
+  });
+  pool.on('error', options.onPoolError ?? (() => {}));
+  return pool;
+}
+
+/**
+ * Builds the store's database handle: a `pg.Pool` and a `PrismaClient` over it via
+ * `@prisma/adapter-pg`. Connections open lazily, on the first query.
+ */
+export function createDb(options: DbOptions): Db {
+  const { connectionString, schema } = parseUrl(options.url);
+  const pool = createPool(options, schema, connectionString);
+  const adapter = new PrismaPg(
+    pool as unknown as AdapterPool,
+    schema === undefined ? undefined : { schema },
+  );
+  const prisma = new PrismaClient({ adapter });
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      await prisma.$disconnect();
+      await pool.end();
+    })();
+    return closing;
+  };
+  return { prisma, pool, close };
+}

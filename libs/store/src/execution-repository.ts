@@ -1,0 +1,161 @@
+import type pg from 'pg';
+import type { ExecutionStatus, RunError } from '@linkflow/domain';
+import { decodeCursor, encodeCursor } from './cursor.ts';
+import { DETAIL_SQL, EXECUTION_COLUMNS, toExecutionDetail, toExecutionRecord, type ExecutionRow } from './execution-rows.ts';
+import type { ExecutionDetail, ExecutionRecord, Page, Priority } from './records.ts';
+import { storeErrors } from './store-errors.ts';
+
+export interface NewExecution {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly workflowId: string;
+  readonly workflowVersion: number;
+  readonly priority: Priority;
+  readonly inputData: unknown;
+  readonly idempotencyKey?: string | undefined;
+  readonly requestHash?: string | undefined;
+  readonly timeoutSeconds?: number | undefined;
+  readonly traceContext?: Record<string, string> | undefined;
+  readonly at: Date;
+}
+
+export type CreateOutcome =
+  | { readonly outcome: 'created' | 'existing'; readonly execution: ExecutionRecord }
+  | { readonly outcome: 'conflict' | 'workflow_not_found' };
+
+export interface ExecutionFilter {
+  readonly workflowId?: string | undefined;
+  readonly status?: ExecutionStatus | undefined;
+  readonly createdFrom?: Date | undefined;
+  readonly createdTo?: Date | undefined;
+  readonly limit: number;
+  readonly cursor?: string | undefined;
+}
+
+/** `not_found`, `terminal` (with the status it is in) or `changed` (with the status it left). */
+export type ChangeOutcome =
+  | { readonly outcome: 'not_found' }
+  | { readonly outcome: 'terminal'; readonly status: ExecutionStatus }
+  | { readonly outcome: 'changed'; readonly from: ExecutionStatus };
+
+const INSERT_SQL = `with wf as (
+    select id from workflows where id = $2 and tenant_id = $1 and deleted_at is null for share
+  ), ins as (
+    insert into executions (id, tenant_id, workflow_id, workflow_version, status, priority, input_data, idempotency_key,
+      request_hash, timeout_seconds, trace_context, created_at, updated_at)
+    select $3, $1, wf.id, $4, 'pending', $5, $6, $7, $8, $9, $10, $11, $11 from wf
+    on conflict (tenant_id, idempotency_key) do nothing
+    returning *
+  ), tr as (
+    insert into execution_transitions (execution_id, from_status, to_status, at, reason)
+    select id, null, 'pending', created_at, 'created' from ins
+  )
+  select ${EXECUTION_COLUMNS} from ins e`;
+
+/**
+ * Executions as the API sees them. Creation is one statement (execution + first
+ * transition, idempotency by unique key); cancel and timeout changes are fenced on
+ * the current status so they never overwrite a terminal state.
+ */
+export function createExecutionRepository(deps: { pool: pg.Pool }) {
+  const { pool } = deps;
+
+  async function findByKey(tenantId: string, key: string): Promise<(ExecutionRow & { request_hash: string | null }) | undefined> {
+    const res = await pool.query<ExecutionRow & { request_hash: string | null }>(
+      `select ${EXECUTION_COLUMNS}, e.request_hash from executions e where e.tenant_id = $1 and e.idempotency_key = $2`,
+      [tenantId, key],
+    );
+    return res.rows[0];
+  }
+
+  return {
+    async create(input: NewExecution): Promise<CreateOutcome> {
+      const res = await pool.query<ExecutionRow>(INSERT_SQL, [
+        input.tenantId, input.workflowId, input.id, input.workflowVersion, input.priority, JSON.stringify(input.inputData ?? null),
+        input.idempotencyKey ?? null, input.requestHash ?? null, input.timeoutSeconds ?? null,
+        input.traceContext ? JSON.stringify(input.traceContext) : null, input.at,
+      ]);
+      const created = res.rows[0];
+      if (created) return { outcome: 'created', execution: toExecutionRecord(created) };
+      if (input.idempotencyKey === undefined) return { outcome: 'workflow_not_found' };
+      const existing = await findByKey(input.tenantId, input.idempotencyKey);
+      if (!existing) return { outcome: 'workflow_not_found' };
+      if (existing.request_hash !== (input.requestHash ?? null)) return { outcome: 'conflict' };
+      return { outcome: 'existing', execution: toExecutionRecord(existing) };
+    },
+
+    /** True when the execution exists and belongs to the tenant (a cheap ownership check). */
+    async exists(tenantId: string, id: string): Promise<boolean> {
+      const res = await pool.query('select 1 from executions where id = $1 and tenant_id = $2', [id, tenantId]);
+      return res.rowCount === 1;
+    },
+
+    async get(tenantId: string, id: string): Promise<ExecutionDetail | undefined> {
+      const res = await pool.query<Parameters<typeof toExecutionDetail>[0]>(`${DETAIL_SQL} where e.id = $1 and e.tenant_id = $2`, [id, tenantId]);
+      const row = res.rows[0];
+      return row ? toExecutionDetail(row) : undefined;
+    },
+
+    async list(tenantId: string, filter: ExecutionFilter): Promise<Page<ExecutionRecord>> {
+      const where = ['e.tenant_id = $1'];
+      const args: unknown[] = [tenantId];
+      const add = (sql: string, value: unknown) => {
+        args.push(value);
+        where.push(sql.replace('?', `$${args.length}`));
+      };
+      if (filter.workflowId !== undefined) add('e.workflow_id = ?', filter.workflowId);
+      if (filter.status !== undefined) add('e.status = ?', filter.status);
+      if (filter.createdFrom !== undefined) add('e.created_at >= ?', filter.createdFrom);
+      if (filter.createdTo !== undefined) add('e.created_at < ?', filter.createdTo);
+      if (filter.cursor !== undefined) {
+        const key = decodeCursor(filter.cursor);
+        if (!key) throw storeErrors.badCursor();
+        args.push(key.createdAt, key.id);
+        where.push(`(e.created_at, e.id) < ($${args.length - 1}, $${args.length})`);
+      }
+      args.push(filter.limit + 1);
+      const res = await pool.query<ExecutionRow>(
+        `select ${EXECUTION_COLUMNS} from executions e where ${where.join(' and ')} order by e.created_at desc, e.id desc limit $${args.length}`,
+        args,
+      );
+      const items = res.rows.slice(0, filter.limit).map(toExecutionRecord);
+      const last = items[items.length - 1];
+      return { items, nextCursor: res.rows.length > filter.limit && last ? encodeCursor(last) : null };
+    },
+
+    /** Cancels a pending or running execution (recording the transition); fenced on status. */
+    async cancel(tenantId: string, id: string, at: Date, reason: string): Promise<ChangeOutcome> {
+      const error: RunError = { type: 'CANCELLATION', message: reason };
+      const res = await pool.query<{ before: string; changed: boolean }>(
+        `with cur as (select id, status from executions where id = $1 and tenant_id = $2 for update),
+         upd as (update executions e set status = 'cancelled', finished_at = $3, updated_at = $3, error = $4
+                 from cur where e.id = cur.id and cur.status in ('pending', 'running') returning e.id, cur.status as from_status),
+         tr as (insert into execution_transitions (execution_id, from_status, to_status, at, reason)
+                select id, from_status, 'cancelled', $3, $5 from upd)
+         select cur.status as before, exists(select 1 from upd) as changed from cur`,
+        [id, tenantId, at, JSON.stringify(error), reason],
+      );
+      return changeOutcome(res.rows[0]);
+    },
+
+    /** Sets `timeout_seconds` on a pending or running execution. */
+    async setTimeout(tenantId: string, id: string, seconds: number): Promise<ChangeOutcome> {
+      const res = await pool.query<{ before: string; changed: boolean }>(
+        `with cur as (select id, status from executions where id = $1 and tenant_id = $2 for update),
+         upd as (update executions e set timeout_seconds = $3, updated_at = now() from cur
+                 where e.id = cur.id and cur.status in ('pending', 'running') returning e.id)
+         select cur.status as before, exists(select 1 from upd) as changed from cur`,
+        [id, tenantId, seconds],
+      );
+      return changeOutcome(res.rows[0]);
+    },
+  };
+}
+
+function changeOutcome(row: { before: string; changed: boolean } | undefined): ChangeOutcome {
+  if (!row) return { outcome: 'not_found' };
+  const status = row.before as ExecutionStatus;
+  return row.changed ? { outcome: 'changed', from: status } : { outcome: 'terminal', status };
+}
+
+export type ExecutionRepository = ReturnType<typeof createExecutionRepository>;

@@ -1,0 +1,94 @@
+import type { IdGen, WorkflowDefinition } from '@linkflow/domain';
+import type { PrismaClient } from './generated/prisma/client.ts';
+import { afterCursor, decodeCursor, toPage } from './cursor.ts';
+import type { Page, WorkflowRecord } from './records.ts';
+import { storeErrors } from './store-errors.ts';
+
+interface WorkflowRow {
+  id: string;
+  tenantId: string;
+  name: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const toRecord = (row: WorkflowRow, version: number, definition: unknown): WorkflowRecord => ({
+  id: row.id,
+  tenantId: row.tenantId,
+  name: row.name,
+  version,
+  definition: definition as WorkflowDefinition,
+  createdAt: row.createdAt,
+  updatedAt: row.updatedAt,
+});
+
+/** Result of deleting a workflow. `busy` means an execution of it is pending or running. */
+export type DeleteOutcome = 'deleted' | 'not_found' | 'busy';
+
+/**
+ * Workflows and their immutable versions. Deleting is soft (executions keep pointing
+ * at their pinned version) and refused while an execution is pending or running; the
+ * workflow row lock orders it against concurrent execution creation.
+ */
+export function createWorkflowRepository(deps: { prisma: PrismaClient; ids: IdGen }) {
+  const { prisma, ids } = deps;
+  const live = (tenantId: string, id: string) => ({ id, tenantId, deletedAt: null });
+
+  return {
+    async create(tenantId: string, definition: WorkflowDefinition): Promise<WorkflowRecord> {
+      const id = ids.next();
+      const row = await prisma.workflow.create({
+        data: { id, tenantId, name: definition.name, latestVersion: 1, versions: { create: { version: 1, definition: definition as object } } },
+      });
+      return toRecord(row, 1, definition);
+    },
+
+    /** The latest version, or `version` when given; undefined when missing or another tenant's. */
+    async get(tenantId: string, id: string, version?: number): Promise<WorkflowRecord | undefined> {
+      const row = await prisma.workflow.findFirst({ where: live(tenantId, id) });
+      if (!row) return undefined;
+      const v = await prisma.workflowVersion.findUnique({ where: { workflowId_version: { workflowId: id, version: version ?? row.latestVersion } } });
+      return v ? toRecord(row, v.version, v.definition) : undefined;
+    },
+
+    async list(tenantId: string, options: { limit: number; cursor?: string | undefined }): Promise<Page<WorkflowRecord>> {
+      const key = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
+      if (options.cursor !== undefined && !key) throw storeErrors.badCursor();
+      const rows = await prisma.workflow.findMany({
+        where: { tenantId, deletedAt: null, ...afterCursor(key) },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take: options.limit + 1,
+        include: { versions: { orderBy: { version: 'desc' }, take: 1 } },
+      });
+      return toPage(rows, options.limit, (row) => toRecord(row, row.latestVersion, row.versions[0]?.definition));
+    },
+
+    /** Stores a new immutable version; undefined when the workflow does not exist. */
+    async addVersion(tenantId: string, id: string, definition: WorkflowDefinition): Promise<WorkflowRecord | undefined> {
+      return prisma.$transaction(async (tx) => {
+        const locked = await tx.$queryRaw<{ latest_version: number }[]>`
+          select latest_version from workflows where id = ${id} and tenant_id = ${tenantId} and deleted_at is null for update`;
+        const current = locked[0];
+        if (!current) return undefined;
+        const version = current.latest_version + 1;
+        await tx.workflowVersion.create({ data: { workflowId: id, version, definition: definition as object } });
+        const row = await tx.workflow.update({ where: { id }, data: { latestVersion: version, name: definition.name } });
+        return toRecord(row, version, definition);
+      });
+    },
+
+    async delete(tenantId: string, id: string): Promise<DeleteOutcome> {
+      return prisma.$transaction(async (tx) => {
+        const locked = await tx.$queryRaw<{ id: string }[]>`
+          select id from workflows where id = ${id} and tenant_id = ${tenantId} and deleted_at is null for update`;
+        if (locked.length === 0) return 'not_found';
+        const active = await tx.execution.count({ where: { workflowId: id, status: { in: ['pending', 'running'] } } });
+        if (active > 0) return 'busy';
+        await tx.workflow.update({ where: { id }, data: { deletedAt: new Date() } });
+        return 'deleted';
+      });
+    },
+  };
+}
+
+export type WorkflowRepository = ReturnType<typeof createWorkflowRepository>;

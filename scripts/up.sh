@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# `make up`: start the API and one executor in the background (logs and pids in .run/),
+# wait until the API is ready, and print a development admin key.
+set -euo pipefail
+mkdir -p .run
+port=${API_PORT:-8084}
+start() { # name make-target
+  if [ -f ".run/$1.pid" ] && kill -0 "$(cat ".run/$1.pid")" 2>/dev/null; then
+    echo "$1 already running (pid $(cat ".run/$1.pid"))"; return
+  fi
+  nohup npx tsx "apps/$1/src/main.ts" >".run/$1.log" 2>&1 &
+  echo $! >".run/$1.pid"
+  echo "started $1 (pid $!, log .run/$1.log)"
+}
+start api
+if [ -f apps/executor/src/main.ts ]; then start executor; fi
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null || { echo "API did not become ready; see .run/api.log" >&2; tail -20 .run/api.log >&2; exit 1; }
+echo "API ready on http://localhost:$port (docs: http://localhost:$port/docs)"
+echo "development admin key (tenant dev):"
+TENANT=dev SCOPES=admin npx tsx scripts/create-key.ts | tail -n 1
