@@ -1,0 +1,23 @@
+import type { Redis } from 'ioredis';
+import { publishControl, type ExecutionQueue } from '@linkflow/queue';
+import { injectTraceContext } from '@linkflow/telemetry';
+import type { ExecutionSignals } from '../executions/execution-routes.ts';
+
+/** ExecutionSignals over Redis pub/sub and the BullMQ queue. */
+export function createQueueSignals(deps: { redis: Redis; queue: Pick<ExecutionQueue, 'remove'> }): ExecutionSignals {
+  return {
+    async cancel(executionId) {
+      await publishControl(deps.redis, { execution_id: executionId, action: 'cancel' });
+    },
+    async timeoutChanged(executionId) {
+      await publishControl(deps.redis, { execution_id: executionId, action: 'timeout' });
+    },
+    async dequeue(executionId) {
+      await deps.queue.remove(executionId);
+    },
+    traceContext() {
+      const carrier = injectTraceContext();
+      return Object.keys(carrier).length > 0 ? carrier : undefined;
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Clock, IdGen } from '@linkflow/domain';
+import type { NodeRegistry } from '@linkflow/nodes';
+import type { ExecutionRepository, LogRepository, WorkflowRepository } from '@linkflow/store';
+import type { Metrics } from '@linkflow/telemetry';
+import { installAuth, type Authenticator } from './auth/auth.ts';
+import { registerExecutionRoutes, type ExecutionSignals } from './executions/execution-routes.ts';
+import { registerLogRoutes } from './executions/log-routes.ts';
+import type { Enqueuer } from './executions/start-execution.ts';
+import { registerHealthRoutes, type Probe } from './health/health-routes.ts';
+import { installErrorHandling } from './http/error-handler.ts';
+import { installMetrics } from './http/metrics-hooks.ts';
+import { ProblemSchema } from './http/schemas.ts';
+import { registerNodeTypeRoutes } from './workflows/node-type-routes.ts';
+import { registerWorkflowRoutes } from './workflows/workflow-routes.ts';
+
+/** Everything the API needs, built by main.ts (or a test). */
+export interface AppDeps {
+  readonly logger: FastifyBaseLogger;
+  readonly bodyLimit: number;
+  readonly authenticator: Authenticator;
+  readonly workflows: WorkflowRepository;
+  readonly executions: ExecutionRepository;
+  readonly logs: LogRepository;
+  readonly registry: NodeRegistry;
+  readonly queue: Enqueuer;
+  readonly signals: ExecutionSignals;
+  readonly probes: Readonly<Record<string, Probe>>;
+  readonly metrics: Pick<Metrics, 'registry' | 'httpRequests' | 'httpRequestDuration'>;
+  readonly ids: IdGen;
+  readonly clock: Clock;
+}
+
+async function installDocs(app: FastifyInstance): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'LinkFlow API', version: '0.1.0', description: 'Workflow automation: workflows, executions, logs.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+}
+
+/** Builds a ready Fastify instance without listening (main.ts owns the process). */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: deps.bodyLimit,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => deps.ids.next(),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true } },
+  });
+  installErrorHandling(app);
+  app.addSchema(ProblemSchema);
+  await installDocs(app);
+  installAuth(app, deps.authenticator);
+  installMetrics(app, deps.metrics);
+  registerHealthRoutes(app, deps.probes);
+  registerWorkflowRoutes(app, { workflows: deps.workflows, catalog: deps.registry });
+  registerNodeTypeRoutes(app, deps.registry);
+  registerExecutionRoutes(app, { ...deps, catalog: deps.registry });
+  registerLogRoutes(app, deps);
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,55 @@
+import type { Transition } from '@linkflow/domain';
+import type { ExecutionDetail, ExecutionRecord, LogEntry, NodeRunRecord } from '@linkflow/store';
+
+const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
+
+const transitionView = (t: Transition) => ({ from: t.from, to: t.to, at: t.at.toISOString(), reason: t.reason });
+
+export function nodeRunView(run: NodeRunRecord) {
+  return {
+    node_id: run.nodeId,
+    type: run.type,
+    status: run.status,
+    attempts: run.attempts,
+    started_at: iso(run.startedAt),
+    finished_at: iso(run.finishedAt),
+    duration_ms: run.durationMs,
+    output: run.output,
+    output_truncated: run.outputTruncated,
+    error: run.error,
+    usage: run.usage,
+    cost: run.cost,
+  };
+}
+
+/** The execution as clients read it (DESIGN.md "Shapes and rules"). */
+export function executionView(e: ExecutionRecord, detail?: Pick<ExecutionDetail, 'nodeRuns' | 'transitions'>) {
+  const transitions = detail?.transitions ?? [{ from: null, to: 'pending' as const, at: e.createdAt, reason: 'created' }];
+  return {
+    id: e.id,
+    workflow_id: e.workflowId,
+    workflow_version: e.workflowVersion,
+    status: e.status,
+    priority: e.priority,
+    input_data: e.inputData,
+    output: e.output,
+    error: e.error,
+    created_at: e.createdAt.toISOString(),
+    started_at: iso(e.startedAt),
+    finished_at: iso(e.finishedAt),
+    timeout_seconds: e.timeoutSeconds,
+    node_runs: (detail?.nodeRuns ?? []).map(nodeRunView),
+    transitions: transitions.map(transitionView),
+    cost: { total: e.costTotal, currency: 'USD' },
+  };
+}
+
+/** List items carry no node runs or transitions (GET one execution for those). */
+export function executionSummaryView(e: ExecutionRecord) {
+  const { node_runs: _runs, transitions: _transitions, ...summary } = executionView(e, { nodeRuns: [], transitions: [] });
+  return summary;
+}
+
+export function logEntryView(entry: LogEntry) {
+  return { seq: entry.seq, at: entry.at.toISOString(), level: entry.level, node_id: entry.nodeId, message: entry.message, data: entry.data };
+}

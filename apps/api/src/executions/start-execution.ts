@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import { compileWorkflow, type Clock, type IdGen, type NodeTypeCatalog } from '@linkflow/domain';
+import type { ExecutionRecord, ExecutionRepository, Priority, WorkflowRepository } from '@linkflow/store';
+import { apiErrors } from '../http/api-errors.ts';
+
+export interface StartRequest {
+  readonly tenantId: string;
+  readonly workflowId: string;
+  readonly inputData: unknown;
+  readonly priority: Priority;
+  readonly idempotencyKey: string | undefined;
+  readonly trace: Record<string, string> | undefined;
+}
+
+/** The producer side of the queue as this service needs it. */
+export interface Enqueuer {
+  enqueue(request: { executionId: string; tenantId: string; priority: Priority; trace?: Record<string, string> }): Promise<unknown>;
+}
+
+export interface StartDeps {
+  readonly workflows: WorkflowRepository;
+  readonly executions: ExecutionRepository;
+  readonly catalog: NodeTypeCatalog;
+  readonly queue: Enqueuer;
+  readonly ids: IdGen;
+  readonly clock: Clock;
+}
+
+/** Stable hash of what makes two requests "the same" for an idempotency key. */
+function requestHash(req: StartRequest): string {
+  return createHash('sha256').update(JSON.stringify([req.workflowId, req.inputData ?? null, req.priority])).digest('hex');
+}
+
+/**
+ * Starts an execution: checks the workflow is runnable on this server, commits the
+ * execution row (pinning the workflow version), then enqueues its job. When enqueueing
+ * fails the execution stays `pending`; the executor's reconciler enqueues it later.
+ */
+export async function startExecution(deps: StartDeps, req: StartRequest, log: FastifyBaseLogger): Promise<{ created: boolean; execution: ExecutionRecord }> {
+  const workflow = await deps.workflows.get(req.tenantId, req.workflowId);
+  if (!workflow) throw apiErrors.notFound('workflow', req.workflowId);
+  const runnable = compileWorkflow(workflow.definition, deps.catalog);
+  if (!runnable.ok) throw apiErrors.workflowNotRunnable(runnable.error);
+  const result = await deps.executions.create({
+    id: deps.ids.next(),
+    tenantId: req.tenantId,
+    workflowId: workflow.id,
+    workflowVersion: workflow.version,
+    priority: req.priority,
+    inputData: req.inputData,
+    idempotencyKey: req.idempotencyKey,
+    requestHash: req.idempotencyKey === undefined ? undefined : requestHash(req),
+    traceContext: req.trace,
+    at: deps.clock.now(),
+  });
+  switch (result.outcome) {
+    case 'workflow_not_found':
+      throw apiErrors.notFound('workflow', req.workflowId);
+    case 'conflict':
+      throw apiErrors.idempotencyConflict();
+    case 'existing':
+      return { created: false, execution: result.execution };
+    case 'created':
+      await enqueueOrLeavePending(deps.queue, result.execution, log);
+      return { created: true, execution: result.execution };
+  }
+}
+
+async function enqueueOrLeavePending(queue: Enqueuer, execution: ExecutionRecord, log: FastifyBaseLogger): Promise<void> {
+  try {
+    const trace = execution.traceContext ?? undefined;
+    await queue.enqueue({ executionId: execution.id, tenantId: execution.tenantId, priority: execution.priority, ...(trace ? { trace } : {}) });
+  } catch (err) {
+    log.warn({ err, executionId: execution.id }, 'enqueue failed; execution stays pending for the reconciler');
+  }
+}

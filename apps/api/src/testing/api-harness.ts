@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { uuidv7 } from 'uuidv7';
+import { createBuiltinRegistry } from '@linkflow/nodes';
+import { createExecutionQueue, createRedis, type ExecutionQueue } from '@linkflow/queue';
+import { createApiKeyRepository, createDb, createExecutionRepository, createLogRepository, createWorkflowRepository, type Db } from '@linkflow/store';
+import { createLogger, createMetrics } from '@linkflow/telemetry';
+import type { Redis } from 'ioredis';
+import { testDatabaseUrl, testRedisUrl } from '../../../../test/fixtures.ts';
+import { buildApp } from '../app.ts';
+import { createQueueSignals } from '../adapters/queue-signals.ts';
+import type { Scope } from '../auth/auth.ts';
+
+/** A real API over the test database and a fresh queue, plus a tenant to call it as. */
+export interface ApiHarness {
+  readonly app: FastifyInstance;
+  readonly db: Db;
+  readonly queue: ExecutionQueue;
+  readonly redis: Redis;
+  readonly tenantId: string;
+  /** An admin key of the harness tenant. */
+  readonly adminKey: string;
+  keyFor(scopes: Scope[], tenantId?: string): Promise<string>;
+  newTenant(): Promise<string>;
+  request(method: string, url: string, options?: { key?: string | null; body?: unknown; headers?: Record<string, string> }): Promise<LightMyRequestResponse>;
+  close(): Promise<void>;
+}
+
+export async function createApiHarness(options: { bodyLimit?: number; nodeTypes?: string[] } = {}): Promise<ApiHarness> {
+  const ids = { next: () => uuidv7() };
+  const db = createDb({ url: testDatabaseUrl(), maxConnections: 4 });
+  const redis = createRedis(testRedisUrl(), { role: 'producer' });
+  const queue = createExecutionQueue({ connection: redis, name: `t-${randomUUID()}` });
+  const registry = createBuiltinRegistry({ enabled: options.nodeTypes, httpAllow: [], dbConnections: { main: testDatabaseUrl() }, codePoolSize: 0 });
+  const keys = createApiKeyRepository({ prisma: db.prisma, ids });
+  const app = await buildApp({
+    logger: createLogger({ level: 'silent', name: 'api-test' }),
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    authenticator: keys,
+    workflows: createWorkflowRepository({ prisma: db.prisma, ids }),
+    executions: createExecutionRepository({ pool: db.pool }),
+    logs: createLogRepository({ pool: db.pool }),
+    registry,
+    queue,
+    signals: createQueueSignals({ redis, queue }),
+    probes: { postgres: () => db.pool.query('select 1'), redis: () => redis.ping() },
+    metrics: createMetrics(),
+    ids,
+    clock: { now: () => new Date() },
+  });
+  const newTenant = () => keys.ensureTenant(`t-${randomUUID()}`);
+  const tenantId = await newTenant();
+  const keyFor = async (scopes: Scope[], tenant = tenantId) => (await keys.createKey(tenant, scopes)).key;
+  const adminKey = await keyFor(['admin']);
+  return {
+    app, db, queue, redis, tenantId, adminKey, keyFor, newTenant,
+    request(method, url, opts = {}) {
+      const key = opts.key === undefined ? adminKey : opts.key;
+      const headers: Record<string, string> = { ...(key === null ? {} : { authorization: `Bearer ${key}` }), ...opts.headers };
+      const payload = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+      if (payload !== undefined && headers['content-type'] === undefined) headers['content-type'] = 'application/json';
+      return app.inject({ method: method as 'GET', url, headers, ...(payload === undefined ? {} : { payload }) });
+    },
+    async close() {
+      await app.close();
+      await queue.queue.obliterate({ force: true });
+      await queue.close();
+      await registry.close();
+      redis.disconnect();
+      await db.close();
+    },
+  };
+}
+
+/** A small valid workflow: transform → condition → two branches. */
+export function sampleWorkflow(name = 'sample') {
+  return {
+    name,
+    nodes: [
+      { id: 'double', type: 'transform', config: { expression: '{ "total": input.total * 2 }' } },
+      { id: 'big', type: 'condition', config: { expression: 'nodes.double.total > 100' } },
+      { id: 'yes', type: 'transform', config: { expression: '"big"' } },
+      { id: 'no', type: 'transform', config: { expression: '"small"' } },
+    ],
+    edges: [
+      { from: 'double', to: 'big' },
+      { from: 'big', to: 'yes', when: 'true' },
+      { from: 'big', to: 'no', when: 'false' },
+    ],
+  };
+}
