@@ -1,0 +1,138 @@
+import { Queue, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  EXECUTION_RUN_JOB,
+  JOB_CATALOG,
+  PRIORITIES,
+  parseJobPayload,
+  type ExecutionRunPayload,
+  type Priority,
+} from './job-catalog.ts';
+import {
+  DEFAULT_OPERATION_TIMEOUT_MS,
+  forwardQueueErrors,
+  runQueueOperation,
+} from './queue-operation.ts';
+
+/** The BullMQ queue type that carries execution runs. */
+export type ExecutionRunQueue = Queue<ExecutionRunPayload, unknown, typeof EXECUTION_RUN_JOB>;
+
+/** A job of {@link ExecutionRunQueue}. */
+export type ExecutionRunJob = Job<ExecutionRunPayload, unknown, typeof EXECUTION_RUN_JOB>;
+
+/** Options for {@link createExecutionQueue}. */
+export interface ExecutionQueueOptions {
+  /** A `producer` connection from `createRedis`; the queue shares it and never closes it. */
+  readonly connection: Redis;
+  /** Queue name, e.g. `executions` (tests use `t-${randomUUID()}`); must not contain `:`. */
+  readonly name: string;
+  /** Deadline of each operation; defaults to {@link DEFAULT_OPERATION_TIMEOUT_MS}. */
+  readonly operationTimeoutMs?: number;
+  /** Receives the queue's `error` events (connection errors); ignored when absent. */
+  readonly onError?: (err: Error) => void;
+}
+
+/** What the API needs to start an execution's job. */
+export interface EnqueueRequest {
+  readonly executionId: string;
+  readonly tenantId: string;
+  readonly priority: Priority;
+  /** W3C trace context from `injectTraceContext()`, so the executor continues the trace. */
+  readonly trace?: Readonly<Record<string, string>>;
+}
+
+/** Producer-side handle on the execution queue. */
+export interface ExecutionQueue {
+  readonly name: string;
+  /** The raw BullMQ queue, for admin routes (counts, pause, resume). */
+  readonly queue: ExecutionRunQueue;
+  /**
+   * Adds the `execution.run` job for an execution and returns its job id (= execution id).
+   * Idempotent while the job exists: a second call for the same execution returns the same
+   * id and changes nothing (not even the priority). Completed jobs are removed, so after
+   * completion a new call adds a new job; failed jobs are kept, so replaying a failed
+   * execution means removing or retrying its failed job first.
+   * @throws AppError `INVALID_JOB_PAYLOAD` (user) when the ids or trace do not fit the catalog.
+   * @throws AppError `QUEUE_UNAVAILABLE` (unavailable, retryable) when Redis fails or does not
+   * answer within the operation deadline (the job may still be added later; retrying is safe).
+   */
+  enqueue(request: EnqueueRequest): Promise<string>;
+  /**
+   * Removes the job of a pending execution (waiting, prioritized or delayed). Returns false
+   * when there is no such job, when it is active (locked by a worker: cancel it through the
+   * cancel channel instead) or already finished.
+   * @throws AppError `QUEUE_UNAVAILABLE` when Redis fails or times out.
+   */
+  remove(executionId: string): Promise<boolean>;
+  /**
+   * The job of an execution, or `undefined` when none exists.
+   * @throws AppError `QUEUE_UNAVAILABLE` when Redis fails or times out.
+   */
+  getJob(executionId: string): Promise<ExecutionRunJob | undefined>;
+  /** Closes the queue (not the shared connection). */
+  close(): Promise<void>;
+}
+
+/** Job states from which a job may be removed without touching a worker. */
+const REMOVABLE_STATES: ReadonlySet<string> = new Set([
+  'waiting',
+  'prioritized',
+  'delayed',
+  'waiting-children',
+]);
+
+function buildPayload(request: EnqueueRequest): ExecutionRunPayload {
+  const payload: ExecutionRunPayload = {
+    execution_id: request.executionId,
+    tenant_id: request.tenantId,
+  };
+  if (request.trace !== undefined) payload.trace = { ...request.trace };
+  return payload;
+}
+
+/**
+ * Creates the producer side of the execution queue: `execution.run` jobs with the catalog's
+ * options, job id = execution id, and an explicit BullMQ priority from {@link PRIORITIES}.
+ */
+export function createExecutionQueue(options: ExecutionQueueOptions): ExecutionQueue {
+  const { name } = options;
+  const timeoutMs = options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
+  const queue: ExecutionRunQueue = new Queue(name, { connection: options.connection });
+  forwardQueueErrors(queue, options.onError);
+  const guarded = <T>(operation: string, run: () => Promise<T>): Promise<T> =>
+    runQueueOperation({ operation, queue: name, timeoutMs }, run);
+
+  async function enqueue(request: EnqueueRequest): Promise<string> {
+    const parsed = parseJobPayload(EXECUTION_RUN_JOB, buildPayload(request));
+    if (!parsed.ok) throw parsed.error;
+    const jobOptions = {
+      ...JOB_CATALOG[EXECUTION_RUN_JOB].defaultOptions,
+      jobId: request.executionId,
+      priority: PRIORITIES[request.priority],
+    };
+    const job = await guarded('enqueue', () =>
+      queue.add(EXECUTION_RUN_JOB, parsed.value, jobOptions),
+    );
+    return job.id ?? request.executionId;
+  }
+
+  async function remove(executionId: string): Promise<boolean> {
+    return guarded('remove', async () => {
+      const job = await queue.getJob(executionId);
+      if (job === undefined) return false;
+      // Checked first because `Queue.remove` would also delete finished jobs. If a worker
+      // takes the job between the check and the removal, its lock makes `remove` answer 0.
+      if (!REMOVABLE_STATES.has(await job.getState())) return false;
+      return (await queue.remove(executionId)) === 1;
+    });
+  }
+
+  return {
+    name,
+    queue,
+    enqueue,
+    remove,
+    getJob: (executionId) => guarded('getJob', () => queue.getJob(executionId)),
+    close: () => queue.close(),
+  };
+}

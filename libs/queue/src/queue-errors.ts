@@ -1,0 +1,46 @@
+import { AppError, type FieldProblem } from '@linkflow/domain';
+
+/**
+ * Catalog of queue-layer errors. Each call builds a fresh instance (never reuse one).
+ *
+ * Codes:
+ * - `INVALID_JOB_PAYLOAD` (user): a job payload does not match its catalog schema.
+ * - `INVALID_CHANNEL_MESSAGE` (internal): a pub/sub message is not JSON or not the expected shape.
+ * - `QUEUE_UNAVAILABLE` (unavailable, retryable): Redis failed a queue operation or did not
+ *   answer before its deadline.
+ */
+export const queueErrors = {
+  invalidJobPayload: (jobName: string, problems: readonly FieldProblem[]) =>
+    new AppError('INVALID_JOB_PAYLOAD', `payload for job ${jobName} is invalid`, {
+      kind: 'user',
+      problems,
+      details: { jobName },
+    }),
+  invalidChannelMessage: (
+    channel: string,
+    reason: string,
+    problems: readonly FieldProblem[] = [],
+  ) =>
+    new AppError('INVALID_CHANNEL_MESSAGE', `message on ${channel} ignored: ${reason}`, {
+      kind: 'internal',
+      problems,
+      details: { channel },
+    }),
+  queueUnavailable: (operation: string, queue: string, cause: unknown) =>
+    new AppError('QUEUE_UNAVAILABLE', `queue operation ${operation} failed`, {
+      kind: 'unavailable',
+      retryable: true,
+      details: { operation, queue },
+      cause,
+    }),
+  queueTimedOut: (operation: string, queue: string, timeoutMs: number) =>
+    new AppError(
+      'QUEUE_UNAVAILABLE',
+      `queue operation ${operation} timed out after ${timeoutMs} ms`,
+      {
+        kind: 'unavailable',
+        retryable: true,
+        details: { operation, queue, timeoutMs },
+      },
+    ),
+};

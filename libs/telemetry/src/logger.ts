@@ -1,0 +1,97 @@
+import { createRequire } from 'node:module';
+import { hostname } from 'node:os';
+import { context, isSpanContextValid, trace } from '@opentelemetry/api';
+import { pino, type DestinationStream, type Level, type Logger, type LoggerOptions } from 'pino';
+import { telemetryErrors } from './telemetry-errors.ts';
+
+export type { Logger } from 'pino';
+
+/**
+ * Paths pino redacts by default (pino `redact` syntax; `*` is one level of nesting). The idea
+ * follows trigger.dev's `DEFAULT_FILTERED_KEYS`: credentials, tokens and auth headers never
+ * reach a log line, at the top level or one level down.
+ */
+export const DEFAULT_REDACT_PATHS: readonly string[] = [
+  'authorization',
+  'cookie',
+  'password',
+  'secret',
+  'token',
+  'apiKey',
+  'api_key',
+  'headers.authorization',
+  'headers.cookie',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  'config.headers.authorization',
+  '*.authorization',
+  '*.password',
+  '*.secret',
+  '*.token',
+  '*.apiKey',
+  '*.api_key',
+];
+
+/** What replaces a redacted value. */
+export const REDACTED = '[REDACTED]';
+
+/** Options for {@link createLogger}. */
+export interface CreateLoggerOptions {
+  /** Minimum level: `trace`, `debug`, `info`, `warn`, `error`, `fatal`. */
+  readonly level: Level;
+  /** Service name, written as `service` on every line (`api`, `executor`). */
+  readonly name: string;
+  /** Human-readable output through `pino-pretty` (development only; must be installed). */
+  readonly pretty?: boolean;
+  /** Where lines go; defaults to stdout. Tests pass a stream they read. */
+  readonly destination?: DestinationStream;
+  /** Paths redacted on top of {@link DEFAULT_REDACT_PATHS} (e.g. node secret params). */
+  readonly redactPaths?: readonly string[];
+}
+
+/** Adds the active span's ids so a log line can be found from its trace and back. */
+function traceFields(): Record<string, string> {
+  const spanContext = trace.getSpanContext(context.active());
+  if (spanContext === undefined || !isSpanContextValid(spanContext)) return {};
+  return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
+}
+
+function prettyTransport(options: CreateLoggerOptions): LoggerOptions['transport'] {
+  if (options.pretty !== true) return undefined;
+  if (options.destination !== undefined)
+    throw telemetryErrors.invalidLoggerOptions(
+      'pretty output cannot write to a custom destination',
+    );
+  try {
+    createRequire(import.meta.url).resolve('pino-pretty');
+  } catch (cause) {
+    throw telemetryErrors.invalidLoggerOptions(
+      'pretty output needs the pino-pretty package',
+      cause,
+    );
+  }
+  return { target: 'pino-pretty' };
+}
+
+/**
+ * Builds the root logger of a process (call it once in `main.ts` and pass children down).
+ * Lines are JSON with an ISO-8601 `time`, the level as a label, `service`, `pid`, `hostname`,
+ * and `trace_id`/`span_id` when a span is active. Errors go under `err`.
+ * @throws AppError `INVALID_LOGGER_OPTIONS` when `pretty` is asked for but cannot be served.
+ */
+export function createLogger(options: CreateLoggerOptions): Logger {
+  const transport = prettyTransport(options);
+  const loggerOptions: LoggerOptions = {
+    level: options.level,
+    base: { service: options.name, pid: process.pid, hostname: hostname() },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    redact: { paths: [...DEFAULT_REDACT_PATHS, ...(options.redactPaths ?? [])], censor: REDACTED },
+    mixin: traceFields,
+  };
+  if (transport !== undefined) return pino({ ...loggerOptions, transport });
+  return options.destination === undefined
+    ? pino(loggerOptions)
+    : pino(loggerOptions, options.destination);
+}
