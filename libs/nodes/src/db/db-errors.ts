@@ -1,0 +1,99 @@
+import { DatabaseError } from 'pg';
+import { NodeError } from '../node-errors.ts';
+
+/** What the mapping needs to word and classify a failure. */
+export interface DbErrorContext {
+  readonly connection: string;
+  readonly readOnly: boolean;
+  readonly timeoutMs: number;
+}
+
+/** SQLSTATEs that mean the session or server went away: another attempt may succeed. */
+const CONNECTION_STATES: ReadonlySet<string> = new Set(['57P01', '57P02', '57P03', '53300']);
+
+/** SQLSTATEs that only need another attempt: serialization failure, deadlock, lock timeout. */
+const TRANSIENT_STATES: ReadonlySet<string> = new Set(['40001', '40P01', '55P03']);
+
+/** Client-side failures of the socket (node-postgres words them, no SQLSTATE). */
+const CONNECTION_MESSAGE =
+  /connect|terminat|closed|timeout expired|not queryable|socket|ECONN|ENOTFOUND|EAI_AGAIN|EHOST|ENETUNREACH/i;
+
+/**
+ * Maps anything a query threw into a NodeError:
+ * - connection failures (refused, reset, terminated, shutdown, too many connections) →
+ *   CONNECTIVITY, retryable; authentication or unknown database → CONNECTIVITY, not retryable;
+ * - SQLSTATE 57014 (statement timeout) → TIMEOUT, retryable;
+ * - 25006 (write in a read-only transaction) → SECURITY when `read_only` was asked for (the
+ *   workflow broke its own guard), else EXECUTION; 42501 (privilege) → SECURITY; neither retryable;
+ * - 40001/40P01/55P03 (serialization, deadlock, lock timeout) → EXECUTION, retryable;
+ * - any other SQL error → EXECUTION, not retryable, with the message and SQLSTATE.
+ */
+export function toDbError(err: unknown, ctx: DbErrorContext): NodeError {
+  if (err instanceof NodeError) return err;
+  if (err instanceof DatabaseError) return fromSqlState(err, ctx);
+  const message = err instanceof Error ? err.message : String(err);
+  const code =
+    typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string'
+      ? err.code
+      : '';
+  if (CONNECTION_MESSAGE.test(message) || /^E[A-Z]+$/.test(code)) {
+    return new NodeError(
+      'CONNECTIVITY',
+      `database "${ctx.connection}" is unreachable: ${message}`,
+      { retryable: true, cause: err },
+    );
+  }
+  return new NodeError('EXECUTION', `query on "${ctx.connection}" failed: ${message}`, {
+    retryable: false,
+    cause: err,
+  });
+}
+
+function fromSqlState(err: DatabaseError, ctx: DbErrorContext): NodeError {
+  const code = err.code ?? '';
+  const message = `${err.message} (SQLSTATE ${code})`;
+  const options = { cause: err };
+  if (code === '57014') {
+    return new NodeError('TIMEOUT', `query timed out after ${ctx.timeoutMs} ms (SQLSTATE 57014)`, {
+      ...options,
+      retryable: true,
+    });
+  }
+  if (code === '25006') {
+    return new NodeError(ctx.readOnly ? 'SECURITY' : 'EXECUTION', message, {
+      ...options,
+      retryable: false,
+    });
+  }
+  if (code === '42501') return new NodeError('SECURITY', message, { ...options, retryable: false });
+  if (CONNECTION_STATES.has(code) || (code.startsWith('08') && code !== '08P01')) {
+    return new NodeError('CONNECTIVITY', message, { ...options, retryable: true });
+  }
+  if (code.startsWith('28') || code === '3D000') {
+    return new NodeError('CONNECTIVITY', `cannot use database "${ctx.connection}": ${message}`, {
+      ...options,
+      retryable: false,
+    });
+  }
+  if (TRANSIENT_STATES.has(code))
+    return new NodeError('EXECUTION', message, { ...options, retryable: true });
+  return new NodeError('EXECUTION', message, { ...options, retryable: false });
+}
+
+/** The failure for a result larger than `max_rows` (the statement is rolled back). */
+export function tooManyRowsError(maxRows: number): NodeError {
+  return new NodeError(
+    'EXECUTION',
+    `query returned more than max_rows (${maxRows}) rows; add a LIMIT or raise max_rows`,
+    {
+      retryable: false,
+    },
+  );
+}
+
+/** The reason the node's own deadline aborts with; `abortError` returns it as is. */
+export function deadlineError(timeoutMs: number, connection: string): NodeError {
+  return new NodeError('TIMEOUT', `query on "${connection}" timed out after ${timeoutMs} ms`, {
+    retryable: true,
+  });
+}
