@@ -55,6 +55,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true } },
   });
   installErrorHandling(app);
+  // The API speaks JSON only: anything else is 415, not a string body.
+  app.removeContentTypeParser(['text/plain']);
   app.addSchema(ProblemSchema);
   await installDocs(app);
   installAuth(app, deps.authenticator);

@@ -15,3 +15,4 @@ export * from './execution/state-machine.ts';
 export * from './execution/plan.ts';
 export * from './retry/retry-policy.ts';
 export * from './cost/cost-model.ts';
+export * from './config/env-parsers.ts';

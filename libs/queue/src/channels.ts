@@ -59,8 +59,14 @@ export const LogEventSchema = Type.Object({ kind: Type.Literal('log'), entry: Lo
  */
 export const ExecutionEventSchema = Type.Union([StatusEventSchema, LogEventSchema]);
 
-/** Schema of a cancel signal. */
-export const CancelSignalSchema = Type.Object({ execution_id: Type.String({ minLength: 1 }) });
+/**
+ * Schema of a control signal to executors: `cancel` (the default) aborts a running
+ * execution; `timeout` says its timeout changed and must be re-read from Postgres.
+ */
+export const CancelSignalSchema = Type.Object({
+  execution_id: Type.String({ minLength: 1 }),
+  action: Type.Optional(Type.Union([Type.Literal('cancel'), Type.Literal('timeout')])),
+});
 
 /** A status event. */
 export type StatusEvent = Static<typeof StatusEventSchema>;
@@ -113,6 +119,11 @@ export function publishEvent(
   event: ExecutionEvent,
 ): Promise<number> {
   return redis.publish(executionEventsChannel(executionId), JSON.stringify(event));
+}
+
+/** Sends a control signal to every executor; resolves to the number of subscribers. */
+export function publishControl(redis: Redis, signal: CancelSignal): Promise<number> {
+  return redis.publish(CANCEL_CHANNEL, JSON.stringify(signal));
 }
 
 /** Asks every executor to cancel an execution; resolves to the number of subscribers. */

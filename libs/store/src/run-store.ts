@@ -33,7 +33,8 @@ export interface NodeRunWrite {
   readonly startedAt: Date | null;
   readonly finishedAt: Date | null;
   readonly durationMs: number | null;
-  readonly output: unknown;
+  /** The output already serialised as JSON (the executor serialises once to measure it). */
+  readonly outputJson: string | null;
   readonly outputBytes: number;
   readonly error: RunError | null;
   readonly attemptLog: readonly unknown[];
@@ -84,7 +85,7 @@ function checkpointArgs(fence: Fence, run: NodeRunWrite, logs: readonly NewLogEn
   const [, count, ats, levels, nodes, messages, data] = appendLogArgs(fence.executionId, logs);
   return [
     fence.executionId, fence.attempt, run.nodeId, run.type, run.status, run.attempts, run.startedAt, run.finishedAt, run.durationMs,
-    json(run.output), run.outputBytes, json(run.error), JSON.stringify(run.attemptLog), json(run.usage), run.cost,
+    run.outputJson, run.outputBytes, json(run.error), JSON.stringify(run.attemptLog), json(run.usage), run.cost,
     count, ats, levels, nodes, messages, data, 0, statuses,
   ];
 }

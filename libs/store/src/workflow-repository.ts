@@ -15,7 +15,7 @@ interface WorkflowRow {
 const toRecord = (row: WorkflowRow, version: number, definition: unknown): WorkflowRecord => ({
   id: row.id,
   tenantId: row.tenantId,
-  name: row.name,
+  name: (definition as WorkflowDefinition | undefined)?.name ?? row.name,
   version,
   definition: definition as WorkflowDefinition,
   createdAt: row.createdAt,

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { context, isSpanContextValid, trace } from '@opentelemetry/api';
-import { pino, type DestinationStream, type Level, type Logger, type LoggerOptions } from 'pino';
+import { pino, type DestinationStream, type LevelWithSilent, type Logger, type LoggerOptions } from 'pino';
 import { telemetryErrors } from './telemetry-errors.ts';
 
 export type { Logger } from 'pino';
@@ -39,7 +39,7 @@ export const REDACTED = '[REDACTED]';
 /** Options for {@link createLogger}. */
 export interface CreateLoggerOptions {
   /** Minimum level: `trace`, `debug`, `info`, `warn`, `error`, `fatal`. */
-  readonly level: Level;
+  readonly level: LevelWithSilent;
   /** Service name, written as `service` on every line (`api`, `executor`). */
   readonly name: string;
   /** Human-readable output through `pino-pretty` (development only; must be installed). */

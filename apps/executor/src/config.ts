@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { ConfigError, createEnvParsers, deepFreeze, LOG_LEVEL_NAMES, type Env, type LogLevelName } from '@linkflow/domain';
+
+export { ConfigError };
+
+/** The executor's configuration, parsed once at start-up and frozen. */
+export interface ExecutorConfig {
+  readonly databaseUrl: string;
+  readonly redisUrl: string;
+  readonly queueName: string;
+  /** Executions taken at once, and node runs in flight at once, in this process. */
+  readonly concurrency: number;
+  readonly metricsPort: number;
+  readonly logLevel: LogLevelName;
+  readonly workerId: string;
+  readonly nodeTypes: readonly string[] | undefined;
+  readonly dbConnections: Readonly<Record<string, string>>;
+  readonly httpAllow: readonly string[];
+  readonly codePoolSize: number;
+  readonly maxOutputBytes: number;
+  /** BullMQ job lock; a crashed worker's job is taken over after about lock + stalled interval. */
+  readonly lockMs: number;
+  readonly stalledIntervalMs: number;
+  readonly shutdownGraceMs: number;
+  readonly reconcileIntervalMs: number;
+  readonly otlpEndpoint: string | undefined;
+}
+
+/**
+ * Parses the executor's environment; every issue is reported at once.
+ * @throws ConfigError
+ */
+export function loadConfig(env: Env): ExecutorConfig {
+  const issues: string[] = [];
+  const p = createEnvParsers(env, issues, (path) => readFileSync(path, 'utf8'));
+  const config: ExecutorConfig = {
+    databaseUrl: p.url('DATABASE_URL', 'postgresql://postgres@127.0.0.1:5432/linkflow', ['postgresql:', 'postgres:']),
+    redisUrl: p.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    queueName: p.str('LINKFLOW_QUEUE', 'linkflow-executions'),
+    concurrency: p.int('EXECUTOR_CONCURRENCY', 32, 1, 1000),
+    metricsPort: p.int('EXECUTOR_METRICS_PORT', 9464, 0, 65535),
+    logLevel: p.oneOf('LOG_LEVEL', 'info', LOG_LEVEL_NAMES),
+    workerId: p.str('EXECUTOR_ID', `${hostname()}:${process.pid}`),
+    nodeTypes: p.nodeTypes('LINKFLOW_NODE_TYPES'),
+    dbConnections: p.connections('LINKFLOW_DB_CONNECTIONS'),
+    httpAllow: p.list('LINKFLOW_HTTP_ALLOW') ?? [],
+    codePoolSize: p.int('EXECUTOR_CODE_WORKERS', 2, 1, 64),
+    maxOutputBytes: p.int('LINKFLOW_MAX_OUTPUT_BYTES', 10 * 1024 * 1024, 1024, 512 * 1024 * 1024),
+    lockMs: p.int('EXECUTOR_LOCK_MS', 30_000, 500, 600_000),
+    stalledIntervalMs: p.int('EXECUTOR_STALLED_INTERVAL_MS', 30_000, 500, 600_000),
+    shutdownGraceMs: p.int('EXECUTOR_SHUTDOWN_GRACE_MS', 25_000, 0, 600_000),
+    reconcileIntervalMs: p.int('EXECUTOR_RECONCILE_INTERVAL_MS', 10_000, 100, 3_600_000),
+    otlpEndpoint: p.read('OTEL_EXPORTER_OTLP_ENDPOINT'),
+  };
+  if (issues.length > 0) throw new ConfigError(issues);
+  return deepFreeze(config);
+}

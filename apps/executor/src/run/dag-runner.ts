@@ -1,0 +1,88 @@
+import { planNextSteps, summarizeOutcome, type CompiledWorkflow, type NodeState, type Outcome, type RunError } from '@linkflow/domain';
+import { NodeError, type NodeInput } from '@linkflow/nodes';
+import { childController } from './abortable.ts';
+import { runNode, type NodeRunnerDeps, type NodeRunResult } from './node-runner.ts';
+
+/** A node that settled without running (skipped branch, or cancelled by upstream/abort). */
+export interface SettledWithoutRun {
+  readonly status: 'skipped' | 'cancelled';
+  readonly error: RunError | null;
+}
+
+export interface DagRunRequest {
+  readonly workflow: CompiledWorkflow;
+  /** Checkpointed states (resumed nodes); updated in place as nodes settle. */
+  readonly states: Map<string, NodeState>;
+  readonly context: Omit<NodeInput, 'nodes'>;
+  /** Aborts on cancel, execution timeout or a lost lease. */
+  readonly signal: AbortSignal;
+  onStarted(nodeId: string): void;
+  /** Checkpoints a node; must resolve before any dependant starts. */
+  onSettled(nodeId: string, result: NodeRunResult | SettledWithoutRun): Promise<void>;
+}
+
+export type DagRunOutcome = Outcome | { readonly status: 'aborted'; readonly reason: unknown };
+
+function outputsOf(states: ReadonlyMap<string, NodeState>): Record<string, unknown> {
+  const nodes: Record<string, unknown> = {};
+  for (const [id, state] of states) if (state.status === 'success') nodes[id] = state.output;
+  return nodes;
+}
+
+async function settleWithoutRun(req: DagRunRequest, ids: readonly string[], status: 'skipped' | 'cancelled', error: RunError | null): Promise<void> {
+  for (const id of ids) req.states.set(id, { status, error });
+  await Promise.all(ids.map((id) => req.onSettled(id, { status, error })));
+}
+
+/**
+ * Drives one execution's DAG: starts every ready node (up to `max_concurrency`),
+ * checkpoints each result before re-planning, settles skipped branches, and on
+ * `fail_fast` aborts running siblings when a node fails. When the signal aborts, running
+ * nodes are cancelled and unstarted nodes are recorded as cancelled.
+ */
+export async function runDag(deps: NodeRunnerDeps, req: DagRunRequest): Promise<DagRunOutcome> {
+  const { controller, dispose } = childController(req.signal);
+  const { workflow, states } = req;
+  const running = new Map<string, Promise<void>>();
+  const start = (id: string) => {
+    const node = workflow.nodes.get(id);
+    if (!node) return;
+    states.set(id, { status: 'running' });
+    req.onStarted(id);
+    const task = runNode(deps, node, { ...req.context, nodes: outputsOf(states) }, controller.signal).then(async (result) => {
+      await req.onSettled(id, result);
+      states.set(id, { status: result.status, output: result.output, error: result.error });
+      if (result.status === 'failed' && workflow.settings.fail_fast && !controller.signal.aborted) {
+        controller.abort(new NodeError('CANCELLATION', `cancelled because node ${id} failed (fail_fast)`, { retryable: false }));
+      }
+    });
+    running.set(id, task.finally(() => running.delete(id)));
+  };
+  try {
+    for (;;) {
+      if (controller.signal.aborted) break;
+      const plan = planNextSteps(workflow.dag, states);
+      await settleWithoutRun(req, plan.skip, 'skipped', null);
+      await settleWithoutRun(req, plan.cancel, 'cancelled', { type: 'CANCELLATION', message: 'not run because an upstream node failed' });
+      const capacity = workflow.settings.max_concurrency - running.size;
+      plan.run.slice(0, Math.max(capacity, 0)).forEach(start);
+      if (running.size === 0 && plan.skip.length === 0 && plan.cancel.length === 0) break;
+      if (running.size > 0) await Promise.race(running.values());
+    }
+    await Promise.all(running.values());
+    return await finishDag(req, controller.signal);
+  } finally {
+    dispose();
+  }
+}
+
+async function finishDag(req: DagRunRequest, signal: AbortSignal): Promise<DagRunOutcome> {
+  const unsettled = req.workflow.dag.order.filter((id) => (req.states.get(id)?.status ?? 'pending') === 'pending');
+  if (signal.aborted && unsettled.length > 0) {
+    const reason: unknown = signal.reason;
+    const message = reason instanceof Error ? reason.message : 'execution stopped';
+    await settleWithoutRun(req, unsettled, 'cancelled', { type: 'CANCELLATION', message });
+  }
+  if (req.signal.aborted) return { status: 'aborted', reason: req.signal.reason };
+  return summarizeOutcome(req.workflow.dag, req.states) ?? { status: 'failed', error: { type: 'UNKNOWN', message: 'execution ended with unsettled nodes' } };
+}

@@ -1,0 +1,148 @@
+import { costUnits, formatMoney, resolveRetryPolicy, retryDelayMs, shouldRetry, type Clock, type CompiledNode, type RunError } from '@linkflow/domain';
+import { NodeError, toNodeError, type LogLevel, type NodeInput, type NodeRegistry, type NodeUsage } from '@linkflow/nodes';
+import type { BreakerRegistry } from '../breakers/breaker-registry.ts';
+import { childController, raceAbort, sleep } from './abortable.ts';
+import type { Semaphore } from './semaphore.ts';
+
+export interface NodeRunnerDeps {
+  readonly registry: NodeRegistry;
+  readonly breakers: BreakerRegistry;
+  readonly slots: Semaphore;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly maxOutputBytes: number;
+  readonly onRetry?: (type: string) => void;
+  readonly onAttempt?: (type: string, status: 'success' | 'failed', seconds: number) => void;
+}
+
+export interface NodeLogLine {
+  readonly at: Date;
+  readonly level: LogLevel;
+  readonly message: string;
+  readonly data?: Record<string, unknown>;
+}
+
+interface AttemptRecord {
+  attempt: number;
+  started_at: string;
+  finished_at: string;
+  duration_ms: number;
+  error?: RunError;
+}
+
+/** A node run's result, ready to checkpoint. */
+export interface NodeRunResult {
+  readonly status: 'success' | 'failed' | 'cancelled';
+  readonly output: unknown;
+  /** The output serialised once, reused for the checkpoint. */
+  readonly outputJson: string | null;
+  readonly outputBytes: number;
+  readonly error: RunError | null;
+  readonly attempts: number;
+  readonly attemptLog: readonly AttemptRecord[];
+  readonly usage: Record<string, number>;
+  readonly cost: string;
+  readonly startedAt: Date;
+  readonly finishedAt: Date;
+  readonly durationMs: number;
+  readonly logs: readonly NodeLogLine[];
+}
+
+const toRunError = (e: NodeError): RunError => ({ type: e.type, message: e.message, ...(e.status === undefined ? {} : { status: e.status }) });
+
+type AttemptOutcome = { ok: true; output: unknown; json: string; usage: NodeUsage } | { ok: false; error: NodeError };
+
+async function attemptOnce(deps: NodeRunnerDeps, node: CompiledNode, input: NodeInput, signal: AbortSignal, attempt: number, logs: NodeLogLine[]): Promise<AttemptOutcome> {
+  const { controller, dispose } = childController(signal);
+  const timeoutMs = node.spec.timeout_ms;
+  const timer = timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(new NodeError('TIMEOUT', `node exceeded its timeout of ${timeoutMs} ms`, { retryable: true })), timeoutMs);
+  const release = await deps.slots.acquire();
+  try {
+    const rendered = await node.config.render(input);
+    if (!rendered.ok) throw new NodeError('EXPRESSION', `${rendered.error.path}: ${rendered.error.message}`, { retryable: false });
+    const def = deps.registry.resolve(node.spec.type);
+    const ctx = {
+      signal: controller.signal, clock: deps.clock, nodeId: node.spec.id, attempt, timeoutMs: timeoutMs ?? 0,
+      log: (level: LogLevel, message: string, data?: Record<string, unknown>) => logs.push({ at: deps.clock.now(), level, message, ...(data ? { data } : {}) }),
+    };
+    const target = def.breakerKey?.(rendered.value);
+    const run = () => def.execute(ctx, rendered.value, input);
+    const result = await raceAbort(target === undefined ? run() : deps.breakers.fire(target, run), controller.signal);
+    const json = JSON.stringify(result.output ?? null);
+    if (Buffer.byteLength(json) > deps.maxOutputBytes) {
+      throw new NodeError('EXECUTION', `node output is ${Buffer.byteLength(json)} bytes, over the ${deps.maxOutputBytes}-byte limit`, { retryable: false });
+    }
+    return { ok: true, output: result.output ?? null, json, usage: result.usage };
+  } catch (err) {
+    return { ok: false, error: toNodeError(err, controller.signal) };
+  } finally {
+    release();
+    clearTimeout(timer);
+    dispose();
+  }
+}
+
+function finalError(error: NodeError, attempts: number): RunError {
+  if (attempts > 1 && error.retryable) {
+    return { type: 'RETRY_EXHAUSTED', message: `gave up after ${attempts} attempts: ${error.message}`, cause: toRunError(error) };
+  }
+  return toRunError(error);
+}
+
+/**
+ * Runs one node: renders its templates, executes it through its target's breaker under
+ * its timeout, retries retryable failures with exponential backoff and jitter, and
+ * records every attempt. Never throws: failures come back as a failed result.
+ */
+export async function runNode(deps: NodeRunnerDeps, node: CompiledNode, input: NodeInput, signal: AbortSignal): Promise<NodeRunResult> {
+  const policy = resolveRetryPolicy(node.spec.retry);
+  const startedAt = deps.clock.now();
+  const logs: NodeLogLine[] = [{ at: startedAt, level: 'info', message: `node ${node.spec.id} started`, data: { type: node.spec.type } }];
+  const attemptLog: AttemptRecord[] = [];
+  for (let attempt = 1; ; attempt++) {
+    const begun = deps.clock.now();
+    const outcome = await attemptOnce(deps, node, input, signal, attempt, logs);
+    const ended = deps.clock.now();
+    const record: AttemptRecord = { attempt, started_at: begun.toISOString(), finished_at: ended.toISOString(), duration_ms: ended.getTime() - begun.getTime() };
+    deps.onAttempt?.(node.spec.type, outcome.ok ? 'success' : 'failed', record.duration_ms / 1000);
+    if (outcome.ok) {
+      attemptLog.push(record);
+      return settle({ deps, node, startedAt, attemptLog, logs }, { status: 'success', output: outcome.output, json: outcome.json, usage: outcome.usage, error: null });
+    }
+    attemptLog.push({ ...record, error: toRunError(outcome.error) });
+    const cancelled = signal.aborted || outcome.error.type === 'CANCELLATION';
+    if (cancelled || !shouldRetry(policy, attempt, outcome.error)) {
+      const error = cancelled ? toNodeError(signal.reason ?? outcome.error, signal) : outcome.error;
+      return settle({ deps, node, startedAt, attemptLog, logs }, { status: cancelled ? 'cancelled' : 'failed', output: null, json: null, usage: {}, error: cancelled ? toRunError(error) : finalError(error, attempt) });
+    }
+    const delay = retryDelayMs(policy, attempt, deps.random());
+    deps.onRetry?.(node.spec.type);
+    logs.push({ at: ended, level: 'warn', message: `node ${node.spec.id} attempt ${attempt} failed; retrying in ${delay} ms`, data: { error: toRunError(outcome.error) } });
+    try {
+      await sleep(delay, signal);
+    } catch {
+      return settle({ deps, node, startedAt, attemptLog, logs }, { status: 'cancelled', output: null, json: null, usage: {}, error: toRunError(toNodeError(signal.reason, signal)) });
+    }
+  }
+}
+
+interface SettleContext {
+  deps: NodeRunnerDeps;
+  node: CompiledNode;
+  startedAt: Date;
+  attemptLog: AttemptRecord[];
+  logs: NodeLogLine[];
+}
+
+function settle(c: SettleContext, r: { status: NodeRunResult['status']; output: unknown; json: string | null; usage: NodeUsage; error: RunError | null }): NodeRunResult {
+  const finishedAt = c.deps.clock.now();
+  const durationMs = finishedAt.getTime() - c.startedAt.getTime();
+  const outputBytes = r.json === null ? 0 : Buffer.byteLength(r.json);
+  const usage: Record<string, number> = { wall_ms: durationMs, ...r.usage, bytes_stored: outputBytes };
+  const level = r.status === 'success' ? 'info' : r.status === 'cancelled' ? 'warn' : 'error';
+  c.logs.push({ at: finishedAt, level, message: `node ${c.node.spec.id} ${r.status === 'success' ? 'succeeded' : r.status} in ${durationMs} ms`, ...(r.error ? { data: { error: r.error } } : {}) });
+  return {
+    status: r.status, output: r.output, outputJson: r.json, outputBytes, error: r.error, attempts: c.attemptLog.length, attemptLog: c.attemptLog,
+    usage, cost: formatMoney(costUnits({ wall_ms: durationMs, ...r.usage, bytes_stored: outputBytes })), startedAt: c.startedAt, finishedAt, durationMs, logs: c.logs,
+  };
+}

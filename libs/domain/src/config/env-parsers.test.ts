@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, createEnvParsers, deepFreeze } from './env-parsers.ts';
+
+function parse(env: Record<string, string>, readFile?: (p: string) => string) {
+  const issues: string[] = [];
+  return { p: createEnvParsers(env, issues, readFile), issues };
+}
+
+describe('createEnvParsers', () => {
+  it('applies defaults and reads values', () => {
+    const { p, issues } = parse({ PORT: '80', LIST: 'a, b,,c', EMPTY: '' });
+    expect([p.int('PORT', 1, 1, 100), p.int('MISSING', 7, 1, 10), p.str('EMPTY', 'd'), p.list('LIST')]).toEqual([80, 7, 'd', ['a', 'b', 'c']]);
+    expect(issues).toEqual([]);
+  });
+
+  it('collects every issue instead of falling back', () => {
+    const { p, issues } = parse({ PORT: '80a', BIG: '999', U: 'nope', R: 'http://x', L: 'loud', T: 'http,ftp', C: '[1]' });
+    p.int('PORT', 1, 1, 65535);
+    p.int('BIG', 1, 1, 10);
+    p.url('U', 'redis://x', ['redis:']);
+    p.url('R', 'redis://x', ['redis:']);
+    p.oneOf('L', 'info', ['info', 'debug']);
+    p.nodeTypes('T');
+    p.connections('C');
+    expect(issues).toEqual([
+      'PORT: expected integer 1-65535, got "80a"',
+      'BIG: expected integer 1-10, got "999"',
+      'U: not a URL',
+      'R: expected a redis: URL',
+      'L: expected one of info, debug, got "loud"',
+      'T: unknown node types ftp (known: http, db, transform, condition, code)',
+      'C: expected a JSON object of name -> postgres URL',
+    ]);
+    expect(new ConfigError(issues).message).toContain('PORT');
+  });
+
+  it('reads NAME_FILE through the injected reader', () => {
+    const { p } = parse({ SECRET_FILE: '/run/secret' }, (path) => `${path}-content\n`);
+    expect(p.read('SECRET')).toBe('/run/secret-content');
+  });
+
+  it('parses a connections map', () => {
+    expect(parse({ C: '{"main":"postgresql://x"}' }).p.connections('C')).toEqual({ main: 'postgresql://x' });
+    expect(parse({ C: 'not json' }).issues).toEqual([]);
+    const bad = parse({ C: 'not json' });
+    bad.p.connections('C');
+    expect(bad.issues).toHaveLength(1);
+  });
+
+  it('deep-freezes configs', () => {
+    const frozen = deepFreeze({ a: { b: [1] } });
+    expect(Object.isFrozen(frozen.a.b)).toBe(true);
+  });
+});

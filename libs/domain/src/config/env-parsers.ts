@@ -1,0 +1,91 @@
+import { AppError } from '../errors/app-error.ts';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Every configuration problem at once, e.g. `API_PORT: expected integer 1-65535, got "80a"`. */
+export class ConfigError extends AppError {
+  readonly issues: readonly string[];
+  constructor(issues: readonly string[]) {
+    super('CONFIG_INVALID', `invalid configuration: ${issues.join('; ')}`, { kind: 'internal' });
+    this.issues = issues;
+  }
+}
+
+export const LOG_LEVEL_NAMES = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevelName = (typeof LOG_LEVEL_NAMES)[number];
+export const NODE_TYPE_NAMES = ['http', 'db', 'transform', 'condition', 'code'] as const;
+
+/**
+ * Environment parsers that collect issues instead of throwing, so `loadConfig` can
+ * report them all. `NAME_FILE` (a path) is read through `readFile` for secrets; the
+ * file reading is injected so this stays pure. Invalid values are issues, never
+ * silent fallbacks.
+ */
+export function createEnvParsers(env: Env, issues: string[], readFile?: (path: string) => string) {
+  const read = (name: string): string | undefined => {
+    const file = env[`${name}_FILE`];
+    if (file !== undefined && file !== '' && readFile) return readFile(file).trim();
+    const value = env[name];
+    return value === '' ? undefined : value;
+  };
+  const list = (name: string): string[] | undefined =>
+    read(name)?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return {
+    read,
+    list,
+    str: (name: string, fallback: string): string => read(name) ?? fallback,
+    int(name: string, fallback: number, min: number, max: number): number {
+      const raw = read(name);
+      if (raw === undefined) return fallback;
+      const n = Number(raw);
+      if (!/^\d+$/.test(raw) || n < min || n > max) issues.push(`${name}: expected integer ${min}-${max}, got "${raw}"`);
+      return n;
+    },
+    url(name: string, fallback: string, protocols: readonly string[]): string {
+      const raw = read(name) ?? fallback;
+      let protocol: string | undefined;
+      try {
+        protocol = new URL(raw).protocol;
+      } catch {
+        issues.push(`${name}: not a URL`);
+        return raw;
+      }
+      if (!protocols.includes(protocol)) issues.push(`${name}: expected a ${protocols.join(' or ')} URL`);
+      return raw;
+    },
+    oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+      const raw = read(name) ?? fallback;
+      if (!(allowed as readonly string[]).includes(raw)) issues.push(`${name}: expected one of ${allowed.join(', ')}, got "${raw}"`);
+      return raw as T;
+    },
+    nodeTypes(name: string): string[] | undefined {
+      const types = list(name);
+      const unknown = (types ?? []).filter((t) => !(NODE_TYPE_NAMES as readonly string[]).includes(t));
+      if (unknown.length > 0) issues.push(`${name}: unknown node types ${unknown.join(', ')} (known: ${NODE_TYPE_NAMES.join(', ')})`);
+      return types;
+    },
+    connections(name: string): Record<string, string> {
+      const raw = read(name);
+      if (raw === undefined) return {};
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(raw);
+      } catch {
+        parsed = undefined;
+      }
+      const valid = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && Object.values(parsed).every((v) => typeof v === 'string');
+      if (valid) return parsed as Record<string, string>;
+      issues.push(`${name}: expected a JSON object of name -> postgres URL`);
+      return {};
+    },
+  };
+}
+
+/** Freezes a config object and everything in it. */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    Object.values(value).forEach(deepFreeze);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,35 @@
+import { createCodeNode } from './code/index.ts';
+import { createDbNode } from './db/index.ts';
+import { createConditionNode, createTransformNode } from './expression/expression-nodes.ts';
+import { ExpressionCache } from './expression/expression-cache.ts';
+import { createHttpNode } from './http/index.ts';
+import type { NodeDefinition } from './node-definition.ts';
+import { createNodeRegistry, type NodeRegistry } from './node-registry.ts';
+
+/** Server-side settings the built-in node types need (from the app's config). */
+export interface BuiltinNodeOptions {
+  readonly enabled?: readonly string[] | undefined;
+  readonly httpAllow: readonly string[];
+  readonly dbConnections: Readonly<Record<string, string>>;
+  /** Worker threads for the code sandbox; 0 in processes that only validate (the API). */
+  readonly codePoolSize: number;
+  readonly maxOutputBytes?: number;
+}
+
+/**
+ * The registry of the five built-in node types, built from an explicit list. Clients
+ * (pools, dispatchers, workers) are created lazily, so the API can build it just to
+ * validate workflows.
+ */
+export function createBuiltinRegistry(options: BuiltinNodeOptions): NodeRegistry {
+  const cache = new ExpressionCache();
+  const maxBytes = options.maxOutputBytes ?? 10 * 1024 * 1024;
+  const definitions = [
+    createHttpNode({ allow: options.httpAllow, maxResponseBytes: maxBytes, defaultTimeoutMs: 30_000 }),
+    createDbNode({ connections: options.dbConnections, maxRows: 10_000, defaultTimeoutMs: 30_000 }),
+    createTransformNode(cache),
+    createConditionNode(cache),
+    createCodeNode({ poolSize: Math.max(options.codePoolSize, 1), defaultTimeoutMs: 5_000, defaultMemoryMb: 64, maxMemoryMb: 512, maxTimeoutMs: 300_000 }),
+  ] as NodeDefinition<never>[];
+  return createNodeRegistry(definitions, options.enabled);
+}
