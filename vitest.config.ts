@@ -14,7 +14,12 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['libs/**/src/**/*.int.test.ts', 'apps/**/src/**/*.int.test.ts', 'test/**/*.int.test.ts', 'bench/**/*.int.test.ts'],
+          include: [
+            'libs/**/src/**/*.int.test.ts',
+            'apps/**/src/**/*.int.test.ts',
+            'test/**/*.int.test.ts',
+            'bench/**/*.int.test.ts',
+          ],
           exclude: ['**/node_modules/**'],
           globalSetup: ['./test/global-setup.ts'],
           testTimeout: 30000,

@@ -16,10 +16,15 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-function route(server: { counts: Map<string, number>; hangClosedAt: number[] }, req: IncomingMessage, res: ServerResponse): void {
+function route(
+  server: { counts: Map<string, number>; hangClosedAt: number[] },
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
   const url = new URL(req.url ?? '/', 'http://x');
   const [, head, key = ''] = url.pathname.split('/');
-  const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  const json = (status: number, body: unknown) =>
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   const bump = () => {
     const n = (server.counts.get(`${head}/${key}`) ?? 0) + 1;
     server.counts.set(`${head}/${key}`, n);
@@ -29,7 +34,10 @@ function route(server: { counts: Map<string, number>; hangClosedAt: number[] }, 
     case 'json':
       return json(200, { total: Number(url.searchParams.get('total') ?? 0), id: 'o-1' });
     case 'slow':
-      setTimeout(() => json(200, { slept: Number(url.searchParams.get('ms')) }), Number(url.searchParams.get('ms') ?? 100));
+      setTimeout(
+        () => json(200, { slept: Number(url.searchParams.get('ms')) }),
+        Number(url.searchParams.get('ms') ?? 100),
+      );
       return;
     case 'flaky': {
       const n = bump();
@@ -44,13 +52,18 @@ function route(server: { counts: Map<string, number>; hangClosedAt: number[] }, 
       return json(Number(key), { status: Number(key) });
     case 'big':
       return json(200, { data: 'x'.repeat(Number(url.searchParams.get('bytes') ?? 0)) });
+    case undefined:
     default:
       return json(404, { error: 'no route' });
   }
 }
 
 export async function startTestServer(): Promise<TestServer> {
-  const state = { counts: new Map<string, number>(), hangClosedAt: [] as number[], calls: [] as { path: string; at: number }[] };
+  const state = {
+    counts: new Map<string, number>(),
+    hangClosedAt: [] as number[],
+    calls: [] as { path: string; at: number }[],
+  };
   const server: Server = createServer((req, res) => {
     state.calls.push({ path: req.url ?? '', at: Date.now() });
     route(state, req, res);
@@ -60,9 +73,10 @@ export async function startTestServer(): Promise<TestServer> {
   return {
     url: `http://127.0.0.1:${port}`,
     ...state,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -37,7 +37,11 @@ async function installDocs(app: FastifyInstance): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'LinkFlow API', version: '0.1.0', description: 'Workflow automation: workflows, executions, logs.' },
+      info: {
+        title: 'LinkFlow API',
+        version: '0.1.0',
+        description: 'Workflow automation: workflows, executions, logs.',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
@@ -52,7 +56,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: deps.bodyLimit,
     requestIdHeader: 'x-request-id',
     genReqId: () => deps.ids.next(),
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true } },
+    ajv: {
+      customOptions: {
+        removeAdditional: false,
+        coerceTypes: 'array',
+        useDefaults: true,
+        allErrors: true,
+      },
+    },
   });
   installErrorHandling(app);
   // The API speaks JSON only: anything else is 415, not a string body.

@@ -1,5 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, createEnvParsers, deepFreeze, LOG_LEVEL_NAMES, type Env, type LogLevelName } from '@linkflow/domain';
+import {
+  ConfigError,
+  createEnvParsers,
+  deepFreeze,
+  LOG_LEVEL_NAMES,
+  type Env,
+  type LogLevelName,
+} from '@linkflow/domain';
 
 /** The API's configuration, parsed once at start-up and frozen. */
 export interface ApiConfig {

@@ -4,13 +4,24 @@ import { ConfigError, loadConfig } from './config.ts';
 describe('executor loadConfig', () => {
   it('applies defaults', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ queueName: 'linkflow-executions', concurrency: 32, metricsPort: 9464, dbConnections: {}, httpAllow: [] });
+    expect(config).toMatchObject({
+      queueName: 'linkflow-executions',
+      concurrency: 32,
+      metricsPort: 9464,
+      dbConnections: {},
+      httpAllow: [],
+    });
     expect(Object.isFrozen(config)).toBe(true);
   });
 
   it('reports every bad value at once', () => {
     try {
-      loadConfig({ EXECUTOR_CONCURRENCY: '0', REDIS_URL: 'http://x', LINKFLOW_DB_CONNECTIONS: '{', LINKFLOW_NODE_TYPES: 'http,smtp' });
+      loadConfig({
+        EXECUTOR_CONCURRENCY: '0',
+        REDIS_URL: 'http://x',
+        LINKFLOW_DB_CONNECTIONS: '{',
+        LINKFLOW_NODE_TYPES: 'http,smtp',
+      });
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);

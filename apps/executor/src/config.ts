@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { ConfigError, createEnvParsers, deepFreeze, LOG_LEVEL_NAMES, type Env, type LogLevelName } from '@linkflow/domain';
+import {
+  ConfigError,
+  createEnvParsers,
+  deepFreeze,
+  LOG_LEVEL_NAMES,
+  type Env,
+  type LogLevelName,
+} from '@linkflow/domain';
 
 export { ConfigError };
 
@@ -35,7 +42,10 @@ export function loadConfig(env: Env): ExecutorConfig {
   const issues: string[] = [];
   const p = createEnvParsers(env, issues, (path) => readFileSync(path, 'utf8'));
   const config: ExecutorConfig = {
-    databaseUrl: p.url('DATABASE_URL', 'postgresql://postgres@127.0.0.1:5432/linkflow', ['postgresql:', 'postgres:']),
+    databaseUrl: p.url('DATABASE_URL', 'postgresql://postgres@127.0.0.1:5432/linkflow', [
+      'postgresql:',
+      'postgres:',
+    ]),
     redisUrl: p.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     queueName: p.str('LINKFLOW_QUEUE', 'linkflow-executions'),
     concurrency: p.int('EXECUTOR_CONCURRENCY', 32, 1, 1000),

@@ -9,21 +9,29 @@ function configOrExit() {
     return loadConfig(process.env);
   } catch (err) {
     const issues = err instanceof ConfigError ? err.issues : [String(err)];
-    process.stderr.write(`linkflow-executor: invalid configuration\n${issues.map((i) => `  ${i}`).join('\n')}\n`);
+    process.stderr.write(
+      `linkflow-executor: invalid configuration\n${issues.map((i) => `  ${i}`).join('\n')}\n`,
+    );
     process.exit(EX_CONFIG);
   }
 }
 
 async function main(): Promise<void> {
   const config = configOrExit();
-  const tracing = startTracing({ serviceName: 'linkflow-executor', ...(config.otlpEndpoint ? { otlpEndpoint: config.otlpEndpoint } : {}) });
+  const tracing = startTracing({
+    serviceName: 'linkflow-executor',
+    ...(config.otlpEndpoint ? { otlpEndpoint: config.otlpEndpoint } : {}),
+  });
   const log = createLogger({ level: config.logLevel, name: 'linkflow-executor' });
   const executor = await startExecutor(config, log);
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: no new jobs; running executions get the grace period');
+    log.info(
+      { signal, graceMs: config.shutdownGraceMs },
+      'shutting down: no new jobs; running executions get the grace period',
+    );
     await executor.stop(config.shutdownGraceMs);
     await Promise.race([tracing.shutdown(), new Promise((r) => setTimeout(r, 2000))]);
     process.exit(0);

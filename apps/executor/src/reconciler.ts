@@ -9,15 +9,29 @@ import type { Logger } from '@linkflow/telemetry';
  * execution without a job. Enqueueing is idempotent (job id = execution id), so running
  * this on every executor is safe.
  */
-export function startReconciler(deps: { runStore: Pick<RunStore, 'stalePending'>; queue: Pick<ExecutionQueue, 'enqueue'>; clock: Clock; log: Logger }, intervalMs: number, graceMs = 5000): () => void {
+export function startReconciler(
+  deps: {
+    runStore: Pick<RunStore, 'stalePending'>;
+    queue: Pick<ExecutionQueue, 'enqueue'>;
+    clock: Clock;
+    log: Logger;
+  },
+  intervalMs: number,
+  graceMs = 5000,
+): () => void {
   let busy = false;
   const tick = async () => {
     if (busy) return;
     busy = true;
     try {
-      const stale = await deps.runStore.stalePending(new Date(deps.clock.now().getTime() - graceMs), 200);
-      for (const e of stale) await deps.queue.enqueue({ executionId: e.id, tenantId: e.tenantId, priority: e.priority });
-      if (stale.length > 0) deps.log.info({ count: stale.length }, 'reconciler enqueued pending executions');
+      const stale = await deps.runStore.stalePending(
+        new Date(deps.clock.now().getTime() - graceMs),
+        200,
+      );
+      for (const e of stale)
+        await deps.queue.enqueue({ executionId: e.id, tenantId: e.tenantId, priority: e.priority });
+      if (stale.length > 0)
+        deps.log.info({ count: stale.length }, 'reconciler enqueued pending executions');
     } catch (err) {
       deps.log.warn({ err }, 'reconciler pass failed');
     } finally {

@@ -2,7 +2,11 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { EXECUTION_RUN_JOB, parseJobPayload, type DeadLetterQueue } from '@linkflow/queue';
 import { withExtractedContext, type Logger } from '@linkflow/telemetry';
-import { CompiledWorkflowCache, processExecution, type ProcessorDeps } from './run/execution-processor.ts';
+import {
+  CompiledWorkflowCache,
+  processExecution,
+  type ProcessorDeps,
+} from './run/execution-processor.ts';
 
 export interface WorkerOptions {
   readonly connection: Redis;
@@ -41,9 +45,25 @@ export function createExecutionWorker(deps: ProcessorDeps, options: WorkerOption
   );
   worker.on('failed', (job, err) => {
     if (!job) return;
-    const spent = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1) || err.message.includes('stalled');
-    options.log.error({ err, jobId: job.id, attemptsMade: job.attemptsMade }, spent ? 'job failed for good; moving to the dead-letter queue' : 'job failed; BullMQ will retry');
-    if (spent && job.id) options.dlq.add(job.id, err.message).catch((dlqErr: unknown) => options.log.error({ err: dlqErr, jobId: job.id }, 'could not add to the dead-letter queue'));
+    const spent =
+      err instanceof UnrecoverableError ||
+      job.attemptsMade >= (job.opts.attempts ?? 1) ||
+      err.message.includes('stalled');
+    options.log.error(
+      { err, jobId: job.id, attemptsMade: job.attemptsMade },
+      spent
+        ? 'job failed for good; moving to the dead-letter queue'
+        : 'job failed; BullMQ will retry',
+    );
+    if (spent && job.id)
+      options.dlq
+        .add(job.id, err.message)
+        .catch((dlqErr: unknown) =>
+          options.log.error(
+            { err: dlqErr, jobId: job.id },
+            'could not add to the dead-letter queue',
+          ),
+        );
   });
   worker.on('error', (err) => options.log.warn({ err }, 'worker error'));
   return worker;

@@ -25,11 +25,21 @@ export function createBuiltinRegistry(options: BuiltinNodeOptions): NodeRegistry
   const cache = new ExpressionCache();
   const maxBytes = options.maxOutputBytes ?? 10 * 1024 * 1024;
   const definitions = [
-    createHttpNode({ allow: options.httpAllow, maxResponseBytes: maxBytes, defaultTimeoutMs: 30_000 }),
+    createHttpNode({
+      allow: options.httpAllow,
+      maxResponseBytes: maxBytes,
+      defaultTimeoutMs: 30_000,
+    }),
     createDbNode({ connections: options.dbConnections, maxRows: 10_000, defaultTimeoutMs: 30_000 }),
     createTransformNode(cache),
     createConditionNode(cache),
-    createCodeNode({ poolSize: Math.max(options.codePoolSize, 1), defaultTimeoutMs: 5_000, defaultMemoryMb: 64, maxMemoryMb: 512, maxTimeoutMs: 300_000 }),
+    createCodeNode({
+      poolSize: Math.max(options.codePoolSize, 1),
+      defaultTimeoutMs: 5_000,
+      defaultMemoryMb: 64,
+      maxMemoryMb: 512,
+      maxTimeoutMs: 300_000,
+    }),
   ] as NodeDefinition<never>[];
   return createNodeRegistry(definitions, options.enabled);
 }

@@ -21,7 +21,11 @@ export interface NodeUsage {
 export interface NodeInput {
   readonly input: unknown;
   readonly nodes: Readonly<Record<string, unknown>>;
-  readonly execution: { readonly id: string; readonly workflow_id: string; readonly attempt: number };
+  readonly execution: {
+    readonly id: string;
+    readonly workflow_id: string;
+    readonly attempt: number;
+  };
 }
 
 /**

@@ -8,7 +8,11 @@ export class NodeError extends AppError {
   readonly type: ErrorType;
   readonly status: number | undefined;
 
-  constructor(type: ErrorType, message: string, options: { retryable?: boolean; status?: number; cause?: unknown } = {}) {
+  constructor(
+    type: ErrorType,
+    message: string,
+    options: { retryable?: boolean; status?: number; cause?: unknown } = {},
+  ) {
     super(`NODE_${type}`, message, {
       kind: 'user',
       retryable: options.retryable ?? isRetryableType(type),

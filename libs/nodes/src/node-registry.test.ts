@@ -3,7 +3,7 @@ import { createConditionNode, createTransformNode } from './expression/expressio
 import { createNodeRegistry } from './node-registry.ts';
 import type { NodeDefinition } from './node-definition.ts';
 
-const defs = (): NodeDefinition<never>[] => [createTransformNode() as NodeDefinition<never>, createConditionNode() as NodeDefinition<never>];
+const defs = (): NodeDefinition<never>[] => [createTransformNode(), createConditionNode()];
 
 describe('createNodeRegistry', () => {
   it('resolves types and lists their schemas', () => {
@@ -14,7 +14,9 @@ describe('createNodeRegistry', () => {
     expect(registry.types()).toEqual(['transform', 'condition']);
   });
   it('fails at start-up on a duplicate type@version', () => {
-    expect(() => createNodeRegistry([...defs(), createTransformNode() as NodeDefinition<never>])).toThrow(/registered twice/);
+    expect(() =>
+      createNodeRegistry([...defs(), createTransformNode() as NodeDefinition<never>]),
+    ).toThrow(/registered twice/);
   });
   it('hides types that are not enabled', () => {
     const registry = createNodeRegistry(defs(), ['condition']);
@@ -24,7 +26,9 @@ describe('createNodeRegistry', () => {
   });
   it('checks configs against the schema, then the type rules', () => {
     const spec = createNodeRegistry(defs()).get('transform');
-    expect(spec?.checkConfig({})).toEqual([{ path: '/config/expression', message: expect.any(String) as string }]);
+    expect(spec?.checkConfig({})).toEqual([
+      { path: '/config/expression', message: expect.any(String) as string },
+    ]);
     expect(spec?.checkConfig({ expression: '1', extra: 1 })[0]?.path).toBe('/config/extra');
     expect(spec?.checkConfig({ expression: '1' })).toEqual([]);
     expect(spec?.expressionsOf?.({ expression: 'x' })).toHaveLength(1);

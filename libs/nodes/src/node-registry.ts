@@ -1,6 +1,11 @@
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { TSchema } from '@sinclair/typebox';
-import { AppError, type FieldProblem, type NodeTypeCatalog, type NodeTypeSpec } from '@linkflow/domain';
+import {
+  AppError,
+  type FieldProblem,
+  type NodeTypeCatalog,
+  type NodeTypeSpec,
+} from '@linkflow/domain';
 import type { NodeDefinition, NodeHealth } from './node-definition.ts';
 
 /** A registered node type with its compiled config checker. */
@@ -40,7 +45,7 @@ function toSpec(entry: RegisteredNode): NodeTypeSpec {
     },
   };
   const expressionsOf = def.expressionsOf?.bind(def);
-  return expressionsOf ? { ...spec, expressionsOf: (c) => expressionsOf(c as Record<string, unknown>) } : spec;
+  return expressionsOf ? { ...spec, expressionsOf: (c) => expressionsOf(c) } : spec;
 }
 
 /**
@@ -49,36 +54,59 @@ function toSpec(entry: RegisteredNode): NodeTypeSpec {
  * default. `enabled` (LINKFLOW_NODE_TYPES) limits which types workflows may use.
  * @throws AppError DUPLICATE_NODE_TYPE
  */
-export function createNodeRegistry(definitions: readonly NodeDefinition<never>[], enabled?: readonly string[]): NodeRegistry {
+export function createNodeRegistry(
+  definitions: readonly NodeDefinition<never>[],
+  enabled?: readonly string[],
+): NodeRegistry {
   const byKey = new Map<string, RegisteredNode>();
   const latest = new Map<string, RegisteredNode>();
   for (const raw of definitions) {
     const definition = raw as unknown as NodeDefinition<Record<string, unknown>>;
     const key = `${definition.type}@${definition.version}`;
-    if (byKey.has(key)) throw new AppError('DUPLICATE_NODE_TYPE', `node type ${key} is registered twice`, { kind: 'internal' });
+    if (byKey.has(key))
+      throw new AppError('DUPLICATE_NODE_TYPE', `node type ${key} is registered twice`, {
+        kind: 'internal',
+      });
     const entry = { definition, check: TypeCompiler.Compile(definition.configSchema) };
     byKey.set(key, entry);
     if (enabled && !enabled.includes(definition.type)) continue;
-    if ((latest.get(definition.type)?.definition.version ?? -1) < definition.version) latest.set(definition.type, entry);
+    if ((latest.get(definition.type)?.definition.version ?? -1) < definition.version)
+      latest.set(definition.type, entry);
   }
   const specs = new Map([...latest].map(([type, entry]) => [type, toSpec(entry)]));
   return {
     get: (type) => specs.get(type),
     types: () => [...latest.keys()],
     resolve(type, version) {
-      const entry = version === undefined ? latest.get(type) : latest.has(type) ? byKey.get(`${type}@${version}`) : undefined;
-      if (!entry) throw new AppError('NODE_TYPE_DISABLED', `node type '${type}' is not enabled`, { kind: 'user' });
+      const entry =
+        version === undefined
+          ? latest.get(type)
+          : latest.has(type)
+            ? byKey.get(`${type}@${version}`)
+            : undefined;
+      if (!entry)
+        throw new AppError('NODE_TYPE_DISABLED', `node type '${type}' is not enabled`, {
+          kind: 'user',
+        });
       return entry.definition;
     },
-    list: () => [...latest.values()].map((e) => ({ type: e.definition.type, version: e.definition.version, config_schema: e.definition.configSchema })),
+    list: () =>
+      [...latest.values()].map((e) => ({
+        type: e.definition.type,
+        version: e.definition.version,
+        config_schema: e.definition.configSchema,
+      })),
     async health() {
       const entries = await Promise.all(
-        [...latest.values()].map(async (e) => [e.definition.type, (await e.definition.health?.()) ?? { ok: true }] as const),
+        [...latest.values()].map(
+          async (e) =>
+            [e.definition.type, (await e.definition.health?.()) ?? { ok: true }] as const,
+        ),
       );
       return Object.fromEntries(entries);
     },
     async close() {
-      await Promise.all([...byKey.values()].map((e) => e.definition.close?.()));
+      await Promise.all([...byKey.values()].map(async (e) => e.definition.close?.()));
     },
   };
 }

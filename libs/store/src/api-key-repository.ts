@@ -19,15 +19,30 @@ export function createApiKeyRepository(deps: { prisma: PrismaClient; ids: IdGen 
   return {
     /** Finds or creates the tenant named `name`; returns its id. */
     async ensureTenant(name: string): Promise<string> {
-      const tenant = await prisma.tenant.upsert({ where: { name }, update: {}, create: { id: ids.next(), name } });
+      const tenant = await prisma.tenant.upsert({
+        where: { name },
+        update: {},
+        create: { id: ids.next(), name },
+      });
       return tenant.id;
     },
 
     /** Creates a key for a tenant and returns the plaintext (shown once). */
-    async createKey(tenantId: string, scopes: readonly string[]): Promise<{ id: string; key: string }> {
+    async createKey(
+      tenantId: string,
+      scopes: readonly string[],
+    ): Promise<{ id: string; key: string }> {
       const key = `lf_${randomBytes(32).toString('base64url')}`;
       const id = ids.next();
-      await prisma.apiKey.create({ data: { id, tenantId, keyHash: hashApiKey(key), prefix: key.slice(0, 10), scopes: [...scopes] } });
+      await prisma.apiKey.create({
+        data: {
+          id,
+          tenantId,
+          keyHash: hashApiKey(key),
+          prefix: key.slice(0, 10),
+          scopes: [...scopes],
+        },
+      });
       return { id, key };
     },
 

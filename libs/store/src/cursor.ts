@@ -25,12 +25,21 @@ export function decodeCursor(text: string): CursorKey | undefined {
 /** Prisma `where` fragment for rows strictly after the cursor in (created_at desc, id desc). */
 export function afterCursor(key: CursorKey | undefined): object {
   if (!key) return {};
-  return { OR: [{ createdAt: { lt: key.createdAt } }, { createdAt: key.createdAt, id: { lt: key.id } }] };
+  return {
+    OR: [{ createdAt: { lt: key.createdAt } }, { createdAt: key.createdAt, id: { lt: key.id } }],
+  };
 }
 
 /** Splits `limit + 1` fetched rows into a page. */
-export function toPage<T extends CursorKey, U>(rows: readonly T[], limit: number, map: (row: T) => U): { items: U[]; nextCursor: string | null } {
+export function toPage<T extends CursorKey, U>(
+  rows: readonly T[],
+  limit: number,
+  map: (row: T) => U,
+): { items: U[]; nextCursor: string | null } {
   const items = rows.slice(0, limit);
   const last = items[items.length - 1];
-  return { items: items.map(map), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+  return {
+    items: items.map(map),
+    nextCursor: rows.length > limit && last ? encodeCursor(last) : null,
+  };
 }

@@ -1,7 +1,13 @@
 import type pg from 'pg';
 import type { ExecutionStatus, RunError } from '@linkflow/domain';
 import { decodeCursor, encodeCursor } from './cursor.ts';
-import { DETAIL_SQL, EXECUTION_COLUMNS, toExecutionDetail, toExecutionRecord, type ExecutionRow } from './execution-rows.ts';
+import {
+  DETAIL_SQL,
+  EXECUTION_COLUMNS,
+  toExecutionDetail,
+  toExecutionRecord,
+  type ExecutionRow,
+} from './execution-rows.ts';
 import type { ExecutionDetail, ExecutionRecord, Page, Priority } from './records.ts';
 import { storeErrors } from './store-errors.ts';
 
@@ -60,7 +66,10 @@ const INSERT_SQL = `with wf as (
 export function createExecutionRepository(deps: { pool: pg.Pool }) {
   const { pool } = deps;
 
-  async function findByKey(tenantId: string, key: string): Promise<(ExecutionRow & { request_hash: string | null }) | undefined> {
+  async function findByKey(
+    tenantId: string,
+    key: string,
+  ): Promise<(ExecutionRow & { request_hash: string | null }) | undefined> {
     const res = await pool.query<ExecutionRow & { request_hash: string | null }>(
       `select ${EXECUTION_COLUMNS}, e.request_hash from executions e where e.tenant_id = $1 and e.idempotency_key = $2`,
       [tenantId, key],
@@ -71,9 +80,17 @@ export function createExecutionRepository(deps: { pool: pg.Pool }) {
   return {
     async create(input: NewExecution): Promise<CreateOutcome> {
       const res = await pool.query<ExecutionRow>(INSERT_SQL, [
-        input.tenantId, input.workflowId, input.id, input.workflowVersion, input.priority, JSON.stringify(input.inputData ?? null),
-        input.idempotencyKey ?? null, input.requestHash ?? null, input.timeoutSeconds ?? null,
-        input.traceContext ? JSON.stringify(input.traceContext) : null, input.at,
+        input.tenantId,
+        input.workflowId,
+        input.id,
+        input.workflowVersion,
+        input.priority,
+        JSON.stringify(input.inputData ?? null),
+        input.idempotencyKey ?? null,
+        input.requestHash ?? null,
+        input.timeoutSeconds ?? null,
+        input.traceContext ? JSON.stringify(input.traceContext) : null,
+        input.at,
       ]);
       const created = res.rows[0];
       if (created) return { outcome: 'created', execution: toExecutionRecord(created) };
@@ -86,12 +103,18 @@ export function createExecutionRepository(deps: { pool: pg.Pool }) {
 
     /** True when the execution exists and belongs to the tenant (a cheap ownership check). */
     async exists(tenantId: string, id: string): Promise<boolean> {
-      const res = await pool.query('select 1 from executions where id = $1 and tenant_id = $2', [id, tenantId]);
+      const res = await pool.query('select 1 from executions where id = $1 and tenant_id = $2', [
+        id,
+        tenantId,
+      ]);
       return res.rowCount === 1;
     },
 
     async get(tenantId: string, id: string): Promise<ExecutionDetail | undefined> {
-      const res = await pool.query<Parameters<typeof toExecutionDetail>[0]>(`${DETAIL_SQL} where e.id = $1 and e.tenant_id = $2`, [id, tenantId]);
+      const res = await pool.query<Parameters<typeof toExecutionDetail>[0]>(
+        `${DETAIL_SQL} where e.id = $1 and e.tenant_id = $2`,
+        [id, tenantId],
+      );
       const row = res.rows[0];
       return row ? toExecutionDetail(row) : undefined;
     },
@@ -120,7 +143,10 @@ export function createExecutionRepository(deps: { pool: pg.Pool }) {
       );
       const items = res.rows.slice(0, filter.limit).map(toExecutionRecord);
       const last = items[items.length - 1];
-      return { items, nextCursor: res.rows.length > filter.limit && last ? encodeCursor(last) : null };
+      return {
+        items,
+        nextCursor: res.rows.length > filter.limit && last ? encodeCursor(last) : null,
+      };
     },
 
     /** Cancels a pending or running execution (recording the transition); fenced on status. */

@@ -70,7 +70,8 @@ export interface NodeRunJson {
   cost: number | string;
 }
 
-const toDate = (value: string | Date | null): Date | null => (value === null ? null : new Date(value));
+const toDate = (value: string | Date | null): Date | null =>
+  value === null ? null : new Date(value);
 
 export function toNodeRunRecord(row: NodeRunJson): NodeRunRecord {
   return {
@@ -97,11 +98,22 @@ interface TransitionJson {
 }
 
 export function toTransition(row: TransitionJson): Transition {
-  return { from: row.from_status as ExecutionStatus | null, to: row.to_status as ExecutionStatus, at: new Date(row.at), reason: row.reason };
+  return {
+    from: row.from_status as ExecutionStatus | null,
+    to: row.to_status as ExecutionStatus,
+    at: new Date(row.at),
+    reason: row.reason,
+  };
 }
 
-export function toExecutionDetail(row: ExecutionRow & { node_runs: NodeRunJson[]; transitions: TransitionJson[] }): ExecutionDetail {
-  return { ...toExecutionRecord(row), nodeRuns: row.node_runs.map(toNodeRunRecord), transitions: row.transitions.map(toTransition) };
+export function toExecutionDetail(
+  row: ExecutionRow & { node_runs: NodeRunJson[]; transitions: TransitionJson[] },
+): ExecutionDetail {
+  return {
+    ...toExecutionRecord(row),
+    nodeRuns: row.node_runs.map(toNodeRunRecord),
+    transitions: row.transitions.map(toTransition),
+  };
 }
 
 /** The one-statement detail query: execution + node runs + transitions. */

@@ -51,10 +51,20 @@ export function createLogRepository(deps: { pool: pg.Pool }) {
   return {
     async append(executionId: string, entries: readonly NewLogEntry[]): Promise<LogEntry[]> {
       if (entries.length === 0) return [];
-      const res = await pool.query<{ seq: number }>(APPEND_LOGS_SQL, appendLogArgs(executionId, entries));
+      const res = await pool.query<{ seq: number }>(
+        APPEND_LOGS_SQL,
+        appendLogArgs(executionId, entries),
+      );
       return res.rows.map((row, i) => {
         const e = entries[i] as NewLogEntry;
-        return { seq: row.seq, at: e.at, level: e.level, nodeId: e.nodeId, message: e.message, data: e.data ?? null };
+        return {
+          seq: row.seq,
+          at: e.at,
+          level: e.level,
+          nodeId: e.nodeId,
+          message: e.message,
+          data: e.data ?? null,
+        };
       });
     },
 
@@ -66,16 +76,31 @@ export function createLogRepository(deps: { pool: pg.Pool }) {
         args.push(value);
         where.push(sql.replaceAll('?', `$${args.length}`));
       };
-      if (query.minLevel !== undefined) add('level = any(?)', LOG_LEVELS.slice(LOG_LEVELS.indexOf(query.minLevel)));
+      if (query.minLevel !== undefined)
+        add('level = any(?)', LOG_LEVELS.slice(LOG_LEVELS.indexOf(query.minLevel)));
       if (query.nodeId !== undefined) add('node_id = ?', query.nodeId);
       if (query.q !== undefined) add(`strpos(lower(message), lower(?)) > 0`, query.q);
       if (query.after !== undefined) add('seq > ?', query.after);
       args.push(query.limit);
-      const res = await pool.query<{ seq: number; at: Date; level: LogLevel; node_id: string | null; message: string; data: unknown }>(
+      const res = await pool.query<{
+        seq: number;
+        at: Date;
+        level: LogLevel;
+        node_id: string | null;
+        message: string;
+        data: unknown;
+      }>(
         `select seq, at, level, node_id, message, data from execution_logs where ${where.join(' and ')} order by seq limit $${args.length}`,
         args,
       );
-      return res.rows.map((r) => ({ seq: r.seq, at: r.at, level: r.level, nodeId: r.node_id, message: r.message, data: r.data }));
+      return res.rows.map((r) => ({
+        seq: r.seq,
+        at: r.at,
+        level: r.level,
+        nodeId: r.node_id,
+        message: r.message,
+        data: r.data,
+      }));
     },
   };
 }

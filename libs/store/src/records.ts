@@ -1,4 +1,10 @@
-import type { ExecutionStatus, NodeStatus, RunError, Transition, WorkflowDefinition } from '@linkflow/domain';
+import type {
+  ExecutionStatus,
+  NodeStatus,
+  RunError,
+  Transition,
+  WorkflowDefinition,
+} from '@linkflow/domain';
 
 /** Priorities as stored; the queue maps them to BullMQ numbers. */
 export type Priority = 'high' | 'normal' | 'low';

@@ -22,7 +22,9 @@ export interface ClaimedExecution {
   readonly startedAt: Date;
 }
 
-export type ClaimOutcome = { readonly claimed: true; readonly execution: ClaimedExecution } | { readonly claimed: false; readonly status: ExecutionStatus | null };
+export type ClaimOutcome =
+  | { readonly claimed: true; readonly execution: ClaimedExecution }
+  | { readonly claimed: false; readonly status: ExecutionStatus | null };
 
 /** A settled (or started) node run as the executor checkpoints it. */
 export interface NodeRunWrite {
@@ -81,12 +83,37 @@ const CHECKPOINT_SQL = `with fence as (select id from executions where id = $1 a
 
 const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
 
-function checkpointArgs(fence: Fence, run: NodeRunWrite, logs: readonly NewLogEntry[], statuses: readonly string[]): unknown[] {
+function checkpointArgs(
+  fence: Fence,
+  run: NodeRunWrite,
+  logs: readonly NewLogEntry[],
+  statuses: readonly string[],
+): unknown[] {
   const [, count, ats, levels, nodes, messages, data] = appendLogArgs(fence.executionId, logs);
   return [
-    fence.executionId, fence.attempt, run.nodeId, run.type, run.status, run.attempts, run.startedAt, run.finishedAt, run.durationMs,
-    run.outputJson, run.outputBytes, json(run.error), JSON.stringify(run.attemptLog), json(run.usage), run.cost,
-    count, ats, levels, nodes, messages, data, 0, statuses,
+    fence.executionId,
+    fence.attempt,
+    run.nodeId,
+    run.type,
+    run.status,
+    run.attempts,
+    run.startedAt,
+    run.finishedAt,
+    run.durationMs,
+    run.outputJson,
+    run.outputBytes,
+    json(run.error),
+    JSON.stringify(run.attemptLog),
+    json(run.usage),
+    run.cost,
+    count,
+    ats,
+    levels,
+    nodes,
+    messages,
+    data,
+    0,
+    statuses,
   ];
 }
 
@@ -101,7 +128,11 @@ export function createRunStore(deps: { pool: pg.Pool }) {
     async claim(executionId: string, workerId: string, at: Date): Promise<ClaimOutcome> {
       const res = await pool.query(CLAIM_SQL, [executionId, workerId, at]);
       const row = res.rows[0] as Record<string, unknown> | undefined;
-      if (!row || row['id'] === null || row['id'] === undefined) return { claimed: false, status: (row?.['current_status'] as ExecutionStatus | undefined) ?? null };
+      if (!row || row['id'] === null || row['id'] === undefined)
+        return {
+          claimed: false,
+          status: (row?.['current_status'] as ExecutionStatus | undefined) ?? null,
+        };
       return {
         claimed: true,
         execution: {
@@ -120,11 +151,22 @@ export function createRunStore(deps: { pool: pg.Pool }) {
     },
 
     async loadCheckpoints(executionId: string): Promise<Checkpoint[]> {
-      const res = await pool.query<{ node_id: string; status: NodeStatus; output: unknown; error: RunError | null; attempts: number }>(
-        'select node_id, status, output, error, attempts from node_runs where execution_id = $1',
-        [executionId],
-      );
-      return res.rows.map((r) => ({ nodeId: r.node_id, status: r.status, output: r.output, error: r.error, attempts: r.attempts }));
+      const res = await pool.query<{
+        node_id: string;
+        status: NodeStatus;
+        output: unknown;
+        error: RunError | null;
+        attempts: number;
+      }>('select node_id, status, output, error, attempts from node_runs where execution_id = $1', [
+        executionId,
+      ]);
+      return res.rows.map((r) => ({
+        nodeId: r.node_id,
+        status: r.status,
+        output: r.output,
+        error: r.error,
+        attempts: r.attempts,
+      }));
     },
 
     /**
@@ -132,8 +174,16 @@ export function createRunStore(deps: { pool: pg.Pool }) {
      * statuses the write is allowed in (default: running). Returns the log seqs, or
      * undefined when the fence rejected the write.
      */
-    async checkpoint(fence: Fence, run: NodeRunWrite, logs: readonly NewLogEntry[] = [], whileStatus: readonly ExecutionStatus[] = ['running']): Promise<number[] | undefined> {
-      const res = await pool.query<{ written: number; seqs: number[] }>(CHECKPOINT_SQL, checkpointArgs(fence, run, logs, whileStatus));
+    async checkpoint(
+      fence: Fence,
+      run: NodeRunWrite,
+      logs: readonly NewLogEntry[] = [],
+      whileStatus: readonly ExecutionStatus[] = ['running'],
+    ): Promise<number[] | undefined> {
+      const res = await pool.query<{ written: number; seqs: number[] }>(
+        CHECKPOINT_SQL,
+        checkpointArgs(fence, run, logs, whileStatus),
+      );
       const row = res.rows[0];
       return row && row.written > 0 ? row.seqs : undefined;
     },
@@ -153,31 +203,62 @@ export function createRunStore(deps: { pool: pg.Pool }) {
     },
 
     /** running → success/failed with output, error and the summed cost; false when fenced out. */
-    async finish(fence: Fence, result: { status: 'success' | 'failed'; output: unknown; error: RunError | null; at: Date; reason: string }): Promise<boolean> {
+    async finish(
+      fence: Fence,
+      result: {
+        status: 'success' | 'failed';
+        output: unknown;
+        error: RunError | null;
+        at: Date;
+        reason: string;
+      },
+    ): Promise<boolean> {
       const res = await pool.query(
         `with upd as (update executions set status = $3, output = $4, error = $5, finished_at = $6, updated_at = $6,
             cost_total = (select coalesce(sum(cost), 0) from node_runs where execution_id = $1)
           where id = $1 and attempt = $2 and status = 'running' returning id),
          tr as (insert into execution_transitions (execution_id, from_status, to_status, at, reason) select id, 'running', $3, $6, $7 from upd)
          select id from upd`,
-        [fence.executionId, fence.attempt, result.status, json(result.output), json(result.error), result.at, result.reason],
+        [
+          fence.executionId,
+          fence.attempt,
+          result.status,
+          json(result.output),
+          json(result.error),
+          result.at,
+          result.reason,
+        ],
       );
       return res.rowCount === 1;
     },
 
     /** Current status, attempt and timeout of an execution (for fence checks and signals). */
-    async readState(executionId: string): Promise<{ status: ExecutionStatus; attempt: number; timeoutSeconds: number | null } | undefined> {
-      const res = await pool.query<{ status: ExecutionStatus; attempt: number; timeout_seconds: number | null }>(
-        'select status, attempt, timeout_seconds from executions where id = $1',
-        [executionId],
-      );
+    async readState(
+      executionId: string,
+    ): Promise<
+      { status: ExecutionStatus; attempt: number; timeoutSeconds: number | null } | undefined
+    > {
+      const res = await pool.query<{
+        status: ExecutionStatus;
+        attempt: number;
+        timeout_seconds: number | null;
+      }>('select status, attempt, timeout_seconds from executions where id = $1', [executionId]);
       const row = res.rows[0];
-      return row ? { status: row.status, attempt: row.attempt, timeoutSeconds: row.timeout_seconds } : undefined;
+      return row
+        ? { status: row.status, attempt: row.attempt, timeoutSeconds: row.timeout_seconds }
+        : undefined;
     },
 
     /** Pending executions older than `olderThan` (for the reconciler to enqueue). */
-    async stalePending(olderThan: Date, limit: number): Promise<{ id: string; tenantId: string; priority: 'high' | 'normal' | 'low' }[]> {
-      const res = await pool.query<{ id: string; tenant_id: string; priority: 'high' | 'normal' | 'low' }>(
+    async stalePending(
+      olderThan: Date,
+      limit: number,
+    ): Promise<{ id: string; tenantId: string; priority: 'high' | 'normal' | 'low' }[]> {
+      const res = await pool.query<{
+        id: string;
+        tenant_id: string;
+        priority: 'high' | 'normal' | 'low';
+      }>(
         `select id, tenant_id, priority from executions where status = 'pending' and created_at < $1 order by created_at limit $2`,
         [olderThan, limit],
       );

@@ -38,7 +38,13 @@ export function createWorkflowRepository(deps: { prisma: PrismaClient; ids: IdGe
     async create(tenantId: string, definition: WorkflowDefinition): Promise<WorkflowRecord> {
       const id = ids.next();
       const row = await prisma.workflow.create({
-        data: { id, tenantId, name: definition.name, latestVersion: 1, versions: { create: { version: 1, definition: definition as object } } },
+        data: {
+          id,
+          tenantId,
+          name: definition.name,
+          latestVersion: 1,
+          versions: { create: { version: 1, definition: definition } },
+        },
       });
       return toRecord(row, 1, definition);
     },
@@ -47,11 +53,16 @@ export function createWorkflowRepository(deps: { prisma: PrismaClient; ids: IdGe
     async get(tenantId: string, id: string, version?: number): Promise<WorkflowRecord | undefined> {
       const row = await prisma.workflow.findFirst({ where: live(tenantId, id) });
       if (!row) return undefined;
-      const v = await prisma.workflowVersion.findUnique({ where: { workflowId_version: { workflowId: id, version: version ?? row.latestVersion } } });
+      const v = await prisma.workflowVersion.findUnique({
+        where: { workflowId_version: { workflowId: id, version: version ?? row.latestVersion } },
+      });
       return v ? toRecord(row, v.version, v.definition) : undefined;
     },
 
-    async list(tenantId: string, options: { limit: number; cursor?: string | undefined }): Promise<Page<WorkflowRecord>> {
+    async list(
+      tenantId: string,
+      options: { limit: number; cursor?: string | undefined },
+    ): Promise<Page<WorkflowRecord>> {
       const key = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
       if (options.cursor !== undefined && !key) throw storeErrors.badCursor();
       const rows = await prisma.workflow.findMany({
@@ -60,19 +71,30 @@ export function createWorkflowRepository(deps: { prisma: PrismaClient; ids: IdGe
         take: options.limit + 1,
         include: { versions: { orderBy: { version: 'desc' }, take: 1 } },
       });
-      return toPage(rows, options.limit, (row) => toRecord(row, row.latestVersion, row.versions[0]?.definition));
+      return toPage(rows, options.limit, (row) =>
+        toRecord(row, row.latestVersion, row.versions[0]?.definition),
+      );
     },
 
     /** Stores a new immutable version; undefined when the workflow does not exist. */
-    async addVersion(tenantId: string, id: string, definition: WorkflowDefinition): Promise<WorkflowRecord | undefined> {
+    async addVersion(
+      tenantId: string,
+      id: string,
+      definition: WorkflowDefinition,
+    ): Promise<WorkflowRecord | undefined> {
       return prisma.$transaction(async (tx) => {
         const locked = await tx.$queryRaw<{ latest_version: number }[]>`
           select latest_version from workflows where id = ${id} and tenant_id = ${tenantId} and deleted_at is null for update`;
         const current = locked[0];
         if (!current) return undefined;
         const version = current.latest_version + 1;
-        await tx.workflowVersion.create({ data: { workflowId: id, version, definition: definition as object } });
-        const row = await tx.workflow.update({ where: { id }, data: { latestVersion: version, name: definition.name } });
+        await tx.workflowVersion.create({
+          data: { workflowId: id, version, definition: definition },
+        });
+        const row = await tx.workflow.update({
+          where: { id },
+          data: { latestVersion: version, name: definition.name },
+        });
         return toRecord(row, version, definition);
       });
     },
@@ -82,7 +104,9 @@ export function createWorkflowRepository(deps: { prisma: PrismaClient; ids: IdGe
         const locked = await tx.$queryRaw<{ id: string }[]>`
           select id from workflows where id = ${id} and tenant_id = ${tenantId} and deleted_at is null for update`;
         if (locked.length === 0) return 'not_found';
-        const active = await tx.execution.count({ where: { workflowId: id, status: { in: ['pending', 'running'] } } });
+        const active = await tx.execution.count({
+          where: { workflowId: id, status: { in: ['pending', 'running'] } },
+        });
         if (active > 0) return 'busy';
         await tx.workflow.update({ where: { id }, data: { deletedAt: new Date() } });
         return 'deleted';

@@ -1,7 +1,13 @@
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { context, isSpanContextValid, trace } from '@opentelemetry/api';
-import { pino, type DestinationStream, type LevelWithSilent, type Logger, type LoggerOptions } from 'pino';
+import {
+  pino,
+  type DestinationStream,
+  type LevelWithSilent,
+  type Logger,
+  type LoggerOptions,
+} from 'pino';
 import { telemetryErrors } from './telemetry-errors.ts';
 
 export type { Logger } from 'pino';

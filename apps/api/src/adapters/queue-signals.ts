@@ -4,7 +4,10 @@ import { injectTraceContext } from '@linkflow/telemetry';
 import type { ExecutionSignals } from '../executions/execution-routes.ts';
 
 /** ExecutionSignals over Redis pub/sub and the BullMQ queue. */
-export function createQueueSignals(deps: { redis: Redis; queue: Pick<ExecutionQueue, 'remove'> }): ExecutionSignals {
+export function createQueueSignals(deps: {
+  redis: Redis;
+  queue: Pick<ExecutionQueue, 'remove'>;
+}): ExecutionSignals {
   return {
     async cancel(executionId) {
       await publishControl(deps.redis, { execution_id: executionId, action: 'cancel' });

@@ -2,7 +2,13 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ApiKeyPrincipal } from '@linkflow/store';
 import { apiErrors } from '../http/api-errors.ts';
 
-export const SCOPES = ['workflows:read', 'workflows:write', 'executions:read', 'executions:write', 'admin'] as const;
+export const SCOPES = [
+  'workflows:read',
+  'workflows:write',
+  'executions:read',
+  'executions:write',
+  'admin',
+] as const;
 export type Scope = (typeof SCOPES)[number];
 
 declare module 'fastify' {
@@ -28,7 +34,11 @@ export function hasScope(principal: ApiKeyPrincipal, scope: Scope): boolean {
  * Caches principals by key for a few seconds so hot reads do not hit Postgres for
  * every request. Revoking a key therefore takes up to `ttlMs` to bite.
  */
-export function cachedAuthenticator(inner: Authenticator, ttlMs = 10_000, max = 10_000): Authenticator {
+export function cachedAuthenticator(
+  inner: Authenticator,
+  ttlMs = 10_000,
+  max = 10_000,
+): Authenticator {
   const cache = new Map<string, { principal: ApiKeyPrincipal | undefined; until: number }>();
   return {
     async authenticate(key) {
@@ -56,7 +66,8 @@ function bearer(request: FastifyRequest): string | undefined {
 export function installAuth(app: FastifyInstance, authenticator: Authenticator): void {
   app.decorateRequest('principal', null);
   app.addHook('onRoute', (route) => {
-    if (route.url.startsWith('/api') && route.config?.scope === undefined) throw apiErrors.routeWithoutScope(`${String(route.method)} ${route.url}`);
+    if (route.url.startsWith('/api') && route.config?.scope === undefined)
+      throw apiErrors.routeWithoutScope(`${String(route.method)} ${route.url}`);
   });
   app.addHook('onRequest', async (request) => {
     const scope = request.routeOptions.config.scope;

@@ -5,12 +5,17 @@ let h: ApiHarness;
 let workflowId: string;
 beforeAll(async () => {
   h = await createApiHarness();
-  workflowId = (await h.request('POST', '/api/workflows', { body: sampleWorkflow() })).json<{ id: string }>().id;
+  workflowId = (await h.request('POST', '/api/workflows', { body: sampleWorkflow() })).json<{
+    id: string;
+  }>().id;
 });
 afterAll(async () => h.close());
 
 const start = (body: Record<string, unknown>, headers?: Record<string, string>) =>
-  h.request('POST', '/api/executions', { body: { workflow_id: workflowId, ...body }, ...(headers ? { headers } : {}) });
+  h.request('POST', '/api/executions', {
+    body: { workflow_id: workflowId, ...body },
+    ...(headers ? { headers } : {}),
+  });
 
 describe('POST /api/executions', () => {
   it('answers 202 with the pending execution and a Location', async () => {
@@ -19,9 +24,19 @@ describe('POST /api/executions', () => {
     const e = res.json();
     expect(res.headers.location).toBe(`/api/executions/${e.id}`);
     expect(e).toMatchObject({
-      workflow_id: workflowId, workflow_version: 1, status: 'pending', priority: 'normal', input_data: { total: 80 },
-      output: null, error: null, started_at: null, finished_at: null, timeout_seconds: null, node_runs: [],
-      transitions: [{ from: null, to: 'pending', reason: 'created' }], cost: { total: '0.00000000', currency: 'USD' },
+      workflow_id: workflowId,
+      workflow_version: 1,
+      status: 'pending',
+      priority: 'normal',
+      input_data: { total: 80 },
+      output: null,
+      error: null,
+      started_at: null,
+      finished_at: null,
+      timeout_seconds: null,
+      node_runs: [],
+      transitions: [{ from: null, to: 'pending', reason: 'created' }],
+      cost: { total: '0.00000000', currency: 'USD' },
     });
   });
 
@@ -39,7 +54,10 @@ describe('POST /api/executions', () => {
     const again = await start({ input_data: { n: 1 }, idempotency_key: 'k-1' });
     expect([first.statusCode, again.statusCode]).toEqual([202, 200]);
     expect(again.json().id).toBe(first.json().id);
-    const rows = await h.db.pool.query('select count(*) from executions where tenant_id = $1 and idempotency_key = $2', [h.tenantId, 'k-1']);
+    const rows = await h.db.pool.query(
+      'select count(*) from executions where tenant_id = $1 and idempotency_key = $2',
+      [h.tenantId, 'k-1'],
+    );
     expect(Number(rows.rows[0].count)).toBe(1);
   });
 
@@ -53,9 +71,15 @@ describe('POST /api/executions', () => {
   it('keeps idempotency keys per tenant', async () => {
     const other = await h.newTenant();
     const key = await h.keyFor(['admin'], other);
-    const wf = (await h.request('POST', '/api/workflows', { key, body: sampleWorkflow() })).json<{ id: string }>();
+    const wf = (await h.request('POST', '/api/workflows', { key, body: sampleWorkflow() })).json<{
+      id: string;
+    }>();
     await start({}, { 'idempotency-key': 'shared' });
-    const res = await h.request('POST', '/api/executions', { key, body: { workflow_id: wf.id }, headers: { 'idempotency-key': 'shared' } });
+    const res = await h.request('POST', '/api/executions', {
+      key,
+      body: { workflow_id: wf.id },
+      headers: { 'idempotency-key': 'shared' },
+    });
     expect(res.statusCode).toBe(202);
   });
 
@@ -67,7 +91,10 @@ describe('POST /api/executions', () => {
   it('answers 400 naming the field for schema violations', async () => {
     const missing = await h.request('POST', '/api/executions', { body: { input_data: {} } });
     expect(missing.statusCode).toBe(400);
-    expect(missing.json().errors).toContainEqual({ path: '/workflow_id', message: expect.any(String) });
+    expect(missing.json().errors).toContainEqual({
+      path: '/workflow_id',
+      message: expect.any(String),
+    });
     const badPriority = await start({ priority: 'urgent' });
     expect(badPriority.json().errors[0].path).toBe('/priority');
     const badHeader = await start({}, { 'x-priority': 'urgent' });
@@ -86,34 +113,64 @@ describe('POST /api/executions', () => {
 describe('reading executions', () => {
   it('gets one execution and 404s for unknown ids', async () => {
     const e = (await start({ input_data: { a: 1 } })).json<{ id: string }>();
-    expect((await h.request('GET', `/api/executions/${e.id}`)).json()).toMatchObject({ id: e.id, status: 'pending', input_data: { a: 1 } });
+    expect((await h.request('GET', `/api/executions/${e.id}`)).json()).toMatchObject({
+      id: e.id,
+      status: 'pending',
+      input_data: { a: 1 },
+    });
     expect((await h.request('GET', '/api/executions/nope')).statusCode).toBe(404);
   });
 
   it('lists with workflow and status filters and a cursor', async () => {
     const tenant = await h.newTenant();
     const key = await h.keyFor(['admin'], tenant);
-    const wf = (await h.request('POST', '/api/workflows', { key, body: sampleWorkflow() })).json<{ id: string }>();
+    const wf = (await h.request('POST', '/api/workflows', { key, body: sampleWorkflow() })).json<{
+      id: string;
+    }>();
     const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push((await h.request('POST', '/api/executions', { key, body: { workflow_id: wf.id } })).json<{ id: string }>().id);
+    for (let i = 0; i < 3; i++)
+      ids.push(
+        (await h.request('POST', '/api/executions', { key, body: { workflow_id: wf.id } })).json<{
+          id: string;
+        }>().id,
+      );
     await h.request('POST', `/api/executions/${ids[0]}/cancel`, { key });
-    const pending = (await h.request('GET', `/api/executions?workflow_id=${wf.id}&status=pending&limit=1`, { key })).json();
+    const pending = (
+      await h.request('GET', `/api/executions?workflow_id=${wf.id}&status=pending&limit=1`, { key })
+    ).json();
     expect(pending.items).toHaveLength(1);
     expect(pending.items[0].id).toBe(ids[2]);
-    const next = (await h.request('GET', `/api/executions?workflow_id=${wf.id}&status=pending&limit=1&cursor=${pending.next_cursor}`, { key })).json();
+    const next = (
+      await h.request(
+        'GET',
+        `/api/executions?workflow_id=${wf.id}&status=pending&limit=1&cursor=${pending.next_cursor}`,
+        { key },
+      )
+    ).json();
     expect(next.items.map((e: { id: string }) => e.id)).toEqual([ids[1]]);
     const cancelled = (await h.request('GET', `/api/executions?status=cancelled`, { key })).json();
     expect(cancelled.items.map((e: { id: string }) => e.id)).toEqual([ids[0]]);
-    const future = (await h.request('GET', `/api/executions?from=${new Date(Date.now() + 60_000).toISOString()}`, { key })).json();
+    const future = (
+      await h.request(
+        'GET',
+        `/api/executions?from=${new Date(Date.now() + 60_000).toISOString()}`,
+        { key },
+      )
+    ).json();
     expect(future.items).toEqual([]);
     expect((await h.request('GET', '/api/executions?status=weird', { key })).statusCode).toBe(400);
   });
 
   it('serves an empty log for a new execution and 404 for another tenant', async () => {
     const e = (await start({})).json<{ id: string }>();
-    expect((await h.request('GET', `/api/executions/${e.id}/logs`)).json()).toEqual({ items: [], next_after: null });
+    expect((await h.request('GET', `/api/executions/${e.id}/logs`)).json()).toEqual({
+      items: [],
+      next_after: null,
+    });
     const stranger = await h.keyFor(['admin'], await h.newTenant());
-    expect((await h.request('GET', `/api/executions/${e.id}/logs`, { key: stranger })).statusCode).toBe(404);
+    expect(
+      (await h.request('GET', `/api/executions/${e.id}/logs`, { key: stranger })).statusCode,
+    ).toBe(404);
   });
 });
 
@@ -123,7 +180,10 @@ describe('cancel and timeout', () => {
     const res = await h.request('POST', `/api/executions/${e.id}/cancel`);
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ status: 'cancelled', error: { type: 'CANCELLATION' } });
-    expect(res.json().transitions.map((t: { to: string }) => t.to)).toEqual(['pending', 'cancelled']);
+    expect(res.json().transitions.map((t: { to: string }) => t.to)).toEqual([
+      'pending',
+      'cancelled',
+    ]);
     expect(res.json().finished_at).toEqual(expect.any(String));
     expect(await h.queue.getJob(e.id)).toBeUndefined();
   });
@@ -139,16 +199,28 @@ describe('cancel and timeout', () => {
 
   it('sets the timeout of a pending execution and refuses it on a terminal one', async () => {
     const e = (await start({})).json<{ id: string }>();
-    const res = await h.request('PUT', `/api/executions/${e.id}/timeout`, { body: { timeout_seconds: 30 } });
+    const res = await h.request('PUT', `/api/executions/${e.id}/timeout`, {
+      body: { timeout_seconds: 30 },
+    });
     expect(res.statusCode).toBe(200);
     expect(res.json().timeout_seconds).toBe(30);
-    expect((await h.request('PUT', `/api/executions/${e.id}/timeout`, { body: { timeout_seconds: 0 } })).statusCode).toBe(400);
+    expect(
+      (await h.request('PUT', `/api/executions/${e.id}/timeout`, { body: { timeout_seconds: 0 } }))
+        .statusCode,
+    ).toBe(400);
     await h.request('POST', `/api/executions/${e.id}/cancel`);
-    expect((await h.request('PUT', `/api/executions/${e.id}/timeout`, { body: { timeout_seconds: 5 } })).statusCode).toBe(409);
+    expect(
+      (await h.request('PUT', `/api/executions/${e.id}/timeout`, { body: { timeout_seconds: 5 } }))
+        .statusCode,
+    ).toBe(409);
   });
 
   it("reports the workflow's settings.timeout_ms as timeout_seconds", async () => {
-    const wf = (await h.request('POST', '/api/workflows', { body: { ...sampleWorkflow(), settings: { timeout_ms: 1500 } } })).json<{ id: string }>();
+    const wf = (
+      await h.request('POST', '/api/workflows', {
+        body: { ...sampleWorkflow(), settings: { timeout_ms: 1500 } },
+      })
+    ).json<{ id: string }>();
     const res = await h.request('POST', '/api/executions', { body: { workflow_id: wf.id } });
     expect(res.json().timeout_seconds).toBe(1.5);
   });

@@ -24,7 +24,11 @@ export interface ExecutionRouteDeps extends StartDeps {
   readonly signals: ExecutionSignals;
 }
 
-const PriorityType = Type.Union([Type.Literal('high'), Type.Literal('normal'), Type.Literal('low')]);
+const PriorityType = Type.Union([
+  Type.Literal('high'),
+  Type.Literal('normal'),
+  Type.Literal('low'),
+]);
 const StartBody = Type.Object(
   {
     workflow_id: Type.String({ minLength: 1, maxLength: 100 }),
@@ -49,13 +53,20 @@ const ListQuery = Type.Object({
 /** Body wins over header; both given and different is a 400 naming the field. */
 function pick<T>(body: T | undefined, header: T | undefined, field: string): T | undefined {
   if (body !== undefined && header !== undefined && body !== header) {
-    throw apiErrors.invalidRequest([{ path: `/${field}`, message: `body ${field} and its header disagree` }]);
+    throw apiErrors.invalidRequest([
+      { path: `/${field}`, message: `body ${field} and its header disagree` },
+    ]);
   }
   return body ?? header;
 }
 
 function startRequest(request: FastifyRequest, deps: ExecutionRouteDeps) {
-  const body = request.body as { workflow_id: string; input_data?: unknown; priority?: Priority; idempotency_key?: string };
+  const body = request.body as {
+    workflow_id: string;
+    input_data?: unknown;
+    priority?: Priority;
+    idempotency_key?: string;
+  };
   const headers = request.headers as { 'x-priority'?: Priority; 'idempotency-key'?: string };
   return {
     tenantId: principalOf(request).tenantId,
@@ -75,49 +86,112 @@ async function loadView(deps: ExecutionRouteDeps, tenantId: string, id: string) 
 
 export function registerExecutionRoutes(app: FastifyInstance, deps: ExecutionRouteDeps): void {
   const tags = ['executions'];
-  app.post('/api/executions', { config: { scope: 'executions:write' }, schema: { body: StartBody, headers: StartHeaders, tags, response: problemResponses(400, 401, 403, 404, 409, 413, 422) } }, async (request, reply) => {
-    const { created, execution } = await startExecution(deps, startRequest(request, deps), request.log);
-    const view = created ? executionView(execution) : await loadView(deps, execution.tenantId, execution.id);
-    return reply.status(created ? 202 : 200).header('location', `/api/executions/${execution.id}`).send(view);
-  });
+  app.post(
+    '/api/executions',
+    {
+      config: { scope: 'executions:write' },
+      schema: {
+        body: StartBody,
+        headers: StartHeaders,
+        tags,
+        response: problemResponses(400, 401, 403, 404, 409, 413, 422),
+      },
+    },
+    async (request, reply) => {
+      const { created, execution } = await startExecution(
+        deps,
+        startRequest(request, deps),
+        request.log,
+      );
+      const view = created
+        ? executionView(execution)
+        : await loadView(deps, execution.tenantId, execution.id);
+      return reply
+        .status(created ? 202 : 200)
+        .header('location', `/api/executions/${execution.id}`)
+        .send(view);
+    },
+  );
 
-  app.get('/api/executions', { config: { scope: 'executions:read' }, schema: { querystring: ListQuery, tags } }, async (request) => {
-    const q = request.query as { limit?: number; cursor?: string; workflow_id?: string; status?: ExecutionStatus; from?: string; to?: string };
-    const page = await deps.executions.list(principalOf(request).tenantId, {
-      limit: q.limit ?? 50,
-      cursor: q.cursor,
-      workflowId: q.workflow_id,
-      status: q.status,
-      createdFrom: q.from === undefined ? undefined : new Date(q.from),
-      createdTo: q.to === undefined ? undefined : new Date(q.to),
-    });
-    return { items: page.items.map(executionSummaryView), next_cursor: page.nextCursor };
-  });
+  app.get(
+    '/api/executions',
+    { config: { scope: 'executions:read' }, schema: { querystring: ListQuery, tags } },
+    async (request) => {
+      const q = request.query as {
+        limit?: number;
+        cursor?: string;
+        workflow_id?: string;
+        status?: ExecutionStatus;
+        from?: string;
+        to?: string;
+      };
+      const page = await deps.executions.list(principalOf(request).tenantId, {
+        limit: q.limit ?? 50,
+        cursor: q.cursor,
+        workflowId: q.workflow_id,
+        status: q.status,
+        createdFrom: q.from === undefined ? undefined : new Date(q.from),
+        createdTo: q.to === undefined ? undefined : new Date(q.to),
+      });
+      return { items: page.items.map(executionSummaryView), next_cursor: page.nextCursor };
+    },
+  );
 
-  app.get('/api/executions/:id', { config: { scope: 'executions:read' }, schema: { params: IdParams, tags, response: problemResponses(404) } }, async (request) =>
-    loadView(deps, principalOf(request).tenantId, (request.params as { id: string }).id));
+  app.get(
+    '/api/executions/:id',
+    {
+      config: { scope: 'executions:read' },
+      schema: { params: IdParams, tags, response: problemResponses(404) },
+    },
+    async (request) =>
+      loadView(deps, principalOf(request).tenantId, (request.params as { id: string }).id),
+  );
 
-  app.post('/api/executions/:id/cancel', { config: { scope: 'executions:write' }, schema: { params: IdParams, tags, response: problemResponses(404, 409) } }, async (request) => {
-    const { id } = request.params as { id: string };
-    const tenantId = principalOf(request).tenantId;
-    const outcome = await deps.executions.cancel(tenantId, id, deps.clock.now(), 'cancelled by request');
-    if (outcome.outcome === 'not_found') throw apiErrors.notFound('execution', id);
-    if (outcome.outcome === 'terminal') throw apiErrors.executionTerminal(id, outcome.status);
-    await (outcome.from === 'pending' ? deps.signals.dequeue(id) : deps.signals.cancel(id));
-    return loadView(deps, tenantId, id);
-  });
+  app.post(
+    '/api/executions/:id/cancel',
+    {
+      config: { scope: 'executions:write' },
+      schema: { params: IdParams, tags, response: problemResponses(404, 409) },
+    },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      const tenantId = principalOf(request).tenantId;
+      const outcome = await deps.executions.cancel(
+        tenantId,
+        id,
+        deps.clock.now(),
+        'cancelled by request',
+      );
+      if (outcome.outcome === 'not_found') throw apiErrors.notFound('execution', id);
+      if (outcome.outcome === 'terminal') throw apiErrors.executionTerminal(id, outcome.status);
+      await (outcome.from === 'pending' ? deps.signals.dequeue(id) : deps.signals.cancel(id));
+      return loadView(deps, tenantId, id);
+    },
+  );
 
-  app.put('/api/executions/:id/timeout', {
-    config: { scope: 'executions:write' },
-    schema: { params: IdParams, body: Type.Object({ timeout_seconds: Type.Integer({ minimum: 1, maximum: 604_800 }) }, { additionalProperties: false }), tags, response: problemResponses(400, 404, 409) },
-  }, async (request) => {
-    const { id } = request.params as { id: string };
-    const tenantId = principalOf(request).tenantId;
-    const { timeout_seconds } = request.body as { timeout_seconds: number };
-    const outcome = await deps.executions.setTimeout(tenantId, id, timeout_seconds);
-    if (outcome.outcome === 'not_found') throw apiErrors.notFound('execution', id);
-    if (outcome.outcome === 'terminal') throw apiErrors.executionTerminal(id, outcome.status);
-    if (outcome.from === 'running') await deps.signals.timeoutChanged(id);
-    return loadView(deps, tenantId, id);
-  });
+  app.put(
+    '/api/executions/:id/timeout',
+    {
+      config: { scope: 'executions:write' },
+      schema: {
+        params: IdParams,
+        body: Type.Object(
+          { timeout_seconds: Type.Integer({ minimum: 1, maximum: 604_800 }) },
+          { additionalProperties: false },
+        ),
+        tags,
+        response: problemResponses(400, 404, 409),
+      },
+    },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      const tenantId = principalOf(request).tenantId;
+      const { timeout_seconds } = request.body as { timeout_seconds: number };
+      const outcome = await deps.executions.setTimeout(tenantId, id, timeout_seconds);
+      if (outcome.outcome === 'not_found') throw apiErrors.notFound('execution', id);
+      if (outcome.outcome === 'terminal') throw apiErrors.executionTerminal(id, outcome.status);
+      if (outcome.from === 'running') await deps.signals.timeoutChanged(id);
+      return loadView(deps, tenantId, id);
+    },
+  );
 }

@@ -3,7 +3,12 @@ import type { ExecutionDetail, ExecutionRecord, LogEntry, NodeRunRecord } from '
 
 const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
 
-const transitionView = (t: Transition) => ({ from: t.from, to: t.to, at: t.at.toISOString(), reason: t.reason });
+const transitionView = (t: Transition) => ({
+  from: t.from,
+  to: t.to,
+  at: t.at.toISOString(),
+  reason: t.reason,
+});
 
 export function nodeRunView(run: NodeRunRecord) {
   return {
@@ -23,8 +28,13 @@ export function nodeRunView(run: NodeRunRecord) {
 }
 
 /** The execution as clients read it (DESIGN.md "Shapes and rules"). */
-export function executionView(e: ExecutionRecord, detail?: Pick<ExecutionDetail, 'nodeRuns' | 'transitions'>) {
-  const transitions = detail?.transitions ?? [{ from: null, to: 'pending' as const, at: e.createdAt, reason: 'created' }];
+export function executionView(
+  e: ExecutionRecord,
+  detail?: Pick<ExecutionDetail, 'nodeRuns' | 'transitions'>,
+) {
+  const transitions = detail?.transitions ?? [
+    { from: null, to: 'pending' as const, at: e.createdAt, reason: 'created' },
+  ];
   return {
     id: e.id,
     workflow_id: e.workflowId,
@@ -46,10 +56,22 @@ export function executionView(e: ExecutionRecord, detail?: Pick<ExecutionDetail,
 
 /** List items carry no node runs or transitions (GET one execution for those). */
 export function executionSummaryView(e: ExecutionRecord) {
-  const { node_runs: _runs, transitions: _transitions, ...summary } = executionView(e, { nodeRuns: [], transitions: [] });
-  return summary;
+  const view: Partial<ReturnType<typeof executionView>> = executionView(e, {
+    nodeRuns: [],
+    transitions: [],
+  });
+  delete view.node_runs;
+  delete view.transitions;
+  return view;
 }
 
 export function logEntryView(entry: LogEntry) {
-  return { seq: entry.seq, at: entry.at.toISOString(), level: entry.level, node_id: entry.nodeId, message: entry.message, data: entry.data };
+  return {
+    seq: entry.seq,
+    at: entry.at.toISOString(),
+    level: entry.level,
+    node_id: entry.nodeId,
+    message: entry.message,
+    data: entry.data,
+  };
 }

@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { compileWorkflow, type Clock, type IdGen, type NodeTypeCatalog } from '@linkflow/domain';
-import type { ExecutionRecord, ExecutionRepository, Priority, WorkflowRepository } from '@linkflow/store';
+import type {
+  ExecutionRecord,
+  ExecutionRepository,
+  Priority,
+  WorkflowRepository,
+} from '@linkflow/store';
 import { apiErrors } from '../http/api-errors.ts';
 
 export interface StartRequest {
@@ -15,7 +20,12 @@ export interface StartRequest {
 
 /** The producer side of the queue as this service needs it. */
 export interface Enqueuer {
-  enqueue(request: { executionId: string; tenantId: string; priority: Priority; trace?: Record<string, string> }): Promise<unknown>;
+  enqueue(request: {
+    executionId: string;
+    tenantId: string;
+    priority: Priority;
+    trace?: Record<string, string>;
+  }): Promise<unknown>;
 }
 
 export interface StartDeps {
@@ -29,7 +39,9 @@ export interface StartDeps {
 
 /** Stable hash of what makes two requests "the same" for an idempotency key. */
 function requestHash(req: StartRequest): string {
-  return createHash('sha256').update(JSON.stringify([req.workflowId, req.inputData ?? null, req.priority])).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify([req.workflowId, req.inputData ?? null, req.priority]))
+    .digest('hex');
 }
 
 /**
@@ -37,7 +49,11 @@ function requestHash(req: StartRequest): string {
  * execution row (pinning the workflow version), then enqueues its job. When enqueueing
  * fails the execution stays `pending`; the executor's reconciler enqueues it later.
  */
-export async function startExecution(deps: StartDeps, req: StartRequest, log: FastifyBaseLogger): Promise<{ created: boolean; execution: ExecutionRecord }> {
+export async function startExecution(
+  deps: StartDeps,
+  req: StartRequest,
+  log: FastifyBaseLogger,
+): Promise<{ created: boolean; execution: ExecutionRecord }> {
   const workflow = await deps.workflows.get(req.tenantId, req.workflowId);
   if (!workflow) throw apiErrors.notFound('workflow', req.workflowId);
   const runnable = compileWorkflow(workflow.definition, deps.catalog);
@@ -67,11 +83,23 @@ export async function startExecution(deps: StartDeps, req: StartRequest, log: Fa
   }
 }
 
-async function enqueueOrLeavePending(queue: Enqueuer, execution: ExecutionRecord, log: FastifyBaseLogger): Promise<void> {
+async function enqueueOrLeavePending(
+  queue: Enqueuer,
+  execution: ExecutionRecord,
+  log: FastifyBaseLogger,
+): Promise<void> {
   try {
     const trace = execution.traceContext ?? undefined;
-    await queue.enqueue({ executionId: execution.id, tenantId: execution.tenantId, priority: execution.priority, ...(trace ? { trace } : {}) });
+    await queue.enqueue({
+      executionId: execution.id,
+      tenantId: execution.tenantId,
+      priority: execution.priority,
+      ...(trace ? { trace } : {}),
+    });
   } catch (err) {
-    log.warn({ err, executionId: execution.id }, 'enqueue failed; execution stays pending for the reconciler');
+    log.warn(
+      { err, executionId: execution.id },
+      'enqueue failed; execution stays pending for the reconciler',
+    );
   }
 }

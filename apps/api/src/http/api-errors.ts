@@ -2,16 +2,40 @@ import { AppError, type FieldProblem } from '@linkflow/domain';
 
 /** The API layer's error catalog. Each call builds a fresh instance. */
 export const apiErrors = {
-  unauthorized: () => new AppError('UNAUTHORIZED', 'a valid API key is required (Authorization: Bearer <key>)', { kind: 'unauthorized' }),
-  forbidden: (scope: string) => new AppError('FORBIDDEN', `this API key lacks the '${scope}' scope`, { kind: 'forbidden', details: { scope } }),
-  notFound: (what: string, id: string) => new AppError('NOT_FOUND', `${what} '${id}' not found`, { kind: 'not_found' }),
-  invalidRequest: (problems: readonly FieldProblem[]) => new AppError('INVALID_REQUEST', 'request is invalid', { kind: 'user', problems }),
-  workflowBusy: (id: string) => new AppError('WORKFLOW_BUSY', `workflow '${id}' has pending or running executions`, { kind: 'conflict' }),
+  unauthorized: () =>
+    new AppError('UNAUTHORIZED', 'a valid API key is required (Authorization: Bearer <key>)', {
+      kind: 'unauthorized',
+    }),
+  forbidden: (scope: string) =>
+    new AppError('FORBIDDEN', `this API key lacks the '${scope}' scope`, {
+      kind: 'forbidden',
+      details: { scope },
+    }),
+  notFound: (what: string, id: string) =>
+    new AppError('NOT_FOUND', `${what} '${id}' not found`, { kind: 'not_found' }),
+  invalidRequest: (problems: readonly FieldProblem[]) =>
+    new AppError('INVALID_REQUEST', 'request is invalid', { kind: 'user', problems }),
+  workflowBusy: (id: string) =>
+    new AppError('WORKFLOW_BUSY', `workflow '${id}' has pending or running executions`, {
+      kind: 'conflict',
+    }),
   idempotencyConflict: () =>
-    new AppError('IDEMPOTENCY_CONFLICT', 'this idempotency key was already used with a different request body', { kind: 'conflict' }),
+    new AppError(
+      'IDEMPOTENCY_CONFLICT',
+      'this idempotency key was already used with a different request body',
+      { kind: 'conflict' },
+    ),
   executionTerminal: (id: string, status: string) =>
-    new AppError('EXECUTION_TERMINAL', `execution '${id}' is already ${status}`, { kind: 'conflict', details: { status } }),
+    new AppError('EXECUTION_TERMINAL', `execution '${id}' is already ${status}`, {
+      kind: 'conflict',
+      details: { status },
+    }),
   workflowNotRunnable: (problems: readonly FieldProblem[]) =>
-    new AppError('WORKFLOW_NOT_RUNNABLE', 'workflow uses node types or settings this server does not allow', { kind: 'user', problems, details: { status: 422 } }),
-  routeWithoutScope: (route: string) => new AppError('ROUTE_WITHOUT_SCOPE', `route ${route} declares no scope`, { kind: 'internal' }),
+    new AppError(
+      'WORKFLOW_NOT_RUNNABLE',
+      'workflow uses node types or settings this server does not allow',
+      { kind: 'user', problems, details: { status: 422 } },
+    ),
+  routeWithoutScope: (route: string) =>
+    new AppError('ROUTE_WITHOUT_SCOPE', `route ${route} declares no scope`, { kind: 'internal' }),
 };

@@ -52,13 +52,28 @@ function validationProblems(error: FastifyError): FieldProblem[] {
 /** Maps Fastify's own errors (validation, body parsing, limits) onto AppErrors. */
 function fromFastify(error: FastifyError): AppError {
   if (error.validation) {
-    return new AppError('INVALID_REQUEST', `request ${error.validationContext ?? 'body'} is invalid`, { kind: 'user', problems: validationProblems(error) });
+    return new AppError(
+      'INVALID_REQUEST',
+      `request ${error.validationContext ?? 'body'} is invalid`,
+      { kind: 'user', problems: validationProblems(error) },
+    );
   }
   const status = error.statusCode ?? 500;
-  if (status === 413) return new AppError('BODY_TOO_LARGE', 'request body is larger than the limit', { kind: 'too_large' });
+  if (status === 413)
+    return new AppError('BODY_TOO_LARGE', 'request body is larger than the limit', {
+      kind: 'too_large',
+    });
   if (status >= 400 && status < 500) {
-    const code = status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : status === 404 ? 'NOT_FOUND' : 'MALFORMED_REQUEST';
-    return new AppError(code, error.message, { kind: status === 404 ? 'not_found' : 'user', details: { status } });
+    const code =
+      status === 415
+        ? 'UNSUPPORTED_MEDIA_TYPE'
+        : status === 404
+          ? 'NOT_FOUND'
+          : 'MALFORMED_REQUEST';
+    return new AppError(code, error.message, {
+      kind: status === 404 ? 'not_found' : 'user',
+      details: { status },
+    });
   }
   return toAppError(error);
 }
@@ -71,7 +86,10 @@ export function toProblem(error: AppError, requestId: string): Problem {
     type: typeUri(error.code),
     title: TITLES[status] ?? 'Error',
     status,
-    detail: status >= 500 ? 'an internal error occurred; quote the instance id when reporting it' : error.message,
+    detail:
+      status >= 500
+        ? 'an internal error occurred; quote the instance id when reporting it'
+        : error.message,
     instance: requestId,
     code: status >= 500 ? 'INTERNAL' : error.code,
   };
@@ -80,8 +98,17 @@ export function toProblem(error: AppError, requestId: string): Problem {
 }
 
 /** Sends a problem+json reply for any error. */
-export function sendProblem(request: FastifyRequest, reply: FastifyReply, raw: unknown): FastifyReply {
-  const error = raw instanceof AppError ? raw : typeof raw === 'object' && raw !== null && 'statusCode' in raw ? fromFastify(raw as FastifyError) : toAppError(raw);
+export function sendProblem(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  raw: unknown,
+): FastifyReply {
+  const error =
+    raw instanceof AppError
+      ? raw
+      : typeof raw === 'object' && raw !== null && 'statusCode' in raw
+        ? fromFastify(raw as FastifyError)
+        : toAppError(raw);
   const problem = toProblem(error, request.id);
   if (problem.status >= 500) request.log.error({ err: raw }, 'request failed');
   else request.log.info({ code: problem.code, status: problem.status }, 'request rejected');
@@ -92,6 +119,14 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, raw: u
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error, request, reply) => sendProblem(request, reply, error));
   app.setNotFoundHandler((request, reply) =>
-    sendProblem(request, reply, new AppError('NOT_FOUND', `route ${request.method} ${request.url.split('?')[0] ?? ''} not found`, { kind: 'not_found' })),
+    sendProblem(
+      request,
+      reply,
+      new AppError(
+        'NOT_FOUND',
+        `route ${request.method} ${request.url.split('?')[0] ?? ''} not found`,
+        { kind: 'not_found' },
+      ),
+    ),
   );
 }

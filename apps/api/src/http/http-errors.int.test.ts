@@ -9,7 +9,8 @@ beforeAll(async () => {
 });
 afterAll(async () => h.close());
 
-const count = async (table: string) => Number((await h.db.pool.query(`select count(*) from ${table}`)).rows[0].count);
+const count = async (table: string) =>
+  Number((await h.db.pool.query(`select count(*) from ${table}`)).rows[0].count);
 
 describe('authentication and scopes', () => {
   it('answers 401 problem+json without a key or with an unknown key', async () => {
@@ -17,9 +18,16 @@ describe('authentication and scopes', () => {
       const res = await h.request('GET', '/api/workflows', { key });
       expect(res.statusCode).toBe(401);
       expect(res.headers['content-type']).toContain('application/problem+json');
-      expect(res.json()).toMatchObject({ status: 401, title: 'Unauthorized', code: 'UNAUTHORIZED' });
+      expect(res.json()).toMatchObject({
+        status: 401,
+        title: 'Unauthorized',
+        code: 'UNAUTHORIZED',
+      });
     }
-    const malformed = await h.request('GET', '/api/workflows', { key: null, headers: { authorization: 'Basic abc' } });
+    const malformed = await h.request('GET', '/api/workflows', {
+      key: null,
+      headers: { authorization: 'Basic abc' },
+    });
     expect(malformed.statusCode).toBe(401);
   });
 
@@ -28,26 +36,49 @@ describe('authentication and scopes', () => {
     const res = await h.request('POST', '/api/workflows', { key: reader, body: sampleWorkflow() });
     expect(res.statusCode).toBe(403);
     expect(res.json().detail).toContain('workflows:write');
-    expect((await h.request('POST', '/api/executions', { key: reader, body: { workflow_id: 'x' } })).statusCode).toBe(403);
+    expect(
+      (await h.request('POST', '/api/executions', { key: reader, body: { workflow_id: 'x' } }))
+        .statusCode,
+    ).toBe(403);
   });
 
   it('lets workflows:read read but not write, and executions:write start', async () => {
     const wfReader = await h.keyFor(['workflows:read']);
     expect((await h.request('GET', '/api/workflows', { key: wfReader })).statusCode).toBe(200);
-    const wf = (await h.request('POST', '/api/workflows', { body: sampleWorkflow() })).json<{ id: string }>();
+    const wf = (await h.request('POST', '/api/workflows', { body: sampleWorkflow() })).json<{
+      id: string;
+    }>();
     const starter = await h.keyFor(['executions:write']);
-    expect((await h.request('POST', '/api/executions', { key: starter, body: { workflow_id: wf.id } })).statusCode).toBe(202);
+    expect(
+      (await h.request('POST', '/api/executions', { key: starter, body: { workflow_id: wf.id } }))
+        .statusCode,
+    ).toBe(202);
   });
 
   it("hides another tenant's workflows and executions behind 404", async () => {
-    const wf = (await h.request('POST', '/api/workflows', { body: sampleWorkflow() })).json<{ id: string }>();
-    const e = (await h.request('POST', '/api/executions', { body: { workflow_id: wf.id } })).json<{ id: string }>();
+    const wf = (await h.request('POST', '/api/workflows', { body: sampleWorkflow() })).json<{
+      id: string;
+    }>();
+    const e = (await h.request('POST', '/api/executions', { body: { workflow_id: wf.id } })).json<{
+      id: string;
+    }>();
     const stranger = await h.keyFor(['admin'], await h.newTenant());
-    for (const [method, url] of [['GET', `/api/workflows/${wf.id}`], ['DELETE', `/api/workflows/${wf.id}`], ['GET', `/api/executions/${e.id}`], ['POST', `/api/executions/${e.id}/cancel`]] as const) {
+    for (const [method, url] of [
+      ['GET', `/api/workflows/${wf.id}`],
+      ['DELETE', `/api/workflows/${wf.id}`],
+      ['GET', `/api/executions/${e.id}`],
+      ['POST', `/api/executions/${e.id}/cancel`],
+    ] as const) {
       expect((await h.request(method, url, { key: stranger })).statusCode).toBe(404);
     }
-    expect((await h.request('PUT', `/api/workflows/${wf.id}`, { key: stranger, body: sampleWorkflow() })).statusCode).toBe(404);
-    expect((await h.request('POST', '/api/executions', { key: stranger, body: { workflow_id: wf.id } })).statusCode).toBe(404);
+    expect(
+      (await h.request('PUT', `/api/workflows/${wf.id}`, { key: stranger, body: sampleWorkflow() }))
+        .statusCode,
+    ).toBe(404);
+    expect(
+      (await h.request('POST', '/api/executions', { key: stranger, body: { workflow_id: wf.id } }))
+        .statusCode,
+    ).toBe(404);
     expect((await h.request('GET', '/api/executions', { key: stranger })).json().items).toEqual([]);
   });
 
@@ -77,15 +108,22 @@ describe('bad input', () => {
   });
 
   it('answers 415 for a non-JSON body', async () => {
-    const res = await h.request('POST', '/api/workflows', { body: 'name=x', headers: { 'content-type': 'text/plain' } });
+    const res = await h.request('POST', '/api/workflows', {
+      body: 'name=x',
+      headers: { 'content-type': 'text/plain' },
+    });
     expect(res.statusCode).toBe(415);
   });
 
   it('rejects __proto__ and constructor keys without polluting anything', async () => {
     const before = await count('workflows');
-    const res = await h.request('POST', '/api/workflows', { body: '{"name":"p","nodes":[{"id":"a","type":"transform","config":{"expression":"1"}}],"__proto__":{"polluted":true}}' });
+    const res = await h.request('POST', '/api/workflows', {
+      body: '{"name":"p","nodes":[{"id":"a","type":"transform","config":{"expression":"1"}}],"__proto__":{"polluted":true}}',
+    });
     expect(res.statusCode).toBe(400);
-    const ctor = await h.request('POST', '/api/executions', { body: '{"workflow_id":"x","input_data":{"constructor":{"prototype":{"polluted":true}}}}' });
+    const ctor = await h.request('POST', '/api/executions', {
+      body: '{"workflow_id":"x","input_data":{"constructor":{"prototype":{"polluted":true}}}}',
+    });
     expect(ctor.statusCode).toBe(400);
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
     expect(await count('workflows')).toBe(before);
@@ -100,8 +138,13 @@ describe('bad input', () => {
 
 describe('health, metrics and docs', () => {
   it('answers liveness and readiness without a key', async () => {
-    expect((await h.request('GET', '/health/live', { key: null })).json()).toEqual({ status: 'ok' });
-    expect((await h.request('GET', '/health/ready', { key: null })).json()).toEqual({ status: 'ok', checks: { postgres: 'ok', redis: 'ok' } });
+    expect((await h.request('GET', '/health/live', { key: null })).json()).toEqual({
+      status: 'ok',
+    });
+    expect((await h.request('GET', '/health/ready', { key: null })).json()).toEqual({
+      status: 'ok',
+      checks: { postgres: 'ok', redis: 'ok' },
+    });
   });
 
   it('serves Prometheus metrics with the linkflow_ prefix', async () => {
@@ -114,6 +157,8 @@ describe('health, metrics and docs', () => {
   it('serves an OpenAPI 3.1 document', async () => {
     const res = await h.request('GET', '/docs/json', { key: null });
     expect(res.json().openapi).toBe('3.1.0');
-    expect(Object.keys(res.json().paths)).toEqual(expect.arrayContaining(['/api/workflows', '/api/executions', '/api/executions/{id}/cancel']));
+    expect(Object.keys(res.json().paths)).toEqual(
+      expect.arrayContaining(['/api/workflows', '/api/executions', '/api/executions/{id}/cancel']),
+    );
   });
 });

@@ -2,14 +2,20 @@ import type { FastifyInstance } from 'fastify';
 import type { Metrics } from '@linkflow/telemetry';
 
 /** `/metrics` (Prometheus text, unauthenticated) and per-route request metrics. */
-export function installMetrics(app: FastifyInstance, metrics: Pick<Metrics, 'registry' | 'httpRequests' | 'httpRequestDuration'>): void {
+export function installMetrics(
+  app: FastifyInstance,
+  metrics: Pick<Metrics, 'registry' | 'httpRequests' | 'httpRequestDuration'>,
+): void {
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const method = request.method;
     metrics.httpRequests.inc({ method, route, status: String(reply.statusCode) });
     metrics.httpRequestDuration.observe({ method, route }, reply.elapsedTime / 1000);
   });
-  app.get('/metrics', { config: { scope: 'public' }, schema: { hide: true } }, async (_request, reply) =>
-    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  app.get(
+    '/metrics',
+    { config: { scope: 'public' }, schema: { hide: true } },
+    async (_request, reply) =>
+      reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
 }

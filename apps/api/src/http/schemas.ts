@@ -23,4 +23,6 @@ export const ProblemSchema = Type.Object(
 
 /** Standard error responses for OpenAPI. */
 export const problemResponses = (...codes: number[]) =>
-  Object.fromEntries(codes.map((c) => [c, { ...Type.Ref('Problem'), description: 'application/problem+json' }]));
+  Object.fromEntries(
+    codes.map((c) => [c, { ...Type.Ref('Problem'), description: 'application/problem+json' }]),
+  );

@@ -3,7 +3,14 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { uuidv7 } from 'uuidv7';
 import { createBuiltinRegistry } from '@linkflow/nodes';
 import { createExecutionQueue, createRedis, type ExecutionQueue } from '@linkflow/queue';
-import { createApiKeyRepository, createDb, createExecutionRepository, createLogRepository, createWorkflowRepository, type Db } from '@linkflow/store';
+import {
+  createApiKeyRepository,
+  createDb,
+  createExecutionRepository,
+  createLogRepository,
+  createWorkflowRepository,
+  type Db,
+} from '@linkflow/store';
 import { createLogger, createMetrics } from '@linkflow/telemetry';
 import type { Redis } from 'ioredis';
 import { testDatabaseUrl, testRedisUrl } from '../../../../test/fixtures.ts';
@@ -22,16 +29,27 @@ export interface ApiHarness {
   readonly adminKey: string;
   keyFor(scopes: Scope[], tenantId?: string): Promise<string>;
   newTenant(): Promise<string>;
-  request(method: string, url: string, options?: { key?: string | null; body?: unknown; headers?: Record<string, string> }): Promise<LightMyRequestResponse>;
+  request(
+    method: string,
+    url: string,
+    options?: { key?: string | null; body?: unknown; headers?: Record<string, string> },
+  ): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
 
-export async function createApiHarness(options: { bodyLimit?: number; nodeTypes?: string[] } = {}): Promise<ApiHarness> {
+export async function createApiHarness(
+  options: { bodyLimit?: number; nodeTypes?: string[] } = {},
+): Promise<ApiHarness> {
   const ids = { next: () => uuidv7() };
   const db = createDb({ url: testDatabaseUrl(), maxConnections: 4 });
   const redis = createRedis(testRedisUrl(), { role: 'producer' });
   const queue = createExecutionQueue({ connection: redis, name: `t-${randomUUID()}` });
-  const registry = createBuiltinRegistry({ enabled: options.nodeTypes, httpAllow: [], dbConnections: { main: testDatabaseUrl() }, codePoolSize: 0 });
+  const registry = createBuiltinRegistry({
+    enabled: options.nodeTypes,
+    httpAllow: [],
+    dbConnections: { main: testDatabaseUrl() },
+    codePoolSize: 0,
+  });
   const keys = createApiKeyRepository({ prisma: db.prisma, ids });
   const app = await buildApp({
     logger: createLogger({ level: 'silent', name: 'api-test' }),
@@ -50,16 +68,38 @@ export async function createApiHarness(options: { bodyLimit?: number; nodeTypes?
   });
   const newTenant = () => keys.ensureTenant(`t-${randomUUID()}`);
   const tenantId = await newTenant();
-  const keyFor = async (scopes: Scope[], tenant = tenantId) => (await keys.createKey(tenant, scopes)).key;
+  const keyFor = async (scopes: Scope[], tenant = tenantId) =>
+    (await keys.createKey(tenant, scopes)).key;
   const adminKey = await keyFor(['admin']);
   return {
-    app, db, queue, redis, tenantId, adminKey, keyFor, newTenant,
+    app,
+    db,
+    queue,
+    redis,
+    tenantId,
+    adminKey,
+    keyFor,
+    newTenant,
     request(method, url, opts = {}) {
       const key = opts.key === undefined ? adminKey : opts.key;
-      const headers: Record<string, string> = { ...(key === null ? {} : { authorization: `Bearer ${key}` }), ...opts.headers };
-      const payload = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
-      if (payload !== undefined && headers['content-type'] === undefined) headers['content-type'] = 'application/json';
-      return app.inject({ method: method as 'GET', url, headers, ...(payload === undefined ? {} : { payload }) });
+      const headers: Record<string, string> = {
+        ...(key === null ? {} : { authorization: `Bearer ${key}` }),
+        ...opts.headers,
+      };
+      const payload =
+        opts.body === undefined
+          ? undefined
+          : typeof opts.body === 'string'
+            ? opts.body
+            : JSON.stringify(opts.body);
+      if (payload !== undefined && headers['content-type'] === undefined)
+        headers['content-type'] = 'application/json';
+      return app.inject({
+        method: method as 'GET',
+        url,
+        headers,
+        ...(payload === undefined ? {} : { payload }),
+      });
     },
     async close() {
       await app.close();

@@ -13,14 +13,22 @@ async function createWorkflow(body: unknown = sampleWorkflow()) {
   return res.json<{ id: string; version: number; name: string }>();
 }
 
-const countWorkflows = async () => Number((await h.db.pool.query('select count(*) from workflows where tenant_id = $1', [h.tenantId])).rows[0].count);
+const countWorkflows = async () =>
+  Number(
+    (await h.db.pool.query('select count(*) from workflows where tenant_id = $1', [h.tenantId]))
+      .rows[0].count,
+  );
 
 describe('workflow routes', () => {
   it('creates a workflow and returns it with version 1 and a Location', async () => {
     const res = await h.request('POST', '/api/workflows', { body: sampleWorkflow('order-sync') });
     expect(res.statusCode).toBe(201);
     const body = res.json();
-    expect(body).toMatchObject({ name: 'order-sync', version: 1, definition: sampleWorkflow('order-sync') });
+    expect(body).toMatchObject({
+      name: 'order-sync',
+      version: 1,
+      definition: sampleWorkflow('order-sync'),
+    });
     expect(typeof body.id).toBe('string');
     expect(new Date(body.created_at).toISOString()).toBe(body.created_at);
     expect(res.headers.location).toBe(`/api/workflows/${body.id}`);
@@ -28,26 +36,39 @@ describe('workflow routes', () => {
 
   it('stores a new immutable version on PUT and serves old versions with ?version', async () => {
     const wf = await createWorkflow();
-    const put = await h.request('PUT', `/api/workflows/${wf.id}`, { body: sampleWorkflow('renamed') });
+    const put = await h.request('PUT', `/api/workflows/${wf.id}`, {
+      body: sampleWorkflow('renamed'),
+    });
     expect(put.statusCode).toBe(200);
     expect(put.json()).toMatchObject({ id: wf.id, version: 2, name: 'renamed' });
-    expect((await h.request('GET', `/api/workflows/${wf.id}`)).json()).toMatchObject({ version: 2, name: 'renamed' });
-    expect((await h.request('GET', `/api/workflows/${wf.id}?version=1`)).json()).toMatchObject({ version: 1, name: 'sample' });
+    expect((await h.request('GET', `/api/workflows/${wf.id}`)).json()).toMatchObject({
+      version: 2,
+      name: 'renamed',
+    });
+    expect((await h.request('GET', `/api/workflows/${wf.id}?version=1`)).json()).toMatchObject({
+      version: 1,
+      name: 'sample',
+    });
     expect((await h.request('GET', `/api/workflows/${wf.id}?version=9`)).statusCode).toBe(404);
   });
 
   it('answers 404 for PUT on an unknown workflow', async () => {
-    expect((await h.request('PUT', '/api/workflows/nope', { body: sampleWorkflow() })).statusCode).toBe(404);
+    expect(
+      (await h.request('PUT', '/api/workflows/nope', { body: sampleWorkflow() })).statusCode,
+    ).toBe(404);
   });
 
   it('lists workflows newest first with an opaque cursor', async () => {
     const tenant = await h.newTenant();
     const key = await h.keyFor(['workflows:read', 'workflows:write'], tenant);
-    for (const name of ['w1', 'w2', 'w3']) await h.request('POST', '/api/workflows', { key, body: sampleWorkflow(name) });
+    for (const name of ['w1', 'w2', 'w3'])
+      await h.request('POST', '/api/workflows', { key, body: sampleWorkflow(name) });
     const first = (await h.request('GET', '/api/workflows?limit=2', { key })).json();
     expect(first.items.map((w: { name: string }) => w.name)).toEqual(['w3', 'w2']);
     expect(first.next_cursor).toEqual(expect.any(String));
-    const second = (await h.request('GET', `/api/workflows?limit=2&cursor=${first.next_cursor}`, { key })).json();
+    const second = (
+      await h.request('GET', `/api/workflows?limit=2&cursor=${first.next_cursor}`, { key })
+    ).json();
     expect(second).toMatchObject({ items: [{ name: 'w1' }], next_cursor: null });
   });
 
@@ -67,7 +88,9 @@ describe('workflow routes', () => {
 
   it('refuses to delete a workflow with a pending execution (409)', async () => {
     const wf = await createWorkflow();
-    expect((await h.request('POST', '/api/executions', { body: { workflow_id: wf.id } })).statusCode).toBe(202);
+    expect(
+      (await h.request('POST', '/api/executions', { body: { workflow_id: wf.id } })).statusCode,
+    ).toBe(202);
     const res = await h.request('DELETE', `/api/workflows/${wf.id}`);
     expect(res.statusCode).toBe(409);
     expect(res.headers['content-type']).toContain('application/problem+json');
@@ -75,7 +98,12 @@ describe('workflow routes', () => {
 
   it('lists the enabled node types with their config schemas', async () => {
     const res = await h.request('GET', '/api/node-types');
-    expect(res.json().items.map((t: { type: string }) => t.type).sort()).toEqual(['code', 'condition', 'db', 'http', 'transform']);
+    expect(
+      res
+        .json()
+        .items.map((t: { type: string }) => t.type)
+        .sort(),
+    ).toEqual(['code', 'condition', 'db', 'http', 'transform']);
     expect(res.json().items[0].config_schema.type).toBe('object');
   });
 });
@@ -93,27 +121,58 @@ describe('workflow validation', () => {
           { id: 'd', type: 'db', config: { connection: 'main', query: 'select {{ input.x }}' } },
           { id: 'e', type: 'transform', config: { expression: 'nodes.(' } },
         ],
-        edges: [{ from: 'a', to: 'ghost' }, { from: 'a', to: 'e', when: 'true' }],
+        edges: [
+          { from: 'a', to: 'ghost' },
+          { from: 'a', to: 'e', when: 'true' },
+        ],
       },
     });
     expect(res.statusCode).toBe(422);
     expect(res.headers['content-type']).toContain('application/problem+json');
     const problem = res.json();
-    expect(problem).toMatchObject({ status: 422, type: expect.any(String), title: expect.any(String), detail: expect.any(String) });
+    expect(problem).toMatchObject({
+      status: 422,
+      type: expect.any(String),
+      title: expect.any(String),
+      detail: expect.any(String),
+    });
     const paths = problem.errors.map((e: { path: string }) => e.path);
-    expect(paths).toEqual(expect.arrayContaining(['/nodes/1/id', '/nodes/2/type', '/nodes/3/config/query', '/nodes/4/config/expression', '/edges/0/to', '/edges/1/when']));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        '/nodes/1/id',
+        '/nodes/2/type',
+        '/nodes/3/config/query',
+        '/nodes/4/config/expression',
+        '/edges/0/to',
+        '/edges/1/when',
+      ]),
+    );
     expect(await countWorkflows()).toBe(before);
   });
 
   it('names the nodes of a cycle', async () => {
     const t = (id: string) => ({ id, type: 'transform', config: { expression: '1' } });
-    const res = await h.request('POST', '/api/workflows', { body: { name: 'c', nodes: [t('x'), t('y')], edges: [{ from: 'x', to: 'y' }, { from: 'y', to: 'x' }] } });
+    const res = await h.request('POST', '/api/workflows', {
+      body: {
+        name: 'c',
+        nodes: [t('x'), t('y')],
+        edges: [
+          { from: 'x', to: 'y' },
+          { from: 'y', to: 'x' },
+        ],
+      },
+    });
     expect(res.statusCode).toBe(422);
     expect(res.json().errors[0].message).toMatch(/cycle: (x -> y -> x|y -> x -> y)/);
   });
 
   it('rejects a config its type schema refuses', async () => {
-    const res = await h.request('POST', '/api/workflows', { body: { name: 'h', nodes: [{ id: 'h', type: 'http', config: { method: 'FETCH', url: 'https://x.example' } }] } });
+    const res = await h.request('POST', '/api/workflows', {
+      body: {
+        name: 'h',
+        nodes: [{ id: 'h', type: 'http', config: { method: 'FETCH', url: 'https://x.example' } }],
+      },
+    });
     expect(res.statusCode).toBe(422);
     expect(res.json().errors[0].path).toBe('/nodes/0/config/method');
   });
@@ -121,9 +180,13 @@ describe('workflow validation', () => {
   it('rejects a workflow with a disabled node type', async () => {
     const limited = await createApiHarness({ nodeTypes: ['transform'] });
     try {
-      const res = await limited.request('POST', '/api/workflows', { body: { name: 'x', nodes: [{ id: 'c', type: 'code', config: { source: 'return 1' } }] } });
+      const res = await limited.request('POST', '/api/workflows', {
+        body: { name: 'x', nodes: [{ id: 'c', type: 'code', config: { source: 'return 1' } }] },
+      });
       expect(res.statusCode).toBe(422);
-      expect(res.json().errors[0].message).toContain("unknown node type 'code' (enabled: transform)");
+      expect(res.json().errors[0].message).toContain(
+        "unknown node type 'code' (enabled: transform)",
+      );
     } finally {
       await limited.close();
     }

@@ -12,7 +12,12 @@ export interface BreakerOptions {
   readonly rollingCountTimeoutMs: number;
 }
 
-export const DEFAULT_BREAKER_OPTIONS: BreakerOptions = { errorThresholdPercentage: 50, volumeThreshold: 5, resetTimeoutMs: 10_000, rollingCountTimeoutMs: 10_000 };
+export const DEFAULT_BREAKER_OPTIONS: BreakerOptions = {
+  errorThresholdPercentage: 50,
+  volumeThreshold: 5,
+  resetTimeoutMs: 10_000,
+  rollingCountTimeoutMs: 10_000,
+};
 
 type Action = () => Promise<unknown>;
 
@@ -54,7 +59,10 @@ export class BreakerRegistry {
       return (await breaker.fire(action)) as T;
     } catch (err) {
       if (breaker.opened && !(err instanceof NodeError)) {
-        throw new NodeError('CIRCUIT_OPEN', `circuit breaker for ${target} is open`, { retryable: false, cause: err });
+        throw new NodeError('CIRCUIT_OPEN', `circuit breaker for ${target} is open`, {
+          retryable: false,
+          cause: err,
+        });
       }
       throw err;
     }
@@ -63,7 +71,8 @@ export class BreakerRegistry {
   /** Current state of every breaker (for metrics and the admin view). */
   states(): Record<string, BreakerState> {
     const out: Record<string, BreakerState> = {};
-    for (const [target, b] of this.breakers) out[target] = b.opened ? 'open' : b.halfOpen ? 'half_open' : 'closed';
+    for (const [target, b] of this.breakers)
+      out[target] = b.opened ? 'open' : b.halfOpen ? 'half_open' : 'closed';
     return out;
   }
 

@@ -13,7 +13,8 @@ export function listenForControl(redis: Redis, runs: RunTable, log: Logger): Pro
     redis,
     async (signal) => {
       if (signal.action === 'timeout') await runs.reloadTimeout(signal.execution_id);
-      else if (runs.cancel(signal.execution_id)) log.info({ executionId: signal.execution_id }, 'cancel signal received; aborting');
+      else if (runs.cancel(signal.execution_id))
+        log.info({ executionId: signal.execution_id }, 'cancel signal received; aborting');
     },
     {
       onInvalid: (err) => log.warn({ err }, 'ignored a malformed control signal'),

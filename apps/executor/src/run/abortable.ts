@@ -45,7 +45,10 @@ export function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> 
  * An AbortController whose signal also aborts when `parent` does, with the parent's
  * reason. Call `dispose` when done so long executions do not pile up listeners.
  */
-export function childController(parent: AbortSignal): { controller: AbortController; dispose: () => void } {
+export function childController(parent: AbortSignal): {
+  controller: AbortController;
+  dispose: () => void;
+} {
   const controller = new AbortController();
   if (parent.aborted) {
     controller.abort(parent.reason);

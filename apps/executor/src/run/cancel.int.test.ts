@@ -17,13 +17,19 @@ afterAll(async () => {
 });
 
 async function untilRunning(id: string, path: string): Promise<void> {
-  for (let i = 0; i < 250 && !srv.calls.some((c) => c.path.includes(path)); i++) await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 250 && !srv.calls.some((c) => c.path.includes(path)); i++)
+    await new Promise((r) => setTimeout(r, 20));
   await h.waitFor(id, ['running']);
 }
 
 /** What the API does on cancel: fenced status change in Postgres, then the Redis signal. */
 async function cancelLikeTheApi(id: string) {
-  const outcome = await createExecutionRepository({ pool: h.db.pool }).cancel(h.tenantId, id, new Date(), 'cancelled by request');
+  const outcome = await createExecutionRepository({ pool: h.db.pool }).cancel(
+    h.tenantId,
+    id,
+    new Date(),
+    'cancelled by request',
+  );
   await publishControl(h.redis, { execution_id: id, action: 'cancel' });
   return outcome;
 }
@@ -31,13 +37,18 @@ async function cancelLikeTheApi(id: string) {
 describe('cancel', () => {
   it('aborts an in-flight HTTP node within 1 s; dependants never start', async () => {
     //  hang --> after
-    const wf = await h.createWorkflow({ name: 'c', nodes: [n.http('hang', `${srv.url}/hang?k={{ execution.id }}`), n.transform('after', '1')], edges: [{ from: 'hang', to: 'after' }] });
+    const wf = await h.createWorkflow({
+      name: 'c',
+      nodes: [n.http('hang', `${srv.url}/hang?k={{ execution.id }}`), n.transform('after', '1')],
+      edges: [{ from: 'hang', to: 'after' }],
+    });
     const id = await h.start(wf);
     await untilRunning(id, `/hang?k=${id}`);
     const t0 = Date.now();
     expect(await cancelLikeTheApi(id)).toEqual({ outcome: 'changed', from: 'running' });
     const closedBefore = srv.hangClosedAt.length;
-    for (let i = 0; i < 50 && srv.hangClosedAt.length === closedBefore; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 50 && srv.hangClosedAt.length === closedBefore; i++)
+      await new Promise((r) => setTimeout(r, 20));
     expect((srv.hangClosedAt.at(-1) ?? Infinity) - t0).toBeLessThan(1000);
     const e = await h.waitFor(id, ['cancelled']);
     for (let i = 0; i < 50 && e.nodeRuns.length < 2; i++) Object.assign(e, await h.get(id));
@@ -47,7 +58,10 @@ describe('cancel', () => {
   });
 
   it('cancelling twice is harmless: the second is refused as terminal', async () => {
-    const wf = await h.createWorkflow({ name: 'c2', nodes: [n.http('hang', `${srv.url}/hang?k={{ execution.id }}`)] });
+    const wf = await h.createWorkflow({
+      name: 'c2',
+      nodes: [n.http('hang', `${srv.url}/hang?k={{ execution.id }}`)],
+    });
     const id = await h.start(wf);
     await untilRunning(id, `/hang?k=${id}`);
     await cancelLikeTheApi(id);
@@ -56,7 +70,10 @@ describe('cancel', () => {
   });
 
   it('applies a lowered timeout to a running execution', async () => {
-    const wf = await h.createWorkflow({ name: 't', nodes: [n.http('hang', `${srv.url}/hang?k={{ execution.id }}`)] });
+    const wf = await h.createWorkflow({
+      name: 't',
+      nodes: [n.http('hang', `${srv.url}/hang?k={{ execution.id }}`)],
+    });
     const id = await h.start(wf);
     await untilRunning(id, `/hang?k=${id}`);
     await createExecutionRepository({ pool: h.db.pool }).setTimeout(h.tenantId, id, 1);
@@ -69,7 +86,10 @@ describe('cancel', () => {
   it('fails a pending execution whose timeout passed before a worker took it', async () => {
     const wf = await h.createWorkflow({ name: 'p', nodes: [n.transform('a', '1')] });
     const id = await h.start(wf, {}, { timeoutSeconds: 1, enqueue: false });
-    await h.db.pool.query(`update executions set created_at = now() - interval '5 seconds' where id = $1`, [id]);
+    await h.db.pool.query(
+      `update executions set created_at = now() - interval '5 seconds' where id = $1`,
+      [id],
+    );
     await h.queue.enqueue({ executionId: id, tenantId: h.tenantId, priority: 'normal' });
     const e = await h.waitFor(id);
     expect(e.status).toBe('failed');

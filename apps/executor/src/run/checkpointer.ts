@@ -8,11 +8,36 @@ import type { RunHandle } from './run-handle.ts';
 
 function toWrite(nodeId: string, type: string, r: NodeRunResult | SettledWithoutRun): NodeRunWrite {
   if (!('attempts' in r)) {
-    return { nodeId, type, status: r.status, attempts: 0, startedAt: null, finishedAt: null, durationMs: null, outputJson: null, outputBytes: 0, error: r.error, attemptLog: [], usage: null, cost: '0' };
+    return {
+      nodeId,
+      type,
+      status: r.status,
+      attempts: 0,
+      startedAt: null,
+      finishedAt: null,
+      durationMs: null,
+      outputJson: null,
+      outputBytes: 0,
+      error: r.error,
+      attemptLog: [],
+      usage: null,
+      cost: '0',
+    };
   }
   return {
-    nodeId, type, status: r.status, attempts: r.attempts, startedAt: r.startedAt, finishedAt: r.finishedAt, durationMs: r.durationMs,
-    outputJson: r.outputJson, outputBytes: r.outputBytes, error: r.error, attemptLog: r.attemptLog, usage: r.usage, cost: r.cost,
+    nodeId,
+    type,
+    status: r.status,
+    attempts: r.attempts,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+    durationMs: r.durationMs,
+    outputJson: r.outputJson,
+    outputBytes: r.outputBytes,
+    error: r.error,
+    attemptLog: r.attemptLog,
+    usage: r.usage,
+    cost: r.cost,
   };
 }
 
@@ -42,11 +67,16 @@ export class Checkpointer {
   }
 
   async settle(nodeId: string, result: NodeRunResult | SettledWithoutRun): Promise<void> {
-    const nodeLogs: NewLogEntry[] = 'logs' in result ? result.logs.map((l) => ({ ...l, nodeId })) : [];
+    const nodeLogs: NewLogEntry[] =
+      'logs' in result ? result.logs.map((l) => ({ ...l, nodeId })) : [];
     const logs = [...this.pending.splice(0), ...nodeLogs];
-    const allowed: ExecutionStatus[] = this.handle.stopKind === 'cancel' ? ['running', 'cancelled'] : ['running'];
+    const allowed: ExecutionStatus[] =
+      this.handle.stopKind === 'cancel' ? ['running', 'cancelled'] : ['running'];
     const write = toWrite(nodeId, this.typeOf(nodeId), result);
-    const seqs = await withDbRetry(() => this.deps.runStore.checkpoint(this.fence, write, logs, allowed), { onRetry: this.deps.onDbRetry });
+    const seqs = await withDbRetry(
+      () => this.deps.runStore.checkpoint(this.fence, write, logs, allowed),
+      { onRetry: this.deps.onDbRetry },
+    );
     if (seqs === undefined) return this.investigate();
     this.deps.events.logs(this.fence.executionId, logs, seqs);
     this.deps.events.status(this.fence.executionId, result.status, nodeId);
@@ -55,14 +85,17 @@ export class Checkpointer {
   /** Flushes buffered execution-level lines (after the execution finished). */
   async flush(): Promise<void> {
     const logs = this.pending.splice(0);
-    const seqs = await withDbRetry(() => this.deps.runStore.appendLogs(this.fence, logs), { onRetry: this.deps.onDbRetry });
+    const seqs = await withDbRetry(() => this.deps.runStore.appendLogs(this.fence, logs), {
+      onRetry: this.deps.onDbRetry,
+    });
     if (seqs) this.deps.events.logs(this.fence.executionId, logs, seqs);
   }
 
   /** Why did the fence reject us? Cancelled by the API, or another worker holds the run. */
   private async investigate(): Promise<void> {
     const state = await this.deps.runStore.readState(this.fence.executionId);
-    if (state?.status === 'cancelled' && state.attempt === this.fence.attempt) this.handle.stop('cancel');
+    if (state?.status === 'cancelled' && state.attempt === this.fence.attempt)
+      this.handle.stop('cancel');
     else this.handle.stop('lease_lost');
   }
 }

@@ -10,7 +10,10 @@ let srv: TestServer;
 const children: ChildProcess[] = [];
 
 function spawnExecutor(): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], { env: { ...process.env, ...h.env, EXECUTOR_ID: `crash-${children.length}` }, stdio: 'ignore' });
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+    env: { ...process.env, ...h.env, EXECUTOR_ID: `crash-${children.length}` },
+    stdio: 'ignore',
+  });
   children.push(child);
   return child;
 }
@@ -26,35 +29,52 @@ afterAll(async () => {
 });
 
 describe('crash recovery', () => {
-  it('resumes executions after kill -9 without re-running checkpointed nodes', { timeout: 60_000 }, async () => {
-    //  c1 -> s1 -> c2 -> s2 -> c3     (cN count calls per execution; sN are slow steps)
-    const count = (id: string) => n.http(id, `${srv.url}/count/{{ execution.id }}-${id}`);
-    const slow = (id: string) => n.http(id, `${srv.url}/slow?ms=400`);
-    const wf = await h.createWorkflow({
-      name: 'crash',
-      nodes: [count('c1'), slow('s1'), count('c2'), slow('s2'), count('c3')],
-      edges: [{ from: 'c1', to: 's1' }, { from: 's1', to: 'c2' }, { from: 'c2', to: 's2' }, { from: 's2', to: 'c3' }],
-    });
-    const ids = await Promise.all(Array.from({ length: 6 }, () => h.start(wf)));
-    const first = spawnExecutor();
-    // ARRANGE: wait until every execution has checkpointed at least its first node
-    for (let i = 0; i < 600; i++) {
-      const done = await h.db.pool.query(`select count(distinct execution_id)::int as n from node_runs where execution_id = any($1) and node_id = 'c1'`, [ids]);
-      if (done.rows[0].n === ids.length) break;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    // ACT: kill -9 mid-run, remember what was checkpointed, start a new executor
-    first.kill('SIGKILL');
-    const snapshot = await h.db.pool.query<{ execution_id: string; node_id: string }>(`select execution_id, node_id from node_runs where execution_id = any($1) and status = 'success'`, [ids]);
-    expect(snapshot.rows.length).toBeGreaterThanOrEqual(ids.length);
-    spawnExecutor();
-    // ASSERT: all finish; checkpointed count nodes were called exactly once
-    const finished = await Promise.all(ids.map((id) => h.waitFor(id, ['success', 'failed'], 45_000)));
-    expect(finished.map((e) => e.status)).toEqual(ids.map(() => 'success'));
-    for (const row of snapshot.rows.filter((r) => r.node_id.startsWith('c'))) {
-      expect(srv.counts.get(`count/${row.execution_id}-${row.node_id}`)).toBe(1);
-    }
-    // every execution was taken over by the second executor (the fencing token went up)
-    expect(finished.map((e) => e.attempt >= 2)).toEqual(ids.map(() => true));
-  });
+  it(
+    'resumes executions after kill -9 without re-running checkpointed nodes',
+    { timeout: 60_000 },
+    async () => {
+      //  c1 -> s1 -> c2 -> s2 -> c3     (cN count calls per execution; sN are slow steps)
+      const count = (id: string) => n.http(id, `${srv.url}/count/{{ execution.id }}-${id}`);
+      const slow = (id: string) => n.http(id, `${srv.url}/slow?ms=400`);
+      const wf = await h.createWorkflow({
+        name: 'crash',
+        nodes: [count('c1'), slow('s1'), count('c2'), slow('s2'), count('c3')],
+        edges: [
+          { from: 'c1', to: 's1' },
+          { from: 's1', to: 'c2' },
+          { from: 'c2', to: 's2' },
+          { from: 's2', to: 'c3' },
+        ],
+      });
+      const ids = await Promise.all(Array.from({ length: 6 }, () => h.start(wf)));
+      const first = spawnExecutor();
+      // ARRANGE: wait until every execution has checkpointed at least its first node
+      for (let i = 0; i < 600; i++) {
+        const done = await h.db.pool.query(
+          `select count(distinct execution_id)::int as n from node_runs where execution_id = any($1) and node_id = 'c1'`,
+          [ids],
+        );
+        if (done.rows[0].n === ids.length) break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      // ACT: kill -9 mid-run, remember what was checkpointed, start a new executor
+      first.kill('SIGKILL');
+      const snapshot = await h.db.pool.query<{ execution_id: string; node_id: string }>(
+        `select execution_id, node_id from node_runs where execution_id = any($1) and status = 'success'`,
+        [ids],
+      );
+      expect(snapshot.rows.length).toBeGreaterThanOrEqual(ids.length);
+      spawnExecutor();
+      // ASSERT: all finish; checkpointed count nodes were called exactly once
+      const finished = await Promise.all(
+        ids.map((id) => h.waitFor(id, ['success', 'failed'], 45_000)),
+      );
+      expect(finished.map((e) => e.status)).toEqual(ids.map(() => 'success'));
+      for (const row of snapshot.rows.filter((r) => r.node_id.startsWith('c'))) {
+        expect(srv.counts.get(`count/${row.execution_id}-${row.node_id}`)).toBe(1);
+      }
+      // every execution was taken over by the second executor (the fencing token went up)
+      expect(finished.map((e) => e.attempt >= 2)).toEqual(ids.map(() => true));
+    },
+  );
 });

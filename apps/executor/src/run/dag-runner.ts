@@ -1,4 +1,11 @@
-import { planNextSteps, summarizeOutcome, type CompiledWorkflow, type NodeState, type Outcome, type RunError } from '@linkflow/domain';
+import {
+  planNextSteps,
+  summarizeOutcome,
+  type CompiledWorkflow,
+  type NodeState,
+  type Outcome,
+  type RunError,
+} from '@linkflow/domain';
 import { NodeError, type NodeInput } from '@linkflow/nodes';
 import { childController } from './abortable.ts';
 import { runNode, type NodeRunnerDeps, type NodeRunResult } from './node-runner.ts';
@@ -29,7 +36,12 @@ function outputsOf(states: ReadonlyMap<string, NodeState>): Record<string, unkno
   return nodes;
 }
 
-async function settleWithoutRun(req: DagRunRequest, ids: readonly string[], status: 'skipped' | 'cancelled', error: RunError | null): Promise<void> {
+async function settleWithoutRun(
+  req: DagRunRequest,
+  ids: readonly string[],
+  status: 'skipped' | 'cancelled',
+  error: RunError | null,
+): Promise<void> {
   for (const id of ids) req.states.set(id, { status, error });
   await Promise.all(ids.map((id) => req.onSettled(id, { status, error })));
 }
@@ -49,21 +61,36 @@ export async function runDag(deps: NodeRunnerDeps, req: DagRunRequest): Promise<
     if (!node) return;
     states.set(id, { status: 'running' });
     req.onStarted(id);
-    const task = runNode(deps, node, { ...req.context, nodes: outputsOf(states) }, controller.signal).then(async (result) => {
+    const task = runNode(
+      deps,
+      node,
+      { ...req.context, nodes: outputsOf(states) },
+      controller.signal,
+    ).then(async (result) => {
       await req.onSettled(id, result);
       states.set(id, { status: result.status, output: result.output, error: result.error });
       if (result.status === 'failed' && workflow.settings.fail_fast && !controller.signal.aborted) {
-        controller.abort(new NodeError('CANCELLATION', `cancelled because node ${id} failed (fail_fast)`, { retryable: false }));
+        controller.abort(
+          new NodeError('CANCELLATION', `cancelled because node ${id} failed (fail_fast)`, {
+            retryable: false,
+          }),
+        );
       }
     });
-    running.set(id, task.finally(() => running.delete(id)));
+    running.set(
+      id,
+      task.finally(() => running.delete(id)),
+    );
   };
   try {
     for (;;) {
       if (controller.signal.aborted) break;
       const plan = planNextSteps(workflow.dag, states);
       await settleWithoutRun(req, plan.skip, 'skipped', null);
-      await settleWithoutRun(req, plan.cancel, 'cancelled', { type: 'CANCELLATION', message: 'not run because an upstream node failed' });
+      await settleWithoutRun(req, plan.cancel, 'cancelled', {
+        type: 'CANCELLATION',
+        message: 'not run because an upstream node failed',
+      });
       const capacity = workflow.settings.max_concurrency - running.size;
       plan.run.slice(0, Math.max(capacity, 0)).forEach(start);
       if (running.size === 0 && plan.skip.length === 0 && plan.cancel.length === 0) break;
@@ -77,12 +104,19 @@ export async function runDag(deps: NodeRunnerDeps, req: DagRunRequest): Promise<
 }
 
 async function finishDag(req: DagRunRequest, signal: AbortSignal): Promise<DagRunOutcome> {
-  const unsettled = req.workflow.dag.order.filter((id) => (req.states.get(id)?.status ?? 'pending') === 'pending');
+  const unsettled = req.workflow.dag.order.filter(
+    (id) => (req.states.get(id)?.status ?? 'pending') === 'pending',
+  );
   if (signal.aborted && unsettled.length > 0) {
     const reason: unknown = signal.reason;
     const message = reason instanceof Error ? reason.message : 'execution stopped';
     await settleWithoutRun(req, unsettled, 'cancelled', { type: 'CANCELLATION', message });
   }
   if (req.signal.aborted) return { status: 'aborted', reason: req.signal.reason };
-  return summarizeOutcome(req.workflow.dag, req.states) ?? { status: 'failed', error: { type: 'UNKNOWN', message: 'execution ended with unsettled nodes' } };
+  return (
+    summarizeOutcome(req.workflow.dag, req.states) ?? {
+      status: 'failed',
+      error: { type: 'UNKNOWN', message: 'execution ended with unsettled nodes' },
+    }
+  );
 }

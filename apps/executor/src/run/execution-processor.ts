@@ -1,4 +1,10 @@
-import { compileWorkflow, type Clock, type CompiledWorkflow, type NodeState, type RunError } from '@linkflow/domain';
+import {
+  compileWorkflow,
+  type Clock,
+  type CompiledWorkflow,
+  type NodeState,
+  type RunError,
+} from '@linkflow/domain';
 import type { NodeRegistry } from '@linkflow/nodes';
 import type { ClaimedExecution, RunStore } from '@linkflow/store';
 import type { Logger } from '@linkflow/telemetry';
@@ -33,8 +39,13 @@ export class CompiledWorkflowCache {
     const hit = this.entries.get(key);
     if (hit) return hit;
     const compiled = compileWorkflow(claim.definition, registry);
-    if (!compiled.ok) return { type: 'VALIDATION', message: compiled.error.map((p) => `${p.path}: ${p.message}`).join('; ') };
-    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string);
+    if (!compiled.ok)
+      return {
+        type: 'VALIDATION',
+        message: compiled.error.map((p) => `${p.path}: ${p.message}`).join('; '),
+      };
+    if (this.entries.size >= this.max)
+      this.entries.delete(this.entries.keys().next().value as string);
     this.entries.set(key, compiled.value);
     return compiled.value;
   }
@@ -44,10 +55,14 @@ function timeoutMsOf(claim: ClaimedExecution, workflow: CompiledWorkflow): numbe
   return claim.timeoutSeconds !== null ? claim.timeoutSeconds * 1000 : workflow.settings.timeout_ms;
 }
 
-async function resumeStates(runStore: RunStore, executionId: string): Promise<Map<string, NodeState>> {
+async function resumeStates(
+  runStore: RunStore,
+  executionId: string,
+): Promise<Map<string, NodeState>> {
   const states = new Map<string, NodeState>();
   for (const cp of await withDbRetry(() => runStore.loadCheckpoints(executionId))) {
-    if (SETTLED.has(cp.status)) states.set(cp.nodeId, { status: cp.status, output: cp.output, error: cp.error });
+    if (SETTLED.has(cp.status))
+      states.set(cp.nodeId, { status: cp.status, output: cp.output, error: cp.error });
   }
   return states;
 }
@@ -57,17 +72,36 @@ async function resumeStates(runStore: RunStore, executionId: string): Promise<Ma
  * execution is left alone; a running one (its worker died) resumes from its
  * checkpoints and finished nodes do not run again.
  */
-export async function processExecution(deps: ProcessorDeps, executionId: string, cache: CompiledWorkflowCache): Promise<void> {
-  const claim = await withDbRetry(() => deps.runStore.claim(executionId, deps.workerId, deps.clock.now()));
+export async function processExecution(
+  deps: ProcessorDeps,
+  executionId: string,
+  cache: CompiledWorkflowCache,
+): Promise<void> {
+  const claim = await withDbRetry(() =>
+    deps.runStore.claim(executionId, deps.workerId, deps.clock.now()),
+  );
   if (!claim.claimed) {
     deps.log.info({ executionId, status: claim.status }, 'execution not claimable; skipping job');
     return;
   }
   const exec = claim.execution;
-  const log = deps.log.child({ executionId, workflowId: exec.workflowId, attempt: exec.fence.attempt });
+  const log = deps.log.child({
+    executionId,
+    workflowId: exec.workflowId,
+    attempt: exec.fence.attempt,
+  });
   const handle = new RunHandle();
   const workflow = cache.get(exec, deps.registry);
-  const checkpointer = new Checkpointer({ runStore: deps.runStore, events: deps.events, onDbRetry: (err) => log.warn({ err }, 'checkpoint write failed; retrying') }, exec.fence, handle, (id) => ('dag' in workflow ? (workflow.nodes.get(id)?.spec.type ?? 'unknown') : 'unknown'));
+  const checkpointer = new Checkpointer(
+    {
+      runStore: deps.runStore,
+      events: deps.events,
+      onDbRetry: (err) => log.warn({ err }, 'checkpoint write failed; retrying'),
+    },
+    exec.fence,
+    handle,
+    (id) => ('dag' in workflow ? (workflow.nodes.get(id)?.spec.type ?? 'unknown') : 'unknown'),
+  );
   if (!('dag' in workflow)) {
     await finish(deps, { exec, checkpointer, log }, { status: 'failed', error: workflow });
     return;
@@ -75,27 +109,44 @@ export async function processExecution(deps: ProcessorDeps, executionId: string,
   const started = deps.clock.now();
   deps.observe?.started();
   if (exec.previousStatus === 'pending') deps.events.status(executionId, 'running');
-  checkpointer.log({ at: started, level: 'info', message: exec.previousStatus === 'pending' ? 'execution started' : `execution resumed from checkpoints (attempt ${exec.fence.attempt})` });
+  checkpointer.log({
+    at: started,
+    level: 'info',
+    message:
+      exec.previousStatus === 'pending'
+        ? 'execution started'
+        : `execution resumed from checkpoints (attempt ${exec.fence.attempt})`,
+  });
   const reloadTimeout = async () => {
     const state = await deps.runStore.readState(executionId);
-    const ms = state?.timeoutSeconds != null ? state.timeoutSeconds * 1000 : workflow.settings.timeout_ms;
+    const ms =
+      state?.timeoutSeconds != null ? state.timeoutSeconds * 1000 : workflow.settings.timeout_ms;
     handle.armDeadline(exec.startedAt, ms, deps.clock.now());
   };
   deps.runs.add(executionId, handle, reloadTimeout);
   try {
     const timeoutMs = timeoutMsOf(exec, workflow);
-    const pendingTooLong = exec.previousStatus === 'pending' && timeoutMs !== undefined && exec.createdAt.getTime() + timeoutMs <= started.getTime();
+    const pendingTooLong =
+      exec.previousStatus === 'pending' &&
+      timeoutMs !== undefined &&
+      exec.createdAt.getTime() + timeoutMs <= started.getTime();
     handle.armDeadline(pendingTooLong ? exec.createdAt : exec.startedAt, timeoutMs, started);
     const outcome = await runDag(deps.nodes, {
       workflow,
       states: await resumeStates(deps.runStore, executionId),
-      context: { input: exec.inputData, execution: { id: executionId, workflow_id: exec.workflowId, attempt: exec.fence.attempt } },
+      context: {
+        input: exec.inputData,
+        execution: { id: executionId, workflow_id: exec.workflowId, attempt: exec.fence.attempt },
+      },
       signal: handle.controller.signal,
       onStarted: (nodeId) => deps.events.status(executionId, 'running', nodeId),
       onSettled: (nodeId, result) => checkpointer.settle(nodeId, result),
     });
     await finish(deps, { exec, checkpointer, log, handle }, outcome);
-    deps.observe?.finished(outcomeStatus(outcome, handle), (deps.clock.now().getTime() - started.getTime()) / 1000);
+    deps.observe?.finished(
+      outcomeStatus(outcome, handle),
+      (deps.clock.now().getTime() - started.getTime()) / 1000,
+    );
   } finally {
     handle.clearDeadline();
     deps.runs.remove(executionId);
@@ -104,7 +155,11 @@ export async function processExecution(deps: ProcessorDeps, executionId: string,
 
 function outcomeStatus(outcome: DagRunOutcome, handle: RunHandle): string {
   if (outcome.status !== 'aborted') return outcome.status;
-  return handle.stopKind === 'timeout' ? 'failed' : handle.stopKind === 'cancel' ? 'cancelled' : 'lost';
+  return handle.stopKind === 'timeout'
+    ? 'failed'
+    : handle.stopKind === 'cancel'
+      ? 'cancelled'
+      : 'lost';
 }
 
 interface FinishContext {
@@ -114,27 +169,46 @@ interface FinishContext {
   handle?: RunHandle;
 }
 
-async function finish(deps: ProcessorDeps, c: FinishContext, outcome: DagRunOutcome | { status: 'failed'; error: RunError }): Promise<void> {
+async function finish(
+  deps: ProcessorDeps,
+  c: FinishContext,
+  outcome: DagRunOutcome | { status: 'failed'; error: RunError },
+): Promise<void> {
   const id = c.exec.fence.executionId;
   const at = deps.clock.now();
   if (outcome.status === 'aborted') {
     const kind = c.handle?.stopKind;
     if (kind === 'lease_lost') return c.log.warn('lost the execution to another worker; stopping');
     if (kind === 'cancel') {
-      c.checkpointer.log({ at, level: 'warn', message: 'execution cancelled; in-flight nodes aborted' });
+      c.checkpointer.log({
+        at,
+        level: 'warn',
+        message: 'execution cancelled; in-flight nodes aborted',
+      });
       await c.checkpointer.flush();
       deps.events.status(id, 'cancelled');
       return c.log.info('execution cancelled');
     }
-    const message = outcome.reason instanceof Error ? outcome.reason.message : 'execution timed out';
+    const message =
+      outcome.reason instanceof Error ? outcome.reason.message : 'execution timed out';
     outcome = { status: 'failed', error: { type: 'TIMEOUT', message } };
   }
   const output = outcome.status === 'success' ? outcome.output : null;
   const error = outcome.status === 'failed' ? outcome.error : null;
-  const reason = outcome.status === 'success' ? 'all nodes finished' : `${error?.type ?? 'UNKNOWN'}: ${error?.message ?? ''}`;
-  const written = await withDbRetry(() => deps.runStore.finish(c.exec.fence, { status: outcome.status, output, error, at, reason }));
+  const reason =
+    outcome.status === 'success'
+      ? 'all nodes finished'
+      : `${error?.type ?? 'UNKNOWN'}: ${error?.message ?? ''}`;
+  const written = await withDbRetry(() =>
+    deps.runStore.finish(c.exec.fence, { status: outcome.status, output, error, at, reason }),
+  );
   if (!written) return c.log.warn('final write fenced out (cancelled or taken over)');
-  c.checkpointer.log({ at, level: outcome.status === 'success' ? 'info' : 'error', message: `execution ${outcome.status === 'success' ? 'succeeded' : 'failed'}`, ...(error ? { data: { error } } : {}) });
+  c.checkpointer.log({
+    at,
+    level: outcome.status === 'success' ? 'info' : 'error',
+    message: `execution ${outcome.status === 'success' ? 'succeeded' : 'failed'}`,
+    ...(error ? { data: { error } } : {}),
+  });
   await c.checkpointer.flush();
   deps.events.status(id, outcome.status);
   c.log.info({ status: outcome.status }, 'execution finished');

@@ -1,5 +1,21 @@
-import { costUnits, formatMoney, resolveRetryPolicy, retryDelayMs, shouldRetry, type Clock, type CompiledNode, type RunError } from '@linkflow/domain';
-import { NodeError, toNodeError, type LogLevel, type NodeInput, type NodeRegistry, type NodeUsage } from '@linkflow/nodes';
+import {
+  costUnits,
+  formatMoney,
+  resolveRetryPolicy,
+  retryDelayMs,
+  shouldRetry,
+  type Clock,
+  type CompiledNode,
+  type RunError,
+} from '@linkflow/domain';
+import {
+  NodeError,
+  toNodeError,
+  type LogLevel,
+  type NodeInput,
+  type NodeRegistry,
+  type NodeUsage,
+} from '@linkflow/nodes';
 import type { BreakerRegistry } from '../breakers/breaker-registry.ts';
 import { childController, raceAbort, sleep } from './abortable.ts';
 import type { Semaphore } from './semaphore.ts';
@@ -48,29 +64,67 @@ export interface NodeRunResult {
   readonly logs: readonly NodeLogLine[];
 }
 
-const toRunError = (e: NodeError): RunError => ({ type: e.type, message: e.message, ...(e.status === undefined ? {} : { status: e.status }) });
+const toRunError = (e: NodeError): RunError => ({
+  type: e.type,
+  message: e.message,
+  ...(e.status === undefined ? {} : { status: e.status }),
+});
 
-type AttemptOutcome = { ok: true; output: unknown; json: string; usage: NodeUsage } | { ok: false; error: NodeError };
+type AttemptOutcome =
+  { ok: true; output: unknown; json: string; usage: NodeUsage } | { ok: false; error: NodeError };
 
-async function attemptOnce(deps: NodeRunnerDeps, node: CompiledNode, input: NodeInput, signal: AbortSignal, attempt: number, logs: NodeLogLine[]): Promise<AttemptOutcome> {
+async function attemptOnce(
+  deps: NodeRunnerDeps,
+  node: CompiledNode,
+  input: NodeInput,
+  signal: AbortSignal,
+  attempt: number,
+  logs: NodeLogLine[],
+): Promise<AttemptOutcome> {
   const { controller, dispose } = childController(signal);
   const timeoutMs = node.spec.timeout_ms;
-  const timer = timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(new NodeError('TIMEOUT', `node exceeded its timeout of ${timeoutMs} ms`, { retryable: true })), timeoutMs);
+  const timer =
+    timeoutMs === undefined
+      ? undefined
+      : setTimeout(
+          () =>
+            controller.abort(
+              new NodeError('TIMEOUT', `node exceeded its timeout of ${timeoutMs} ms`, {
+                retryable: true,
+              }),
+            ),
+          timeoutMs,
+        );
   const release = await deps.slots.acquire();
   try {
     const rendered = await node.config.render(input);
-    if (!rendered.ok) throw new NodeError('EXPRESSION', `${rendered.error.path}: ${rendered.error.message}`, { retryable: false });
+    if (!rendered.ok)
+      throw new NodeError('EXPRESSION', `${rendered.error.path}: ${rendered.error.message}`, {
+        retryable: false,
+      });
     const def = deps.registry.resolve(node.spec.type);
     const ctx = {
-      signal: controller.signal, clock: deps.clock, nodeId: node.spec.id, attempt, timeoutMs: timeoutMs ?? 0,
-      log: (level: LogLevel, message: string, data?: Record<string, unknown>) => logs.push({ at: deps.clock.now(), level, message, ...(data ? { data } : {}) }),
+      signal: controller.signal,
+      clock: deps.clock,
+      nodeId: node.spec.id,
+      attempt,
+      timeoutMs: timeoutMs ?? 0,
+      log: (level: LogLevel, message: string, data?: Record<string, unknown>) =>
+        logs.push({ at: deps.clock.now(), level, message, ...(data ? { data } : {}) }),
     };
     const target = def.breakerKey?.(rendered.value);
     const run = () => def.execute(ctx, rendered.value, input);
-    const result = await raceAbort(target === undefined ? run() : deps.breakers.fire(target, run), controller.signal);
+    const result = await raceAbort(
+      target === undefined ? run() : deps.breakers.fire(target, run),
+      controller.signal,
+    );
     const json = JSON.stringify(result.output ?? null);
     if (Buffer.byteLength(json) > deps.maxOutputBytes) {
-      throw new NodeError('EXECUTION', `node output is ${Buffer.byteLength(json)} bytes, over the ${deps.maxOutputBytes}-byte limit`, { retryable: false });
+      throw new NodeError(
+        'EXECUTION',
+        `node output is ${Buffer.byteLength(json)} bytes, over the ${deps.maxOutputBytes}-byte limit`,
+        { retryable: false },
+      );
     }
     return { ok: true, output: result.output ?? null, json, usage: result.usage };
   } catch (err) {
@@ -84,7 +138,11 @@ async function attemptOnce(deps: NodeRunnerDeps, node: CompiledNode, input: Node
 
 function finalError(error: NodeError, attempts: number): RunError {
   if (attempts > 1 && error.retryable) {
-    return { type: 'RETRY_EXHAUSTED', message: `gave up after ${attempts} attempts: ${error.message}`, cause: toRunError(error) };
+    return {
+      type: 'RETRY_EXHAUSTED',
+      message: `gave up after ${attempts} attempts: ${error.message}`,
+      cause: toRunError(error),
+    };
   }
   return toRunError(error);
 }
@@ -94,34 +152,83 @@ function finalError(error: NodeError, attempts: number): RunError {
  * its timeout, retries retryable failures with exponential backoff and jitter, and
  * records every attempt. Never throws: failures come back as a failed result.
  */
-export async function runNode(deps: NodeRunnerDeps, node: CompiledNode, input: NodeInput, signal: AbortSignal): Promise<NodeRunResult> {
+export async function runNode(
+  deps: NodeRunnerDeps,
+  node: CompiledNode,
+  input: NodeInput,
+  signal: AbortSignal,
+): Promise<NodeRunResult> {
   const policy = resolveRetryPolicy(node.spec.retry);
   const startedAt = deps.clock.now();
-  const logs: NodeLogLine[] = [{ at: startedAt, level: 'info', message: `node ${node.spec.id} started`, data: { type: node.spec.type } }];
+  const logs: NodeLogLine[] = [
+    {
+      at: startedAt,
+      level: 'info',
+      message: `node ${node.spec.id} started`,
+      data: { type: node.spec.type },
+    },
+  ];
   const attemptLog: AttemptRecord[] = [];
   for (let attempt = 1; ; attempt++) {
     const begun = deps.clock.now();
     const outcome = await attemptOnce(deps, node, input, signal, attempt, logs);
     const ended = deps.clock.now();
-    const record: AttemptRecord = { attempt, started_at: begun.toISOString(), finished_at: ended.toISOString(), duration_ms: ended.getTime() - begun.getTime() };
+    const record: AttemptRecord = {
+      attempt,
+      started_at: begun.toISOString(),
+      finished_at: ended.toISOString(),
+      duration_ms: ended.getTime() - begun.getTime(),
+    };
     deps.onAttempt?.(node.spec.type, outcome.ok ? 'success' : 'failed', record.duration_ms / 1000);
     if (outcome.ok) {
       attemptLog.push(record);
-      return settle({ deps, node, startedAt, attemptLog, logs }, { status: 'success', output: outcome.output, json: outcome.json, usage: outcome.usage, error: null });
+      return settle(
+        { deps, node, startedAt, attemptLog, logs },
+        {
+          status: 'success',
+          output: outcome.output,
+          json: outcome.json,
+          usage: outcome.usage,
+          error: null,
+        },
+      );
     }
     attemptLog.push({ ...record, error: toRunError(outcome.error) });
     const cancelled = signal.aborted || outcome.error.type === 'CANCELLATION';
     if (cancelled || !shouldRetry(policy, attempt, outcome.error)) {
       const error = cancelled ? toNodeError(signal.reason ?? outcome.error, signal) : outcome.error;
-      return settle({ deps, node, startedAt, attemptLog, logs }, { status: cancelled ? 'cancelled' : 'failed', output: null, json: null, usage: {}, error: cancelled ? toRunError(error) : finalError(error, attempt) });
+      return settle(
+        { deps, node, startedAt, attemptLog, logs },
+        {
+          status: cancelled ? 'cancelled' : 'failed',
+          output: null,
+          json: null,
+          usage: {},
+          error: cancelled ? toRunError(error) : finalError(error, attempt),
+        },
+      );
     }
     const delay = retryDelayMs(policy, attempt, deps.random());
     deps.onRetry?.(node.spec.type);
-    logs.push({ at: ended, level: 'warn', message: `node ${node.spec.id} attempt ${attempt} failed; retrying in ${delay} ms`, data: { error: toRunError(outcome.error) } });
+    logs.push({
+      at: ended,
+      level: 'warn',
+      message: `node ${node.spec.id} attempt ${attempt} failed; retrying in ${delay} ms`,
+      data: { error: toRunError(outcome.error) },
+    });
     try {
       await sleep(delay, signal);
     } catch {
-      return settle({ deps, node, startedAt, attemptLog, logs }, { status: 'cancelled', output: null, json: null, usage: {}, error: toRunError(toNodeError(signal.reason, signal)) });
+      return settle(
+        { deps, node, startedAt, attemptLog, logs },
+        {
+          status: 'cancelled',
+          output: null,
+          json: null,
+          usage: {},
+          error: toRunError(toNodeError(signal.reason, signal)),
+        },
+      );
     }
   }
 }
@@ -134,15 +241,44 @@ interface SettleContext {
   logs: NodeLogLine[];
 }
 
-function settle(c: SettleContext, r: { status: NodeRunResult['status']; output: unknown; json: string | null; usage: NodeUsage; error: RunError | null }): NodeRunResult {
+function settle(
+  c: SettleContext,
+  r: {
+    status: NodeRunResult['status'];
+    output: unknown;
+    json: string | null;
+    usage: NodeUsage;
+    error: RunError | null;
+  },
+): NodeRunResult {
   const finishedAt = c.deps.clock.now();
   const durationMs = finishedAt.getTime() - c.startedAt.getTime();
   const outputBytes = r.json === null ? 0 : Buffer.byteLength(r.json);
-  const usage: Record<string, number> = { wall_ms: durationMs, ...r.usage, bytes_stored: outputBytes };
+  const usage: Record<string, number> = {
+    wall_ms: durationMs,
+    ...r.usage,
+    bytes_stored: outputBytes,
+  };
   const level = r.status === 'success' ? 'info' : r.status === 'cancelled' ? 'warn' : 'error';
-  c.logs.push({ at: finishedAt, level, message: `node ${c.node.spec.id} ${r.status === 'success' ? 'succeeded' : r.status} in ${durationMs} ms`, ...(r.error ? { data: { error: r.error } } : {}) });
+  c.logs.push({
+    at: finishedAt,
+    level,
+    message: `node ${c.node.spec.id} ${r.status === 'success' ? 'succeeded' : r.status} in ${durationMs} ms`,
+    ...(r.error ? { data: { error: r.error } } : {}),
+  });
   return {
-    status: r.status, output: r.output, outputJson: r.json, outputBytes, error: r.error, attempts: c.attemptLog.length, attemptLog: c.attemptLog,
-    usage, cost: formatMoney(costUnits({ wall_ms: durationMs, ...r.usage, bytes_stored: outputBytes })), startedAt: c.startedAt, finishedAt, durationMs, logs: c.logs,
+    status: r.status,
+    output: r.output,
+    outputJson: r.json,
+    outputBytes,
+    error: r.error,
+    attempts: c.attemptLog.length,
+    attemptLog: c.attemptLog,
+    usage,
+    cost: formatMoney(costUnits({ wall_ms: durationMs, ...r.usage, bytes_stored: outputBytes })),
+    startedAt: c.startedAt,
+    finishedAt,
+    durationMs,
+    logs: c.logs,
   };
 }

@@ -14,14 +14,29 @@ export function createRunEvents(redis: Redis, onError: (err: unknown) => void): 
   };
   return {
     status(executionId, status, nodeId) {
-      send(executionId, { kind: 'status', status, ...(nodeId === undefined ? {} : { node_id: nodeId }), at: new Date().toISOString() });
+      send(executionId, {
+        kind: 'status',
+        status,
+        ...(nodeId === undefined ? {} : { node_id: nodeId }),
+        at: new Date().toISOString(),
+      });
     },
     logs(executionId, entries, seqs) {
       entries.forEach((e, i) => {
         const seq = seqs[i];
         if (seq === undefined) return;
         const data = (e.data ?? null) as Record<string, unknown> | null;
-        send(executionId, { kind: 'log', entry: { seq, at: e.at.toISOString(), level: e.level, node_id: e.nodeId, message: e.message, data } });
+        send(executionId, {
+          kind: 'log',
+          entry: {
+            seq,
+            at: e.at.toISOString(),
+            level: e.level,
+            node_id: e.nodeId,
+            message: e.message,
+            data,
+          },
+        });
       });
     },
   };

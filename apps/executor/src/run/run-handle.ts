@@ -5,8 +5,12 @@ export type StopKind = 'cancel' | 'timeout' | 'lease_lost';
 
 const REASONS: Record<StopKind, (detail: string) => NodeError> = {
   cancel: () => new NodeError('CANCELLATION', 'execution was cancelled', { retryable: false }),
-  timeout: (detail) => new NodeError('TIMEOUT', `execution exceeded its timeout of ${detail}`, { retryable: false }),
-  lease_lost: () => new NodeError('CANCELLATION', 'execution was taken over by another worker', { retryable: false }),
+  timeout: (detail) =>
+    new NodeError('TIMEOUT', `execution exceeded its timeout of ${detail}`, { retryable: false }),
+  lease_lost: () =>
+    new NodeError('CANCELLATION', 'execution was taken over by another worker', {
+      retryable: false,
+    }),
 };
 
 /**
@@ -47,7 +51,10 @@ export class RunHandle {
 
 /** The runs this process is executing, so control signals can reach them. */
 export class RunTable {
-  private readonly runs = new Map<string, { handle: RunHandle; reloadTimeout: () => Promise<void> }>();
+  private readonly runs = new Map<
+    string,
+    { handle: RunHandle; reloadTimeout: () => Promise<void> }
+  >();
 
   add(executionId: string, handle: RunHandle, reloadTimeout: () => Promise<void>): void {
     this.runs.set(executionId, { handle, reloadTimeout });

@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { uuidv7 } from 'uuidv7';
 import type { WorkflowDefinition } from '@linkflow/domain';
 import { createExecutionQueue, createRedis, type ExecutionQueue } from '@linkflow/queue';
-import { createApiKeyRepository, createDb, createExecutionRepository, createWorkflowRepository, type Db, type ExecutionDetail, type Priority } from '@linkflow/store';
+import {
+  createApiKeyRepository,
+  createDb,
+  createExecutionRepository,
+  createWorkflowRepository,
+  type Db,
+  type ExecutionDetail,
+  type Priority,
+} from '@linkflow/store';
 import { createLogger } from '@linkflow/telemetry';
 import type { Redis } from 'ioredis';
 import { testDatabaseUrl, testRedisUrl } from '../../../../test/fixtures.ts';
@@ -20,26 +28,46 @@ export interface ExecutorHarness {
   readonly env: Record<string, string>;
   startExecutor(env?: Record<string, string>): Promise<RunningExecutor>;
   createWorkflow(definition: WorkflowDefinition): Promise<string>;
-  start(workflowId: string, input?: unknown, options?: { priority?: Priority; timeoutSeconds?: number; enqueue?: boolean }): Promise<string>;
+  start(
+    workflowId: string,
+    input?: unknown,
+    options?: { priority?: Priority; timeoutSeconds?: number; enqueue?: boolean },
+  ): Promise<string>;
   get(executionId: string): Promise<ExecutionDetail>;
-  waitFor(executionId: string, statuses?: readonly string[], timeoutMs?: number): Promise<ExecutionDetail>;
+  waitFor(
+    executionId: string,
+    statuses?: readonly string[],
+    timeoutMs?: number,
+  ): Promise<ExecutionDetail>;
   close(): Promise<void>;
 }
 
-export async function createExecutorHarness(baseEnv: Record<string, string> = {}): Promise<ExecutorHarness> {
+export async function createExecutorHarness(
+  baseEnv: Record<string, string> = {},
+): Promise<ExecutorHarness> {
   const ids = { next: () => uuidv7() };
   const db = createDb({ url: testDatabaseUrl(), maxConnections: 4 });
   const redis = createRedis(testRedisUrl(), { role: 'producer' });
   const queueName = `t-${randomUUID()}`;
   const queue = createExecutionQueue({ connection: redis, name: queueName });
-  const tenantId = await createApiKeyRepository({ prisma: db.prisma, ids }).ensureTenant(`t-${randomUUID()}`);
+  const tenantId = await createApiKeyRepository({ prisma: db.prisma, ids }).ensureTenant(
+    `t-${randomUUID()}`,
+  );
   const workflows = createWorkflowRepository({ prisma: db.prisma, ids });
   const executions = createExecutionRepository({ pool: db.pool });
   const executors: RunningExecutor[] = [];
   const env = {
-    DATABASE_URL: testDatabaseUrl(), REDIS_URL: testRedisUrl(), LINKFLOW_QUEUE: queueName, EXECUTOR_METRICS_PORT: '0',
-    LINKFLOW_HTTP_ALLOW: '127.0.0.1', LINKFLOW_DB_CONNECTIONS: JSON.stringify({ main: testDatabaseUrl() }), EXECUTOR_CONCURRENCY: '8',
-    EXECUTOR_LOCK_MS: '2000', EXECUTOR_STALLED_INTERVAL_MS: '1000', LOG_LEVEL: 'silent', ...baseEnv,
+    DATABASE_URL: testDatabaseUrl(),
+    REDIS_URL: testRedisUrl(),
+    LINKFLOW_QUEUE: queueName,
+    EXECUTOR_METRICS_PORT: '0',
+    LINKFLOW_HTTP_ALLOW: '127.0.0.1',
+    LINKFLOW_DB_CONNECTIONS: JSON.stringify({ main: testDatabaseUrl() }),
+    EXECUTOR_CONCURRENCY: '8',
+    EXECUTOR_LOCK_MS: '2000',
+    EXECUTOR_STALLED_INTERVAL_MS: '1000',
+    LOG_LEVEL: 'silent',
+    ...baseEnv,
   };
   const get = async (id: string) => {
     const detail = await executions.get(tenantId, id);
@@ -47,10 +75,22 @@ export async function createExecutorHarness(baseEnv: Record<string, string> = {}
     return detail;
   };
   return {
-    db, queue, redis, queueName, tenantId, env,
+    db,
+    queue,
+    redis,
+    queueName,
+    tenantId,
+    env,
     async startExecutor(extra = {}) {
-      const config = loadConfig({ ...env, EXECUTOR_ID: `test-${randomUUID().slice(0, 8)}`, ...extra });
-      const executor = await startExecutor(config, createLogger({ level: config.logLevel, name: 'executor-test' }));
+      const config = loadConfig({
+        ...env,
+        EXECUTOR_ID: `test-${randomUUID().slice(0, 8)}`,
+        ...extra,
+      });
+      const executor = await startExecutor(
+        config,
+        createLogger({ level: config.logLevel, name: 'executor-test' }),
+      );
       executors.push(executor);
       return executor;
     },
@@ -59,9 +99,24 @@ export async function createExecutorHarness(baseEnv: Record<string, string> = {}
     },
     async start(workflowId, input = {}, options = {}) {
       const wf = await workflows.get(tenantId, workflowId);
-      const created = await executions.create({ id: ids.next(), tenantId, workflowId, workflowVersion: wf?.version ?? 1, priority: options.priority ?? 'normal', inputData: input, timeoutSeconds: options.timeoutSeconds, at: new Date() });
-      if (created.outcome !== 'created') throw new TypeError(`could not create execution: ${created.outcome}`);
-      if (options.enqueue !== false) await queue.enqueue({ executionId: created.execution.id, tenantId, priority: options.priority ?? 'normal' });
+      const created = await executions.create({
+        id: ids.next(),
+        tenantId,
+        workflowId,
+        workflowVersion: wf?.version ?? 1,
+        priority: options.priority ?? 'normal',
+        inputData: input,
+        timeoutSeconds: options.timeoutSeconds,
+        at: new Date(),
+      });
+      if (created.outcome !== 'created')
+        throw new TypeError(`could not create execution: ${created.outcome}`);
+      if (options.enqueue !== false)
+        await queue.enqueue({
+          executionId: created.execution.id,
+          tenantId,
+          priority: options.priority ?? 'normal',
+        });
       return created.execution.id;
     },
     get,
@@ -70,7 +125,8 @@ export async function createExecutorHarness(baseEnv: Record<string, string> = {}
       for (;;) {
         const detail = await get(id);
         if (statuses.includes(detail.status)) return detail;
-        if (Date.now() > deadline) throw new TypeError(`execution ${id} still ${detail.status} after ${timeoutMs} ms`);
+        if (Date.now() > deadline)
+          throw new TypeError(`execution ${id} still ${detail.status} after ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 20));
       }
     },
@@ -86,8 +142,25 @@ export async function createExecutorHarness(baseEnv: Record<string, string> = {}
 
 /** Shorthand node builders for tests. */
 export const n = {
-  transform: (id: string, expression: string) => ({ id, type: 'transform', config: { expression } }),
-  condition: (id: string, expression: string) => ({ id, type: 'condition', config: { expression } }),
-  http: (id: string, url: string, extra: Record<string, unknown> = {}) => ({ id, type: 'http', config: { url }, ...extra }),
-  code: (id: string, source: string, extra: Record<string, unknown> = {}) => ({ id, type: 'code', config: { source, ...extra } }),
+  transform: (id: string, expression: string) => ({
+    id,
+    type: 'transform',
+    config: { expression },
+  }),
+  condition: (id: string, expression: string) => ({
+    id,
+    type: 'condition',
+    config: { expression },
+  }),
+  http: (id: string, url: string, extra: Record<string, unknown> = {}) => ({
+    id,
+    type: 'http',
+    config: { url },
+    ...extra,
+  }),
+  code: (id: string, source: string, extra: Record<string, unknown> = {}) => ({
+    id,
+    type: 'code',
+    config: { source, ...extra },
+  }),
 };

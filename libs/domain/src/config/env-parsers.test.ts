@@ -9,12 +9,25 @@ function parse(env: Record<string, string>, readFile?: (p: string) => string) {
 describe('createEnvParsers', () => {
   it('applies defaults and reads values', () => {
     const { p, issues } = parse({ PORT: '80', LIST: 'a, b,,c', EMPTY: '' });
-    expect([p.int('PORT', 1, 1, 100), p.int('MISSING', 7, 1, 10), p.str('EMPTY', 'd'), p.list('LIST')]).toEqual([80, 7, 'd', ['a', 'b', 'c']]);
+    expect([
+      p.int('PORT', 1, 1, 100),
+      p.int('MISSING', 7, 1, 10),
+      p.str('EMPTY', 'd'),
+      p.list('LIST'),
+    ]).toEqual([80, 7, 'd', ['a', 'b', 'c']]);
     expect(issues).toEqual([]);
   });
 
   it('collects every issue instead of falling back', () => {
-    const { p, issues } = parse({ PORT: '80a', BIG: '999', U: 'nope', R: 'http://x', L: 'loud', T: 'http,ftp', C: '[1]' });
+    const { p, issues } = parse({
+      PORT: '80a',
+      BIG: '999',
+      U: 'nope',
+      R: 'http://x',
+      L: 'loud',
+      T: 'http,ftp',
+      C: '[1]',
+    });
     p.int('PORT', 1, 1, 65535);
     p.int('BIG', 1, 1, 10);
     p.url('U', 'redis://x', ['redis:']);
@@ -40,7 +53,9 @@ describe('createEnvParsers', () => {
   });
 
   it('parses a connections map', () => {
-    expect(parse({ C: '{"main":"postgresql://x"}' }).p.connections('C')).toEqual({ main: 'postgresql://x' });
+    expect(parse({ C: '{"main":"postgresql://x"}' }).p.connections('C')).toEqual({
+      main: 'postgresql://x',
+    });
     expect(parse({ C: 'not json' }).issues).toEqual([]);
     const bad = parse({ C: 'not json' });
     bad.p.connections('C');

@@ -11,7 +11,15 @@ export class ConfigError extends AppError {
   }
 }
 
-export const LOG_LEVEL_NAMES = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const LOG_LEVEL_NAMES = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+] as const;
 export type LogLevelName = (typeof LOG_LEVEL_NAMES)[number];
 export const NODE_TYPE_NAMES = ['http', 'db', 'transform', 'condition', 'code'] as const;
 
@@ -29,7 +37,10 @@ export function createEnvParsers(env: Env, issues: string[], readFile?: (path: s
     return value === '' ? undefined : value;
   };
   const list = (name: string): string[] | undefined =>
-    read(name)?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    read(name)
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
   return {
     read,
     list,
@@ -38,7 +49,8 @@ export function createEnvParsers(env: Env, issues: string[], readFile?: (path: s
       const raw = read(name);
       if (raw === undefined) return fallback;
       const n = Number(raw);
-      if (!/^\d+$/.test(raw) || n < min || n > max) issues.push(`${name}: expected integer ${min}-${max}, got "${raw}"`);
+      if (!/^\d+$/.test(raw) || n < min || n > max)
+        issues.push(`${name}: expected integer ${min}-${max}, got "${raw}"`);
       return n;
     },
     url(name: string, fallback: string, protocols: readonly string[]): string {
@@ -50,18 +62,25 @@ export function createEnvParsers(env: Env, issues: string[], readFile?: (path: s
         issues.push(`${name}: not a URL`);
         return raw;
       }
-      if (!protocols.includes(protocol)) issues.push(`${name}: expected a ${protocols.join(' or ')} URL`);
+      if (!protocols.includes(protocol))
+        issues.push(`${name}: expected a ${protocols.join(' or ')} URL`);
       return raw;
     },
     oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
       const raw = read(name) ?? fallback;
-      if (!(allowed as readonly string[]).includes(raw)) issues.push(`${name}: expected one of ${allowed.join(', ')}, got "${raw}"`);
+      if (!(allowed as readonly string[]).includes(raw))
+        issues.push(`${name}: expected one of ${allowed.join(', ')}, got "${raw}"`);
       return raw as T;
     },
     nodeTypes(name: string): string[] | undefined {
       const types = list(name);
-      const unknown = (types ?? []).filter((t) => !(NODE_TYPE_NAMES as readonly string[]).includes(t));
-      if (unknown.length > 0) issues.push(`${name}: unknown node types ${unknown.join(', ')} (known: ${NODE_TYPE_NAMES.join(', ')})`);
+      const unknown = (types ?? []).filter(
+        (t) => !(NODE_TYPE_NAMES as readonly string[]).includes(t),
+      );
+      if (unknown.length > 0)
+        issues.push(
+          `${name}: unknown node types ${unknown.join(', ')} (known: ${NODE_TYPE_NAMES.join(', ')})`,
+        );
       return types;
     },
     connections(name: string): Record<string, string> {
@@ -73,7 +92,11 @@ export function createEnvParsers(env: Env, issues: string[], readFile?: (path: s
       } catch {
         parsed = undefined;
       }
-      const valid = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && Object.values(parsed).every((v) => typeof v === 'string');
+      const valid =
+        typeof parsed === 'object' &&
+        parsed !== null &&
+        !Array.isArray(parsed) &&
+        Object.values(parsed).every((v) => typeof v === 'string');
       if (valid) return parsed as Record<string, string>;
       issues.push(`${name}: expected a JSON object of name -> postgres URL`);
       return {};

@@ -7,11 +7,22 @@ describe('cost model', () => {
   });
   it('adds every usage dimension', () => {
     const base = costUnits({ wall_ms: 10 });
-    const more = costUnits({ wall_ms: 10, cpu_ms: 5, peak_memory_bytes: 1024 ** 3, net_bytes_in: 1e6, net_bytes_out: 1e6, rows: 100, query_ms: 3, bytes_stored: 1e6 });
+    const more = costUnits({
+      wall_ms: 10,
+      cpu_ms: 5,
+      peak_memory_bytes: 1024 ** 3,
+      net_bytes_in: 1e6,
+      net_bytes_out: 1e6,
+      rows: 100,
+      query_ms: 3,
+      bytes_stored: 1e6,
+    });
     expect(more).toBeGreaterThan(base);
   });
   it('uses the given rate card', () => {
-    expect(costUnits({ wall_ms: 1000 }, { ...DEFAULT_RATE_CARD, per_node_run: 0, per_wall_ms: 0.001 })).toBe(100_000_000);
+    expect(
+      costUnits({ wall_ms: 1000 }, { ...DEFAULT_RATE_CARD, per_node_run: 0, per_wall_ms: 0.001 }),
+    ).toBe(100_000_000);
   });
   it('formats and parses decimal strings', () => {
     expect(formatMoney(1250)).toBe('0.00001250');

@@ -2,7 +2,16 @@
  * The one error base for every layer. `code` is a stable SCREAMING_SNAKE string that
  * callers (and the HTTP error handler's table) key on; `kind` decides the status family.
  */
-export const ERROR_KINDS = ['user', 'conflict', 'not_found', 'unavailable', 'internal', 'unauthorized', 'forbidden', 'too_large'] as const;
+export const ERROR_KINDS = [
+  'user',
+  'conflict',
+  'not_found',
+  'unavailable',
+  'internal',
+  'unauthorized',
+  'forbidden',
+  'too_large',
+] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 
 /** One field-level problem, as in problem+json `errors: [{path, message}]`. */

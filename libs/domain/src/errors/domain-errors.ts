@@ -3,9 +3,19 @@ import { AppError, type FieldProblem } from './app-error.ts';
 /** Catalog of domain-layer errors. Each call builds a fresh instance (never reuse one). */
 export const domainErrors = {
   invalidWorkflow: (problems: readonly FieldProblem[]) =>
-    new AppError('INVALID_WORKFLOW', 'workflow definition is invalid', { kind: 'user', problems, details: { status: 422 } }),
+    new AppError('INVALID_WORKFLOW', 'workflow definition is invalid', {
+      kind: 'user',
+      problems,
+      details: { status: 422 },
+    }),
   illegalTransition: (from: string, event: string) =>
-    new AppError('ILLEGAL_TRANSITION', `cannot ${event} an execution that is ${from}`, { kind: 'conflict', details: { from, event } }),
+    new AppError('ILLEGAL_TRANSITION', `cannot ${event} an execution that is ${from}`, {
+      kind: 'conflict',
+      details: { from, event },
+    }),
   expressionInvalid: (expression: string, message: string) =>
-    new AppError('EXPRESSION_INVALID', `expression does not parse: ${message}`, { kind: 'user', details: { expression } }),
+    new AppError('EXPRESSION_INVALID', `expression does not parse: ${message}`, {
+      kind: 'user',
+      details: { expression },
+    }),
 };

@@ -1,7 +1,14 @@
 import type { RunError } from '../errors/error-types.ts';
 import type { Dag, InEdge } from '../workflow/dag.ts';
 
-export const NODE_STATUSES = ['pending', 'running', 'success', 'failed', 'skipped', 'cancelled'] as const;
+export const NODE_STATUSES = [
+  'pending',
+  'running',
+  'success',
+  'failed',
+  'skipped',
+  'cancelled',
+] as const;
 export type NodeStatus = (typeof NODE_STATUSES)[number];
 
 export interface NodeState {
@@ -25,7 +32,9 @@ export interface Plan {
 type EdgeState = 'taken' | 'untaken' | 'blocked' | 'waiting';
 
 function conditionResult(output: unknown): boolean {
-  return typeof output === 'object' && output !== null && 'result' in output && output.result === true;
+  return (
+    typeof output === 'object' && output !== null && 'result' in output && output.result === true
+  );
 }
 
 function edgeState(edge: InEdge, parent: NodeState | undefined): EdgeState {
@@ -37,7 +46,10 @@ function edgeState(edge: InEdge, parent: NodeState | undefined): EdgeState {
   return conditionResult(parent?.output) === edge.when ? 'taken' : 'untaken';
 }
 
-function decide(edges: readonly InEdge[], states: ReadonlyMap<string, NodeState>): 'run' | 'skip' | 'cancel' | 'wait' {
+function decide(
+  edges: readonly InEdge[],
+  states: ReadonlyMap<string, NodeState>,
+): 'run' | 'skip' | 'cancel' | 'wait' {
   if (edges.length === 0) return 'run';
   const seen = edges.map((e) => edgeState(e, states.get(e.from)));
   if (seen.includes('waiting')) return 'wait';
@@ -81,8 +93,12 @@ export type Outcome =
  * topological order names the error); otherwise success with the outputs of the sink
  * nodes that did not skip, keyed by node id. Undefined while a node is unsettled.
  */
-export function summarizeOutcome(dag: Dag, states: ReadonlyMap<string, NodeState>): Outcome | undefined {
-  if (dag.order.some((id) => !isNodeTerminal(states.get(id)?.status ?? 'pending'))) return undefined;
+export function summarizeOutcome(
+  dag: Dag,
+  states: ReadonlyMap<string, NodeState>,
+): Outcome | undefined {
+  if (dag.order.some((id) => !isNodeTerminal(states.get(id)?.status ?? 'pending')))
+    return undefined;
   const failed = dag.order.find((id) => states.get(id)?.status === 'failed');
   if (failed !== undefined) {
     const error = states.get(failed)?.error ?? { type: 'UNKNOWN', message: 'node failed' };

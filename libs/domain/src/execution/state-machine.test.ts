@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { EXECUTION_EVENTS, EXECUTION_STATUSES, isTerminal, statusesAllowing, transition, type ExecutionEvent, type ExecutionStatus } from './state-machine.ts';
+import {
+  EXECUTION_EVENTS,
+  EXECUTION_STATUSES,
+  isTerminal,
+  statusesAllowing,
+  transition,
+  type ExecutionEvent,
+  type ExecutionStatus,
+} from './state-machine.ts';
 
 const at = new Date('2026-01-01T00:00:00Z');
 const legal: [ExecutionStatus, ExecutionEvent, ExecutionStatus][] = [
@@ -19,7 +27,9 @@ describe('transition', () => {
   });
 
   const illegal = EXECUTION_STATUSES.flatMap((from) =>
-    EXECUTION_EVENTS.filter((event) => !legal.some(([f, e]) => f === from && e === event)).map((event) => [from, event] as const),
+    EXECUTION_EVENTS.filter((event) => !legal.some(([f, e]) => f === from && e === event)).map(
+      (event) => [from, event] as const,
+    ),
   );
 
   it.each(illegal)('rejects %s on %s as ILLEGAL_TRANSITION', (from, event) => {

@@ -35,7 +35,10 @@ export function isTerminal(status: ExecutionStatus): boolean {
 }
 
 /** The status `event` leads to from `from`, or undefined when illegal. */
-export function nextStatus(from: ExecutionStatus, event: ExecutionEvent): ExecutionStatus | undefined {
+export function nextStatus(
+  from: ExecutionStatus,
+  event: ExecutionEvent,
+): ExecutionStatus | undefined {
   return NEXT[from][event];
 }
 

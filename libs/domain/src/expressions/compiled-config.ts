@@ -20,10 +20,18 @@ export interface CompiledConfig {
 const pointer = (base: string, path: readonly (string | number)[]): string =>
   `${base}/${path.map((p) => String(p).replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`;
 
-function compileSlot(path: (string | number)[], text: string, problems: FieldProblem[], base: string): Slot | undefined {
+function compileSlot(
+  path: (string | number)[],
+  text: string,
+  problems: FieldProblem[],
+  base: string,
+): Slot | undefined {
   const parsed = parseTemplate(text);
   if (parsed === undefined) {
-    problems.push({ path: pointer(base, path), message: 'template has an unclosed or empty {{ }}' });
+    problems.push({
+      path: pointer(base, path),
+      message: 'template has an unclosed or empty {{ }}',
+    });
     return undefined;
   }
   const segments: Segment[] = [];
@@ -34,7 +42,10 @@ function compileSlot(path: (string | number)[], text: string, problems: FieldPro
     }
     const compiled = compileExpression(part.source);
     if (!compiled.ok) {
-      problems.push({ path: pointer(base, path), message: `expression does not parse: ${compiled.error}` });
+      problems.push({
+        path: pointer(base, path),
+        message: `expression does not parse: ${compiled.error}`,
+      });
       return undefined;
     }
     segments.push({ expr: compiled.value });
@@ -42,7 +53,11 @@ function compileSlot(path: (string | number)[], text: string, problems: FieldPro
   return { path, single: parsed.isSingle, segments };
 }
 
-function collectSlots(value: unknown, path: (string | number)[], acc: { slots: Slot[]; problems: FieldProblem[]; base: string }): void {
+function collectSlots(
+  value: unknown,
+  path: (string | number)[],
+  acc: { slots: Slot[]; problems: FieldProblem[]; base: string },
+): void {
   if (typeof value === 'string') {
     if (!hasTemplate(value)) return;
     const slot = compileSlot(path, value, acc.problems, acc.base);

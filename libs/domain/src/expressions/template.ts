@@ -4,7 +4,9 @@
  * string is interpolated. The scanner respects quotes and braces so JSONata object
  * constructors such as `{{ {'a': {'b': 1}} }}` parse.
  */
-export type TemplatePart = { readonly kind: 'text'; readonly text: string } | { readonly kind: 'expr'; readonly source: string };
+export type TemplatePart =
+  | { readonly kind: 'text'; readonly text: string }
+  | { readonly kind: 'expr'; readonly source: string };
 
 export interface ParsedTemplate {
   readonly parts: readonly TemplatePart[];
@@ -56,7 +58,8 @@ export function parseTemplate(text: string): ParsedTemplate | undefined {
   }
   const exprs = parts.filter((p) => p.kind === 'expr');
   const texts = parts.filter((p) => p.kind === 'text');
-  const isSingle = exprs.length === 1 && texts.every((p) => p.kind === 'text' && p.text.trim() === '');
+  const isSingle =
+    exprs.length === 1 && texts.every((p) => p.kind === 'text' && p.text.trim() === '');
   return { parts, isSingle };
 }
 

@@ -10,7 +10,12 @@ export interface RetryPolicy {
   readonly maxDelayMs: number;
 }
 
-export const NO_RETRY: RetryPolicy = { maxAttempts: 1, backoff: 'exponential', initialDelayMs: 0, maxDelayMs: 0 };
+export const NO_RETRY: RetryPolicy = {
+  maxAttempts: 1,
+  backoff: 'exponential',
+  initialDelayMs: 0,
+  maxDelayMs: 0,
+};
 
 export function resolveRetryPolicy(spec: RetryPolicySpec | undefined): RetryPolicy {
   if (!spec) return NO_RETRY;
@@ -35,6 +40,10 @@ export function retryDelayMs(policy: RetryPolicy, attempt: number, random: numbe
 }
 
 /** Whether a failure of `attempt` may be retried under `policy`. */
-export function shouldRetry(policy: RetryPolicy, attempt: number, failure: { type: ErrorType; retryable: boolean }): boolean {
+export function shouldRetry(
+  policy: RetryPolicy,
+  attempt: number,
+  failure: { type: ErrorType; retryable: boolean },
+): boolean {
   return attempt < policy.maxAttempts && failure.retryable && isRetryableType(failure.type);
 }

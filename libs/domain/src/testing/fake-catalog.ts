@@ -17,7 +17,9 @@ export function fakeCatalog(): NodeTypeCatalog {
     db: {
       rawFields: ['query'],
       checkConfig: (c) =>
-        String(c['query']).includes('{{') ? [{ path: '/config/query', message: 'templates are not allowed in SQL' }] : [],
+        String(c['query']).includes('{{')
+          ? [{ path: '/config/query', message: 'templates are not allowed in SQL' }]
+          : [],
     },
     transform: expressionNode,
     condition: expressionNode,

@@ -2,7 +2,12 @@ import type { FieldProblem } from '../errors/app-error.ts';
 import { compileConfig, type CompiledConfig } from '../expressions/compiled-config.ts';
 import { err, ok, type Result } from '../result.ts';
 import { buildDag, type Dag } from './dag.ts';
-import { resolveSettings, type NodeSpec, type ResolvedSettings, type WorkflowDefinition } from './definition-schema.ts';
+import {
+  resolveSettings,
+  type NodeSpec,
+  type ResolvedSettings,
+  type WorkflowDefinition,
+} from './definition-schema.ts';
 import type { NodeTypeCatalog } from './node-type-catalog.ts';
 
 export interface CompiledNode {
@@ -22,7 +27,10 @@ export interface CompiledWorkflow {
  * Compiles a stored (already validated) definition once per workflow version. It still
  * returns problems, because a type may have been disabled since the version was stored.
  */
-export function compileWorkflow(definition: WorkflowDefinition, catalog: NodeTypeCatalog): Result<CompiledWorkflow, FieldProblem[]> {
+export function compileWorkflow(
+  definition: WorkflowDefinition,
+  catalog: NodeTypeCatalog,
+): Result<CompiledWorkflow, FieldProblem[]> {
   const dag = buildDag(definition.nodes, definition.edges ?? []);
   if (!dag.ok) return dag;
   const nodes = new Map<string, CompiledNode>();
@@ -30,7 +38,10 @@ export function compileWorkflow(definition: WorkflowDefinition, catalog: NodeTyp
   definition.nodes.forEach((spec, i) => {
     const type = catalog.get(spec.type);
     if (!type) {
-      problems.push({ path: `/nodes/${i}/type`, message: `node type '${spec.type}' is not enabled` });
+      problems.push({
+        path: `/nodes/${i}/type`,
+        message: `node type '${spec.type}' is not enabled`,
+      });
       return;
     }
     const config = compileConfig(spec.config, type.rawFields, `/nodes/${i}/config`);

@@ -22,7 +22,11 @@ const normaliseWhen = (when: EdgeSpec['when']): boolean | undefined =>
   when === undefined ? undefined : when === true || when === 'true';
 
 /** Kahn's algorithm; the nodes left over sit on or behind a cycle. */
-function topoOrder(ids: readonly string[], incoming: Map<string, InEdge[]>, outgoing: Map<string, string[]>): string[] {
+function topoOrder(
+  ids: readonly string[],
+  incoming: Map<string, InEdge[]>,
+  outgoing: Map<string, string[]>,
+): string[] {
   const indegree = new Map(ids.map((id) => [id, incoming.get(id)?.length ?? 0]));
   const queue = ids.filter((id) => indegree.get(id) === 0);
   const order: string[] = [];
@@ -59,7 +63,10 @@ function findCycle(remaining: ReadonlySet<string>, incoming: Map<string, InEdge[
  * Builds the DAG from validated nodes and edges (edge endpoints must exist). A cycle is
  * reported with the nodes in it, e.g. `cycle: a -> b -> a`.
  */
-export function buildDag(nodes: readonly NodeSpec[], edges: readonly EdgeSpec[]): Result<Dag, FieldProblem[]> {
+export function buildDag(
+  nodes: readonly NodeSpec[],
+  edges: readonly EdgeSpec[],
+): Result<Dag, FieldProblem[]> {
   const ids = nodes.map((n) => n.id);
   const incoming = new Map<string, InEdge[]>(ids.map((id) => [id, []]));
   const outgoing = new Map<string, string[]>(ids.map((id) => [id, []]));

@@ -15,19 +15,46 @@ describe('validateWorkflow', () => {
     const def = {
       name: 'order-sync',
       nodes: [
-        { id: 'fetch', type: 'http', config: { method: 'GET', url: 'https://shop.example/orders/{{ input.order_id }}' }, retry: { max_attempts: 3, backoff: 'exponential', initial_delay_ms: 200, max_delay_ms: 5000 }, timeout_ms: 5000 },
+        {
+          id: 'fetch',
+          type: 'http',
+          config: { method: 'GET', url: 'https://shop.example/orders/{{ input.order_id }}' },
+          retry: {
+            max_attempts: 3,
+            backoff: 'exponential',
+            initial_delay_ms: 200,
+            max_delay_ms: 5000,
+          },
+          timeout_ms: 5000,
+        },
         { id: 'big', type: 'condition', config: { expression: 'nodes.fetch.body.total > 100' } },
-        { id: 'save', type: 'db', config: { connection: 'main', query: 'insert into orders(id,total) values ($1,$2)', params: ['{{ nodes.fetch.body.id }}'] } },
+        {
+          id: 'save',
+          type: 'db',
+          config: {
+            connection: 'main',
+            query: 'insert into orders(id,total) values ($1,$2)',
+            params: ['{{ nodes.fetch.body.id }}'],
+          },
+        },
         { id: 'note', type: 'transform', config: { expression: "{ 'small': true }" } },
       ],
-      edges: [{ from: 'fetch', to: 'big' }, { from: 'big', to: 'save', when: 'true' }, { from: 'big', to: 'note', when: 'false' }],
+      edges: [
+        { from: 'fetch', to: 'big' },
+        { from: 'big', to: 'save', when: 'true' },
+        { from: 'big', to: 'note', when: 'false' },
+      ],
       settings: { timeout_ms: 60000, max_concurrency: 10, fail_fast: true },
     };
     expect(validateWorkflow(def, catalog).ok).toBe(true);
   });
 
   it('reports schema violations with their paths', () => {
-    const found = problems({ name: '', nodes: [{ id: '1bad', type: 'transform', config: {} }], extra: 1 });
+    const found = problems({
+      name: '',
+      nodes: [{ id: '1bad', type: 'transform', config: {} }],
+      extra: 1,
+    });
     const paths = found.map((p) => p.path);
     expect(paths).toEqual(expect.arrayContaining(['/name', '/nodes/0/id', '/extra']));
   });
@@ -37,7 +64,9 @@ describe('validateWorkflow', () => {
   });
 
   it('names duplicate node ids', () => {
-    expect(problems({ name: 'w', nodes: [t('a'), t('a')] })).toEqual([{ path: '/nodes/1/id', message: "duplicate node id 'a'" }]);
+    expect(problems({ name: 'w', nodes: [t('a'), t('a')] })).toEqual([
+      { path: '/nodes/1/id', message: "duplicate node id 'a'" },
+    ]);
   });
 
   it('names an unknown node type with the enabled ones', () => {
@@ -48,12 +77,26 @@ describe('validateWorkflow', () => {
   });
 
   it('names dangling edges at both ends', () => {
-    const found = problems({ name: 'w', nodes: [t('a')], edges: [{ from: 'x', to: 'a' }, { from: 'a', to: 'y' }] });
+    const found = problems({
+      name: 'w',
+      nodes: [t('a')],
+      edges: [
+        { from: 'x', to: 'a' },
+        { from: 'a', to: 'y' },
+      ],
+    });
     expect(found.map((p) => p.path)).toEqual(['/edges/0/from', '/edges/1/to']);
   });
 
   it('names duplicate edges', () => {
-    const found = problems({ name: 'w', nodes: [t('a'), t('b')], edges: [{ from: 'a', to: 'b' }, { from: 'a', to: 'b' }] });
+    const found = problems({
+      name: 'w',
+      nodes: [t('a'), t('b')],
+      edges: [
+        { from: 'a', to: 'b' },
+        { from: 'a', to: 'b' },
+      ],
+    });
     expect(found).toEqual([{ path: '/edges/1', message: 'duplicate edge a -> b' }]);
   });
 
@@ -61,7 +104,12 @@ describe('validateWorkflow', () => {
     const found = problems({
       name: 'w',
       nodes: [t('start'), t('a'), t('b'), t('c')],
-      edges: [{ from: 'start', to: 'a' }, { from: 'a', to: 'b' }, { from: 'b', to: 'c' }, { from: 'c', to: 'a' }],
+      edges: [
+        { from: 'start', to: 'a' },
+        { from: 'a', to: 'b' },
+        { from: 'b', to: 'c' },
+        { from: 'c', to: 'a' },
+      ],
     });
     expect(found).toHaveLength(1);
     expect(found[0]?.path).toBe('/edges');
@@ -71,12 +119,21 @@ describe('validateWorkflow', () => {
   });
 
   it('treats a self-loop as a cycle', () => {
-    expect(problems({ name: 'w', nodes: [t('a')], edges: [{ from: 'a', to: 'a' }] })[0]?.message).toBe('cycle: a -> a');
+    expect(
+      problems({ name: 'w', nodes: [t('a')], edges: [{ from: 'a', to: 'a' }] })[0]?.message,
+    ).toBe('cycle: a -> a');
   });
 
   it("rejects 'when' on an edge whose source is not a condition", () => {
-    const found = problems({ name: 'w', nodes: [t('a'), t('b')], edges: [{ from: 'a', to: 'b', when: 'true' }] });
-    expect(found[0]).toEqual({ path: '/edges/0/when', message: "'when' needs a condition source, but 'a' is transform" });
+    const found = problems({
+      name: 'w',
+      nodes: [t('a'), t('b')],
+      edges: [{ from: 'a', to: 'b', when: 'true' }],
+    });
+    expect(found[0]).toEqual({
+      path: '/edges/0/when',
+      message: "'when' needs a condition source, but 'a' is transform",
+    });
   });
 
   it('prefixes config problems with the node path', () => {
@@ -85,7 +142,10 @@ describe('validateWorkflow', () => {
   });
 
   it('rejects {{ }} inside a db query', () => {
-    const found = problems({ name: 'w', nodes: [{ id: 'd', type: 'db', config: { query: 'select {{ input.x }}' } }] });
+    const found = problems({
+      name: 'w',
+      nodes: [{ id: 'd', type: 'db', config: { query: 'select {{ input.x }}' } }],
+    });
     expect(found[0]?.path).toBe('/nodes/0/config/query');
   });
 
@@ -96,12 +156,18 @@ describe('validateWorkflow', () => {
   });
 
   it('rejects a template whose expression does not parse', () => {
-    const found = problems({ name: 'w', nodes: [{ id: 'h', type: 'http', config: { url: 'http://x/{{ ) }}' } }] });
+    const found = problems({
+      name: 'w',
+      nodes: [{ id: 'h', type: 'http', config: { url: 'http://x/{{ ) }}' } }],
+    });
     expect(found[0]?.path).toBe('/nodes/0/config/url');
   });
 
   it('rejects an unclosed template', () => {
-    const found = problems({ name: 'w', nodes: [{ id: 'h', type: 'http', config: { url: 'http://x/{{ input.a' } }] });
+    const found = problems({
+      name: 'w',
+      nodes: [{ id: 'h', type: 'http', config: { url: 'http://x/{{ input.a' } }],
+    });
     expect(found[0]?.message).toContain('unclosed');
   });
 
@@ -115,7 +181,9 @@ describe('validateWorkflow', () => {
   });
 
   it('does not let __proto__ keys pollute objects', () => {
-    const def = JSON.parse('{"name":"w","nodes":[{"id":"a","type":"transform","config":{"expression":"1","__proto__":{"polluted":true}}}]}') as unknown;
+    const def = JSON.parse(
+      '{"name":"w","nodes":[{"id":"a","type":"transform","config":{"expression":"1","__proto__":{"polluted":true}}}]}',
+    ) as unknown;
     validateWorkflow(def, catalog);
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });

@@ -22,15 +22,22 @@ function nodeProblems(def: WorkflowDefinition, catalog: NodeTypeCatalog): FieldP
   const problems: FieldProblem[] = [];
   const seen = new Set<string>();
   def.nodes.forEach((node, i) => {
-    if (seen.has(node.id)) problems.push({ path: `/nodes/${i}/id`, message: `duplicate node id '${node.id}'` });
+    if (seen.has(node.id))
+      problems.push({ path: `/nodes/${i}/id`, message: `duplicate node id '${node.id}'` });
     seen.add(node.id);
     const spec = catalog.get(node.type);
     if (!spec) {
       const known = catalog.types().join(', ');
-      problems.push({ path: `/nodes/${i}/type`, message: `unknown node type '${node.type}' (enabled: ${known})` });
+      problems.push({
+        path: `/nodes/${i}/type`,
+        message: `unknown node type '${node.type}' (enabled: ${known})`,
+      });
       return;
     }
-    const prefix = (p: FieldProblem): FieldProblem => ({ path: `/nodes/${i}${p.path}`, message: p.message });
+    const prefix = (p: FieldProblem): FieldProblem => ({
+      path: `/nodes/${i}${p.path}`,
+      message: p.message,
+    });
     const configProblems = spec.checkConfig(node.config).map(prefix);
     problems.push(...configProblems);
     if (configProblems.length > 0) return;
@@ -38,7 +45,10 @@ function nodeProblems(def: WorkflowDefinition, catalog: NodeTypeCatalog): FieldP
     if (!templates.ok) problems.push(...templates.error);
     for (const embedded of spec.expressionsOf?.(node.config) ?? []) {
       const compiled = compileExpression(embedded.expression);
-      if (!compiled.ok) problems.push(prefix({ path: embedded.path, message: `expression does not parse: ${compiled.error}` }));
+      if (!compiled.ok)
+        problems.push(
+          prefix({ path: embedded.path, message: `expression does not parse: ${compiled.error}` }),
+        );
     }
   });
   return problems;
@@ -50,14 +60,19 @@ function edgeProblems(def: WorkflowDefinition): FieldProblem[] {
   const pairs = new Set<string>();
   (def.edges ?? []).forEach((edge, j) => {
     for (const end of ['from', 'to'] as const) {
-      if (!types.has(edge[end])) problems.push({ path: `/edges/${j}/${end}`, message: `unknown node id '${edge[end]}'` });
+      if (!types.has(edge[end]))
+        problems.push({ path: `/edges/${j}/${end}`, message: `unknown node id '${edge[end]}'` });
     }
     const pair = `${edge.from}\u0000${edge.to}`;
-    if (pairs.has(pair)) problems.push({ path: `/edges/${j}`, message: `duplicate edge ${edge.from} -> ${edge.to}` });
+    if (pairs.has(pair))
+      problems.push({ path: `/edges/${j}`, message: `duplicate edge ${edge.from} -> ${edge.to}` });
     pairs.add(pair);
     const sourceType = types.get(edge.from);
     if (edge.when !== undefined && sourceType !== undefined && sourceType !== 'condition') {
-      problems.push({ path: `/edges/${j}/when`, message: `'when' needs a condition source, but '${edge.from}' is ${sourceType}` });
+      problems.push({
+        path: `/edges/${j}/when`,
+        message: `'when' needs a condition source, but '${edge.from}' is ${sourceType}`,
+      });
     }
   });
   return problems;
@@ -68,12 +83,17 @@ function edgeProblems(def: WorkflowDefinition): FieldProblem[] {
  * or unknown node ids, unknown node types, configs the type rejects, templates and
  * expressions that do not parse, `when` on a non-condition edge, and cycles.
  */
-export function validateWorkflow(input: unknown, catalog: NodeTypeCatalog): Result<WorkflowDefinition, FieldProblem[]> {
+export function validateWorkflow(
+  input: unknown,
+  catalog: NodeTypeCatalog,
+): Result<WorkflowDefinition, FieldProblem[]> {
   const schema = schemaProblems(input);
   if (schema.length > 0) return err(schema);
   const def = input as WorkflowDefinition;
   const problems = [...nodeProblems(def, catalog), ...edgeProblems(def)];
-  const danglingOrDuplicate = problems.some((p) => /^\/(edges\/\d+\/(from|to)|nodes\/\d+\/id)$/.test(p.path));
+  const danglingOrDuplicate = problems.some((p) =>
+    /^\/(edges\/\d+\/(from|to)|nodes\/\d+\/id)$/.test(p.path),
+  );
   if (!danglingOrDuplicate) {
     const dag = buildDag(def.nodes, def.edges ?? []);
     if (!dag.ok) problems.push(...dag.error);

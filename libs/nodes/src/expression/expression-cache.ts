@@ -14,7 +14,10 @@ export class ExpressionCache {
     const hit = this.entries.get(source);
     if (hit) return hit;
     const compiled = compileExpression(source);
-    if (!compiled.ok) throw new NodeError('EXPRESSION', `expression does not parse: ${compiled.error}`, { retryable: false });
+    if (!compiled.ok)
+      throw new NodeError('EXPRESSION', `expression does not parse: ${compiled.error}`, {
+        retryable: false,
+      });
     if (this.entries.size >= this.max) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);

@@ -5,21 +5,39 @@ import { ExpressionCache } from './expression-cache.ts';
 import { createConditionNode, createTransformNode } from './expression-nodes.ts';
 
 const ctx = {} as NodeContext;
-const input: NodeInput = { input: { total: 150, items: [] }, nodes: { a: { x: 1 } }, execution: { id: 'e', workflow_id: 'w', attempt: 1 } };
+const input: NodeInput = {
+  input: { total: 150, items: [] },
+  nodes: { a: { x: 1 } },
+  execution: { id: 'e', workflow_id: 'w', attempt: 1 },
+};
 
 describe('transform node', () => {
   it('returns the value of the expression', async () => {
     const node = createTransformNode();
-    expect((await node.execute(ctx, { expression: "{ 'id': nodes.a.x, 'double': input.total * 2 }" }, input)).output).toEqual({ id: 1, double: 300 });
+    expect(
+      (
+        await node.execute(
+          ctx,
+          { expression: "{ 'id': nodes.a.x, 'double': input.total * 2 }" },
+          input,
+        )
+      ).output,
+    ).toEqual({ id: 1, double: 300 });
   });
   it('maps an undefined value to null', async () => {
-    expect((await createTransformNode().execute(ctx, { expression: 'input.missing' }, input)).output).toBeNull();
+    expect(
+      (await createTransformNode().execute(ctx, { expression: 'input.missing' }, input)).output,
+    ).toBeNull();
   });
   it('fails with EXPRESSION when evaluation throws', async () => {
-    await expect(createTransformNode().execute(ctx, { expression: '$error("nope")' }, input)).rejects.toMatchObject({ type: 'EXPRESSION', retryable: false });
+    await expect(
+      createTransformNode().execute(ctx, { expression: '$error("nope")' }, input),
+    ).rejects.toMatchObject({ type: 'EXPRESSION', retryable: false });
   });
   it('lists its expression for validation', () => {
-    expect(createTransformNode().expressionsOf?.({ expression: '1' })).toEqual([{ path: '/config/expression', expression: '1' }]);
+    expect(createTransformNode().expressionsOf?.({ expression: '1' })).toEqual([
+      { path: '/config/expression', expression: '1' },
+    ]);
   });
 });
 

@@ -9,9 +9,14 @@ export const ExpressionConfigSchema = Type.Object(
 );
 export type ExpressionConfig = Static<typeof ExpressionConfigSchema>;
 
-async function evaluate(cache: ExpressionCache, expression: string, input: NodeInput): Promise<unknown> {
+async function evaluate(
+  cache: ExpressionCache,
+  expression: string,
+  input: NodeInput,
+): Promise<unknown> {
   const result = await cache.get(expression).evaluate(input);
-  if (!result.ok) throw new NodeError('EXPRESSION', `expression failed: ${result.error}`, { retryable: false });
+  if (!result.ok)
+    throw new NodeError('EXPRESSION', `expression failed: ${result.error}`, { retryable: false });
   return result.value;
 }
 
@@ -19,11 +24,15 @@ const shared = {
   version: 1,
   configSchema: ExpressionConfigSchema,
   rawFields: ['expression'],
-  expressionsOf: (config: ExpressionConfig) => [{ path: '/config/expression', expression: config.expression }],
+  expressionsOf: (config: ExpressionConfig) => [
+    { path: '/config/expression', expression: config.expression },
+  ],
 } as const;
 
 /** `transform`: evaluates a JSONata expression over the context; the value is the output. */
-export function createTransformNode(cache = new ExpressionCache()): NodeDefinition<ExpressionConfig, unknown> {
+export function createTransformNode(
+  cache = new ExpressionCache(),
+): NodeDefinition<ExpressionConfig, unknown> {
   return {
     ...shared,
     type: 'transform',
@@ -35,7 +44,9 @@ export function createTransformNode(cache = new ExpressionCache()): NodeDefiniti
 }
 
 /** `condition`: evaluates to `{result: boolean}` (JSONata truthiness) and drives `when` edges. */
-export function createConditionNode(cache = new ExpressionCache()): NodeDefinition<ExpressionConfig, { result: boolean }> {
+export function createConditionNode(
+  cache = new ExpressionCache(),
+): NodeDefinition<ExpressionConfig, { result: boolean }> {
   return {
     ...shared,
     type: 'condition',
