@@ -1,5 +1,5 @@
 import type { IdGen, WorkflowDefinition } from '@linkflow/domain';
-import type { PrismaClient } from './generated/prisma/client.ts';
+import type { Prisma, PrismaClient } from './generated/prisma/client.ts';
 import { afterCursor, decodeCursor, toPage } from './cursor.ts';
 import type { Page, WorkflowRecord } from './records.ts';
 import { storeErrors } from './store-errors.ts';
@@ -22,6 +22,9 @@ const toRecord = (row: WorkflowRow, version: number, definition: unknown): Workf
   updatedAt: row.updatedAt,
 });
 
+/** A validated definition is plain JSON; Prisma's JSON input type cannot see that. */
+const toJson = (definition: WorkflowDefinition): Prisma.InputJsonValue => definition as unknown as Prisma.InputJsonValue;
+
 /** Result of deleting a workflow. `busy` means an execution of it is pending or running. */
 export type DeleteOutcome = 'deleted' | 'not_found' | 'busy';
 
@@ -43,7 +46,7 @@ export function createWorkflowRepository(deps: { prisma: PrismaClient; ids: IdGe
           tenantId,
           name: definition.name,
           latestVersion: 1,
-          versions: { create: { version: 1, definition: definition } },
+          versions: { create: { version: 1, definition: toJson(definition) } },
         },
       });
       return toRecord(row, 1, definition);
@@ -89,7 +92,7 @@ export function createWorkflowRepository(deps: { prisma: PrismaClient; ids: IdGe
         if (!current) return undefined;
         const version = current.latest_version + 1;
         await tx.workflowVersion.create({
-          data: { workflowId: id, version, definition: definition },
+          data: { workflowId: id, version, definition: toJson(definition) },
         });
         const row = await tx.workflow.update({
           where: { id },
