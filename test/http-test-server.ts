@@ -23,8 +23,9 @@ function route(
 ): void {
   const url = new URL(req.url ?? '/', 'http://x');
   const [, head, key = ''] = url.pathname.split('/');
-  const json = (status: number, body: unknown) =>
+  const json = (status: number, body: unknown): void => {
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  };
   const bump = () => {
     const n = (server.counts.get(`${head}/${key}`) ?? 0) + 1;
     server.counts.set(`${head}/${key}`, n);
