@@ -4,6 +4,8 @@
 set -euo pipefail
 mkdir -p .run
 port=${API_PORT:-8084}
+# Demo default: `db` nodes may use the connection "main", LinkFlow's own database.
+export LINKFLOW_DB_CONNECTIONS=${LINKFLOW_DB_CONNECTIONS:-"{\"main\": \"${DATABASE_URL}\"}"}
 start() { # name make-target
   if [ -f ".run/$1.pid" ] && kill -0 "$(cat ".run/$1.pid")" 2>/dev/null; then
     echo "$1 already running (pid $(cat ".run/$1.pid"))"; return
