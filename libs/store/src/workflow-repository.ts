@@ -23,7 +23,8 @@ const toRecord = (row: WorkflowRow, version: number, definition: unknown): Workf
 });
 
 /** A validated definition is plain JSON; Prisma's JSON input type cannot see that. */
-const toJson = (definition: WorkflowDefinition): Prisma.InputJsonValue => definition as unknown as Prisma.InputJsonValue;
+const toJson = (definition: WorkflowDefinition): Prisma.InputJsonValue =>
+  definition as unknown as Prisma.InputJsonValue;
 
 /** Result of deleting a workflow. `busy` means an execution of it is pending or running. */
 export type DeleteOutcome = 'deleted' | 'not_found' | 'busy';

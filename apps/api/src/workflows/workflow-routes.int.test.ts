@@ -177,6 +177,28 @@ describe('workflow validation', () => {
     expect(res.json().errors[0].path).toBe('/nodes/0/config/method');
   });
 
+  it('rejects starting a stored workflow whose node type is now disabled (422)', async () => {
+    const wf = await createWorkflow({
+      name: 'uses-code',
+      nodes: [{ id: 'c', type: 'code', config: { source: 'return 1' } }],
+    });
+    const limited = await createApiHarness({ nodeTypes: ['transform'] });
+    try {
+      const key = await limited.keyFor(['admin'], h.tenantId);
+      const res = await limited.request('POST', '/api/executions', {
+        key,
+        body: { workflow_id: wf.id },
+      });
+      expect(res.statusCode).toBe(422);
+      expect(res.json().errors[0]).toEqual({
+        path: '/nodes/0/type',
+        message: "node type 'code' is not enabled",
+      });
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('rejects a workflow with a disabled node type', async () => {
     const limited = await createApiHarness({ nodeTypes: ['transform'] });
     try {

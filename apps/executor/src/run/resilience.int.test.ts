@@ -1,0 +1,133 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRedis, subscribeEvents, type ExecutionEvent } from '@linkflow/queue';
+import { startTestServer, type TestServer } from '../../../../test/http-test-server.ts';
+import { testRedisUrl } from '../../../../test/fixtures.ts';
+import { createExecutorHarness, n, type ExecutorHarness } from '../testing/executor-harness.ts';
+
+let h: ExecutorHarness;
+let srv: TestServer;
+beforeAll(async () => {
+  srv = await startTestServer();
+  h = await createExecutorHarness();
+});
+afterAll(async () => {
+  await h.close();
+  await srv.close();
+});
+
+describe('events', () => {
+  it('publishes every execution and node status change and each stored log line on Redis', async () => {
+    await h.startExecutor();
+    const sub = createRedis(testRedisUrl(), { role: 'subscriber' });
+    const wf = await h.createWorkflow({
+      name: 'ev',
+      nodes: [n.transform('a', '1'), n.transform('b', '2')],
+      edges: [{ from: 'a', to: 'b' }],
+    });
+    const id = await h.start(wf, {}, { enqueue: false });
+    const seen: ExecutionEvent[] = [];
+    const subscription = await subscribeEvents(sub, id, (e) => void seen.push(e));
+    await h.queue.enqueue({ executionId: id, tenantId: h.tenantId, priority: 'normal' });
+    await h.waitFor(id);
+    for (
+      let i = 0;
+      i < 50 &&
+      !seen.some((e) => e.kind === 'status' && e.status === 'success' && e.node_id === undefined);
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 20));
+    await subscription.unsubscribe();
+    sub.disconnect();
+    const statuses = seen.flatMap((e) =>
+      e.kind === 'status' ? [`${e.node_id ?? 'execution'}:${e.status}`] : [],
+    );
+    expect(statuses).toEqual([
+      'execution:running',
+      'a:running',
+      'a:success',
+      'b:running',
+      'b:success',
+      'execution:success',
+    ]);
+    const seqs = seen.flatMap((e) => (e.kind === 'log' ? [e.entry.seq] : []));
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+  });
+});
+
+describe('configuration', () => {
+  it('fails an execution whose workflow uses a node type this executor does not enable', async () => {
+    const limited = await createExecutorHarness({ LINKFLOW_NODE_TYPES: 'transform' });
+    try {
+      await limited.startExecutor();
+      const id = await limited.start(
+        await limited.createWorkflow({ name: 'off', nodes: [n.code('c', 'return 1')] }),
+      );
+      const e = await limited.waitFor(id);
+      expect(e.error).toMatchObject({ type: 'VALIDATION' });
+      expect(e.error?.message).toContain("node type 'code' is not enabled");
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
+describe('Postgres blips', () => {
+  it('keeps a node result when its connections are cut mid-run (checkpoint retried)', async () => {
+    await h.startExecutor();
+    const wf = await h.createWorkflow({
+      name: 'blip',
+      nodes: [
+        n.http('slow', `${srv.url}/slow?ms=400`),
+        n.transform('after', 'nodes.slow.body.slept'),
+      ],
+      edges: [{ from: 'slow', to: 'after' }],
+    });
+    const id = await h.start(wf);
+    await h.waitFor(id, ['running']);
+    await h.db.pool.query(
+      'select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+    );
+    const e = await h.waitFor(id);
+    expect(e.status).toBe('success');
+    expect(e.output).toEqual({ after: 400 });
+  });
+});
+
+describe('graceful shutdown', () => {
+  it(
+    'on SIGTERM stops taking work and lets a running execution finish',
+    { timeout: 30_000 },
+    async () => {
+      const own = await createExecutorHarness();
+      try {
+        const main = fileURLToPath(new URL('../main.ts', import.meta.url));
+        const child = spawn(process.execPath, ['--import', 'tsx', main], {
+          env: { ...process.env, ...own.env, EXECUTOR_SHUTDOWN_GRACE_MS: '5000' },
+          stdio: 'ignore',
+        });
+        const exited = new Promise<number | null>((resolve) =>
+          child.once('exit', (code) => resolve(code)),
+        );
+        const wf = await own.createWorkflow({
+          name: 'grace',
+          nodes: [n.http('slow', `${srv.url}/slow?ms=1500&k={{ execution.id }}`)],
+        });
+        const id = await own.start(wf);
+        for (let i = 0; i < 750 && !srv.calls.some((c) => c.path.includes(id)); i++)
+          await new Promise((r) => setTimeout(r, 20));
+        // ACT: SIGTERM while the node runs, then offer new work
+        child.kill('SIGTERM');
+        await new Promise((r) => setTimeout(r, 100));
+        const later = await own.start(wf);
+        // ASSERT: clean exit after the running execution finished; the new job was not taken
+        expect(await exited).toBe(0);
+        expect((await own.get(id)).status).toBe('success');
+        expect((await own.get(later)).status).toBe('pending');
+      } finally {
+        await own.close();
+      }
+    },
+  );
+});

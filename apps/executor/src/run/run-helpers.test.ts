@@ -1,0 +1,143 @@
+import { describe, expect, it, vi } from 'vitest';
+import { NodeError } from '@linkflow/nodes';
+import { childController, raceAbort, sleep } from './abortable.ts';
+import { isTransientDbError, withDbRetry } from './db-retry.ts';
+import { RunHandle, RunTable } from './run-handle.ts';
+import { Semaphore } from './semaphore.ts';
+
+describe('Semaphore', () => {
+  it('admits at most size holders and wakes waiters in order', async () => {
+    const sem = new Semaphore(1);
+    const order: string[] = [];
+    const first = await sem.acquire();
+    const second = sem.acquire().then((release) => (order.push('second'), release));
+    const third = sem.acquire().then((release) => (order.push('third'), release));
+    expect(order).toEqual([]);
+    first();
+    first();
+    (await second)();
+    (await third)();
+    expect(order).toEqual(['second', 'third']);
+    const again = await sem.acquire();
+    again();
+  });
+});
+
+describe('RunHandle', () => {
+  it('stops with the first reason only', () => {
+    const handle = new RunHandle();
+    handle.stop('cancel');
+    handle.stop('timeout', '1 s');
+    expect(handle.stopKind).toBe('cancel');
+    expect((handle.controller.signal.reason as NodeError).type).toBe('CANCELLATION');
+  });
+
+  it('times out at the deadline and at once when it already passed', () => {
+    vi.useFakeTimers();
+    try {
+      const now = new Date('2026-01-01T00:00:10Z');
+      const soon = new RunHandle();
+      soon.armDeadline(new Date('2026-01-01T00:00:09Z'), 2000, now);
+      expect(soon.stopKind).toBeUndefined();
+      vi.advanceTimersByTime(1000);
+      expect(soon.stopKind).toBe('timeout');
+      expect((soon.controller.signal.reason as NodeError).message).toBe(
+        'execution exceeded its timeout of 2 s',
+      );
+      const late = new RunHandle();
+      late.armDeadline(new Date('2026-01-01T00:00:00Z'), 1000, now);
+      expect(late.stopKind).toBe('timeout');
+      const none = new RunHandle();
+      none.armDeadline(now, undefined, now);
+      expect(none.stopKind).toBeUndefined();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('routes cancel and timeout signals to the runs it holds', async () => {
+    const table = new RunTable();
+    const handle = new RunHandle();
+    const reload = vi.fn(() => Promise.resolve());
+    table.add('e1', handle, reload);
+    expect(table.cancel('other')).toBe(false);
+    await table.reloadTimeout('e1');
+    expect(reload).toHaveBeenCalledOnce();
+    expect(table.cancel('e1')).toBe(true);
+    expect(handle.stopKind).toBe('cancel');
+    table.remove('e1');
+    expect(table.size).toBe(0);
+  });
+});
+
+describe('abortable helpers', () => {
+  it('sleep rejects with the abort reason', async () => {
+    const c = new AbortController();
+    const p = sleep(10_000, c.signal);
+    c.abort(new NodeError('TIMEOUT', 'late'));
+    await expect(p).rejects.toMatchObject({ type: 'TIMEOUT' });
+    await expect(sleep(1, c.signal)).rejects.toMatchObject({ type: 'TIMEOUT' });
+    await expect(sleep(1, new AbortController().signal)).resolves.toBeUndefined();
+  });
+
+  it('raceAbort stops waiting for work that ignores its signal', async () => {
+    const c = new AbortController();
+    const never = new Promise<number>(() => undefined);
+    const p = raceAbort(never, c.signal);
+    c.abort();
+    await expect(p).rejects.toMatchObject({ type: 'CANCELLATION' });
+    await expect(raceAbort(Promise.resolve(1), new AbortController().signal)).resolves.toBe(1);
+    await expect(
+      raceAbort(Promise.reject(new NodeError('EXECUTION', 'x')), new AbortController().signal),
+    ).rejects.toMatchObject({ type: 'EXECUTION' });
+    await expect(raceAbort(Promise.resolve(1), c.signal)).rejects.toMatchObject({
+      type: 'CANCELLATION',
+    });
+  });
+
+  it('childController follows its parent and can be detached', () => {
+    const parent = new AbortController();
+    const { controller, dispose } = childController(parent.signal);
+    const { controller: detached, dispose: detach } = childController(parent.signal);
+    detach();
+    parent.abort('why');
+    dispose();
+    expect(controller.signal.reason).toBe('why');
+    expect(detached.signal.aborted).toBe(false);
+    expect(childController(parent.signal).controller.signal.aborted).toBe(true);
+  });
+});
+
+describe('withDbRetry', () => {
+  it('retries transient Postgres errors with backoff, then succeeds', async () => {
+    let calls = 0;
+    const onRetry = vi.fn();
+    const result = await withDbRetry(
+      async () => {
+        calls++;
+        if (calls < 3)
+          throw Object.assign(new Error('terminating connection due to administrator command'), {
+            code: '57P01',
+          });
+        return 'ok';
+      },
+      { onRetry },
+    );
+    expect(result).toBe('ok');
+    expect(onRetry.mock.calls.map((c) => c[1])).toEqual([50, 100]);
+  });
+
+  it('rethrows non-transient errors at once and gives up after maxWaitMs', async () => {
+    const syntax = Object.assign(new Error('syntax error'), { code: '42601' });
+    await expect(withDbRetry(() => Promise.reject(syntax))).rejects.toBe(syntax);
+    const down = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    await expect(withDbRetry(() => Promise.reject(down), { maxWaitMs: 100 })).rejects.toBe(down);
+  });
+
+  it('recognises connection errors by code or message', () => {
+    expect(isTransientDbError(new Error('Connection terminated unexpectedly'))).toBe(true);
+    expect(isTransientDbError(Object.assign(new Error('x'), { code: 'ECONNRESET' }))).toBe(true);
+    expect(isTransientDbError('nope')).toBe(false);
+    expect(isTransientDbError(new Error('duplicate key'))).toBe(false);
+  });
+});
