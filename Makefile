@@ -30,10 +30,10 @@ down: ## stop the API and executor started by `make up`
 	./scripts/down.sh
 
 api: ## run the API in the foreground
-	npx tsx apps/api/src/main.ts
+	node --import tsx apps/api/src/main.ts
 
 executor: ## run one executor in the foreground
-	npx tsx apps/executor/src/main.ts
+	node --import tsx apps/executor/src/main.ts
 
 key: ## create an API key: make key TENANT=acme SCOPES=executions:write,executions:read
 	@TENANT="$(TENANT)" SCOPES="$(SCOPES)" npx tsx scripts/create-key.ts

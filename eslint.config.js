@@ -26,6 +26,7 @@ const layer = (group, message) => ({
 export default tseslint.config(
   {
     ignores: [
+      '.run/**',
       '**/node_modules/**',
       '**/generated/**',
       'migrations/**',

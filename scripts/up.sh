@@ -4,13 +4,15 @@
 set -euo pipefail
 mkdir -p .run
 port=${API_PORT:-8084}
+export DATABASE_URL=${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/linkflow}
 # Demo default: `db` nodes may use the connection "main", LinkFlow's own database.
 export LINKFLOW_DB_CONNECTIONS=${LINKFLOW_DB_CONNECTIONS:-"{\"main\": \"${DATABASE_URL}\"}"}
 start() { # name make-target
   if [ -f ".run/$1.pid" ] && kill -0 "$(cat ".run/$1.pid")" 2>/dev/null; then
     echo "$1 already running (pid $(cat ".run/$1.pid"))"; return
   fi
-  nohup npx tsx "apps/$1/src/main.ts" >".run/$1.log" 2>&1 &
+  # node directly (not npx): SIGTERM must reach the app for a graceful shutdown.
+  nohup node --import tsx "apps/$1/src/main.ts" >".run/$1.log" 2>&1 &
   echo $! >".run/$1.pid"
   echo "started $1 (pid $!, log .run/$1.log)"
 }

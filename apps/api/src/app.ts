@@ -8,7 +8,7 @@ import type { Metrics } from '@linkflow/telemetry';
 import { installAuth, type Authenticator } from './auth/auth.ts';
 import { registerExecutionRoutes, type ExecutionSignals } from './executions/execution-routes.ts';
 import { registerLogRoutes } from './executions/log-routes.ts';
-import type { Enqueuer } from './executions/start-execution.ts';
+import { RunnableCache, type Enqueuer } from './executions/start-execution.ts';
 import { registerHealthRoutes, type Probe } from './health/health-routes.ts';
 import { installErrorHandling } from './http/error-handler.ts';
 import { installMetrics } from './http/metrics-hooks.ts';
@@ -75,7 +75,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerHealthRoutes(app, deps.probes);
   registerWorkflowRoutes(app, { workflows: deps.workflows, catalog: deps.registry });
   registerNodeTypeRoutes(app, deps.registry);
-  registerExecutionRoutes(app, { ...deps, catalog: deps.registry });
+  registerExecutionRoutes(app, { ...deps, catalog: deps.registry, runnable: new RunnableCache() });
   registerLogRoutes(app, deps);
   await app.ready();
   return app;

@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     logger,
     bodyLimit: config.bodyLimit,
     authenticator: cachedAuthenticator(createApiKeyRepository({ prisma: db.prisma, ids })),
-    workflows: createWorkflowRepository({ prisma: db.prisma, ids }),
+    workflows: createWorkflowRepository({ prisma: db.prisma, pool: db.pool, ids }),
     executions: createExecutionRepository({ pool: db.pool }),
     logs: createLogRepository({ pool: db.pool }),
     registry,

@@ -31,6 +31,8 @@ export interface ExecutorConfig {
   readonly stalledIntervalMs: number;
   readonly shutdownGraceMs: number;
   readonly reconcileIntervalMs: number;
+  /** A pending execution this old with no job is enqueued again by the reconciler. */
+  readonly reconcileAfterMs: number;
   readonly otlpEndpoint: string | undefined;
 }
 
@@ -60,7 +62,8 @@ export function loadConfig(env: Env): ExecutorConfig {
     lockMs: p.int('EXECUTOR_LOCK_MS', 30_000, 500, 600_000),
     stalledIntervalMs: p.int('EXECUTOR_STALLED_INTERVAL_MS', 30_000, 500, 600_000),
     shutdownGraceMs: p.int('EXECUTOR_SHUTDOWN_GRACE_MS', 25_000, 0, 600_000),
-    reconcileIntervalMs: p.int('EXECUTOR_RECONCILE_INTERVAL_MS', 10_000, 100, 3_600_000),
+    reconcileIntervalMs: p.int('EXECUTOR_RECONCILE_INTERVAL_MS', 10_000, 100, 86_400_000),
+    reconcileAfterMs: p.int('EXECUTOR_RECONCILE_AFTER_MS', 5_000, 0, 86_400_000),
     otlpEndpoint: p.read('OTEL_EXPORTER_OTLP_ENDPOINT'),
   };
   if (issues.length > 0) throw new ConfigError(issues);

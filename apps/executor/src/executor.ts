@@ -39,7 +39,8 @@ export async function startExecutor(
   const onRedisError = (err: Error) => log.warn({ err }, 'redis error');
   const db = createDb({
     url: config.databaseUrl,
-    maxConnections: Math.min(config.concurrency + 4, 40),
+    maxConnections: 16,
+    applicationName: `linkflow-executor:${config.workerId}`,
   });
   const workerRedis = createRedis(config.redisUrl, {
     role: 'worker',
@@ -62,7 +63,7 @@ export async function startExecutor(
   const breakers = new BreakerRegistry(undefined, (target, state) =>
     metrics.breakerState.set({ target }, BREAKER_STATE_VALUE[state]),
   );
-  const runStore = createRunStore({ pool: db.pool });
+  const runStore = createRunStore({ pool: db.pool, workerId: config.workerId });
   const runs = new RunTable();
   const queue = createExecutionQueue({ connection: producerRedis, name: config.queueName });
   const dlq = createDeadLetterQueue({ connection: producerRedis, name: config.queueName });
@@ -107,6 +108,7 @@ export async function startExecutor(
   const stopReconciler = startReconciler(
     { runStore, queue, clock, log },
     config.reconcileIntervalMs,
+    config.reconcileAfterMs,
   );
   let server: Server | undefined;
   if (config.metricsPort > 0) {

@@ -16,15 +16,16 @@ function configOrExit() {
   }
 }
 
-async function main(): Promise<void> {
+function main(): void {
   const config = configOrExit();
   const tracing = startTracing({
     serviceName: 'linkflow-executor',
     ...(config.otlpEndpoint ? { otlpEndpoint: config.otlpEndpoint } : {}),
   });
   const log = createLogger({ level: config.logLevel, name: 'linkflow-executor' });
-  const executor = await startExecutor(config, log);
+  const started = startExecutor(config, log);
   let stopping = false;
+  // Registered before start-up finishes, so an early SIGTERM still shuts down cleanly.
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -32,12 +33,16 @@ async function main(): Promise<void> {
       { signal, graceMs: config.shutdownGraceMs },
       'shutting down: no new jobs; running executions get the grace period',
     );
-    await executor.stop(config.shutdownGraceMs);
+    await (await started).stop(config.shutdownGraceMs);
     await Promise.race([tracing.shutdown(), new Promise((r) => setTimeout(r, 2000))]);
     process.exit(0);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
+  started.catch((err: unknown) => {
+    log.fatal({ err }, 'executor failed to start');
+    process.exit(1);
+  });
 }
 
-await main();
+main();

@@ -14,6 +14,8 @@ export interface DbOptions {
    * listener such an error would crash the process. Default: ignore.
    */
   readonly onPoolError?: (err: Error) => void;
+  /** Shown as `application_name` in `pg_stat_activity`, so operators can tell processes apart. */
+  readonly applicationName?: string;
 }
 
 /** One Postgres pool, used both by Prisma (through the `pg` driver adapter) and raw queries. */
@@ -48,6 +50,7 @@ function createPool(
   const pool = new pg.Pool({
     connectionString,
     max: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    ...(options.applicationName === undefined ? {} : { application_name: options.applicationName }),
     ...(schema === undefined
       ? {}
       : { options: `-c search_path="${schema.replaceAll('"', '""')}"` }),

@@ -7,3 +7,5 @@ export * from './workflow-repository.ts';
 export * from './execution-repository.ts';
 export * from './log-repository.ts';
 export * from './run-store.ts';
+export * from './checkpoint-batch.ts';
+export * from './statement-batcher.ts';

@@ -18,7 +18,7 @@ beforeAll(async () => {
     `t-${randomUUID()}`,
   );
   workflowId = (
-    await createWorkflowRepository({ prisma: db.prisma, ids }).create(tenantId, {
+    await createWorkflowRepository({ prisma: db.prisma, pool: db.pool, ids }).create(tenantId, {
       name: 'w',
       nodes: [{ id: 'a', type: 'transform', config: { expression: '1' } }],
     })
@@ -60,8 +60,8 @@ describe('run store fencing', () => {
   it('claims pending as running with a transition, then re-claims with a higher attempt', async () => {
     const store = createRunStore({ pool: db.pool });
     const id = await newExecution();
-    const first = await store.claim(id, 'worker-a', new Date());
-    const second = await store.claim(id, 'worker-b', new Date());
+    const first = await store.claim(id, new Date());
+    const second = await store.claim(id, new Date());
     expect(first.claimed && first.execution.previousStatus).toBe('pending');
     expect(second.claimed && second.execution.previousStatus).toBe('running');
     expect(second.claimed && second.execution.fence.attempt).toBe(
@@ -80,8 +80,8 @@ describe('run store fencing', () => {
   it('never lets a worker that lost its lease overwrite the newer result', async () => {
     const store = createRunStore({ pool: db.pool });
     const id = await newExecution();
-    const stale = await store.claim(id, 'worker-a', new Date());
-    const fresh = await store.claim(id, 'worker-b', new Date());
+    const stale = await store.claim(id, new Date());
+    const fresh = await store.claim(id, new Date());
     if (!stale.claimed || !fresh.claimed) throw new TypeError('claims failed');
     // ACT: the new holder checkpoints and finishes; the stale one tries to do the same after
     expect(
@@ -96,8 +96,9 @@ describe('run store fencing', () => {
         error: null,
         at: new Date(),
         reason: 'done',
+        logs: [{ at: new Date(), level: 'info', nodeId: null, message: 'done' }],
       }),
-    ).toBe(true);
+    ).toEqual([2]);
     expect(await store.checkpoint(stale.execution.fence, write('stale'))).toBeUndefined();
     expect(
       await store.finish(stale.execution.fence, {
@@ -107,7 +108,7 @@ describe('run store fencing', () => {
         at: new Date(),
         reason: 'stale',
       }),
-    ).toBe(false);
+    ).toBeUndefined();
     expect(
       await store.appendLogs(stale.execution.fence, [
         { at: new Date(), level: 'info', nodeId: null, message: 'stale' },
@@ -119,21 +120,76 @@ describe('run store fencing', () => {
       [id],
     );
     expect(row.rows[0]).toEqual({ status: 'success', output: { a: 'fresh' }, cost: '0.00000100' });
-    expect((await store.loadCheckpoints(id)).map((c) => c.output)).toEqual(['fresh']);
+    const runs = await db.pool.query('select output from node_runs where execution_id = $1', [id]);
+    expect(runs.rows.map((r: { output: unknown }) => r.output)).toEqual(['fresh']);
+  });
+
+  it('returns the checkpoints when it re-claims a running execution', async () => {
+    const store = createRunStore({ pool: db.pool });
+    const id = await newExecution();
+    const first = await store.claim(id, new Date());
+    if (!first.claimed) throw new TypeError('no claim');
+    expect(first.execution.checkpoints).toEqual([]);
+    await store.checkpoint(first.execution.fence, write({ x: 1 }));
+    const again = await store.claim(id, new Date());
+    expect(again.claimed && again.execution.checkpoints).toEqual([
+      { nodeId: 'a', status: 'success', output: { x: 1 }, error: null, attempts: 1 },
+    ]);
+  });
+
+  it('batches concurrent checkpoints of many executions into consistent per-execution log seqs', async () => {
+    const store = createRunStore({ pool: db.pool });
+    const ids = await Promise.all(Array.from({ length: 20 }, () => newExecution()));
+    const claims = await Promise.all(ids.map((id) => store.claim(id, new Date())));
+    const fences = claims
+      .map((c) => (c.claimed ? c.execution.fence : undefined))
+      .filter((f) => f !== undefined);
+    const line = (message: string) => ({
+      at: new Date(),
+      level: 'info' as const,
+      nodeId: 'a',
+      message,
+    });
+    const results = await Promise.all(
+      fences.flatMap((f) => [
+        store.checkpoint(f, write(1), [line('one'), line('two')]),
+        store.checkpoint(f, { ...write(2), nodeId: 'b' }, [line('three')]),
+      ]),
+    );
+    expect(results.filter((r) => r !== undefined)).toHaveLength(40);
+    const seqs = await db.pool.query(
+      'select execution_id, array_agg(seq order by seq) as seqs from execution_logs where execution_id = any($1) group by 1',
+      [ids],
+    );
+    expect(seqs.rows.map((r: { seqs: number[] }) => r.seqs)).toEqual(ids.map(() => [1, 2, 3]));
+  });
+
+  it('fails only the bad write of a batch', async () => {
+    const store = createRunStore({ pool: db.pool });
+    const [good, bad] = await Promise.all([newExecution(), newExecution()]);
+    const [g, b] = await Promise.all([store.claim(good, new Date()), store.claim(bad, new Date())]);
+    if (!g.claimed || !b.claimed) throw new TypeError('no claim');
+    const nul = { ...write(null), outputJson: JSON.stringify('\u0000') }; // jsonb cannot hold NUL
+    const [ok, failed] = await Promise.allSettled([
+      store.checkpoint(g.execution.fence, write('fine')),
+      store.checkpoint(b.execution.fence, nul),
+    ]);
+    expect(ok).toEqual({ status: 'fulfilled', value: [] });
+    expect(failed.status).toBe('rejected');
   });
 
   it('does not claim a terminal execution', async () => {
     const store = createRunStore({ pool: db.pool });
     const id = await newExecution();
     await createExecutionRepository({ pool: db.pool }).cancel(tenantId, id, new Date(), 'test');
-    expect(await store.claim(id, 'w', new Date())).toEqual({ claimed: false, status: 'cancelled' });
-    expect(await store.claim('missing', 'w', new Date())).toEqual({ claimed: false, status: null });
+    expect(await store.claim(id, new Date())).toEqual({ claimed: false, status: 'cancelled' });
+    expect(await store.claim('missing', new Date())).toEqual({ claimed: false, status: null });
   });
 
   it('records cancelled node runs after an API cancel only when allowed', async () => {
     const store = createRunStore({ pool: db.pool });
     const id = await newExecution();
-    const claim = await store.claim(id, 'w', new Date());
+    const claim = await store.claim(id, new Date());
     if (!claim.claimed) throw new TypeError('no claim');
     await createExecutionRepository({ pool: db.pool }).cancel(tenantId, id, new Date(), 'test');
     const cancelled = { ...write(null), status: 'cancelled' as const };

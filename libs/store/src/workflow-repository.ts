@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import type { IdGen, WorkflowDefinition } from '@linkflow/domain';
 import type { Prisma, PrismaClient } from './generated/prisma/client.ts';
 import { afterCursor, decodeCursor, toPage } from './cursor.ts';
@@ -34,8 +35,12 @@ export type DeleteOutcome = 'deleted' | 'not_found' | 'busy';
  * at their pinned version) and refused while an execution is pending or running; the
  * workflow row lock orders it against concurrent execution creation.
  */
-export function createWorkflowRepository(deps: { prisma: PrismaClient; ids: IdGen }) {
-  const { prisma, ids } = deps;
+export function createWorkflowRepository(deps: {
+  prisma: PrismaClient;
+  pool: pg.Pool;
+  ids: IdGen;
+}) {
+  const { prisma, pool, ids } = deps;
   const live = (tenantId: string, id: string) => ({ id, tenantId, deletedAt: null });
 
   return {
@@ -51,6 +56,18 @@ export function createWorkflowRepository(deps: { prisma: PrismaClient; ids: IdGe
         },
       });
       return toRecord(row, 1, definition);
+    },
+
+    /**
+     * The latest version number of a live workflow of the tenant (one indexed read on the
+     * hot path of starting executions; versions are immutable, so callers cache the rest).
+     */
+    async latestVersion(tenantId: string, id: string): Promise<number | undefined> {
+      const res = await pool.query<{ latest_version: number }>(
+        'select latest_version from workflows where id = $1 and tenant_id = $2 and deleted_at is null',
+        [id, tenantId],
+      );
+      return res.rows[0]?.latest_version;
     },
 
     /** The latest version, or `version` when given; undefined when missing or another tenant's. */

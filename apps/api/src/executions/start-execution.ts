@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import { compileWorkflow, type Clock, type IdGen, type NodeTypeCatalog } from '@linkflow/domain';
+import {
+  compileWorkflow,
+  type Clock,
+  type FieldProblem,
+  type IdGen,
+  type NodeTypeCatalog,
+} from '@linkflow/domain';
 import type {
   ExecutionRecord,
   ExecutionRepository,
@@ -28,7 +34,30 @@ export interface Enqueuer {
   }): Promise<unknown>;
 }
 
+/**
+ * Whether a workflow version can run on this server (its node types are enabled), cached
+ * per `workflowId@version`: versions are immutable and the enabled types are fixed for the
+ * life of the process, so each version is compiled once, not per request.
+ */
+export class RunnableCache {
+  private readonly verdicts = new Map<string, readonly FieldProblem[]>();
+  constructor(private readonly max = 10_000) {}
+
+  async problems(
+    key: string,
+    load: () => Promise<readonly FieldProblem[]>,
+  ): Promise<readonly FieldProblem[]> {
+    const hit = this.verdicts.get(key);
+    if (hit) return hit;
+    const problems = await load();
+    if (this.verdicts.size >= this.max) this.verdicts.clear();
+    this.verdicts.set(key, problems);
+    return problems;
+  }
+}
+
 export interface StartDeps {
+  readonly runnable: RunnableCache;
   readonly workflows: WorkflowRepository;
   readonly executions: ExecutionRepository;
   readonly catalog: NodeTypeCatalog;
@@ -54,15 +83,20 @@ export async function startExecution(
   req: StartRequest,
   log: FastifyBaseLogger,
 ): Promise<{ created: boolean; execution: ExecutionRecord }> {
-  const workflow = await deps.workflows.get(req.tenantId, req.workflowId);
-  if (!workflow) throw apiErrors.notFound('workflow', req.workflowId);
-  const runnable = compileWorkflow(workflow.definition, deps.catalog);
-  if (!runnable.ok) throw apiErrors.workflowNotRunnable(runnable.error);
+  const version = await deps.workflows.latestVersion(req.tenantId, req.workflowId);
+  if (version === undefined) throw apiErrors.notFound('workflow', req.workflowId);
+  const problems = await deps.runnable.problems(`${req.workflowId}@${version}`, async () => {
+    const workflow = await deps.workflows.get(req.tenantId, req.workflowId, version);
+    if (!workflow) return [];
+    const compiled = compileWorkflow(workflow.definition, deps.catalog);
+    return compiled.ok ? [] : compiled.error;
+  });
+  if (problems.length > 0) throw apiErrors.workflowNotRunnable(problems);
   const result = await deps.executions.create({
     id: deps.ids.next(),
     tenantId: req.tenantId,
-    workflowId: workflow.id,
-    workflowVersion: workflow.version,
+    workflowId: req.workflowId,
+    workflowVersion: version,
     priority: req.priority,
     inputData: req.inputData,
     idempotencyKey: req.idempotencyKey,

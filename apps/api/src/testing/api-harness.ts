@@ -55,7 +55,7 @@ export async function createApiHarness(
     logger: createLogger({ level: 'silent', name: 'api-test' }),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     authenticator: keys,
-    workflows: createWorkflowRepository({ prisma: db.prisma, ids }),
+    workflows: createWorkflowRepository({ prisma: db.prisma, pool: db.pool, ids }),
     executions: createExecutionRepository({ pool: db.pool }),
     logs: createLogRepository({ pool: db.pool }),
     registry,

@@ -82,7 +82,12 @@ export class Checkpointer {
     this.deps.events.status(this.fence.executionId, result.status, nodeId);
   }
 
-  /** Flushes buffered execution-level lines (after the execution finished). */
+  /** Hands over the buffered execution-level lines (the final write stores them). */
+  takePending(): NewLogEntry[] {
+    return this.pending.splice(0);
+  }
+
+  /** Flushes buffered execution-level lines on their own (when no final write follows). */
   async flush(): Promise<void> {
     const logs = this.pending.splice(0);
     const seqs = await withDbRetry(() => this.deps.runStore.appendLogs(this.fence, logs), {

@@ -55,12 +55,10 @@ function timeoutMsOf(claim: ClaimedExecution, workflow: CompiledWorkflow): numbe
   return claim.timeoutSeconds !== null ? claim.timeoutSeconds * 1000 : workflow.settings.timeout_ms;
 }
 
-async function resumeStates(
-  runStore: RunStore,
-  executionId: string,
-): Promise<Map<string, NodeState>> {
+/** Node states from earlier attempts: settled nodes keep their results; the rest re-run. */
+function resumeStates(exec: ClaimedExecution): Map<string, NodeState> {
   const states = new Map<string, NodeState>();
-  for (const cp of await withDbRetry(() => runStore.loadCheckpoints(executionId))) {
+  for (const cp of exec.checkpoints) {
     if (SETTLED.has(cp.status))
       states.set(cp.nodeId, { status: cp.status, output: cp.output, error: cp.error });
   }
@@ -77,9 +75,7 @@ export async function processExecution(
   executionId: string,
   cache: CompiledWorkflowCache,
 ): Promise<void> {
-  const claim = await withDbRetry(() =>
-    deps.runStore.claim(executionId, deps.workerId, deps.clock.now()),
-  );
+  const claim = await withDbRetry(() => deps.runStore.claim(executionId, deps.clock.now()));
   if (!claim.claimed) {
     deps.log.info({ executionId, status: claim.status }, 'execution not claimable; skipping job');
     return;
@@ -133,7 +129,7 @@ export async function processExecution(
     handle.armDeadline(pendingTooLong ? exec.createdAt : exec.startedAt, timeoutMs, started);
     const outcome = await runDag(deps.nodes, {
       workflow,
-      states: await resumeStates(deps.runStore, executionId),
+      states: resumeStates(exec),
       context: {
         input: exec.inputData,
         execution: { id: executionId, workflow_id: exec.workflowId, attempt: exec.fence.attempt },
@@ -199,17 +195,19 @@ async function finish(
     outcome.status === 'success'
       ? 'all nodes finished'
       : `${error?.type ?? 'UNKNOWN'}: ${error?.message ?? ''}`;
-  const written = await withDbRetry(() =>
-    deps.runStore.finish(c.exec.fence, { status: outcome.status, output, error, at, reason }),
-  );
-  if (!written) return c.log.warn('final write fenced out (cancelled or taken over)');
+  const level = outcome.status === 'success' ? 'info' : 'error';
+  const verb = outcome.status === 'success' ? 'succeeded' : 'failed';
   c.checkpointer.log({
     at,
-    level: outcome.status === 'success' ? 'info' : 'error',
-    message: `execution ${outcome.status === 'success' ? 'succeeded' : 'failed'}`,
+    level,
+    message: `execution ${verb}`,
     ...(error ? { data: { error } } : {}),
   });
-  await c.checkpointer.flush();
+  const logs = c.checkpointer.takePending();
+  const request = { status: outcome.status, output, error, at, reason, logs };
+  const seqs = await withDbRetry(() => deps.runStore.finish(c.exec.fence, request));
+  if (!seqs) return c.log.warn('final write fenced out (cancelled or taken over)');
+  deps.events.logs(id, logs, seqs);
   deps.events.status(id, outcome.status);
   c.log.info({ status: outcome.status }, 'execution finished');
 }

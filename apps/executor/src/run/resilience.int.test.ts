@@ -75,30 +75,58 @@ describe('configuration', () => {
 
 describe('Postgres blips', () => {
   it('keeps a node result when its connections are cut mid-run (checkpoint retried)', async () => {
-    await h.startExecutor();
-    const wf = await h.createWorkflow({
-      name: 'blip',
-      nodes: [
-        n.http('slow', `${srv.url}/slow?ms=400`),
-        n.transform('after', 'nodes.slow.body.slept'),
-      ],
-      edges: [{ from: 'slow', to: 'after' }],
-    });
-    const id = await h.start(wf);
-    await h.waitFor(id, ['running']);
-    await h.db.pool.query(
-      'select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
-    );
-    const e = await h.waitFor(id);
-    expect(e.status).toBe('success');
-    expect(e.output).toEqual({ after: 400 });
+    const own = await createExecutorHarness();
+    try {
+      await own.startExecutor({ EXECUTOR_ID: 'blip' });
+      const wf = await own.createWorkflow({
+        name: 'blip',
+        nodes: [
+          n.http('slow', `${srv.url}/slow?ms=400`),
+          n.transform('after', 'nodes.slow.body.slept'),
+        ],
+        edges: [{ from: 'slow', to: 'after' }],
+      });
+      const id = await own.start(wf);
+      await own.waitFor(id, ['running']);
+      // ACT: cut every connection of that executor (only its own: other test files share the database)
+      const cut = await own.db.pool.query(
+        "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'linkflow-executor:blip'",
+      );
+      expect(cut.rowCount).toBeGreaterThan(0);
+      const e = await own.waitFor(id);
+      expect(e.status).toBe('success');
+      expect(e.output).toEqual({ after: 400 });
+    } finally {
+      await own.close();
+    }
+  });
+});
+
+describe('reconciler', () => {
+  it('enqueues an execution left pending without a job', async () => {
+    const own = await createExecutorHarness();
+    try {
+      const wf = await own.createWorkflow({ name: 'orphan', nodes: [n.transform('a', '42')] });
+      const id = await own.start(wf, {}, { enqueue: false });
+      await own.db.pool.query(
+        `update executions set created_at = now() - interval '10 minutes' where id = $1`,
+        [id],
+      );
+      await own.startExecutor({
+        EXECUTOR_RECONCILE_INTERVAL_MS: '200',
+        EXECUTOR_RECONCILE_AFTER_MS: '300000',
+      });
+      expect((await own.waitFor(id)).output).toEqual({ a: 42 });
+    } finally {
+      await own.close();
+    }
   });
 });
 
 describe('graceful shutdown', () => {
   it(
     'on SIGTERM stops taking work and lets a running execution finish',
-    { timeout: 30_000 },
+    { timeout: 60_000 },
     async () => {
       const own = await createExecutorHarness();
       try {
@@ -115,8 +143,9 @@ describe('graceful shutdown', () => {
           nodes: [n.http('slow', `${srv.url}/slow?ms=1500&k={{ execution.id }}`)],
         });
         const id = await own.start(wf);
-        for (let i = 0; i < 750 && !srv.calls.some((c) => c.path.includes(id)); i++)
+        for (let i = 0; i < 1500 && !srv.calls.some((c) => c.path.includes(id)); i++)
           await new Promise((r) => setTimeout(r, 20));
+        expect(srv.calls.some((c) => c.path.includes(id))).toBe(true);
         // ACT: SIGTERM while the node runs, then offer new work
         child.kill('SIGTERM');
         await new Promise((r) => setTimeout(r, 100));

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { publishEvent, type ExecutionEvent, type StatusEvent } from '@linkflow/queue';
+import { executionEventsChannel, type ExecutionEvent, type StatusEvent } from '@linkflow/queue';
 import type { NewLogEntry } from '@linkflow/store';
 
 /** Live events for WebSocket streams; fire-and-forget (Postgres stays the source of truth). */
@@ -8,17 +8,31 @@ export interface RunEvents {
   logs(executionId: string, entries: readonly NewLogEntry[], seqs: readonly number[]): void;
 }
 
+/**
+ * Publishes execution events on Redis. Everything published within one tick goes out as
+ * one pipeline (one round trip), which matters when many executions run at once.
+ */
 export function createRunEvents(redis: Redis, onError: (err: unknown) => void): RunEvents {
+  let pending: [string, string][] = [];
+  const flush = () => {
+    const batch = pending;
+    pending = [];
+    const pipeline = redis.pipeline();
+    for (const [channel, message] of batch) pipeline.publish(channel, message);
+    pipeline.exec().catch(onError);
+  };
   const send = (executionId: string, event: ExecutionEvent) => {
-    publishEvent(redis, executionId, event).catch(onError);
+    if (pending.length === 0) queueMicrotask(flush);
+    pending.push([executionEventsChannel(executionId), JSON.stringify(event)]);
   };
   return {
     status(executionId, status, nodeId) {
+      const at = new Date().toISOString();
       send(executionId, {
         kind: 'status',
         status,
         ...(nodeId === undefined ? {} : { node_id: nodeId }),
-        at: new Date().toISOString(),
+        at,
       });
     },
     logs(executionId, entries, seqs) {

@@ -113,13 +113,16 @@ describe('withDbRetry', () => {
     let calls = 0;
     const onRetry = vi.fn();
     const result = await withDbRetry(
-      async () => {
+      () => {
         calls++;
-        if (calls < 3)
-          throw Object.assign(new Error('terminating connection due to administrator command'), {
-            code: '57P01',
-          });
-        return 'ok';
+        if (calls < 3) {
+          const err = Object.assign(
+            new Error('terminating connection due to administrator command'),
+            { code: '57P01' },
+          );
+          return Promise.reject(err);
+        }
+        return Promise.resolve('ok');
       },
       { onRetry },
     );

@@ -53,7 +53,7 @@ export async function createExecutorHarness(
   const tenantId = await createApiKeyRepository({ prisma: db.prisma, ids }).ensureTenant(
     `t-${randomUUID()}`,
   );
-  const workflows = createWorkflowRepository({ prisma: db.prisma, ids });
+  const workflows = createWorkflowRepository({ prisma: db.prisma, pool: db.pool, ids });
   const executions = createExecutionRepository({ pool: db.pool });
   const executors: RunningExecutor[] = [];
   const env = {
@@ -67,6 +67,8 @@ export async function createExecutorHarness(
     EXECUTOR_LOCK_MS: '2000',
     EXECUTOR_STALLED_INTERVAL_MS: '1000',
     LOG_LEVEL: 'silent',
+    // Test files share one database: a reconciler would take other files' pending executions.
+    EXECUTOR_RECONCILE_INTERVAL_MS: '86400000',
     ...baseEnv,
   };
   const get = async (id: string) => {

@@ -1,0 +1,70 @@
+/**
+ * SQL of the executor's run store. Every statement is multi-row (one round trip and one
+ * commit for a whole batch, see StatementBatcher) and every write is fenced by
+ * (execution id, attempt). Rows come back with `ord`, the 1-based position of their request.
+ */
+
+/** pending|running → running, attempt + 1; returns the pinned definition and, on a resume, the checkpoints. */
+export const CLAIM_SQL = `with req as (
+    select * from unnest($1::text[], $2::timestamptz[]) with ordinality as r(id, at, ord)
+  ), cur as (
+    select e.id, e.status from executions e join req on req.id = e.id order by e.id for update of e
+  ), upd as (
+    update executions e set status = 'running', attempt = e.attempt + 1, lease_owner = $3,
+      started_at = coalesce(e.started_at, req.at), updated_at = req.at
+    from cur join req on req.id = cur.id
+    where e.id = cur.id and cur.status in ('pending', 'running')
+    returning e.id, e.tenant_id, e.workflow_id, e.workflow_version, e.input_data, e.attempt, e.timeout_seconds,
+      e.created_at, e.started_at, cur.status as prev_status, req.at
+  ), tr as (
+    insert into execution_transitions (execution_id, from_status, to_status, at, reason)
+    select id, 'pending', 'running', at, 'picked up by ' || $3 from upd where prev_status = 'pending'
+  )
+  select req.ord::int as ord, cur.status as current_status, upd.id as claimed_id, upd.tenant_id, upd.workflow_id,
+    upd.workflow_version, upd.input_data, upd.attempt, upd.timeout_seconds, upd.created_at, upd.started_at,
+    upd.prev_status, v.definition,
+    case when upd.prev_status = 'running' then (
+      select coalesce(json_agg(json_build_object('node_id', n.node_id, 'status', n.status, 'output', n.output,
+        'error', n.error, 'attempts', n.attempts)), '[]'::json) from node_runs n where n.execution_id = upd.id)
+    else '[]'::json end as checkpoints
+  from req left join cur on cur.id = req.id left join upd on upd.id = req.id
+    left join workflow_versions v on v.workflow_id = upd.workflow_id and v.version = upd.workflow_version`;
+
+/** running → success|failed with output, error, summed cost, the transition and the last log lines. */
+export const FINISH_SQL = `with r as (
+    select * from unnest($1::text[], $2::int[], $3::text[], $4::jsonb[], $5::jsonb[], $6::timestamptz[], $7::text[])
+      with ordinality as r(id, attempt, status, output, error, at, reason, ord)
+  ), l as (
+    select * from unnest($8::int[], $9::timestamptz[], $10::text[], $11::text[], $12::text[], $13::jsonb[])
+      with ordinality as l(r_ord, at, level, node_id, message, data, lpos)
+  ), lc as (
+    select r_ord, count(*)::int as n from l group by r_ord
+  ), upd as (
+    update executions e set status = r.status, output = r.output, error = r.error, finished_at = r.at, updated_at = r.at,
+      cost_total = (select coalesce(sum(n.cost), 0) from node_runs n where n.execution_id = e.id),
+      log_seq = e.log_seq + coalesce(lc.n, 0)
+    from r left join lc on lc.r_ord = r.ord
+    where e.id = r.id and e.attempt = r.attempt and e.status = 'running'
+    returning e.id, e.log_seq, r.ord, coalesce(lc.n, 0) as n, r.status, r.at, r.reason
+  ), tr as (
+    insert into execution_transitions (execution_id, from_status, to_status, at, reason)
+    select id, 'running', status, at, reason from upd
+  ), numbered as (
+    select l.r_ord, l.lpos, upd.id, l.at, l.level, l.node_id, l.message, l.data,
+      (upd.log_seq - upd.n + row_number() over (partition by l.r_ord order by l.lpos))::int as seq
+    from l join upd on upd.ord = l.r_ord
+  ), ins as (
+    insert into execution_logs (execution_id, seq, at, level, node_id, message, data)
+    select id, seq, at, level, node_id, message, data from numbered returning 1
+  )
+  select r.ord::int as ord, exists(select 1 from upd where upd.ord = r.ord) as written,
+    coalesce((select array_agg(n.seq order by n.lpos) from numbered n where n.r_ord = r.ord), '{}') as seqs
+  from r`;
+
+/** Execution-level log lines, fenced on the attempt only (also after the final status). */
+export const APPEND_FENCED_LOGS_SQL = `with s as (update executions set log_seq = log_seq + $2 where id = $1 and attempt = $8 returning log_seq)
+  insert into execution_logs (execution_id, seq, at, level, node_id, message, data)
+  select $1, s.log_seq - $2 + t.ord, t.at, t.level, t.node_id, t.message, t.data
+  from s, unnest($3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
+    with ordinality as t(at, level, node_id, message, data, ord)
+  returning seq`;

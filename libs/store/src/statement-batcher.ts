@@ -1,0 +1,78 @@
+/**
+ * Group commit for one kind of statement: a request goes out at once when none is in
+ * flight; requests that arrive meanwhile are sent together as one multi-row statement
+ * (one round trip, one commit). A lone caller pays exactly one statement; many concurrent
+ * callers share commits, which is what bounds throughput (WAL flushes) on Postgres.
+ */
+export interface BatchSpec<Req, Res> {
+  /** Runs one multi-row statement; returns one result per request, in order. */
+  run(batch: readonly Req[]): Promise<Res[]>;
+  /** Requests with the same key never share a batch (e.g. the same row updated twice). */
+  key?(request: Req): string;
+  readonly maxBatch?: number;
+}
+
+interface Pending<Req, Res> {
+  readonly request: Req;
+  resolve(result: Res): void;
+  reject(err: unknown): void;
+}
+
+export class StatementBatcher<Req, Res> {
+  private queue: Pending<Req, Res>[] = [];
+  private flushing = false;
+
+  constructor(private readonly spec: BatchSpec<Req, Res>) {}
+
+  submit(request: Req): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ request, resolve, reject });
+      if (!this.flushing) {
+        this.flushing = true;
+        queueMicrotask(() => void this.flush());
+      }
+    });
+  }
+
+  private take(): Pending<Req, Res>[] {
+    const max = this.spec.maxBatch ?? 200;
+    const keys = new Set<string>();
+    const batch: Pending<Req, Res>[] = [];
+    const rest: Pending<Req, Res>[] = [];
+    for (const p of this.queue) {
+      const key = this.spec.key?.(p.request);
+      if (batch.length < max && (key === undefined || !keys.has(key))) {
+        if (key !== undefined) keys.add(key);
+        batch.push(p);
+      } else rest.push(p);
+    }
+    this.queue = rest;
+    return batch;
+  }
+
+  /** After a failed batch: one statement each, so one bad request fails only itself. */
+  private async oneByOne(batch: readonly Pending<Req, Res>[]): Promise<void> {
+    for (const p of batch) {
+      try {
+        const [result] = await this.spec.run([p.request]);
+        p.resolve(result as Res);
+      } catch (err) {
+        p.reject(err);
+      }
+    }
+  }
+
+  private async flush(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.take();
+      try {
+        const results = await this.spec.run(batch.map((p) => p.request));
+        batch.forEach((p, i) => p.resolve(results[i] as Res));
+      } catch (err) {
+        if (batch.length === 1) batch.forEach((p) => p.reject(err));
+        else await this.oneByOne(batch);
+      }
+    }
+    this.flushing = false;
+  }
+}
