@@ -16,3 +16,4 @@ export * from './execution/plan.ts';
 export * from './retry/retry-policy.ts';
 export * from './cost/cost-model.ts';
 export * from './config/env-parsers.ts';
+export * from './batching/micro-batcher.ts';

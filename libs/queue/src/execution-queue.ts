@@ -1,3 +1,4 @@
+import { MicroBatcher } from '@linkflow/domain';
 import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
@@ -102,18 +103,31 @@ export function createExecutionQueue(options: ExecutionQueueOptions): ExecutionQ
   const guarded = <T>(operation: string, run: () => Promise<T>): Promise<T> =>
     runQueueOperation({ operation, queue: name, timeoutMs }, run);
 
+  // Enqueues that arrive while an add is in flight go out together as one addBulk
+  // (one Redis round trip), the queue-side half of the API's group commit.
+  const jobName: typeof EXECUTION_RUN_JOB = EXECUTION_RUN_JOB;
+  const adds = new MicroBatcher<EnqueueRequest, string>({
+    key: (r) => r.executionId,
+    run: async (batch) => {
+      const jobs = batch.map((request) => {
+        const parsed = parseJobPayload(EXECUTION_RUN_JOB, buildPayload(request));
+        if (!parsed.ok) throw parsed.error;
+        const opts = {
+          ...JOB_CATALOG[EXECUTION_RUN_JOB].defaultOptions,
+          jobId: request.executionId,
+          priority: PRIORITIES[request.priority],
+        };
+        return { name: jobName, data: parsed.value, opts };
+      });
+      const added = await guarded('enqueue', () => queue.addBulk(jobs));
+      return added.map((job, i) => job.id ?? (batch[i] as EnqueueRequest).executionId);
+    },
+  });
+
   async function enqueue(request: EnqueueRequest): Promise<string> {
     const parsed = parseJobPayload(EXECUTION_RUN_JOB, buildPayload(request));
     if (!parsed.ok) throw parsed.error;
-    const jobOptions = {
-      ...JOB_CATALOG[EXECUTION_RUN_JOB].defaultOptions,
-      jobId: request.executionId,
-      priority: PRIORITIES[request.priority],
-    };
-    const job = await guarded('enqueue', () =>
-      queue.add(EXECUTION_RUN_JOB, parsed.value, jobOptions),
-    );
-    return job.id ?? request.executionId;
+    return adds.submit(request);
   }
 
   async function remove(executionId: string): Promise<boolean> {

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { ExecutionStatus } from '@linkflow/domain';
 import type { NewLogEntry } from './log-repository.ts';
 import type { Fence, NodeRunWrite } from './run-store.ts';
-import { StatementBatcher } from './statement-batcher.ts';
+import { MicroBatcher } from '@linkflow/domain';
 
 /** One checkpoint request: a node run and its log lines, fenced. */
 export interface CheckpointRequest {
@@ -109,8 +109,8 @@ export async function writeCheckpoints(
 /** Checkpoints share commits across concurrent executions (one node run per row). */
 export function createCheckpointBatcher(
   pool: pg.Pool,
-): StatementBatcher<CheckpointRequest, number[] | undefined> {
-  return new StatementBatcher({
+): MicroBatcher<CheckpointRequest, number[] | undefined> {
+  return new MicroBatcher({
     run: (batch) => writeCheckpoints(pool, batch),
     key: (r) => `${r.fence.executionId}\u0000${r.run.nodeId}`,
   });

@@ -9,6 +9,7 @@ import {
   type ExecutionRow,
 } from './execution-rows.ts';
 import type { ExecutionDetail, ExecutionRecord, Page, Priority } from './records.ts';
+import { MicroBatcher } from '@linkflow/domain';
 import { storeErrors } from './store-errors.ts';
 
 export interface NewExecution {
@@ -44,12 +45,21 @@ export type ChangeOutcome =
   | { readonly outcome: 'terminal'; readonly status: ExecutionStatus }
   | { readonly outcome: 'changed'; readonly from: ExecutionStatus };
 
-const INSERT_SQL = `with wf as (
-    select id from workflows where id = $2 and tenant_id = $1 and deleted_at is null for share
+/** Many new executions (and their first transitions) in one statement: one commit per batch. */
+const INSERT_SQL = `with r as (
+    select * from unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::jsonb[], $7::text[], $8::text[],
+      $9::int[], $10::jsonb[], $11::timestamptz[])
+      with ordinality as r(id, tenant_id, workflow_id, workflow_version, priority, input_data, idempotency_key,
+        request_hash, timeout_seconds, trace_context, at, ord)
+  ), wf as (
+    select w.id, w.tenant_id from workflows w
+    where (w.id, w.tenant_id) in (select workflow_id, tenant_id from r) and w.deleted_at is null for share
   ), ins as (
     insert into executions (id, tenant_id, workflow_id, workflow_version, status, priority, input_data, idempotency_key,
       request_hash, timeout_seconds, trace_context, created_at, updated_at)
-    select $3, $1, wf.id, $4, 'pending', $5, $6, $7, $8, $9, $10, $11, $11 from wf
+    select r.id, r.tenant_id, r.workflow_id, r.workflow_version, 'pending', r.priority, r.input_data, r.idempotency_key,
+      r.request_hash, r.timeout_seconds, r.trace_context, r.at, r.at
+    from r join wf on wf.id = r.workflow_id and wf.tenant_id = r.tenant_id order by r.ord
     on conflict (tenant_id, idempotency_key) do nothing
     returning *
   ), tr as (
@@ -58,13 +68,43 @@ const INSERT_SQL = `with wf as (
   )
   select ${EXECUTION_COLUMNS} from ins e`;
 
+function insertArgs(batch: readonly NewExecution[]): unknown[] {
+  const col = <T>(f: (e: NewExecution) => T) => batch.map(f);
+  return [
+    col((e) => e.id),
+    col((e) => e.tenantId),
+    col((e) => e.workflowId),
+    col((e) => e.workflowVersion),
+    col((e) => e.priority),
+    col((e) => JSON.stringify(e.inputData ?? null)),
+    col((e) => e.idempotencyKey ?? null),
+    col((e) => e.requestHash ?? null),
+    col((e) => e.timeoutSeconds ?? null),
+    col((e) => (e.traceContext ? JSON.stringify(e.traceContext) : null)),
+    col((e) => e.at),
+  ];
+}
+
+/** Inserts a batch; per request, its row, or undefined when not inserted (no workflow, or key taken). */
+async function insertBatch(
+  pool: pg.Pool,
+  batch: readonly NewExecution[],
+): Promise<(ExecutionRow | undefined)[]> {
+  const res = await pool.query<ExecutionRow>(INSERT_SQL, insertArgs(batch));
+  const byId = new Map(res.rows.map((r) => [r.id, r]));
+  return batch.map((e) => byId.get(e.id));
+}
+
 /**
  * Executions as the API sees them. Creation is one statement (execution + first
- * transition, idempotency by unique key); cancel and timeout changes are fenced on
+ * transition, idempotency by unique key), shared by concurrent requests (group commit); cancel and timeout changes are fenced on
  * the current status so they never overwrite a terminal state.
  */
 export function createExecutionRepository(deps: { pool: pg.Pool }) {
   const { pool } = deps;
+  const inserts = new MicroBatcher<NewExecution, ExecutionRow | undefined>({
+    run: (batch) => insertBatch(pool, batch),
+  });
 
   async function findByKey(
     tenantId: string,
@@ -79,20 +119,7 @@ export function createExecutionRepository(deps: { pool: pg.Pool }) {
 
   return {
     async create(input: NewExecution): Promise<CreateOutcome> {
-      const res = await pool.query<ExecutionRow>(INSERT_SQL, [
-        input.tenantId,
-        input.workflowId,
-        input.id,
-        input.workflowVersion,
-        input.priority,
-        JSON.stringify(input.inputData ?? null),
-        input.idempotencyKey ?? null,
-        input.requestHash ?? null,
-        input.timeoutSeconds ?? null,
-        input.traceContext ? JSON.stringify(input.traceContext) : null,
-        input.at,
-      ]);
-      const created = res.rows[0];
+      const created = await inserts.submit(input);
       if (created) return { outcome: 'created', execution: toExecutionRecord(created) };
       if (input.idempotencyKey === undefined) return { outcome: 'workflow_not_found' };
       const existing = await findByKey(input.tenantId, input.idempotencyKey);

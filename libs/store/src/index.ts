@@ -8,4 +8,3 @@ export * from './execution-repository.ts';
 export * from './log-repository.ts';
 export * from './run-store.ts';
 export * from './checkpoint-batch.ts';
-export * from './statement-batcher.ts';

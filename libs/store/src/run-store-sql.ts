@@ -1,6 +1,6 @@
 /**
  * SQL of the executor's run store. Every statement is multi-row (one round trip and one
- * commit for a whole batch, see StatementBatcher) and every write is fenced by
+ * commit for a whole batch, see MicroBatcher) and every write is fenced by
  * (execution id, attempt). Rows come back with `ord`, the 1-based position of their request.
  */
 

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { ExecutionStatus, NodeStatus, RunError, WorkflowDefinition } from '@linkflow/domain';
 import { createCheckpointBatcher } from './checkpoint-batch.ts';
-import { StatementBatcher } from './statement-batcher.ts';
+import { MicroBatcher } from '@linkflow/domain';
 import { appendLogArgs, type NewLogEntry } from './log-repository.ts';
 import { APPEND_FENCED_LOGS_SQL, CLAIM_SQL, FINISH_SQL } from './run-store-sql.ts';
 
@@ -172,11 +172,11 @@ export function createRunStore(deps: { pool: pg.Pool; workerId?: string }) {
   const { pool } = deps;
   const workerId = deps.workerId ?? 'executor';
   const checkpoints = createCheckpointBatcher(pool);
-  const claims = new StatementBatcher<ClaimRequest, ClaimOutcome>({
+  const claims = new MicroBatcher<ClaimRequest, ClaimOutcome>({
     run: (b) => claimBatch(pool, workerId, b),
     key: (r) => r.executionId,
   });
-  const finishes = new StatementBatcher<FinishBatchRequest, number[] | undefined>({
+  const finishes = new MicroBatcher<FinishBatchRequest, number[] | undefined>({
     run: (b) => finishBatch(pool, b),
     key: (r) => r.fence.executionId,
   });

@@ -1,11 +1,11 @@
 /**
- * Group commit for one kind of statement: a request goes out at once when none is in
- * flight; requests that arrive meanwhile are sent together as one multi-row statement
- * (one round trip, one commit). A lone caller pays exactly one statement; many concurrent
- * callers share commits, which is what bounds throughput (WAL flushes) on Postgres.
+ * Micro-batching ("group commit"): a request goes out at once when no batch is in flight;
+ * requests that arrive meanwhile are sent together as one batch (one multi-row statement,
+ * one pipeline). A lone caller pays exactly one round trip; many concurrent callers share
+ * them, which is what bounds throughput on Postgres (WAL flushes) and Redis.
  */
 export interface BatchSpec<Req, Res> {
-  /** Runs one multi-row statement; returns one result per request, in order. */
+  /** Runs one batch; returns one result per request, in order. */
   run(batch: readonly Req[]): Promise<Res[]>;
   /** Requests with the same key never share a batch (e.g. the same row updated twice). */
   key?(request: Req): string;
@@ -18,7 +18,7 @@ interface Pending<Req, Res> {
   reject(err: unknown): void;
 }
 
-export class StatementBatcher<Req, Res> {
+export class MicroBatcher<Req, Res> {
   private queue: Pending<Req, Res>[] = [];
   private flushing = false;
 

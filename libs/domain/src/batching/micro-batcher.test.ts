@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { MicroBatcher } from './micro-batcher.ts';
+
+function recorder(fail?: (batch: readonly number[]) => boolean) {
+  const batches: number[][] = [];
+  const batcher = new MicroBatcher<number, number>({
+    maxBatch: 3,
+    key: (n) => String(n % 10),
+    run: async (batch) => {
+      batches.push([...batch]);
+      await Promise.resolve();
+      if (fail?.(batch)) throw new TypeError(`batch ${batch.join(',')} failed`);
+      return batch.map((n) => n * 2);
+    },
+  });
+  return { batches, batcher };
+}
+
+describe('MicroBatcher', () => {
+  it('sends a lone request at once and groups requests that arrive while a batch is in flight', async () => {
+    const { batches, batcher } = recorder();
+    const first = batcher.submit(1);
+    const rest = [2, 3, 4, 5].map((n) => batcher.submit(n));
+    expect(await Promise.all([first, ...rest])).toEqual([2, 4, 6, 8, 10]);
+    expect(batches).toEqual([[1, 2, 3], [4, 5]]);
+  });
+
+  it('never puts two requests with the same key in one batch', async () => {
+    const { batches, batcher } = recorder();
+    await Promise.all([11, 21, 2].map((n) => batcher.submit(n)));
+    expect(batches).toEqual([[11, 2], [21]]);
+  });
+
+  it('retries a failed batch one by one so only the bad request fails', async () => {
+    const { batcher } = recorder((batch) => batch.includes(7));
+    const results = await Promise.allSettled([1, 7, 3].map((n) => batcher.submit(n)));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+  });
+
+  it('rejects a lone failing request', async () => {
+    const { batcher } = recorder(() => true);
+    await expect(batcher.submit(1)).rejects.toThrow('batch 1 failed');
+  });
+});
