@@ -95,10 +95,12 @@ export async function writeCheckpoints(
   pool: pg.Pool,
   batch: readonly CheckpointRequest[],
 ): Promise<(number[] | undefined)[]> {
-  const res = await pool.query<{ ord: number; written: boolean; seqs: number[] }>(
-    BATCH_SQL,
-    batchArgs(batch),
-  );
+  // Named: prepared once per connection, so Postgres does not re-plan this CTE per call.
+  const res = await pool.query<{ ord: number; written: boolean; seqs: number[] }>({
+    name: 'lf_checkpoints',
+    text: BATCH_SQL,
+    values: batchArgs(batch),
+  });
   const byOrd = new Map(res.rows.map((r) => [r.ord, r]));
   return batch.map((_, i) => {
     const row = byOrd.get(i + 1);

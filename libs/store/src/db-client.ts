@@ -42,6 +42,17 @@ function parseUrl(url: string): { connectionString: string; schema: string | und
   return { connectionString: parsed.toString(), schema };
 }
 
+/**
+ * Session options for every pooled connection. `force_generic_plan` makes the named
+ * (prepared) hot-path statements plan once per connection: their multi-CTE plans cost
+ * ~6 ms to build, several times their execution. Unnamed statements are unaffected.
+ */
+function sessionOptions(schema: string | undefined): string {
+  const opts = ['-c plan_cache_mode=force_generic_plan'];
+  if (schema !== undefined) opts.push(`-c search_path="${schema.replaceAll('"', '""')}"`);
+  return opts.join(' ');
+}
+
 function createPool(
   options: DbOptions,
   schema: string | undefined,
@@ -51,9 +62,7 @@ function createPool(
     connectionString,
     max: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
     ...(options.applicationName === undefined ? {} : { application_name: options.applicationName }),
-    ...(schema === undefined
-      ? {}
-      : { options: `-c search_path="${schema.replaceAll('"', '""')}"` }),
+    options: sessionOptions(schema),
   });
   pool.on('error', options.onPoolError ?? (() => {}));
   return pool;

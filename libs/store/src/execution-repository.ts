@@ -90,7 +90,11 @@ async function insertBatch(
   pool: pg.Pool,
   batch: readonly NewExecution[],
 ): Promise<(ExecutionRow | undefined)[]> {
-  const res = await pool.query<ExecutionRow>(INSERT_SQL, insertArgs(batch));
+  const res = await pool.query<ExecutionRow>({
+    name: 'lf_insert_executions',
+    text: INSERT_SQL,
+    values: insertArgs(batch),
+  });
   const byId = new Map(res.rows.map((r) => [r.id, r]));
   return batch.map((e) => byId.get(e.id));
 }

@@ -104,11 +104,11 @@ async function claimBatch(
   workerId: string,
   batch: readonly ClaimRequest[],
 ): Promise<ClaimOutcome[]> {
-  const res = await pool.query<Record<string, unknown>>(CLAIM_SQL, [
-    batch.map((r) => r.executionId),
-    batch.map((r) => r.at),
-    workerId,
-  ]);
+  const res = await pool.query<Record<string, unknown>>({
+    name: 'lf_claims',
+    text: CLAIM_SQL,
+    values: [batch.map((r) => r.executionId), batch.map((r) => r.at), workerId],
+  });
   const byOrd = new Map(res.rows.map((r) => [r['ord'] as number, r]));
   return batch.map((r, i) => toClaimOutcome(r.executionId, byOrd.get(i + 1)));
 }
@@ -119,21 +119,25 @@ async function finishBatch(
 ): Promise<(number[] | undefined)[]> {
   const logs = batch.flatMap((b, i) => (b.result.logs ?? []).map((log) => ({ r: i + 1, log })));
   const col = <T>(f: (b: FinishBatchRequest) => T) => batch.map(f);
-  const res = await pool.query<{ ord: number; written: boolean; seqs: number[] }>(FINISH_SQL, [
-    col((b) => b.fence.executionId),
-    col((b) => b.fence.attempt),
-    col((b) => b.result.status),
-    col((b) => json(b.result.output)),
-    col((b) => json(b.result.error)),
-    col((b) => b.result.at),
-    col((b) => b.result.reason),
-    logs.map((x) => x.r),
-    logs.map((x) => x.log.at),
-    logs.map((x) => x.log.level),
-    logs.map((x) => x.log.nodeId),
-    logs.map((x) => x.log.message),
-    logs.map((x) => (x.log.data === undefined ? null : JSON.stringify(x.log.data))),
-  ]);
+  const res = await pool.query<{ ord: number; written: boolean; seqs: number[] }>({
+    name: 'lf_finishes',
+    text: FINISH_SQL,
+    values: [
+      col((b) => b.fence.executionId),
+      col((b) => b.fence.attempt),
+      col((b) => b.result.status),
+      col((b) => json(b.result.output)),
+      col((b) => json(b.result.error)),
+      col((b) => b.result.at),
+      col((b) => b.result.reason),
+      logs.map((x) => x.r),
+      logs.map((x) => x.log.at),
+      logs.map((x) => x.log.level),
+      logs.map((x) => x.log.nodeId),
+      logs.map((x) => x.log.message),
+      logs.map((x) => (x.log.data === undefined ? null : JSON.stringify(x.log.data))),
+    ],
+  });
   const byOrd = new Map(res.rows.map((r) => [r.ord, r]));
   return batch.map((_, i) => {
     const row = byOrd.get(i + 1);

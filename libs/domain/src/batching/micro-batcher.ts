@@ -10,6 +10,8 @@ export interface BatchSpec<Req, Res> {
   /** Requests with the same key never share a batch (e.g. the same row updated twice). */
   key?(request: Req): string;
   readonly maxBatch?: number;
+  /** Batches allowed in flight at once (default 1: measured best here, since fewer, larger batches mean fewer commits). */
+  readonly maxInFlight?: number;
 }
 
 interface Pending<Req, Res> {
@@ -20,17 +22,15 @@ interface Pending<Req, Res> {
 
 export class MicroBatcher<Req, Res> {
   private queue: Pending<Req, Res>[] = [];
-  private flushing = false;
+  private inFlight = 0;
+  private scheduled = false;
 
   constructor(private readonly spec: BatchSpec<Req, Res>) {}
 
   submit(request: Req): Promise<Res> {
     return new Promise((resolve, reject) => {
       this.queue.push({ request, resolve, reject });
-      if (!this.flushing) {
-        this.flushing = true;
-        queueMicrotask(() => void this.flush());
-      }
+      this.schedule();
     });
   }
 
@@ -62,17 +62,30 @@ export class MicroBatcher<Req, Res> {
     }
   }
 
-  private async flush(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.take();
-      try {
-        const results = await this.spec.run(batch.map((p) => p.request));
-        batch.forEach((p, i) => p.resolve(results[i] as Res));
-      } catch (err) {
-        if (batch.length === 1) batch.forEach((p) => p.reject(err));
-        else await this.oneByOne(batch);
-      }
+  /** Starts a batch on the next microtask (so requests of this tick join it) if a slot is free. */
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= (this.spec.maxInFlight ?? 1) || this.queue.length === 0) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      void this.flushOne();
+    });
+  }
+
+  private async flushOne(): Promise<void> {
+    const batch = this.take();
+    if (batch.length === 0) return;
+    this.inFlight++;
+    this.schedule();
+    try {
+      const results = await this.spec.run(batch.map((p) => p.request));
+      batch.forEach((p, i) => p.resolve(results[i] as Res));
+    } catch (err) {
+      if (batch.length === 1) batch.forEach((p) => p.reject(err));
+      else await this.oneByOne(batch);
+    } finally {
+      this.inFlight--;
+      this.schedule();
     }
-    this.flushing = false;
   }
 }
