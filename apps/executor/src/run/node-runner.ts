@@ -160,14 +160,8 @@ export async function runNode(
 ): Promise<NodeRunResult> {
   const policy = resolveRetryPolicy(node.spec.retry);
   const startedAt = deps.clock.now();
-  const logs: NodeLogLine[] = [
-    {
-      at: startedAt,
-      level: 'info',
-      message: `node ${node.spec.id} started`,
-      data: { type: node.spec.type },
-    },
-  ];
+  // One line per settled node (its start is in node_runs and in the live `running` event).
+  const logs: NodeLogLine[] = [];
   const attemptLog: AttemptRecord[] = [];
   for (let attempt = 1; ; attempt++) {
     const begun = deps.clock.now();
@@ -264,7 +258,7 @@ function settle(
     at: finishedAt,
     level,
     message: `node ${c.node.spec.id} ${r.status === 'success' ? 'succeeded' : r.status} in ${durationMs} ms`,
-    ...(r.error ? { data: { error: r.error } } : {}),
+    data: { type: c.node.spec.type, attempts: c.attemptLog.length, ...(r.error ? { error: r.error } : {}) },
   });
   return {
     status: r.status,
