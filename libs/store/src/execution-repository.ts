@@ -45,6 +45,9 @@ export type ChangeOutcome =
   | { readonly outcome: 'terminal'; readonly status: ExecutionStatus }
   | { readonly outcome: 'changed'; readonly from: ExecutionStatus };
 
+/** One execution with its node runs and transitions (named: planned once per connection). */
+const GET_DETAIL_SQL = `${DETAIL_SQL} where e.id = $1 and e.tenant_id = $2`;
+
 /** Many new executions (and their first transitions) in one statement: one commit per batch. */
 const INSERT_SQL = `with r as (
     select * from unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::jsonb[], $7::text[], $8::text[],
@@ -142,10 +145,11 @@ export function createExecutionRepository(deps: { pool: pg.Pool }) {
     },
 
     async get(tenantId: string, id: string): Promise<ExecutionDetail | undefined> {
-      const res = await pool.query<Parameters<typeof toExecutionDetail>[0]>(
-        `${DETAIL_SQL} where e.id = $1 and e.tenant_id = $2`,
-        [id, tenantId],
-      );
+      const res = await pool.query<Parameters<typeof toExecutionDetail>[0]>({
+        name: 'lf_execution_detail',
+        text: GET_DETAIL_SQL,
+        values: [id, tenantId],
+      });
       const row = res.rows[0];
       return row ? toExecutionDetail(row) : undefined;
     },
