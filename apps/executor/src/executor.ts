@@ -8,6 +8,7 @@ import { BreakerRegistry } from './breakers/breaker-registry.ts';
 import type { ExecutorConfig } from './config.ts';
 import { listenForControl } from './control/control-listener.ts';
 import { startHealthServer } from './health-server.ts';
+import { startQueueSampler } from './queue-sampler.ts';
 import { startReconciler } from './reconciler.ts';
 import { createRunEvents } from './run/run-events.ts';
 import { RunTable } from './run/run-handle.ts';
@@ -87,7 +88,11 @@ export async function startExecutor(
         metrics.nodeDuration.observe({ type, status }, seconds),
     },
     observe: {
-      started: () => metrics.executionsActive.inc(),
+      started: (priority: string) => {
+        metrics.executionsActive.inc();
+        metrics.executionsStarted.inc({ priority });
+      },
+      cost: (usd: number) => metrics.costUsd.inc(usd),
       finished: (status: string, seconds: number) => {
         metrics.executionsActive.dec();
         metrics.executionsFinished.inc({ status });
@@ -110,6 +115,13 @@ export async function startExecutor(
     config.reconcileIntervalMs,
     config.reconcileAfterMs,
   );
+  const stopSampler = startQueueSampler({
+    queue,
+    dlq,
+    depth: metrics.queueDepth,
+    dlqSize: metrics.dlqSize,
+    log,
+  });
   let server: Server | undefined;
   if (config.metricsPort > 0) {
     server = await startHealthServer(config.metricsPort, metrics.registry, async () => {
@@ -137,6 +149,7 @@ export async function startExecutor(
     metricsPort: config.metricsPort > 0 ? config.metricsPort : undefined,
     async stop(graceMs) {
       stopReconciler();
+      stopSampler();
       const closed = await withTimeout(worker.close(), graceMs);
       if (closed === 'timeout')
         log.warn(

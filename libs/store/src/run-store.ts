@@ -28,6 +28,7 @@ export interface ClaimedExecution {
   readonly definition: WorkflowDefinition;
   readonly inputData: unknown;
   readonly previousStatus: ExecutionStatus;
+  readonly priority: string;
   readonly timeoutSeconds: number | null;
   readonly createdAt: Date;
   readonly startedAt: Date;
@@ -154,6 +155,7 @@ function toClaimed(executionId: string, row: Record<string, unknown>): ClaimedEx
     definition: row['definition'] as WorkflowDefinition,
     inputData: row['input_data'],
     previousStatus: row['prev_status'] as ExecutionStatus,
+    priority: row['priority'] as string,
     timeoutSeconds: row['timeout_seconds'] as number | null,
     createdAt: row['created_at'] as Date,
     startedAt: row['started_at'] as Date,

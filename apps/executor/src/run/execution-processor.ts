@@ -24,7 +24,11 @@ export interface ProcessorDeps {
   readonly clock: Clock;
   readonly workerId: string;
   readonly log: Logger;
-  readonly observe?: { started(): void; finished(status: string, seconds: number): void };
+  readonly observe?: {
+    started(priority: string): void;
+    finished(status: string, seconds: number): void;
+    cost(usd: number): void;
+  };
 }
 
 const SETTLED = new Set(['success', 'failed', 'skipped', 'cancelled']);
@@ -103,7 +107,7 @@ export async function processExecution(
     return;
   }
   const started = deps.clock.now();
-  deps.observe?.started();
+  deps.observe?.started(exec.priority);
   if (exec.previousStatus === 'pending') deps.events.status(executionId, 'running');
   checkpointer.log({
     at: started,
@@ -136,7 +140,10 @@ export async function processExecution(
       },
       signal: handle.controller.signal,
       onStarted: (nodeId) => deps.events.status(executionId, 'running', nodeId),
-      onSettled: (nodeId, result) => checkpointer.settle(nodeId, result),
+      onSettled: (nodeId, result) => {
+        if ('cost' in result) deps.observe?.cost(Number(result.cost));
+        return checkpointer.settle(nodeId, result);
+      },
     });
     await finish(deps, { exec, checkpointer, log, handle }, outcome);
     deps.observe?.finished(

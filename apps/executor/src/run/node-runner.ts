@@ -258,7 +258,11 @@ function settle(
     at: finishedAt,
     level,
     message: `node ${c.node.spec.id} ${r.status === 'success' ? 'succeeded' : r.status} in ${durationMs} ms`,
-    data: { type: c.node.spec.type, attempts: c.attemptLog.length, ...(r.error ? { error: r.error } : {}) },
+    data: {
+      type: c.node.spec.type,
+      attempts: c.attemptLog.length,
+      ...(r.error ? { error: r.error } : {}),
+    },
   });
   return {
     status: r.status,

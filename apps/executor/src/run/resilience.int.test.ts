@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis, subscribeEvents, type ExecutionEvent } from '@linkflow/queue';
@@ -53,6 +55,41 @@ describe('events', () => {
     ]);
     const seqs = seen.flatMap((e) => (e.kind === 'log' ? [e.entry.seq] : []));
     expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+  });
+});
+
+describe('executor metrics and health', () => {
+  it('serves Prometheus metrics and readiness with node-type health', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port: p } = probe.address() as AddressInfo;
+        probe.close(() => resolve(p));
+      });
+    });
+    const own = await createExecutorHarness();
+    try {
+      await own.startExecutor({ EXECUTOR_METRICS_PORT: String(port) });
+      const id = await own.start(
+        await own.createWorkflow({ name: 'm', nodes: [n.transform('a', '1')] }),
+        {},
+        { priority: 'high' },
+      );
+      await own.waitFor(id);
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics).toMatch(/linkflow_executions_started_total\{priority="high"\} 1/);
+      expect(metrics).toMatch(/linkflow_executions_finished_total\{status="success"\} 1/);
+      expect(metrics).toMatch(/linkflow_cost_usd_total [0-9.e-]+/);
+      expect(metrics).toContain('linkflow_queue_depth{queue=');
+      expect(metrics).toContain('linkflow_dlq_size 0');
+      const ready = await fetch(`http://127.0.0.1:${port}/health/ready`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({
+        status: 'ok',
+        checks: { postgres: 'ok', redis: 'ok', 'node:code': 'ok', 'node:db': 'ok' },
+      });
+    } finally {
+      await own.close();
+    }
   });
 });
 

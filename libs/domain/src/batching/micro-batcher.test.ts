@@ -22,7 +22,10 @@ describe('MicroBatcher', () => {
     const first = batcher.submit(1);
     const rest = [2, 3, 4, 5].map((n) => batcher.submit(n));
     expect(await Promise.all([first, ...rest])).toEqual([2, 4, 6, 8, 10]);
-    expect(batches).toEqual([[1, 2, 3], [4, 5]]);
+    expect(batches).toEqual([
+      [1, 2, 3],
+      [4, 5],
+    ]);
   });
 
   it('never puts two requests with the same key in one batch', async () => {

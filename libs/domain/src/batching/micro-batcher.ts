@@ -64,7 +64,8 @@ export class MicroBatcher<Req, Res> {
 
   /** Starts a batch on the next microtask (so requests of this tick join it) if a slot is free. */
   private schedule(): void {
-    if (this.scheduled || this.inFlight >= (this.spec.maxInFlight ?? 1) || this.queue.length === 0) return;
+    if (this.scheduled || this.inFlight >= (this.spec.maxInFlight ?? 1) || this.queue.length === 0)
+      return;
     this.scheduled = true;
     queueMicrotask(() => {
       this.scheduled = false;
