@@ -53,8 +53,8 @@ test-int: services ## integration tests against real Postgres and Redis
 test: services ## the whole suite: unit + integration against the real services
 	npx vitest run
 
-coverage: ## unit coverage with the domain (95%) and nodes (85%) gates
-	npx vitest run --project unit --coverage
+coverage: services ## coverage of the whole suite with the gates: libs/domain >= 95% lines, libs/nodes >= 85%
+	npx vitest run --coverage
 
 build: typecheck ## type-check (the apps run from source with tsx)
 
