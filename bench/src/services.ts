@@ -1,0 +1,106 @@
+import { BenchError } from './bench-error.ts';
+import {
+  freePort,
+  runNodeScript,
+  spawnNode,
+  waitForReady,
+  type ChildHandle,
+} from './child-process.ts';
+
+/** The real API and one executor, started by the harness, and an admin key. */
+export interface Stack {
+  readonly apiUrl: string;
+  readonly api: ChildHandle;
+  readonly executor: ChildHandle;
+  readonly apiKey: string;
+  /** Fails when either process died (a crash would otherwise look like a stall). */
+  assertAlive(): void;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  readonly databaseUrl: string;
+  readonly redisUrl: string;
+  readonly queueName: string;
+  readonly executorConcurrency: number;
+  /** Run both with `--cpu-prof`, writing profiles into this directory. */
+  readonly cpuProfileDir?: string | undefined;
+}
+
+const READY_TIMEOUT_MS = 90_000;
+const STOP_GRACE_MS = 10_000;
+
+function sharedEnv(options: StackOptions): Record<string, string> {
+  return {
+    DATABASE_URL: options.databaseUrl,
+    REDIS_URL: options.redisUrl,
+    LINKFLOW_QUEUE: options.queueName,
+    LOG_LEVEL: 'warn',
+  };
+}
+
+/** Creates an admin key with scripts/create-key.ts (it prints the key alone on the last line). */
+async function createAdminKey(databaseUrl: string): Promise<string> {
+  const out = await runNodeScript('create-key', ['--import', 'tsx', 'scripts/create-key.ts'], {
+    TENANT: 'bench',
+    SCOPES: 'admin',
+    DATABASE_URL: databaseUrl,
+  });
+  const key = out.trim().split('\n').at(-1)?.trim();
+  if (!key) throw new BenchError(`create-key printed no key:\n${out}`);
+  return key;
+}
+
+/**
+ * Starts `apps/api` and one `apps/executor` as child processes on free ports and waits for
+ * both `/health/ready`.
+ * `registerCleanup` gets their stop step as soon as they are spawned.
+ * @throws BenchError when either does not become ready (both are stopped again)
+ */
+export async function startStack(
+  options: StackOptions,
+  registerCleanup: (name: string, run: () => Promise<void>) => void,
+): Promise<Stack> {
+  const [apiPort, metricsPort] = [await freePort(), await freePort()];
+  const env = sharedEnv(options);
+  const prof = options.cpuProfileDir
+    ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`]
+    : [];
+  const api = spawnNode('api', [...prof, '--import', 'tsx', 'apps/api/src/main.ts'], {
+    ...env,
+    API_PORT: String(apiPort),
+    API_HOST: '127.0.0.1',
+  });
+  const executor = spawnNode(
+    'executor',
+    [...prof, '--import', 'tsx', 'apps/executor/src/main.ts'],
+    {
+      ...env,
+      EXECUTOR_METRICS_PORT: String(metricsPort),
+      EXECUTOR_CONCURRENCY: String(options.executorConcurrency),
+      EXECUTOR_SHUTDOWN_GRACE_MS: '3000',
+    },
+  );
+  const stop = async () => {
+    await Promise.all([api.stop(STOP_GRACE_MS), executor.stop(STOP_GRACE_MS)]);
+  };
+  // Registered before waiting, so a SIGINT during start-up stops them too.
+  registerCleanup('stop the API and the executor', stop);
+  try {
+    const apiUrl = `http://127.0.0.1:${apiPort}`;
+    await Promise.all([
+      waitForReady(api, `${apiUrl}/health/ready`, READY_TIMEOUT_MS),
+      waitForReady(executor, `http://127.0.0.1:${metricsPort}/health/ready`, READY_TIMEOUT_MS),
+    ]);
+    const apiKey = await createAdminKey(options.databaseUrl);
+    const assertAlive = () => {
+      for (const child of [api, executor]) {
+        if (!child.isRunning()) throw new BenchError(`${child.name} died:\n${child.tail()}`);
+      }
+    };
+    return { apiUrl, api, executor, apiKey, assertAlive, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
