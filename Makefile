@@ -33,7 +33,7 @@ api: ## run the API in the foreground
 	node --import tsx apps/api/src/main.ts
 
 executor: ## run one executor in the foreground
-	node --import tsx apps/executor/src/main.ts
+	node --max-old-space-size=$${EXECUTOR_HEAP_MB:-384} --import tsx apps/executor/src/main.ts
 
 key: ## create an API key: make key TENANT=acme SCOPES=executions:write,executions:read
 	@TENANT="$(TENANT)" SCOPES="$(SCOPES)" npx tsx scripts/create-key.ts

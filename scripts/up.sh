@@ -7,17 +7,18 @@ port=${API_PORT:-8084}
 export DATABASE_URL=${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/linkflow}
 # Demo default: `db` nodes may use the connection "main", LinkFlow's own database.
 export LINKFLOW_DB_CONNECTIONS=${LINKFLOW_DB_CONNECTIONS:-"{\"main\": \"${DATABASE_URL}\"}"}
-start() { # name make-target
+start() { # name node-flags
   if [ -f ".run/$1.pid" ] && kill -0 "$(cat ".run/$1.pid")" 2>/dev/null; then
     echo "$1 already running (pid $(cat ".run/$1.pid"))"; return
   fi
   # node directly (not npx): SIGTERM must reach the app for a graceful shutdown.
-  nohup node --import tsx "apps/$1/src/main.ts" >".run/$1.log" 2>&1 &
+  nohup node $2 --import tsx "apps/$1/src/main.ts" >".run/$1.log" 2>&1 &
   echo $! >".run/$1.pid"
   echo "started $1 (pid $!, log .run/$1.log)"
 }
-start api
-if [ -f apps/executor/src/main.ts ]; then start executor; fi
+start api ""
+# A heap budget makes V8 collect before RSS balloons on large payloads (see README).
+start executor "--max-old-space-size=${EXECUTOR_HEAP_MB:-384}"
 for _ in $(seq 1 100); do
   curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break
   sleep 0.2

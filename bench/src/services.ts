@@ -73,7 +73,14 @@ export async function startStack(
   });
   const executor = spawnNode(
     'executor',
-    [...prof, '--import', 'tsx', 'apps/executor/src/main.ts'],
+    // Same heap budget as `make executor` / `make up` (EXECUTOR_HEAP_MB, default 384).
+    [
+      ...prof,
+      `--max-old-space-size=${process.env['EXECUTOR_HEAP_MB'] ?? 384}`,
+      '--import',
+      'tsx',
+      'apps/executor/src/main.ts',
+    ],
     {
       ...env,
       EXECUTOR_METRICS_PORT: String(metricsPort),
