@@ -92,7 +92,7 @@ function batchArgs(batch: readonly CheckpointRequest[]): unknown[] {
  * undefined when its fence rejected it.
  */
 export async function writeCheckpoints(
-  pool: pg.Pool,
+  pool: pg.Pool | pg.PoolClient,
   batch: readonly CheckpointRequest[],
 ): Promise<(number[] | undefined)[]> {
   // Named: prepared once per connection, so Postgres does not re-plan this CTE per call.

@@ -98,7 +98,7 @@ describe('run store fencing', () => {
         reason: 'done',
         logs: [{ at: new Date(), level: 'info', nodeId: null, message: 'done' }],
       }),
-    ).toEqual([2]);
+    ).toEqual({ seqs: [2], nodeSeqs: [] });
     expect(await store.checkpoint(stale.execution.fence, write('stale'))).toBeUndefined();
     expect(
       await store.finish(stale.execution.fence, {
@@ -176,6 +176,46 @@ describe('run store fencing', () => {
     ]);
     expect(ok).toEqual({ status: 'fulfilled', value: [] });
     expect(failed.status).toBe('rejected');
+  });
+
+  it('writes a carried last node with the final status in one transaction, fenced', async () => {
+    const store = createRunStore({ pool: db.pool });
+    const id = await newExecution();
+    const stale = await store.claim(id, new Date());
+    const fresh = await store.claim(id, new Date());
+    if (!stale.claimed || !fresh.claimed) throw new TypeError('claims failed');
+    const line = (message: string) => ({
+      at: new Date(),
+      level: 'info' as const,
+      nodeId: 'a',
+      message,
+    });
+    const finish = (output: string) => ({
+      status: 'success' as const,
+      output: { a: output },
+      error: null,
+      at: new Date(),
+      reason: 'done',
+      logs: [
+        { at: new Date(), level: 'info' as const, nodeId: null, message: 'execution succeeded' },
+      ],
+      lastNode: { run: write(output), logs: [line('node a succeeded')] },
+    });
+    expect(await store.finish(stale.execution.fence, finish('stale'))).toBeUndefined();
+    expect(await store.finish(fresh.execution.fence, finish('fresh'))).toEqual({
+      seqs: [2],
+      nodeSeqs: [1],
+    });
+    const runs = await db.pool.query('select output from node_runs where execution_id = $1', [id]);
+    expect(runs.rows.map((r: { output: unknown }) => r.output)).toEqual(['fresh']);
+    const logs = await db.pool.query(
+      'select seq, message from execution_logs where execution_id = $1 order by seq',
+      [id],
+    );
+    expect(logs.rows).toEqual([
+      { seq: 1, message: 'node a succeeded' },
+      { seq: 2, message: 'execution succeeded' },
+    ]);
   });
 
   it('does not claim a terminal execution', async () => {

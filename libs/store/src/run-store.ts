@@ -1,6 +1,10 @@
 import type pg from 'pg';
 import type { ExecutionStatus, NodeStatus, RunError, WorkflowDefinition } from '@linkflow/domain';
-import { createCheckpointBatcher } from './checkpoint-batch.ts';
+import {
+  createCheckpointBatcher,
+  writeCheckpoints,
+  type CheckpointRequest,
+} from './checkpoint-batch.ts';
 import { MicroBatcher } from '@linkflow/domain';
 import { appendLogArgs, type NewLogEntry } from './log-repository.ts';
 import { APPEND_FENCED_LOGS_SQL, CLAIM_SQL, FINISH_SQL } from './run-store-sql.ts';
@@ -65,6 +69,17 @@ export interface FinishRequest {
   readonly at: Date;
   readonly reason: string;
   readonly logs?: readonly NewLogEntry[];
+  /**
+   * The last node's checkpoint, written in the same transaction as the final status (one
+   * commit instead of two). Only for a node nothing depends on and nothing runs beside.
+   */
+  readonly lastNode?: { readonly run: NodeRunWrite; readonly logs: readonly NewLogEntry[] };
+}
+
+/** Log seqs of a successful final write (its own lines, and the carried node's). */
+export interface FinishOutcome {
+  readonly seqs: number[];
+  readonly nodeSeqs: number[];
 }
 
 interface CheckpointJson {
@@ -114,8 +129,8 @@ async function claimBatch(
   return batch.map((r, i) => toClaimOutcome(r.executionId, byOrd.get(i + 1)));
 }
 
-async function finishBatch(
-  pool: pg.Pool,
+async function finishStatement(
+  pool: pg.Pool | pg.PoolClient,
   batch: readonly FinishBatchRequest[],
 ): Promise<(number[] | undefined)[]> {
   const logs = batch.flatMap((b, i) => (b.result.logs ?? []).map((log) => ({ r: i + 1, log })));
@@ -144,6 +159,43 @@ async function finishBatch(
     const row = byOrd.get(i + 1);
     return row?.written ? row.seqs : undefined;
   });
+}
+
+/** Finishes a batch; carried last-node checkpoints share the transaction (one commit). */
+async function finishBatch(
+  pool: pg.Pool,
+  batch: readonly FinishBatchRequest[],
+): Promise<(FinishOutcome | undefined)[]> {
+  const carried: { i: number; request: CheckpointRequest }[] = [];
+  batch.forEach((b, i) => {
+    const last = b.result.lastNode;
+    if (last)
+      carried.push({
+        i,
+        request: { fence: b.fence, run: last.run, logs: last.logs, whileStatus: ['running'] },
+      });
+  });
+  if (carried.length === 0) {
+    const seqs = await finishStatement(pool, batch);
+    return seqs.map((s) => (s ? { seqs: s, nodeSeqs: [] } : undefined));
+  }
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    const nodeSeqs = await writeCheckpoints(
+      client,
+      carried.map((c) => c.request),
+    );
+    const seqs = await finishStatement(client, batch);
+    await client.query('commit');
+    const byIndex = new Map(carried.map((c, k) => [c.i, nodeSeqs[k] ?? []]));
+    return seqs.map((s, i) => (s ? { seqs: s, nodeSeqs: byIndex.get(i) ?? [] } : undefined));
+  } catch (err) {
+    await client.query('rollback').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
 }
 
 function toClaimed(executionId: string, row: Record<string, unknown>): ClaimedExecution {
@@ -182,7 +234,7 @@ export function createRunStore(deps: { pool: pg.Pool; workerId?: string }) {
     run: (b) => claimBatch(pool, workerId, b),
     key: (r) => r.executionId,
   });
-  const finishes = new MicroBatcher<FinishBatchRequest, number[] | undefined>({
+  const finishes = new MicroBatcher<FinishBatchRequest, FinishOutcome | undefined>({
     run: (b) => finishBatch(pool, b),
     key: (r) => r.fence.executionId,
   });
@@ -220,7 +272,7 @@ export function createRunStore(deps: { pool: pg.Pool; workerId?: string }) {
      * running → success/failed with output, error, the summed cost and final log lines,
      * in one statement. Returns the log seqs, or undefined when fenced out.
      */
-    async finish(fence: Fence, result: FinishRequest): Promise<number[] | undefined> {
+    async finish(fence: Fence, result: FinishRequest): Promise<FinishOutcome | undefined> {
       return finishes.submit({ fence, result });
     },
 

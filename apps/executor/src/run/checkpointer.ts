@@ -52,8 +52,17 @@ export interface CheckpointerDeps {
  * log lines to ride along with the next write. A write the fence rejects means the run
  * was cancelled or taken over, and stops it.
  */
+/** A node result held back to ride with the final status write. */
+export interface DeferredNode {
+  readonly nodeId: string;
+  readonly status: string;
+  readonly run: NodeRunWrite;
+  readonly logs: NewLogEntry[];
+}
+
 export class Checkpointer {
   private pending: NewLogEntry[] = [];
+  private deferred: DeferredNode | undefined;
 
   constructor(
     private readonly deps: CheckpointerDeps,
@@ -66,10 +75,27 @@ export class Checkpointer {
     this.pending.push({ ...entry, nodeId: entry.nodeId ?? null });
   }
 
-  async settle(nodeId: string, result: NodeRunResult | SettledWithoutRun): Promise<void> {
+  /**
+   * Checkpoints a node. With `last` (nothing depends on it, nothing else runs) the write
+   * is held back for the final status statement: one commit instead of two.
+   */
+  async settle(
+    nodeId: string,
+    result: NodeRunResult | SettledWithoutRun,
+    last = false,
+  ): Promise<void> {
     const nodeLogs: NewLogEntry[] =
       'logs' in result ? result.logs.map((l) => ({ ...l, nodeId })) : [];
     const logs = [...this.pending.splice(0), ...nodeLogs];
+    if (last && this.handle.stopKind === undefined) {
+      this.deferred = {
+        nodeId,
+        status: result.status,
+        run: toWrite(nodeId, this.typeOf(nodeId), result),
+        logs,
+      };
+      return;
+    }
     const allowed: ExecutionStatus[] =
       this.handle.stopKind === 'cancel' ? ['running', 'cancelled'] : ['running'];
     const write = toWrite(nodeId, this.typeOf(nodeId), result);
@@ -80,6 +106,37 @@ export class Checkpointer {
     if (seqs === undefined) return this.investigate();
     this.deps.events.logs(this.fence.executionId, logs, seqs);
     this.deps.events.status(this.fence.executionId, result.status, nodeId);
+  }
+
+  /** Hands over the held-back last node (the final write stores it). */
+  takeDeferred(): DeferredNode | undefined {
+    const deferred = this.deferred;
+    this.deferred = undefined;
+    return deferred;
+  }
+
+  /** Writes a held-back node on its own (when the run ends without a final write of ours). */
+  async flushDeferred(): Promise<void> {
+    const deferred = this.takeDeferred();
+    if (!deferred) return;
+    this.pending.unshift(...deferred.logs.filter((l) => l.nodeId === null));
+    const nodeLogs = deferred.logs.filter((l) => l.nodeId !== null);
+    const allowed: ExecutionStatus[] = ['running', 'cancelled'];
+    const seqs = await withDbRetry(
+      () => this.deps.runStore.checkpoint(this.fence, deferred.run, nodeLogs, allowed),
+      { onRetry: this.deps.onDbRetry },
+    );
+    if (seqs) this.deps.events.logs(this.fence.executionId, nodeLogs, seqs);
+  }
+
+  /** Publishes the events of a node that was written with the final status. */
+  published(deferred: DeferredNode, seqs: readonly number[]): void {
+    this.deps.events.logs(this.fence.executionId, deferred.logs, seqs);
+    this.deps.events.status(
+      this.fence.executionId,
+      deferred.status as Parameters<RunEvents['status']>[1],
+      deferred.nodeId,
+    );
   }
 
   /** Hands over the buffered execution-level lines (the final write stores them). */

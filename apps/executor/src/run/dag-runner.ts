@@ -1,4 +1,5 @@
 import {
+  isNodeTerminal,
   planNextSteps,
   summarizeOutcome,
   type CompiledWorkflow,
@@ -25,7 +26,16 @@ export interface DagRunRequest {
   readonly signal: AbortSignal;
   onStarted(nodeId: string): void;
   /** Checkpoints a node; must resolve before any dependant starts. */
-  onSettled(nodeId: string, result: NodeRunResult | SettledWithoutRun): Promise<void>;
+  /**
+   * Checkpoints a node; must resolve before any dependant starts. `last` is true when the
+   * node is a sink and every other node has settled: nothing can depend on or run beside
+   * it, so its write may ride with the execution's final status.
+   */
+  onSettled(
+    nodeId: string,
+    result: NodeRunResult | SettledWithoutRun,
+    last?: boolean,
+  ): Promise<void>;
 }
 
 export type DagRunOutcome = Outcome | { readonly status: 'aborted'; readonly reason: unknown };
@@ -34,6 +44,18 @@ function outputsOf(states: ReadonlyMap<string, NodeState>): Record<string, unkno
   const nodes: Record<string, unknown> = {};
   for (const [id, state] of states) if (state.status === 'success') nodes[id] = state.output;
   return nodes;
+}
+
+/** A sink whose siblings have all settled: the DAG ends with it. */
+function isLastToSettle(
+  workflow: CompiledWorkflow,
+  states: ReadonlyMap<string, NodeState>,
+  id: string,
+): boolean {
+  if ((workflow.dag.outgoing.get(id)?.length ?? 0) > 0) return false;
+  return workflow.dag.order.every(
+    (other) => other === id || isNodeTerminal(states.get(other)?.status ?? 'pending'),
+  );
 }
 
 async function settleWithoutRun(
@@ -67,7 +89,11 @@ export async function runDag(deps: NodeRunnerDeps, req: DagRunRequest): Promise<
       { ...req.context, nodes: outputsOf(states) },
       controller.signal,
     ).then(async (result) => {
-      await req.onSettled(id, result);
+      await req.onSettled(
+        id,
+        result,
+        !controller.signal.aborted && isLastToSettle(workflow, states, id),
+      );
       states.set(id, { status: result.status, output: result.output, error: result.error });
       if (result.status === 'failed' && workflow.settings.fail_fast && !controller.signal.aborted) {
         controller.abort(

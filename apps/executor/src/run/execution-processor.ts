@@ -140,9 +140,9 @@ export async function processExecution(
       },
       signal: handle.controller.signal,
       onStarted: (nodeId) => deps.events.status(executionId, 'running', nodeId),
-      onSettled: (nodeId, result) => {
+      onSettled: (nodeId, result, last) => {
         if ('cost' in result) deps.observe?.cost(Number(result.cost));
-        return checkpointer.settle(nodeId, result);
+        return checkpointer.settle(nodeId, result, last);
       },
     });
     await finish(deps, { exec, checkpointer, log, handle }, outcome);
@@ -188,6 +188,7 @@ async function finish(
         level: 'warn',
         message: 'execution cancelled; in-flight nodes aborted',
       });
+      await c.checkpointer.flushDeferred();
       await c.checkpointer.flush();
       deps.events.status(id, 'cancelled');
       return c.log.info('execution cancelled');
@@ -210,11 +211,14 @@ async function finish(
     message: `execution ${verb}`,
     ...(error ? { data: { error } } : {}),
   });
+  const lastNode = c.checkpointer.takeDeferred();
   const logs = c.checkpointer.takePending();
-  const request = { status: outcome.status, output, error, at, reason, logs };
-  const seqs = await withDbRetry(() => deps.runStore.finish(c.exec.fence, request));
-  if (!seqs) return c.log.warn('final write fenced out (cancelled or taken over)');
-  deps.events.logs(id, logs, seqs);
+  const carried = lastNode ? { lastNode: { run: lastNode.run, logs: lastNode.logs } } : {};
+  const request = { status: outcome.status, output, error, at, reason, logs, ...carried };
+  const written = await withDbRetry(() => deps.runStore.finish(c.exec.fence, request));
+  if (!written) return c.log.warn('final write fenced out (cancelled or taken over)');
+  if (lastNode) c.checkpointer.published(lastNode, written.nodeSeqs);
+  deps.events.logs(id, logs, written.seqs);
   deps.events.status(id, outcome.status);
   c.log.info({ status: outcome.status }, 'execution finished');
 }
