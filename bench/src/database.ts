@@ -1,64 +1,15 @@
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import path from 'node:path';
-import { promisify } from 'node:util';
-import pg from 'pg';
-import { BenchError } from './bench-error.ts';
-import { REPO_ROOT } from './options.ts';
+import type pg from 'pg';
+import { createScratchDatabase, type ScratchDatabase } from '../../scripts/scratch-database.ts';
 
 /** The fresh database one run uses; `drop()` removes it (FORCE closes leftover sessions). */
-export interface BenchDatabase {
-  readonly name: string;
-  readonly url: string;
-  drop(): Promise<void>;
-}
-
-function databaseUrlFor(baseUrl: string, name: string): string {
-  const url = new URL(baseUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function runOnServer(baseUrl: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: baseUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-/** `prisma migrate deploy` through the repo's CLI, as test/global-setup.ts does. */
-async function migrate(databaseUrl: string): Promise<void> {
-  const cli = path.join(REPO_ROOT, 'node_modules', 'prisma', 'build', 'index.js');
-  try {
-    await promisify(execFile)(process.execPath, [cli, 'migrate', 'deploy'], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, DATABASE_URL: databaseUrl, CHECKPOINT_DISABLE: '1' },
-      timeout: 120_000,
-    });
-  } catch (error) {
-    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
-    throw new BenchError(`prisma migrate deploy failed:\n${stdout}\n${stderr}`, { cause: error });
-  }
-}
+export type BenchDatabase = ScratchDatabase;
 
 /**
  * Creates `linkflow_bench_<random>` on the server of `baseUrl` and migrates it.
- * @throws BenchError when migration fails (the database is dropped again)
+ * @throws AppError when migration fails (the database is dropped again)
  */
 export async function createBenchDatabase(baseUrl: string): Promise<BenchDatabase> {
-  const name = `linkflow_bench_${randomBytes(6).toString('hex')}`;
-  const drop = () => runOnServer(baseUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  await runOnServer(baseUrl, `CREATE DATABASE "${name}"`);
-  try {
-    await migrate(databaseUrlFor(baseUrl, name));
-  } catch (error) {
-    await drop();
-    throw error;
-  }
-  return { name, url: databaseUrlFor(baseUrl, name), drop };
+  return createScratchDatabase({ baseUrl, prefix: 'linkflow_bench' });
 }
 
 /** Execution timestamps as the executor and the API wrote them (ms resolution). */

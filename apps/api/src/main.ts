@@ -1,19 +1,10 @@
-import { uuidv7 } from 'uuidv7';
-import type { Clock, IdGen } from '@linkflow/domain';
 import { createBuiltinRegistry } from '@linkflow/nodes';
 import { createExecutionQueue, createRedis } from '@linkflow/queue';
-import {
-  createApiKeyRepository,
-  createDb,
-  createExecutionRepository,
-  createLogRepository,
-  createWorkflowRepository,
-} from '@linkflow/store';
-import { createLogger, createMetrics, startTracing } from '@linkflow/telemetry';
+import { createDb } from '@linkflow/store';
+import { createLogger, startTracing } from '@linkflow/telemetry';
 import { buildApp } from './app.ts';
-import { cachedAuthenticator } from './auth/auth.ts';
-import { createQueueSignals } from './adapters/queue-signals.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { wireApiDeps } from './wiring.ts';
 
 const EX_CONFIG = 78;
 
@@ -36,8 +27,6 @@ async function main(): Promise<void> {
     ...(config.otlpEndpoint ? { otlpEndpoint: config.otlpEndpoint } : {}),
   });
   const logger = createLogger({ level: config.logLevel, name: 'linkflow-api' });
-  const ids: IdGen = { next: () => uuidv7() };
-  const clock: Clock = { now: () => new Date() };
   const db = createDb({ url: config.databaseUrl, maxConnections: 20 });
   const redis = createRedis(config.redisUrl, {
     role: 'producer',
@@ -51,21 +40,17 @@ async function main(): Promise<void> {
     dbConnections: config.dbConnections,
     codePoolSize: 0,
   });
-  const app = await buildApp({
-    logger,
-    bodyLimit: config.bodyLimit,
-    authenticator: cachedAuthenticator(createApiKeyRepository({ prisma: db.prisma, ids })),
-    workflows: createWorkflowRepository({ prisma: db.prisma, pool: db.pool, ids }),
-    executions: createExecutionRepository({ pool: db.pool }),
-    logs: createLogRepository({ pool: db.pool }),
-    registry,
-    queue,
-    signals: createQueueSignals({ redis, queue }),
-    probes: { postgres: () => db.pool.query('select 1'), redis: () => redis.ping() },
-    metrics: createMetrics(),
-    ids,
-    clock,
-  });
+  const app = await buildApp(
+    wireApiDeps({
+      db,
+      redis,
+      queue,
+      registry,
+      logger,
+      bodyLimit: config.bodyLimit,
+      cacheKeys: true,
+    }),
+  );
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
     await app.close();

@@ -3,19 +3,12 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { uuidv7 } from 'uuidv7';
 import { createBuiltinRegistry } from '@linkflow/nodes';
 import { createExecutionQueue, createRedis, type ExecutionQueue } from '@linkflow/queue';
-import {
-  createApiKeyRepository,
-  createDb,
-  createExecutionRepository,
-  createLogRepository,
-  createWorkflowRepository,
-  type Db,
-} from '@linkflow/store';
-import { createLogger, createMetrics } from '@linkflow/telemetry';
+import { createApiKeyRepository, createDb, type Db } from '@linkflow/store';
+import { createLogger } from '@linkflow/telemetry';
 import type { Redis } from 'ioredis';
 import { testDatabaseUrl, testRedisUrl } from '../../../../test/fixtures.ts';
 import { buildApp } from '../app.ts';
-import { createQueueSignals } from '../adapters/queue-signals.ts';
+import { wireApiDeps } from '../wiring.ts';
 import type { Scope } from '../auth/auth.ts';
 
 /** A real API over the test database and a fresh queue, plus a tenant to call it as. */
@@ -50,22 +43,12 @@ export async function createApiHarness(
     dbConnections: { main: testDatabaseUrl() },
     codePoolSize: 0,
   });
+  const logger = createLogger({ level: 'silent', name: 'api-test' });
+  const bodyLimit = options.bodyLimit ?? 1024 * 1024;
+  const app = await buildApp(
+    wireApiDeps({ db, redis, queue, registry, logger, bodyLimit, cacheKeys: false }),
+  );
   const keys = createApiKeyRepository({ prisma: db.prisma, ids });
-  const app = await buildApp({
-    logger: createLogger({ level: 'silent', name: 'api-test' }),
-    bodyLimit: options.bodyLimit ?? 1024 * 1024,
-    authenticator: keys,
-    workflows: createWorkflowRepository({ prisma: db.prisma, pool: db.pool, ids }),
-    executions: createExecutionRepository({ pool: db.pool }),
-    logs: createLogRepository({ pool: db.pool }),
-    registry,
-    queue,
-    signals: createQueueSignals({ redis, queue }),
-    probes: { postgres: () => db.pool.query('select 1'), redis: () => redis.ping() },
-    metrics: createMetrics(),
-    ids,
-    clock: { now: () => new Date() },
-  });
   const newTenant = () => keys.ensureTenant(`t-${randomUUID()}`);
   const tenantId = await newTenant();
   const keyFor = async (scopes: Scope[], tenant = tenantId) =>

@@ -1,0 +1,52 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Redis } from 'ioredis';
+import { uuidv7 } from 'uuidv7';
+import type { Clock, IdGen } from '@linkflow/domain';
+import type { NodeRegistry } from '@linkflow/nodes';
+import type { ExecutionQueue } from '@linkflow/queue';
+import {
+  createApiKeyRepository,
+  createExecutionRepository,
+  createLogRepository,
+  createWorkflowRepository,
+  type Db,
+} from '@linkflow/store';
+import { createMetrics } from '@linkflow/telemetry';
+import { createQueueSignals } from './adapters/queue-signals.ts';
+import type { AppDeps } from './app.ts';
+import { cachedAuthenticator } from './auth/auth.ts';
+
+/** The clients a running API holds (main.ts owns their lifecycle). */
+export interface ApiClients {
+  readonly db: Db;
+  readonly redis: Redis;
+  readonly queue: ExecutionQueue;
+  readonly registry: NodeRegistry;
+  readonly logger: FastifyBaseLogger;
+  readonly bodyLimit: number;
+  /** Cache authenticated keys (production); tests turn it off to see revocations at once. */
+  readonly cacheKeys: boolean;
+}
+
+/** Builds `buildApp`'s dependencies from the clients: repositories, signals, probes, metrics. */
+export function wireApiDeps(clients: ApiClients): AppDeps {
+  const { db, redis, queue } = clients;
+  const ids: IdGen = { next: () => uuidv7() };
+  const clock: Clock = { now: () => new Date() };
+  const keys = createApiKeyRepository({ prisma: db.prisma, ids });
+  return {
+    logger: clients.logger,
+    bodyLimit: clients.bodyLimit,
+    authenticator: clients.cacheKeys ? cachedAuthenticator(keys) : keys,
+    workflows: createWorkflowRepository({ prisma: db.prisma, pool: db.pool, ids }),
+    executions: createExecutionRepository({ pool: db.pool }),
+    logs: createLogRepository({ pool: db.pool }),
+    registry: clients.registry,
+    queue,
+    signals: createQueueSignals({ redis, queue }),
+    probes: { postgres: () => db.pool.query('select 1'), redis: () => redis.ping() },
+    metrics: createMetrics(),
+    ids,
+    clock,
+  };
+}
