@@ -3,7 +3,12 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedis, subscribeEvents, type ExecutionEvent } from '@linkflow/queue';
+import {
+  createDeadLetterQueue,
+  createRedis,
+  subscribeEvents,
+  type ExecutionEvent,
+} from '@linkflow/queue';
 import { startTestServer, type TestServer } from '../../../../test/http-test-server.ts';
 import { testRedisUrl } from '../../../../test/fixtures.ts';
 import { createExecutorHarness, n, type ExecutorHarness } from '../testing/executor-harness.ts';
@@ -88,6 +93,31 @@ describe('executor metrics and health', () => {
         checks: { postgres: 'ok', redis: 'ok', 'node:code': 'ok', 'node:db': 'ok' },
       });
     } finally {
+      await own.close();
+    }
+  });
+});
+
+describe('dead-letter queue', () => {
+  it('moves a job with a poison payload to the DLQ without retrying it', async () => {
+    const own = await createExecutorHarness();
+    const dlq = createDeadLetterQueue({ connection: own.redis, name: own.queueName });
+    try {
+      await own.startExecutor();
+      await own.queue.queue.add('execution.run', { bogus: true } as never, {
+        jobId: 'poison-1',
+        priority: 5,
+        attempts: 3,
+      });
+      for (let i = 0; i < 250 && (await dlq.size()) === 0; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(await dlq.size()).toBe(1);
+      const job = await own.queue.queue.getJob('poison-1');
+      expect(job?.attemptsMade).toBe(1);
+      expect(job?.failedReason).toMatch(/poison job payload/);
+    } finally {
+      await dlq.queue.obliterate({ force: true });
+      await dlq.close();
       await own.close();
     }
   });
