@@ -18,6 +18,22 @@ export interface WorkerOptions {
   readonly log: Logger;
 }
 
+/** Puts a spent job in the DLQ and records the execution as failed in Postgres. */
+async function deadLetter(
+  deps: ProcessorDeps,
+  options: WorkerOptions,
+  jobId: string,
+  reason: string,
+): Promise<void> {
+  const results = await Promise.allSettled([
+    options.dlq.add(jobId, reason),
+    deps.runStore.markDead(jobId, reason, deps.clock.now()),
+  ]);
+  for (const r of results)
+    if (r.status === 'rejected')
+      options.log.error({ err: r.reason as unknown, jobId }, 'dead-lettering failed');
+}
+
 /**
  * The BullMQ worker: each job carries only ids; the processor reads everything else
  * from Postgres. A payload that does not match the catalog is poison: it fails at once
@@ -55,15 +71,7 @@ export function createExecutionWorker(deps: ProcessorDeps, options: WorkerOption
         ? 'job failed for good; moving to the dead-letter queue'
         : 'job failed; BullMQ will retry',
     );
-    if (spent && job.id)
-      options.dlq
-        .add(job.id, err.message)
-        .catch((dlqErr: unknown) =>
-          options.log.error(
-            { err: dlqErr, jobId: job.id },
-            'could not add to the dead-letter queue',
-          ),
-        );
+    if (spent && job.id) void deadLetter(deps, options, job.id, err.message);
   });
   worker.on('error', (err) => options.log.warn({ err }, 'worker error'));
   return worker;

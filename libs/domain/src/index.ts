@@ -17,3 +17,4 @@ export * from './retry/retry-policy.ts';
 export * from './cost/cost-model.ts';
 export * from './config/env-parsers.ts';
 export * from './batching/micro-batcher.ts';
+export * from './config/json-nul.ts';

@@ -46,9 +46,10 @@ function parseUrl(url: string): { connectionString: string; schema: string | und
  * Session options for every pooled connection. `force_generic_plan` makes the named
  * (prepared) hot-path statements plan once per connection: their multi-CTE plans cost
  * ~6 ms to build, several times their execution. Unnamed statements are unaffected.
+ * `statement_timeout` (60 s) bounds any statement of ours; node `db` pools are separate.
  */
 function sessionOptions(schema: string | undefined): string {
-  const opts = ['-c plan_cache_mode=force_generic_plan'];
+  const opts = ['-c plan_cache_mode=force_generic_plan', '-c statement_timeout=60000'];
   if (schema !== undefined) opts.push(`-c search_path="${schema.replaceAll('"', '""')}"`);
   return opts.join(' ');
 }
@@ -63,6 +64,9 @@ function createPool(
     max: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
     ...(options.applicationName === undefined ? {} : { application_name: options.applicationName }),
     options: sessionOptions(schema),
+    // Never wait forever: a hung connect or query must surface as an error (and be retried).
+    connectionTimeoutMillis: 10_000,
+    keepAlive: true,
   });
   pool.on('error', options.onPoolError ?? (() => {}));
   return pool;

@@ -135,6 +135,15 @@ export function createExecutionRepository(deps: { pool: pg.Pool }) {
       return { outcome: 'existing', execution: toExecutionRecord(existing) };
     },
 
+    /** The execution a tenant started with an idempotency key, with its request hash. */
+    async byIdempotencyKey(
+      tenantId: string,
+      key: string,
+    ): Promise<{ execution: ExecutionRecord; requestHash: string | null } | undefined> {
+      const row = await findByKey(tenantId, key);
+      return row ? { execution: toExecutionRecord(row), requestHash: row.request_hash } : undefined;
+    },
+
     /** True when the execution exists and belongs to the tenant (a cheap ownership check). */
     async exists(tenantId: string, id: string): Promise<boolean> {
       const res = await pool.query('select 1 from executions where id = $1 and tenant_id = $2', [
@@ -186,7 +195,7 @@ export function createExecutionRepository(deps: { pool: pg.Pool }) {
 
     /** Cancels a pending or running execution (recording the transition); fenced on status. */
     async cancel(tenantId: string, id: string, at: Date, reason: string): Promise<ChangeOutcome> {
-      const error: RunError = { type: 'CANCELLATION', message: reason };
+      const error: RunError = { type: 'CANCELLATION', message: reason, node_id: null };
       const res = await pool.query<{ before: string; changed: boolean }>(
         `with cur as (select id, status from executions where id = $1 and tenant_id = $2 for update),
          upd as (update executions e set status = 'cancelled', finished_at = $3, updated_at = $3, error = $4

@@ -68,3 +68,15 @@ export const APPEND_FENCED_LOGS_SQL = `with s as (update executions set log_seq 
   from s, unnest($3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
     with ordinality as t(at, level, node_id, message, data, ord)
   returning seq`;
+
+/** A job that could not be processed (dead-lettered): pending|running → failed, recorded. */
+export const MARK_DEAD_SQL = `with cur as (
+    select id, status from executions where id = $1 and status in ('pending', 'running') for update
+  ), upd as (
+    update executions e set status = 'failed', error = $2, finished_at = $3, updated_at = $3
+    from cur where e.id = cur.id returning e.id, cur.status as from_status
+  ), tr as (
+    insert into execution_transitions (execution_id, from_status, to_status, at, reason)
+    select id, from_status, 'failed', $3, $4 from upd
+  )
+  select count(*)::int as n from upd`;

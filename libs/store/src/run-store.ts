@@ -7,7 +7,7 @@ import {
 } from './checkpoint-batch.ts';
 import { MicroBatcher } from '@linkflow/domain';
 import { appendLogArgs, type NewLogEntry } from './log-repository.ts';
-import { APPEND_FENCED_LOGS_SQL, CLAIM_SQL, FINISH_SQL } from './run-store-sql.ts';
+import { APPEND_FENCED_LOGS_SQL, CLAIM_SQL, FINISH_SQL, MARK_DEAD_SQL } from './run-store-sql.ts';
 
 /** The fencing token of one worker's hold on an execution: stale holders match no row. */
 export interface Fence {
@@ -274,6 +274,26 @@ export function createRunStore(deps: { pool: pg.Pool; workerId?: string }) {
      */
     async finish(fence: Fence, result: FinishRequest): Promise<FinishOutcome | undefined> {
       return finishes.submit({ fence, result });
+    },
+
+    /**
+     * Records that an execution's job was dead-lettered: a pending or running execution
+     * ends `failed` (type UNKNOWN) with the reason, so Postgres tells what happened.
+     * Returns false when it was already terminal (or does not exist).
+     */
+    async markDead(executionId: string, reason: string, at: Date): Promise<boolean> {
+      const error: RunError = {
+        type: 'UNKNOWN',
+        message: `dead-lettered: ${reason}`,
+        node_id: null,
+      };
+      const res = await pool.query<{ n: number }>(MARK_DEAD_SQL, [
+        executionId,
+        JSON.stringify(error),
+        at,
+        `dead-lettered: ${reason}`,
+      ]);
+      return (res.rows[0]?.n ?? 0) > 0;
     },
 
     /** Current status, attempt and timeout of an execution (for fence checks and signals). */

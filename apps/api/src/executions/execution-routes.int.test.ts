@@ -68,6 +68,27 @@ describe('POST /api/executions', () => {
     expect(res.json().code).toBe('IDEMPOTENCY_CONFLICT');
   });
 
+  it('hashes the request canonically: key order does not make a conflict', async () => {
+    const first = await start({ input_data: { a: 1, b: 2 } }, { 'idempotency-key': 'k-order' });
+    const again = await start({ input_data: { b: 2, a: 1 } }, { 'idempotency-key': 'k-order' });
+    expect([first.statusCode, again.statusCode]).toEqual([202, 200]);
+  });
+
+  it('answers 409 for a used key whose new body names another workflow', async () => {
+    await start({}, { 'idempotency-key': 'k-other' });
+    const res = await h.request('POST', '/api/executions', {
+      body: { workflow_id: 'missing' },
+      headers: { 'idempotency-key': 'k-other' },
+    });
+    expect(res.statusCode).toBe(409);
+  });
+
+  it('answers 400 for input_data with a NUL character and writes nothing', async () => {
+    const res = await start({ input_data: { text: 'a\u0000b' } });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().errors[0].path).toBe('/input_data');
+  });
+
   it('keeps idempotency keys per tenant', async () => {
     const other = await h.newTenant();
     const key = await h.keyFor(['admin'], other);

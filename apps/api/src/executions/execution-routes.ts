@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { EXECUTION_STATUSES, type ExecutionStatus } from '@linkflow/domain';
+import { EXECUTION_STATUSES, jsonHasNul, type ExecutionStatus } from '@linkflow/domain';
 import type { ExecutionRepository, Priority } from '@linkflow/store';
 import { principalOf } from '../auth/auth.ts';
 import { apiErrors } from '../http/api-errors.ts';
@@ -60,6 +60,15 @@ function pick<T>(body: T | undefined, header: T | undefined, field: string): T |
   return body ?? header;
 }
 
+/** Postgres jsonb cannot store NUL characters: refuse them up front rather than fail with 500. */
+function checkStorable(inputData: unknown): void {
+  if (jsonHasNul(JSON.stringify(inputData ?? null))) {
+    throw apiErrors.invalidRequest([
+      { path: '/input_data', message: 'must not contain NUL characters (\\u0000)' },
+    ]);
+  }
+}
+
 function startRequest(request: FastifyRequest, deps: ExecutionRouteDeps) {
   const body = request.body as {
     workflow_id: string;
@@ -68,6 +77,7 @@ function startRequest(request: FastifyRequest, deps: ExecutionRouteDeps) {
     idempotency_key?: string;
   };
   const headers = request.headers as { 'x-priority'?: Priority; 'idempotency-key'?: string };
+  checkStorable(body.input_data);
   return {
     tenantId: principalOf(request).tenantId,
     workflowId: body.workflow_id,
@@ -164,7 +174,15 @@ export function registerExecutionRoutes(app: FastifyInstance, deps: ExecutionRou
       );
       if (outcome.outcome === 'not_found') throw apiErrors.notFound('execution', id);
       if (outcome.outcome === 'terminal') throw apiErrors.executionTerminal(id, outcome.status);
-      await (outcome.from === 'pending' ? deps.signals.dequeue(id) : deps.signals.cancel(id));
+      // The cancel is committed: signalling is best effort (the executor's fenced writes
+      // stop it anyway; a dequeued-late job finds the execution terminal and is skipped).
+      await (outcome.from === 'pending' ? deps.signals.dequeue(id) : deps.signals.cancel(id)).catch(
+        (err: unknown) =>
+          request.log.warn(
+            { err, executionId: id },
+            'cancel signal failed; fenced writes will stop the run',
+          ),
+      );
       return loadView(deps, tenantId, id);
     },
   );
@@ -190,7 +208,16 @@ export function registerExecutionRoutes(app: FastifyInstance, deps: ExecutionRou
       const outcome = await deps.executions.setTimeout(tenantId, id, timeout_seconds);
       if (outcome.outcome === 'not_found') throw apiErrors.notFound('execution', id);
       if (outcome.outcome === 'terminal') throw apiErrors.executionTerminal(id, outcome.status);
-      if (outcome.from === 'running') await deps.signals.timeoutChanged(id);
+      if (outcome.from === 'running') {
+        await deps.signals
+          .timeoutChanged(id)
+          .catch((err: unknown) =>
+            request.log.warn(
+              { err, executionId: id },
+              'timeout signal failed; applies when the execution is next taken',
+            ),
+          );
+      }
       return loadView(deps, tenantId, id);
     },
   );

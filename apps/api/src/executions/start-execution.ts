@@ -67,9 +67,19 @@ export interface StartDeps {
 }
 
 /** Stable hash of what makes two requests "the same" for an idempotency key. */
+/** JSON with object keys sorted, so `{a, b}` and `{b, a}` hash the same. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
 function requestHash(req: StartRequest): string {
   return createHash('sha256')
-    .update(JSON.stringify([req.workflowId, req.inputData ?? null, req.priority]))
+    .update(canonicalJson([req.workflowId, req.inputData ?? null, req.priority]))
     .digest('hex');
 }
 
@@ -83,6 +93,12 @@ export async function startExecution(
   req: StartRequest,
   log: FastifyBaseLogger,
 ): Promise<{ created: boolean; execution: ExecutionRecord }> {
+  if (req.idempotencyKey !== undefined) {
+    // A repeat answers from the first request even if the workflow changed since.
+    const seen = await deps.executions.byIdempotencyKey(req.tenantId, req.idempotencyKey);
+    if (seen && seen.requestHash !== requestHash(req)) throw apiErrors.idempotencyConflict();
+    if (seen) return { created: false, execution: seen.execution };
+  }
   const version = await deps.workflows.latestVersion(req.tenantId, req.workflowId);
   if (version === undefined) throw apiErrors.notFound('workflow', req.workflowId);
   const problems = await deps.runnable.problems(`${req.workflowId}@${version}`, async () => {

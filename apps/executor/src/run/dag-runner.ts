@@ -124,6 +124,12 @@ export async function runDag(deps: NodeRunnerDeps, req: DagRunRequest): Promise<
     }
     await Promise.all(running.values());
     return await finishDag(req, controller.signal);
+  } catch (err) {
+    // A checkpoint that cannot be written fails the job (BullMQ retries it from the
+    // checkpoints); nodes still in flight must not run on unreachable by cancel/timeout.
+    controller.abort(err);
+    await Promise.allSettled(running.values());
+    throw err;
   } finally {
     dispose();
   }

@@ -46,6 +46,7 @@ export class CompiledWorkflowCache {
     if (!compiled.ok)
       return {
         type: 'VALIDATION',
+        node_id: null,
         message: compiled.error.map((p) => `${p.path}: ${p.message}`).join('; '),
       };
     if (this.entries.size >= this.max)
@@ -195,7 +196,7 @@ async function finish(
     }
     const message =
       outcome.reason instanceof Error ? outcome.reason.message : 'execution timed out';
-    outcome = { status: 'failed', error: { type: 'TIMEOUT', message } };
+    outcome = { status: 'failed', error: { type: 'TIMEOUT', message, node_id: null } };
   }
   const output = outcome.status === 'success' ? outcome.output : null;
   const error = outcome.status === 'failed' ? outcome.error : null;

@@ -277,6 +277,17 @@ describe('node failures that must not hurt the executor', () => {
     expect(next.output).toEqual({ c: 42 });
   });
 
+  it('fails a node whose output holds a NUL character, and the executor goes on', async () => {
+    const e = await run({
+      name: 'nul',
+      nodes: [n.code('c', 'return { text: "a" + String.fromCharCode(0) + "b" }')],
+    });
+    expect(e.error).toMatchObject({ type: 'EXECUTION', node_id: 'c' });
+    expect(e.error?.message).toMatch(/NUL character/);
+    const next = await run({ name: 'after-nul', nodes: [n.transform('t', '1')] });
+    expect(next.status).toBe('success');
+  });
+
   it('fails an http response over max_response_bytes', async () => {
     const e = await run({
       name: 'bigres',

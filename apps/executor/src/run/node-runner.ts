@@ -1,6 +1,7 @@
 import {
   costUnits,
   formatMoney,
+  jsonHasNul,
   resolveRetryPolicy,
   retryDelayMs,
   shouldRetry,
@@ -9,6 +10,7 @@ import {
   type RunError,
 } from '@linkflow/domain';
 import {
+  abortError,
   NodeError,
   toNodeError,
   type LogLevel,
@@ -64,6 +66,16 @@ export interface NodeRunResult {
   readonly logs: readonly NodeLogLine[];
 }
 
+/** Postgres text and jsonb cannot hold NUL; log lines drop it rather than fail the write. */
+const stripNul = (text: string): string => text.replaceAll('\u0000', '');
+const withoutNul = (data: Record<string, unknown>): Record<string, unknown> => {
+  const json = JSON.stringify(data);
+  if (!jsonHasNul(json)) return data;
+  return JSON.parse(json, (_key, value: unknown) =>
+    typeof value === 'string' ? stripNul(value) : value,
+  ) as Record<string, unknown>;
+};
+
 const toRunError = (e: NodeError): RunError => ({
   type: e.type,
   message: e.message,
@@ -81,6 +93,8 @@ async function attemptOnce(
   attempt: number,
   logs: NodeLogLine[],
 ): Promise<AttemptOutcome> {
+  // The slot first: a node's timeout must not run down while it waits for one.
+  const release = await deps.slots.acquire();
   const { controller, dispose } = childController(signal);
   const timeoutMs = node.spec.timeout_ms;
   const timer =
@@ -95,8 +109,8 @@ async function attemptOnce(
             ),
           timeoutMs,
         );
-  const release = await deps.slots.acquire();
   try {
+    if (controller.signal.aborted) throw abortError(controller.signal);
     const rendered = await node.config.render(input);
     if (!rendered.ok)
       throw new NodeError('EXPRESSION', `${rendered.error.path}: ${rendered.error.message}`, {
@@ -110,7 +124,12 @@ async function attemptOnce(
       attempt,
       timeoutMs: timeoutMs ?? 0,
       log: (level: LogLevel, message: string, data?: Record<string, unknown>) =>
-        logs.push({ at: deps.clock.now(), level, message, ...(data ? { data } : {}) }),
+        logs.push({
+          at: deps.clock.now(),
+          level,
+          message: stripNul(message),
+          ...(data ? { data: withoutNul(data) } : {}),
+        }),
     };
     const target = def.breakerKey?.(rendered.value);
     const run = () => def.execute(ctx, rendered.value, input);
@@ -119,6 +138,13 @@ async function attemptOnce(
       controller.signal,
     );
     const json = JSON.stringify(result.output ?? null);
+    if (jsonHasNul(json)) {
+      throw new NodeError(
+        'EXECUTION',
+        'node output contains a NUL character (\\u0000), which cannot be stored',
+        { retryable: false },
+      );
+    }
     if (Buffer.byteLength(json) > deps.maxOutputBytes) {
       throw new NodeError(
         'EXECUTION',

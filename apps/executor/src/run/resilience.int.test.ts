@@ -115,6 +115,17 @@ describe('dead-letter queue', () => {
       const job = await own.queue.queue.getJob('poison-1');
       expect(job?.attemptsMade).toBe(1);
       expect(job?.failedReason).toMatch(/poison job payload/);
+      // a dead-lettered job of a real execution also ends the execution in Postgres
+      const wf = await own.createWorkflow({ name: 'dead', nodes: [n.transform('a', '1')] });
+      const id = await own.start(wf, {}, { enqueue: false });
+      await own.queue.queue.add('execution.run', { execution_id: id } as never, {
+        jobId: id,
+        priority: 5,
+      });
+      const e = await own.waitFor(id, ['failed']);
+      expect(e.error).toMatchObject({ type: 'UNKNOWN', node_id: null });
+      expect(e.error?.message).toMatch(/^dead-lettered: poison job payload/);
+      expect(e.transitions.map((t) => t.to)).toEqual(['pending', 'failed']);
     } finally {
       await dlq.queue.obliterate({ force: true });
       await dlq.close();

@@ -18,7 +18,8 @@ export type ErrorType = (typeof ERROR_TYPES)[number];
 export interface RunError {
   readonly type: ErrorType;
   readonly message: string;
-  readonly node_id?: string;
+  /** The node that failed; null for execution-level errors (timeout, cancel, dead-letter). */
+  readonly node_id?: string | null;
   readonly cause?: RunError;
   readonly status?: number;
 }

@@ -180,6 +180,13 @@ describe('validateWorkflow', () => {
     expect(found.length).toBeGreaterThanOrEqual(3);
   });
 
+  it('refuses NUL characters, which cannot be stored', () => {
+    expect(problems({ name: 'n\u0000', nodes: [t('a')] })).toEqual([
+      { path: '/', message: 'must not contain NUL characters (\\u0000): they cannot be stored' },
+    ]);
+    expect(problems({ name: 'ok', nodes: [t('a', '"a\\u0000b"')] })).toEqual([]);
+  });
+
   it('does not let __proto__ keys pollute objects', () => {
     const def = JSON.parse(
       '{"name":"w","nodes":[{"id":"a","type":"transform","config":{"expression":"1","__proto__":{"polluted":true}}}]}',

@@ -1,5 +1,6 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { FieldProblem } from '../errors/app-error.ts';
+import { jsonHasNul } from '../config/json-nul.ts';
 import { compileExpression } from '../expressions/expression.ts';
 import { compileConfig } from '../expressions/compiled-config.ts';
 import { err, ok, type Result } from '../result.ts';
@@ -89,6 +90,11 @@ export function validateWorkflow(
 ): Result<WorkflowDefinition, FieldProblem[]> {
   const schema = schemaProblems(input);
   if (schema.length > 0) return err(schema);
+  if (jsonHasNul(JSON.stringify(input))) {
+    return err([
+      { path: '/', message: 'must not contain NUL characters (\\u0000): they cannot be stored' },
+    ]);
+  }
   const def = input as WorkflowDefinition;
   const problems = [...nodeProblems(def, catalog), ...edgeProblems(def)];
   const danglingOrDuplicate = problems.some((p) =>
