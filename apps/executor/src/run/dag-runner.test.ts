@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Type } from '@sinclair/typebox';
-import { compileWorkflow, type CompiledWorkflow } from '@linkflow/domain';
+import { compileWorkflow } from '@linkflow/domain';
 import {
   abortError,
   createNodeRegistry,
