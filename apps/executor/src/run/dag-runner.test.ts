@@ -32,10 +32,7 @@ describe('runDag', () => {
   it('aborts nodes still in flight when a checkpoint cannot be written, then rethrows', async () => {
     //   fast (transform)    hang (never ends on its own)
     const aborted: string[] = [];
-    const registry = createNodeRegistry([
-      createTransformNode(),
-      hangingNode(aborted),
-    ]);
+    const registry = createNodeRegistry([createTransformNode(), hangingNode(aborted)]);
     const compiled = compileWorkflow(
       {
         name: 'w',
