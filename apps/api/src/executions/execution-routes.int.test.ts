@@ -209,6 +209,25 @@ describe('cancel and timeout', () => {
     expect(await h.queue.getJob(e.id)).toBeUndefined();
   });
 
+  it('still answers 200 when the cancel signal cannot reach Redis after the commit', async () => {
+    const broken = await createApiHarness({
+      signals: { dequeue: () => Promise.reject(new TypeError('redis down')) },
+    });
+    try {
+      const wf = (await broken.request('POST', '/api/workflows', { body: sampleWorkflow() })).json<{
+        id: string;
+      }>();
+      const e = (
+        await broken.request('POST', '/api/executions', { body: { workflow_id: wf.id } })
+      ).json<{ id: string }>();
+      const res = await broken.request('POST', `/api/executions/${e.id}/cancel`);
+      expect(res.statusCode).toBe(200);
+      expect(res.json().status).toBe('cancelled');
+    } finally {
+      await broken.close();
+    }
+  });
+
   it('answers 409 when cancelling a terminal execution, and 404 for unknown', async () => {
     const e = (await start({})).json<{ id: string }>();
     await h.request('POST', `/api/executions/${e.id}/cancel`);

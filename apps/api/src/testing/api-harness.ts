@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis';
 import { testDatabaseUrl, testRedisUrl } from '../../../../test/fixtures.ts';
 import { buildApp } from '../app.ts';
 import { wireApiDeps } from '../wiring.ts';
+import type { ExecutionSignals } from '../executions/execution-routes.ts';
 import type { Scope } from '../auth/auth.ts';
 
 /** A real API over the test database and a fresh queue, plus a tenant to call it as. */
@@ -31,7 +32,7 @@ export interface ApiHarness {
 }
 
 export async function createApiHarness(
-  options: { bodyLimit?: number; nodeTypes?: string[] } = {},
+  options: { bodyLimit?: number; nodeTypes?: string[]; signals?: Partial<ExecutionSignals> } = {},
 ): Promise<ApiHarness> {
   const ids = { next: () => uuidv7() };
   const db = createDb({ url: testDatabaseUrl(), maxConnections: 4 });
@@ -45,9 +46,8 @@ export async function createApiHarness(
   });
   const logger = createLogger({ level: 'silent', name: 'api-test' });
   const bodyLimit = options.bodyLimit ?? 1024 * 1024;
-  const app = await buildApp(
-    wireApiDeps({ db, redis, queue, registry, logger, bodyLimit, cacheKeys: false }),
-  );
+  const deps = wireApiDeps({ db, redis, queue, registry, logger, bodyLimit, cacheKeys: false });
+  const app = await buildApp({ ...deps, signals: { ...deps.signals, ...options.signals } });
   const keys = createApiKeyRepository({ prisma: db.prisma, ids });
   const newTenant = () => keys.ensureTenant(`t-${randomUUID()}`);
   const tenantId = await newTenant();

@@ -141,6 +141,12 @@ describe('withDbRetry', () => {
     expect(isTransientDbError(new Error('Connection terminated unexpectedly'))).toBe(true);
     expect(isTransientDbError(Object.assign(new Error('x'), { code: 'ECONNRESET' }))).toBe(true);
     expect(isTransientDbError('nope')).toBe(false);
+    expect(
+      isTransientDbError(Object.assign(new Error('deadlock detected'), { code: '40P01' })),
+    ).toBe(true);
+    expect(
+      isTransientDbError(Object.assign(new Error('could not serialize'), { code: '40001' })),
+    ).toBe(true);
     expect(isTransientDbError(new Error('duplicate key'))).toBe(false);
   });
 });
