@@ -34,7 +34,7 @@ export default defineConfig({
     coverage: {
       provider: 'v8',
       include: ['libs/domain/src/**', 'libs/nodes/src/**'],
-      exclude: ['**/*.test.ts', '**/index.ts'],
+      exclude: ['**/*.test.ts', '**/index.ts', '**/testing/**'],
       thresholds: { 'libs/domain/src/**': { lines: 95 }, 'libs/nodes/src/**': { lines: 85 } },
     },
   },

@@ -1,8 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Value } from '@sinclair/typebox/value';
-import type { LogLevel, NodeContext, NodeInput } from '../node-definition.ts';
+import type { NodeContext, NodeInput } from '../node-definition.ts';
 import { NodeError } from '../node-errors.ts';
 import { createCodeNode, type CodeConfig } from './index.ts';
+import { fakeNodeContext, type CapturedLog } from '../testing/node-context.ts';
 
 const node = createCodeNode({
   poolSize: 2,
@@ -19,23 +20,13 @@ const input: NodeInput = {
   execution: { id: 'exe_1', workflow_id: 'wf_1', attempt: 1 },
 };
 
-interface LogEntry {
-  readonly level: LogLevel;
-  readonly message: string;
-}
-
-function makeCtx(
-  signal: AbortSignal = new AbortController().signal,
-  logs: LogEntry[] = [],
-): NodeContext {
-  return {
-    signal,
-    clock: { now: () => new Date() },
+function makeCtx(signal?: AbortSignal, logs: CapturedLog[] = []): NodeContext {
+  return fakeNodeContext({
     nodeId: 'script',
-    attempt: 1,
     timeoutMs: 30_000,
-    log: (level, message) => logs.push({ level, message }),
-  };
+    logs,
+    ...(signal ? { signal } : {}),
+  });
 }
 
 function run(source: string, extra: Omit<CodeConfig, 'source'> = {}, signal?: AbortSignal) {
@@ -150,7 +141,7 @@ describe('code node execution', () => {
   });
 
   it('forwards console lines to ctx.log', async () => {
-    const logs: LogEntry[] = [];
+    const logs: CapturedLog[] = [];
     await node.execute(
       makeCtx(undefined, logs),
       { source: 'console.log("total", input.total, { a: 1 }); console.warn("careful"); return 1' },

@@ -5,6 +5,7 @@ import pg from 'pg';
 import type { NodeContext, NodeDefinition } from '../node-definition.ts';
 import { NodeError } from '../node-errors.ts';
 import { createDbNode, DbConfigSchema, type DbConfig, type DbOutput } from './index.ts';
+import { EMPTY_NODE_INPUT, fakeNodeContext } from '../testing/node-context.ts';
 
 // ARRANGE (shared): a throwaway schema + table on the local Postgres, dropped afterwards.
 const PG_URL =
@@ -31,18 +32,11 @@ function makeNode(
 
 const db = makeNode();
 
-function makeCtx(signal: AbortSignal = new AbortController().signal): NodeContext {
-  return {
-    signal,
-    clock: { now: () => new Date() },
-    nodeId: 'save',
-    attempt: 1,
-    timeoutMs: 30_000,
-    log: () => undefined,
-  };
+function makeCtx(signal?: AbortSignal): NodeContext {
+  return fakeNodeContext({ nodeId: 'save', timeoutMs: 30_000, ...(signal ? { signal } : {}) });
 }
 
-const input = { input: {}, nodes: {}, execution: { id: 'e1', workflow_id: 'w1', attempt: 1 } };
+const input = EMPTY_NODE_INPUT;
 
 function run(config: DbConfig, signal?: AbortSignal, node = db) {
   return node.execute(makeCtx(signal), config, input);

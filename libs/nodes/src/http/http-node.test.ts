@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeContext, NodeDefinition } from '../node-definition.ts';
 import { NodeError } from '../node-errors.ts';
 import { createHttpNode, type HttpConfig, type HttpOutput, type LookupAddress } from './index.ts';
+import { EMPTY_NODE_INPUT, fakeNodeContext } from '../testing/node-context.ts';
 
 // ARRANGE (shared): one loopback server; every real request in this file goes to 127.0.0.1.
 const closedSockets: string[] = [];
@@ -109,18 +110,11 @@ function makeNode(
   return node;
 }
 
-function makeCtx(signal: AbortSignal = new AbortController().signal): NodeContext {
-  return {
-    signal,
-    clock: { now: () => new Date() },
-    nodeId: 'fetch',
-    attempt: 1,
-    timeoutMs: 5000,
-    log: () => undefined,
-  };
+function makeCtx(signal?: AbortSignal): NodeContext {
+  return fakeNodeContext({ nodeId: 'fetch', timeoutMs: 5000, ...(signal ? { signal } : {}) });
 }
 
-const input = { input: {}, nodes: {}, execution: { id: 'e1', workflow_id: 'w1', attempt: 1 } };
+const input = EMPTY_NODE_INPUT;
 
 const allowed = makeNode(['127.0.0.1']);
 const strict = makeNode([]);
