@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BenchError } from './bench-error.ts';
+import { DEFAULT_REDIS_URL } from '@linkflow/domain';
 
 /** The repository root (bench/src/../..). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -47,7 +48,6 @@ export function scaled(scale: number): ScaledCounts {
 }
 
 const DEFAULT_BASE_URL = 'postgresql://postgres@127.0.0.1:5432/postgres';
-const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];

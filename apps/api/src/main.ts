@@ -1,27 +1,13 @@
 import { createBuiltinRegistry } from '@linkflow/nodes';
 import { createExecutionQueue, createRedis } from '@linkflow/queue';
 import { createDb } from '@linkflow/store';
-import { createLogger, startTracing } from '@linkflow/telemetry';
+import { createLogger, loadConfigOrExit, startTracing } from '@linkflow/telemetry';
 import { buildApp } from './app.ts';
-import { ConfigError, loadConfig } from './config.ts';
+import { loadConfig } from './config.ts';
 import { wireApiDeps } from './wiring.ts';
 
-const EX_CONFIG = 78;
-
-function configOrExit() {
-  try {
-    return loadConfig(process.env);
-  } catch (err) {
-    const issues = err instanceof ConfigError ? err.issues : [String(err)];
-    process.stderr.write(
-      `linkflow-api: invalid configuration\n${issues.map((i) => `  ${i}`).join('\n')}\n`,
-    );
-    process.exit(EX_CONFIG);
-  }
-}
-
 async function main(): Promise<void> {
-  const config = configOrExit();
+  const config = loadConfigOrExit('linkflow-api', () => loadConfig(process.env));
   const tracing = startTracing({
     serviceName: 'linkflow-api',
     ...(config.otlpEndpoint ? { otlpEndpoint: config.otlpEndpoint } : {}),

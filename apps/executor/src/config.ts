@@ -4,26 +4,19 @@ import {
   ConfigError,
   createEnvParsers,
   deepFreeze,
-  LOG_LEVEL_NAMES,
+  parseSharedConfig,
   type Env,
-  type LogLevelName,
+  type SharedConfig,
 } from '@linkflow/domain';
 
 export { ConfigError };
 
 /** The executor's configuration, parsed once at start-up and frozen. */
-export interface ExecutorConfig {
-  readonly databaseUrl: string;
-  readonly redisUrl: string;
-  readonly queueName: string;
+export interface ExecutorConfig extends SharedConfig {
   /** Executions taken at once, and node runs in flight at once, in this process. */
   readonly concurrency: number;
   readonly metricsPort: number;
-  readonly logLevel: LogLevelName;
   readonly workerId: string;
-  readonly nodeTypes: readonly string[] | undefined;
-  readonly dbConnections: Readonly<Record<string, string>>;
-  readonly httpAllow: readonly string[];
   readonly codePoolSize: number;
   readonly maxOutputBytes: number;
   /** BullMQ job lock; a crashed worker's job is taken over after about lock + stalled interval. */
@@ -33,7 +26,6 @@ export interface ExecutorConfig {
   readonly reconcileIntervalMs: number;
   /** A pending execution this old with no job is enqueued again by the reconciler. */
   readonly reconcileAfterMs: number;
-  readonly otlpEndpoint: string | undefined;
 }
 
 /**
@@ -44,19 +36,10 @@ export function loadConfig(env: Env): ExecutorConfig {
   const issues: string[] = [];
   const p = createEnvParsers(env, issues, (path) => readFileSync(path, 'utf8'));
   const config: ExecutorConfig = {
-    databaseUrl: p.url('DATABASE_URL', 'postgresql://postgres@127.0.0.1:5432/linkflow', [
-      'postgresql:',
-      'postgres:',
-    ]),
-    redisUrl: p.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
-    queueName: p.str('LINKFLOW_QUEUE', 'linkflow-executions'),
+    ...parseSharedConfig(p),
     concurrency: p.int('EXECUTOR_CONCURRENCY', 32, 1, 1000),
     metricsPort: p.int('EXECUTOR_METRICS_PORT', 9464, 0, 65535),
-    logLevel: p.oneOf('LOG_LEVEL', 'info', LOG_LEVEL_NAMES),
     workerId: p.str('EXECUTOR_ID', `${hostname()}:${process.pid}`),
-    nodeTypes: p.nodeTypes('LINKFLOW_NODE_TYPES'),
-    dbConnections: p.connections('LINKFLOW_DB_CONNECTIONS'),
-    httpAllow: p.list('LINKFLOW_HTTP_ALLOW') ?? [],
     codePoolSize: p.int('EXECUTOR_CODE_WORKERS', 2, 1, 64),
     maxOutputBytes: p.int('LINKFLOW_MAX_OUTPUT_BYTES', 10 * 1024 * 1024, 1024, 512 * 1024 * 1024),
     lockMs: p.int('EXECUTOR_LOCK_MS', 30_000, 500, 600_000),
@@ -64,7 +47,6 @@ export function loadConfig(env: Env): ExecutorConfig {
     shutdownGraceMs: p.int('EXECUTOR_SHUTDOWN_GRACE_MS', 25_000, 0, 600_000),
     reconcileIntervalMs: p.int('EXECUTOR_RECONCILE_INTERVAL_MS', 10_000, 100, 86_400_000),
     reconcileAfterMs: p.int('EXECUTOR_RECONCILE_AFTER_MS', 5_000, 0, 86_400_000),
-    otlpEndpoint: p.read('OTEL_EXPORTER_OTLP_ENDPOINT'),
   };
   if (issues.length > 0) throw new ConfigError(issues);
   return deepFreeze(config);

@@ -1,23 +1,9 @@
-import { createLogger, startTracing } from '@linkflow/telemetry';
-import { ConfigError, loadConfig } from './config.ts';
+import { createLogger, loadConfigOrExit, startTracing } from '@linkflow/telemetry';
+import { loadConfig } from './config.ts';
 import { startExecutor } from './executor.ts';
 
-const EX_CONFIG = 78;
-
-function configOrExit() {
-  try {
-    return loadConfig(process.env);
-  } catch (err) {
-    const issues = err instanceof ConfigError ? err.issues : [String(err)];
-    process.stderr.write(
-      `linkflow-executor: invalid configuration\n${issues.map((i) => `  ${i}`).join('\n')}\n`,
-    );
-    process.exit(EX_CONFIG);
-  }
-}
-
 function main(): void {
-  const config = configOrExit();
+  const config = loadConfigOrExit('linkflow-executor', () => loadConfig(process.env));
   const tracing = startTracing({
     serviceName: 'linkflow-executor',
     ...(config.otlpEndpoint ? { otlpEndpoint: config.otlpEndpoint } : {}),

@@ -18,3 +18,4 @@ export * from './cost/cost-model.ts';
 export * from './config/env-parsers.ts';
 export * from './batching/micro-batcher.ts';
 export * from './config/json-nul.ts';
+export * from './config/shared-config.ts';

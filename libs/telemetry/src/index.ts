@@ -2,3 +2,4 @@ export * from './telemetry-errors.ts';
 export * from './logger.ts';
 export * from './metrics.ts';
 export * from './tracing.ts';
+export * from './startup.ts';

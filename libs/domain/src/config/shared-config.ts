@@ -1,0 +1,30 @@
+import { LOG_LEVEL_NAMES, type createEnvParsers, type LogLevelName } from './env-parsers.ts';
+
+/** Settings the API and the executor read from the same variables, with the same defaults. */
+export interface SharedConfig {
+  readonly databaseUrl: string;
+  readonly redisUrl: string;
+  readonly queueName: string;
+  readonly logLevel: LogLevelName;
+  readonly nodeTypes: readonly string[] | undefined;
+  readonly dbConnections: Readonly<Record<string, string>>;
+  readonly httpAllow: readonly string[];
+  readonly otlpEndpoint: string | undefined;
+}
+
+export const DEFAULT_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/linkflow';
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+/** Parses the shared variables (DESIGN.md "Running it"); issues go to the parsers' list. */
+export function parseSharedConfig(p: ReturnType<typeof createEnvParsers>): SharedConfig {
+  return {
+    databaseUrl: p.url('DATABASE_URL', DEFAULT_DATABASE_URL, ['postgresql:', 'postgres:']),
+    redisUrl: p.url('REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:']),
+    queueName: p.str('LINKFLOW_QUEUE', 'linkflow-executions'),
+    logLevel: p.oneOf('LOG_LEVEL', 'info', LOG_LEVEL_NAMES),
+    nodeTypes: p.nodeTypes('LINKFLOW_NODE_TYPES'),
+    dbConnections: p.connections('LINKFLOW_DB_CONNECTIONS'),
+    httpAllow: p.list('LINKFLOW_HTTP_ALLOW') ?? [],
+    otlpEndpoint: p.read('OTEL_EXPORTER_OTLP_ENDPOINT'),
+  };
+}
