@@ -101,8 +101,19 @@ export async function writeCheckpoints(
     text: BATCH_SQL,
     values: batchArgs(batch),
   });
-  const byOrd = new Map(res.rows.map((r) => [r.ord, r]));
-  return batch.map((_, i) => {
+  return writtenSeqsByOrd(res.rows, batch.length);
+}
+
+/**
+ * Maps a fenced batch write's rows (`ord` is the 1-based request position) back to the
+ * requests: the log seqs of each written request, undefined where its fence rejected it.
+ */
+export function writtenSeqsByOrd(
+  rows: readonly { ord: number; written: boolean; seqs: number[] }[],
+  count: number,
+): (number[] | undefined)[] {
+  const byOrd = new Map(rows.map((r) => [r.ord, r]));
+  return Array.from({ length: count }, (_, i) => {
     const row = byOrd.get(i + 1);
     return row?.written ? row.seqs : undefined;
   });

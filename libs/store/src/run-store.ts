@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { ExecutionStatus, NodeStatus, RunError, WorkflowDefinition } from '@linkflow/domain';
 import {
   createCheckpointBatcher,
+  writtenSeqsByOrd,
   writeCheckpoints,
   type CheckpointRequest,
 } from './checkpoint-batch.ts';
@@ -154,11 +155,7 @@ async function finishStatement(
       logs.map((x) => (x.log.data === undefined ? null : JSON.stringify(x.log.data))),
     ],
   });
-  const byOrd = new Map(res.rows.map((r) => [r.ord, r]));
-  return batch.map((_, i) => {
-    const row = byOrd.get(i + 1);
-    return row?.written ? row.seqs : undefined;
-  });
+  return writtenSeqsByOrd(res.rows, batch.length);
 }
 
 /** Finishes a batch; carried last-node checkpoints share the transaction (one commit). */
