@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import {
   ConfigError,
-  createEnvParsers,
-  deepFreeze,
+  loadEnvConfig,
   parseSharedConfig,
   type Env,
   type SharedConfig,
@@ -22,14 +21,14 @@ export interface ApiConfig extends SharedConfig {
  * @throws ConfigError
  */
 export function loadConfig(env: Env): ApiConfig {
-  const issues: string[] = [];
-  const p = createEnvParsers(env, issues, (path) => readFileSync(path, 'utf8'));
-  const config: ApiConfig = {
-    ...parseSharedConfig(p),
-    port: p.int('API_PORT', 8084, 1, 65535),
-    host: p.str('API_HOST', '0.0.0.0'),
-    bodyLimit: p.int('API_BODY_LIMIT', 1024 * 1024, 1024, 100 * 1024 * 1024),
-  };
-  if (issues.length > 0) throw new ConfigError(issues);
-  return deepFreeze(config);
+  return loadEnvConfig(
+    env,
+    (path) => readFileSync(path, 'utf8'),
+    (p): ApiConfig => ({
+      ...parseSharedConfig(p),
+      port: p.int('API_PORT', 8084, 1, 65535),
+      host: p.str('API_HOST', '0.0.0.0'),
+      bodyLimit: p.int('API_BODY_LIMIT', 1024 * 1024, 1024, 100 * 1024 * 1024),
+    }),
+  );
 }

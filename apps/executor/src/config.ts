@@ -2,8 +2,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import {
   ConfigError,
-  createEnvParsers,
-  deepFreeze,
+  loadEnvConfig,
   parseSharedConfig,
   type Env,
   type SharedConfig,
@@ -33,21 +32,21 @@ export interface ExecutorConfig extends SharedConfig {
  * @throws ConfigError
  */
 export function loadConfig(env: Env): ExecutorConfig {
-  const issues: string[] = [];
-  const p = createEnvParsers(env, issues, (path) => readFileSync(path, 'utf8'));
-  const config: ExecutorConfig = {
-    ...parseSharedConfig(p),
-    concurrency: p.int('EXECUTOR_CONCURRENCY', 32, 1, 1000),
-    metricsPort: p.int('EXECUTOR_METRICS_PORT', 9464, 0, 65535),
-    workerId: p.str('EXECUTOR_ID', `${hostname()}:${process.pid}`),
-    codePoolSize: p.int('EXECUTOR_CODE_WORKERS', 2, 1, 64),
-    maxOutputBytes: p.int('LINKFLOW_MAX_OUTPUT_BYTES', 10 * 1024 * 1024, 1024, 512 * 1024 * 1024),
-    lockMs: p.int('EXECUTOR_LOCK_MS', 30_000, 500, 600_000),
-    stalledIntervalMs: p.int('EXECUTOR_STALLED_INTERVAL_MS', 30_000, 500, 600_000),
-    shutdownGraceMs: p.int('EXECUTOR_SHUTDOWN_GRACE_MS', 25_000, 0, 600_000),
-    reconcileIntervalMs: p.int('EXECUTOR_RECONCILE_INTERVAL_MS', 10_000, 100, 86_400_000),
-    reconcileAfterMs: p.int('EXECUTOR_RECONCILE_AFTER_MS', 5_000, 0, 86_400_000),
-  };
-  if (issues.length > 0) throw new ConfigError(issues);
-  return deepFreeze(config);
+  return loadEnvConfig(
+    env,
+    (path) => readFileSync(path, 'utf8'),
+    (p): ExecutorConfig => ({
+      ...parseSharedConfig(p),
+      concurrency: p.int('EXECUTOR_CONCURRENCY', 32, 1, 1000),
+      metricsPort: p.int('EXECUTOR_METRICS_PORT', 9464, 0, 65535),
+      workerId: p.str('EXECUTOR_ID', `${hostname()}:${process.pid}`),
+      codePoolSize: p.int('EXECUTOR_CODE_WORKERS', 2, 1, 64),
+      maxOutputBytes: p.int('LINKFLOW_MAX_OUTPUT_BYTES', 10 * 1024 * 1024, 1024, 512 * 1024 * 1024),
+      lockMs: p.int('EXECUTOR_LOCK_MS', 30_000, 500, 600_000),
+      stalledIntervalMs: p.int('EXECUTOR_STALLED_INTERVAL_MS', 30_000, 500, 600_000),
+      shutdownGraceMs: p.int('EXECUTOR_SHUTDOWN_GRACE_MS', 25_000, 0, 600_000),
+      reconcileIntervalMs: p.int('EXECUTOR_RECONCILE_INTERVAL_MS', 10_000, 100, 86_400_000),
+      reconcileAfterMs: p.int('EXECUTOR_RECONCILE_AFTER_MS', 5_000, 0, 86_400_000),
+    }),
+  );
 }

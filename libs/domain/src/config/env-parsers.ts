@@ -112,3 +112,19 @@ export function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+/**
+ * The `loadConfig` skeleton: builds a config with the parsers, throws a ConfigError with
+ * every issue, and returns the config deep-frozen.
+ * @throws ConfigError
+ */
+export function loadEnvConfig<C>(
+  env: Env,
+  readFile: ((path: string) => string) | undefined,
+  build: (p: ReturnType<typeof createEnvParsers>) => C,
+): C {
+  const issues: string[] = [];
+  const config = build(createEnvParsers(env, issues, readFile));
+  if (issues.length > 0) throw new ConfigError(issues);
+  return deepFreeze(config);
+}
