@@ -9,7 +9,7 @@ export REDIS_URL ?= redis://127.0.0.1:6379
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-install: ## npm install (not npm ci: see ../shared/STACK.md)
+install: ## npm install (not npm ci: bullmq's optional platform packages are not all on the registry, so npm ci calls the lockfile out of sync)
 	npm install --no-audit --no-fund
 
 generate: ## generate the Prisma client (offline)
