@@ -36,6 +36,8 @@ export interface NodeContext {
   readonly signal: AbortSignal;
   readonly clock: Clock;
   readonly nodeId: string;
+  /** The tenant whose execution runs this node (per-tenant limits, access checks). */
+  readonly tenantId: string;
   readonly attempt: number;
   /** Milliseconds this attempt may take; the executor also aborts `signal` when it passes. */
   readonly timeoutMs: number;

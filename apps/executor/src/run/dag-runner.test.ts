@@ -58,6 +58,7 @@ describe('runDag', () => {
       workflow: compiled.value,
       states: new Map(),
       context: { input: {}, execution: { id: 'e', workflow_id: 'w', attempt: 1 } },
+      tenantId: 't1',
       signal: new AbortController().signal,
       onStarted: () => undefined,
       onSettled: (id) =>

@@ -22,6 +22,8 @@ export interface DagRunRequest {
   /** Checkpointed states (resumed nodes); updated in place as nodes settle. */
   readonly states: Map<string, NodeState>;
   readonly context: Omit<NodeInput, 'nodes'>;
+  /** The execution's tenant, passed to every node as `ctx.tenantId`. */
+  readonly tenantId: string;
   /** Aborts on cancel, execution timeout or a lost lease. */
   readonly signal: AbortSignal;
   onStarted(nodeId: string): void;
@@ -83,12 +85,11 @@ export async function runDag(deps: NodeRunnerDeps, req: DagRunRequest): Promise<
     if (!node) return;
     states.set(id, { status: 'running' });
     req.onStarted(id);
-    const task = runNode(
-      deps,
-      node,
-      { ...req.context, nodes: outputsOf(states) },
-      controller.signal,
-    ).then(async (result) => {
+    const task = runNode(deps, node, {
+      input: { ...req.context, nodes: outputsOf(states) },
+      signal: controller.signal,
+      tenantId: req.tenantId,
+    }).then(async (result) => {
       await req.onSettled(
         id,
         result,

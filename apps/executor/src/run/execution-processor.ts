@@ -139,6 +139,7 @@ export async function processExecution(
         input: exec.inputData,
         execution: { id: executionId, workflow_id: exec.workflowId, attempt: exec.fence.attempt },
       },
+      tenantId: exec.tenantId,
       signal: handle.controller.signal,
       onStarted: (nodeId) => deps.events.status(executionId, 'running', nodeId),
       onSettled: (nodeId, result, last) => {

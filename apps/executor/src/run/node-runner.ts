@@ -85,13 +85,24 @@ const toRunError = (e: NodeError): RunError => ({
 type AttemptOutcome =
   { ok: true; output: unknown; json: string; usage: NodeUsage } | { ok: false; error: NodeError };
 
+/** One node run as the DAG runner asks for it. */
+export interface NodeRunRequest {
+  readonly input: NodeInput;
+  /** Aborts on cancel, execution timeout, fail_fast or a lost lease. */
+  readonly signal: AbortSignal;
+  /** The execution's tenant (nodes use it for per-tenant limits and access checks). */
+  readonly tenantId: string;
+}
+
+interface AttemptRequest extends NodeRunRequest {
+  readonly attempt: number;
+  readonly logs: NodeLogLine[];
+}
+
 async function attemptOnce(
   deps: NodeRunnerDeps,
   node: CompiledNode,
-  input: NodeInput,
-  signal: AbortSignal,
-  attempt: number,
-  logs: NodeLogLine[],
+  { input, signal, tenantId, attempt, logs }: AttemptRequest,
 ): Promise<AttemptOutcome> {
   // The slot first: a node's timeout must not run down while it waits for one.
   const release = await deps.slots.acquire();
@@ -121,6 +132,7 @@ async function attemptOnce(
       signal: controller.signal,
       clock: deps.clock,
       nodeId: node.spec.id,
+      tenantId,
       attempt,
       timeoutMs: timeoutMs ?? 0,
       log: (level: LogLevel, message: string, data?: Record<string, unknown>) =>
@@ -181,9 +193,9 @@ function finalError(error: NodeError, attempts: number): RunError {
 export async function runNode(
   deps: NodeRunnerDeps,
   node: CompiledNode,
-  input: NodeInput,
-  signal: AbortSignal,
+  request: NodeRunRequest,
 ): Promise<NodeRunResult> {
+  const { signal } = request;
   const policy = resolveRetryPolicy(node.spec.retry);
   const startedAt = deps.clock.now();
   // One line per settled node (its start is in node_runs and in the live `running` event).
@@ -191,7 +203,7 @@ export async function runNode(
   const attemptLog: AttemptRecord[] = [];
   for (let attempt = 1; ; attempt++) {
     const begun = deps.clock.now();
-    const outcome = await attemptOnce(deps, node, input, signal, attempt, logs);
+    const outcome = await attemptOnce(deps, node, { ...request, attempt, logs });
     const ended = deps.clock.now();
     const record: AttemptRecord = {
       attempt,

@@ -8,12 +8,19 @@ export interface CapturedLog {
 
 /** A NodeContext for node tests (our own port, so a fake is fine). Log lines go to `logs`. */
 export function fakeNodeContext(
-  options: { signal?: AbortSignal; nodeId?: string; timeoutMs?: number; logs?: CapturedLog[] } = {},
+  options: {
+    signal?: AbortSignal;
+    nodeId?: string;
+    tenantId?: string;
+    timeoutMs?: number;
+    logs?: CapturedLog[];
+  } = {},
 ): NodeContext {
   return {
     signal: options.signal ?? new AbortController().signal,
     clock: { now: () => new Date() },
     nodeId: options.nodeId ?? 'node',
+    tenantId: options.tenantId ?? 'tenant-1',
     attempt: 1,
     timeoutMs: options.timeoutMs ?? 30_000,
     log: (level, message) => void options.logs?.push({ level, message }),
