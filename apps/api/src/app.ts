@@ -11,6 +11,7 @@ import { registerLogRoutes } from './executions/log-routes.ts';
 import { RunnableCache, type Enqueuer } from './executions/start-execution.ts';
 import { registerHealthRoutes, type Probe } from './health/health-routes.ts';
 import { installErrorHandling } from './http/error-handler.ts';
+import { installJsonBodyParser } from './http/json-body.ts';
 import { installMetrics } from './http/metrics-hooks.ts';
 import { ProblemSchema } from './http/schemas.ts';
 import { registerNodeTypeRoutes } from './workflows/node-type-routes.ts';
@@ -68,6 +69,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installErrorHandling(app);
   // The API speaks JSON only: anything else is 415, not a string body.
   app.removeContentTypeParser(['text/plain']);
+  installJsonBodyParser(app);
   app.addSchema(ProblemSchema);
   await installDocs(app);
   installAuth(app, deps.authenticator);
