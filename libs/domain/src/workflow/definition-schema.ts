@@ -3,6 +3,13 @@ import { Type, type Static } from '@sinclair/typebox';
 /** Node id: short, URL- and expression-safe (`nodes.<id>` must be a JSONata path). */
 export const NODE_ID_PATTERN = '^[A-Za-z_][A-Za-z0-9_]{0,63}$';
 
+/**
+ * Longest timeout a definition may ask for (24 h), for a node, a whole execution or a node
+ * config such as the http node's. It must stay below 2^31-1 ms: above that Node's timers
+ * fire after 1 ms instead of never.
+ */
+export const MAX_TIMEOUT_MS = 86_400_000;
+
 export const RetryPolicySchema = Type.Object(
   {
     max_attempts: Type.Integer({ minimum: 1, maximum: 20 }),
@@ -19,7 +26,7 @@ export const NodeSpecSchema = Type.Object(
     type: Type.String({ minLength: 1, maxLength: 64 }),
     config: Type.Record(Type.String(), Type.Unknown()),
     retry: Type.Optional(RetryPolicySchema),
-    timeout_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400_000 })),
+    timeout_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TIMEOUT_MS })),
   },
   { additionalProperties: false },
 );
@@ -35,7 +42,7 @@ export const EdgeSchema = Type.Object(
 
 export const SettingsSchema = Type.Object(
   {
-    timeout_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400_000 })),
+    timeout_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TIMEOUT_MS })),
     max_concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
     fail_fast: Type.Optional(Type.Boolean()),
   },

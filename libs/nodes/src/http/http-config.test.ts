@@ -24,6 +24,14 @@ describe('http config', () => {
     expect(Value.Check(HttpConfigSchema, { url: 'https://a.example', timeout_ms: 0 })).toBe(false);
   });
 
+  it('caps timeout_ms at 24 h, below the 2^31-1 ms where Node timers fire at once', () => {
+    const check = (timeout_ms: number) =>
+      Value.Check(HttpConfigSchema, { url: 'https://a.example', timeout_ms });
+    expect(check(86_400_000)).toBe(true);
+    expect(check(86_400_001)).toBe(false);
+    expect(check(2 ** 31)).toBe(false);
+  });
+
   it('reports non-http URLs and reserved headers, and lets templates through', () => {
     expect(checkHttpConfig({ url: 'file:///etc/passwd' })).toEqual([
       { path: '/config/url', message: expect.stringContaining('file:') as string },

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { FieldProblem } from '@linkflow/domain';
+import { MAX_TIMEOUT_MS, type FieldProblem } from '@linkflow/domain';
 
 /** Methods the http node sends. */
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
@@ -18,7 +18,8 @@ const AcceptStatusEntry = Type.Union([
  * Config of the `http` node, version 1 (wire names are snake_case).
  * - `body`: a string is sent as text (`text/plain; charset=utf-8`), any other JSON value as
  *   `application/json`; a `content-type` header given in `headers` wins. `null` sends no body.
- * - `timeout_ms` covers the whole exchange (every redirect hop and reading the body).
+ * - `timeout_ms` covers the whole exchange (every redirect hop and reading the body); at most
+ *   `MAX_TIMEOUT_MS` (24 h), since a larger value would overflow Node's timer.
  * - `max_response_bytes` can only lower the server's limit, never raise it.
  */
 export const HttpConfigSchema = Type.Object(
@@ -35,7 +36,7 @@ export const HttpConfigSchema = Type.Object(
       Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
     ),
     body: Type.Optional(Type.Unknown()),
-    timeout_ms: Type.Optional(Type.Integer({ minimum: 1 })),
+    timeout_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TIMEOUT_MS })),
     max_response_bytes: Type.Optional(Type.Integer({ minimum: 1 })),
     accept_status: Type.Optional(Type.Array(AcceptStatusEntry, { minItems: 1, default: ['2xx'] })),
     follow_redirects: Type.Optional(Type.Boolean({ default: true })),
