@@ -294,11 +294,76 @@ describe('http node redirect safety', () => {
     const to = encodeURIComponent(`http://other.test:${port}/echo`);
     const { output } = await run(node, {
       url: `${base}/redirect?to=${to}`,
-      headers: { authorization: 'Bearer s', 'x-keep': '1' },
+      headers: { authorization: 'Bearer s', 'x-keep': '1', accept: 'application/json' },
     });
     const echo = output.body as { headers: Record<string, string> };
     expect(echo.headers['authorization']).toBeUndefined();
-    expect(echo.headers['x-keep']).toBe('1');
+    expect(echo.headers['x-keep']).toBeUndefined();
+    expect(echo.headers['accept']).toBe('application/json');
+  });
+
+  it('sends only safe headers to another port, keeping the body and its type on 307', async () => {
+    // ARRANGE: a second server on another port is another origin.
+    const other = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => route(req, res, Buffer.concat(chunks).toString('utf8')));
+    });
+    other.listen(0, '127.0.0.1');
+    await once(other, 'listening');
+    const otherPort = (other.address() as AddressInfo).port;
+    const to = encodeURIComponent(`http://127.0.0.1:${otherPort}/echo`);
+    const headers = {
+      'x-api-key': 'k-secret',
+      authorization: 'Bearer s',
+      cookie: 'sid=1',
+      'x-custom': 'c',
+      accept: 'application/json',
+      'accept-language': 'en',
+      'user-agent': 'linkflow-test',
+    };
+    try {
+      // ACT: a 307 keeps method and body; a 302 after POST becomes a GET without body.
+      const kept = await run(allowed, {
+        method: 'POST',
+        url: `${base}/redirect?code=307&to=${to}`,
+        headers,
+        body: { a: 1 },
+      });
+      const dropped = await run(allowed, {
+        method: 'POST',
+        url: `${base}/redirect?code=302&to=${to}`,
+        headers,
+        body: { a: 1 },
+      });
+      // ASSERT
+      const echo = kept.output.body as { headers: Record<string, string>; body: string };
+      expect(echo.body).toBe('{"a":1}');
+      for (const name of ['x-api-key', 'authorization', 'cookie', 'x-custom'])
+        expect(echo.headers[name]).toBeUndefined();
+      expect(echo.headers).toMatchObject({
+        accept: 'application/json',
+        'accept-language': 'en',
+        'user-agent': 'linkflow-test',
+        'content-type': 'application/json',
+      });
+      const get = dropped.output.body as { method: string; headers: Record<string, string> };
+      expect(get.method).toBe('GET');
+      expect(get.headers['content-type']).toBeUndefined();
+      expect(get.headers['x-api-key']).toBeUndefined();
+    } finally {
+      other.closeAllConnections();
+      other.close();
+    }
+  });
+
+  it('keeps every header on a same-origin redirect', async () => {
+    const { output } = await run(allowed, {
+      url: `${base}/redirect?to=/echo`,
+      headers: { 'x-api-key': 'k-secret', authorization: 'Bearer s' },
+    });
+    const echo = output.body as { headers: Record<string, string> };
+    expect(echo.headers).toMatchObject({ 'x-api-key': 'k-secret', authorization: 'Bearer s' });
   });
 
   it('refuses a redirect to a loopback target that is not allowed', async () => {

@@ -2,8 +2,23 @@ import { NodeError } from '../node-errors.ts';
 import { isReservedHeader, parseUrl, type HttpConfig, type HttpMethod } from './http-config.ts';
 import type { Hop } from './http-exchange.ts';
 
-/** Headers dropped when a redirect leaves the original origin. */
-const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie'] as const;
+/**
+ * The only headers a redirect may carry to another origin: they describe what the client
+ * accepts and cannot carry a secret. Every other header (`authorization`, `cookie`, but also
+ * `x-api-key` and any custom header a workflow sets) may be a credential meant for the
+ * first origin only, so it is dropped; an allowlist because a denylist cannot know them all.
+ */
+const CROSS_ORIGIN_SAFE_HEADERS: ReadonlySet<string> = new Set([
+  'accept',
+  'accept-encoding',
+  'accept-language',
+  'cache-control',
+  'pragma',
+  'user-agent',
+]);
+
+/** Headers that describe the body: they follow it when a 307/308 resends it. */
+const BODY_HEADERS: ReadonlySet<string> = new Set(['content-type', 'content-language']);
 
 const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 
@@ -46,8 +61,9 @@ export function firstHop(config: HttpConfig): Hop {
 /**
  * The hop a redirect response leads to, or undefined when `status` is not a redirect or has
  * no usable `location`. Follows browsers and RFC 9110 §15.4: 303 (and 301/302 after a POST)
- * become a GET without body; 307/308 repeat the method and body. Credentials
- * (authorization, cookie) are not sent to another origin.
+ * become a GET without body; 307/308 repeat the method and body. Another origin receives
+ * only the headers in `CROSS_ORIGIN_SAFE_HEADERS` (plus the body's type when the body goes
+ * along): credentials and custom headers stay with the origin the workflow named.
  */
 export function redirectHop(
   from: Hop,
@@ -61,14 +77,27 @@ export function redirectHop(
   const toGet =
     (status === 303 && from.method !== 'HEAD') ||
     ((status === 301 || status === 302) && from.method === 'POST');
-  const headers: Record<string, string> = { ...from.headers };
-  if (toGet) {
-    delete headers['content-type'];
+  const body = toGet ? undefined : from.body;
+  const headers = redirectHeaders(from.headers, {
+    crossOrigin: url.origin !== from.url.origin,
+    keepsBody: body !== undefined,
+  });
+  return { url, method: toGet ? 'GET' : from.method, headers, body };
+}
+
+/** The headers of a redirect hop: all of them on the same origin, only safe ones elsewhere. */
+function redirectHeaders(
+  headers: Readonly<Record<string, string>>,
+  hop: { crossOrigin: boolean; keepsBody: boolean },
+): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (BODY_HEADERS.has(name) && !hop.keepsBody) continue;
+    if (hop.crossOrigin && !CROSS_ORIGIN_SAFE_HEADERS.has(name) && !BODY_HEADERS.has(name))
+      continue;
+    kept[name] = value;
   }
-  if (url.origin !== from.url.origin) {
-    for (const name of CREDENTIAL_HEADERS) delete headers[name];
-  }
-  return { url, method: toGet ? 'GET' : from.method, headers, body: toGet ? undefined : from.body };
+  return kept;
 }
 
 /** A string body is text; any other JSON value is serialised; null/undefined send nothing. */
