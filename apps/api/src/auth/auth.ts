@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { LRUCache } from 'lru-cache';
 import type { ApiKeyPrincipal } from '@linkflow/store';
 import { apiErrors } from '../http/api-errors.ts';
 
@@ -30,24 +32,44 @@ export function hasScope(principal: ApiKeyPrincipal, scope: Scope): boolean {
   return principal.scopes.includes('admin') || principal.scopes.includes(scope);
 }
 
+/** Options of {@link cachedAuthenticator}; the defaults suit production. */
+export interface KeyCacheOptions {
+  /** How long an answer is trusted: revoking a key takes up to this long to bite. */
+  readonly ttlMs?: number;
+  /** Valid keys kept, least recently used evicted first. */
+  readonly max?: number;
+  /** Unknown or revoked keys remembered, in their own LRU so they never evict valid keys. */
+  readonly missMax?: number;
+  /** Milliseconds clock (tests inject one). */
+  readonly now?: () => number;
+}
+
+/** Caches hold a digest, never the presented secret, and a 16 KB header costs 64 bytes. */
+const digest = (key: string) => createHash('sha256').update(key).digest('hex');
+
 /**
- * Caches principals by key for a few seconds so hot reads do not hit Postgres for
- * every request. Revoking a key therefore takes up to `ttlMs` to bite.
+ * Caches principals by key for a few seconds so hot reads do not hit Postgres for every
+ * request. Valid keys live in an LRU of `max` entries; unknown keys in a separate, smaller
+ * LRU, so a flood of random tokens churns only that one and never evicts a valid key.
  */
 export function cachedAuthenticator(
   inner: Authenticator,
-  ttlMs = 10_000,
-  max = 10_000,
+  options: KeyCacheOptions = {},
 ): Authenticator {
-  const cache = new Map<string, { principal: ApiKeyPrincipal | undefined; until: number }>();
+  const ttl = options.ttlMs ?? 10_000;
+  // ttlResolution 0: read the clock on every check rather than arm a timer per insert.
+  const timing = { ttl, ttlResolution: 0, perf: { now: options.now ?? (() => performance.now()) } };
+  const valid = new LRUCache<string, ApiKeyPrincipal>({ max: options.max ?? 10_000, ...timing });
+  const unknown = new LRUCache<string, true>({ max: options.missMax ?? 1_000, ...timing });
   return {
     async authenticate(key) {
-      const now = Date.now();
-      const hit = cache.get(key);
-      if (hit && hit.until > now) return hit.principal;
+      const id = digest(key);
+      const hit = valid.get(id);
+      if (hit !== undefined) return hit;
+      if (unknown.has(id)) return undefined;
       const principal = await inner.authenticate(key);
-      if (cache.size >= max) cache.clear();
-      cache.set(key, { principal, until: now + ttlMs });
+      if (principal === undefined) unknown.set(id, true);
+      else valid.set(id, principal);
       return principal;
     },
   };
