@@ -53,7 +53,7 @@ export function installJsonBodyParser(app: FastifyInstance): void {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     // Fastify's default JSON parser is synchronous: it returns nothing to await.
-    void parse(request, body, (error, value) => {
+    void parse(request, typeof body === 'string' ? body : body.toString('utf8'), (error, value) => {
       if (error) return done(error, undefined);
       const path = tooDeepPath(value);
       if (path !== undefined) return done(apiErrors.invalidRequest([depthProblem(path)]));
