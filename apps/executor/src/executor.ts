@@ -61,9 +61,10 @@ export async function startExecutor(
     codePoolSize: config.codePoolSize,
     maxOutputBytes: config.maxOutputBytes,
   });
-  const breakers = new BreakerRegistry(undefined, (target, state) =>
-    metrics.breakerState.set({ target }, BREAKER_STATE_VALUE[state]),
-  );
+  const breakers = new BreakerRegistry(undefined, {
+    onStateChange: (target, state) => metrics.breakerState.set(target, BREAKER_STATE_VALUE[state]),
+    onEvict: (target) => metrics.breakerState.remove(target),
+  });
   const runStore = createRunStore({ pool: db.pool, workerId: config.workerId });
   const runs = new RunTable();
   const queue = createExecutionQueue({ connection: producerRedis, name: config.queueName });

@@ -33,7 +33,7 @@ describe('createMetrics', () => {
     const other = createMetrics(new Registry());
 
     metrics.executionsStarted.inc({ priority: 'high' });
-    metrics.breakerState.set({ target: 'shop.example:443' }, BREAKER_STATE_VALUE.open);
+    metrics.breakerState.set('shop.example:443', BREAKER_STATE_VALUE.open);
     metrics.nodeDuration.observe({ type: 'http', status: 'success' }, 0.2);
 
     const text = await metrics.registry.metrics();

@@ -1,10 +1,14 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { CappedGauge } from './capped-gauge.ts';
 
 /** Prefix of every LinkFlow metric (including the Node.js default metrics). */
 export const METRIC_PREFIX = 'linkflow_';
 
 /** Values of `linkflow_breaker_state`. */
 export const BREAKER_STATE_VALUE = { closed: 0, half_open: 1, open: 2 } as const;
+
+/** Targets with their own `linkflow_breaker_state` series; the rest share `target="other"`. */
+export const MAX_BREAKER_TARGET_LABELS = 50;
 
 /** Buckets (seconds) for whole executions: sub-second up to the 10-minute range. */
 export const EXECUTION_DURATION_BUCKETS: readonly number[] = [
@@ -39,8 +43,12 @@ export interface Metrics {
   readonly queueDepth: Gauge<'queue' | 'state' | 'priority'>;
   /** `linkflow_dlq_size` */
   readonly dlqSize: Gauge;
-  /** `linkflow_breaker_state{target}`: see {@link BREAKER_STATE_VALUE}. */
-  readonly breakerState: Gauge<'target'>;
+  /**
+   * `linkflow_breaker_state{target}`: see {@link BREAKER_STATE_VALUE}. The first
+   * {@link MAX_BREAKER_TARGET_LABELS} targets get a series, the rest share `other` (their
+   * worst state); `remove` drops an evicted breaker's series.
+   */
+  readonly breakerState: CappedGauge<'target'>;
   /** `linkflow_cost_usd_total`: no labels (per-workflow cost lives in Postgres reports). */
   readonly costUsd: Counter;
   /** `linkflow_http_requests_total{method,route,status}`; `route` is the route pattern. */
@@ -109,12 +117,16 @@ function infrastructureMetrics(registers: Registry[]) {
       help: 'Entries in the dead-letter queue.',
       registers,
     }),
-    breakerState: new Gauge({
-      name: 'linkflow_breaker_state',
-      help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open.',
-      labelNames: ['target'] as const,
-      registers,
-    }),
+    breakerState: new CappedGauge(
+      new Gauge({
+        name: 'linkflow_breaker_state',
+        help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open (target "other": the worst past the cap).',
+        labelNames: ['target'] as const,
+        registers,
+      }),
+      'target',
+      MAX_BREAKER_TARGET_LABELS,
+    ),
     httpRequests: new Counter({
       name: 'linkflow_http_requests_total',
       help: 'HTTP requests, by method, route pattern and status code.',

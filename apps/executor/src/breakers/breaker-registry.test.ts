@@ -67,3 +67,70 @@ describe('BreakerRegistry', () => {
     expect(changes.map(([, s]) => s)).toEqual(['open', 'half_open', 'closed']);
   });
 });
+
+describe('BreakerRegistry eviction', () => {
+  const quiet = {
+    errorThresholdPercentage: 50,
+    volumeThreshold: 1,
+    resetTimeoutMs: 60_000,
+    rollingCountTimeoutMs: 10_000,
+  };
+  const ok = () => Promise.resolve('ok');
+
+  it('shuts down and forgets a breaker idle past the TTL, reporting the eviction', async () => {
+    let now = 1_000;
+    const evicted: string[] = [];
+    registry = new BreakerRegistry(quiet, {
+      now: () => now,
+      eviction: { idleTtlMs: 600_000 },
+      onEvict: (t) => evicted.push(t),
+    });
+    await expect(registry.fire('old:80', failRetryable)).rejects.toBeInstanceOf(NodeError);
+    expect(registry.states()).toEqual({ 'old:80': 'open' });
+    now += 599_999;
+    await registry.fire('recent:80', ok);
+    expect(Object.keys(registry.states())).toEqual(['old:80', 'recent:80']);
+    now += 2;
+    await registry.fire('recent:80', ok);
+    expect(registry.states()).toEqual({ 'recent:80': 'closed' });
+    expect(evicted).toEqual(['old:80']);
+    // A target called again after eviction starts with a fresh, closed breaker.
+    await expect(registry.fire('old:80', ok)).resolves.toBe('ok');
+  });
+
+  it('keeps at most maxBreakers, evicting the least recently used first', async () => {
+    const evicted: string[] = [];
+    registry = new BreakerRegistry(quiet, {
+      now: () => 1_000,
+      eviction: { maxBreakers: 3 },
+      onEvict: (t) => evicted.push(t),
+    });
+    for (const target of ['a:80', 'b:80', 'c:80', 'a:80', 'd:80', 'e:80'])
+      await registry.fire(target, ok);
+    expect(Object.keys(registry.states()).sort()).toEqual(['a:80', 'd:80', 'e:80']);
+    expect(evicted).toEqual(['b:80', 'c:80']);
+  });
+
+  it('never evicts a breaker with a call in flight', async () => {
+    let now = 1_000;
+    registry = new BreakerRegistry(quiet, {
+      now: () => now,
+      eviction: { idleTtlMs: 1_000, maxBreakers: 1 },
+    });
+    let finish: (v: string) => void = () => undefined;
+    const slow = registry.fire('slow:80', () => new Promise<string>((r) => (finish = r)));
+    now += 5_000;
+    await registry.fire('other:80', ok);
+    expect(Object.keys(registry.states()).sort()).toEqual(['other:80', 'slow:80']);
+    finish('done');
+    await expect(slow).resolves.toBe('done');
+    await registry.fire('third:80', ok);
+    expect(Object.keys(registry.states())).toEqual(['third:80']);
+  });
+
+  it('stays bounded over 10,000 distinct targets', async () => {
+    registry = new BreakerRegistry(quiet, { now: () => 1_000 });
+    for (let i = 0; i < 10_000; i += 1) await registry.fire(`host-${i}:443`, ok);
+    expect(Object.keys(registry.states())).toHaveLength(1_000);
+  });
+});

@@ -19,24 +19,60 @@ export const DEFAULT_BREAKER_OPTIONS: BreakerOptions = {
   rollingCountTimeoutMs: 10_000,
 };
 
+/** When breakers are dropped: a breaker per `host:port` ever called would grow for ever. */
+export interface BreakerEviction {
+  /** A breaker unused (no call started or settled) this long is dropped. */
+  readonly idleTtlMs: number;
+  /** At most this many breakers; past it the least recently used idle one is dropped. */
+  readonly maxBreakers: number;
+}
+
+export const DEFAULT_BREAKER_EVICTION: BreakerEviction = {
+  idleTtlMs: 10 * 60_000,
+  maxBreakers: 1_000,
+};
+
+/** Observers of breakers (metrics): state changes, and eviction so a series can be removed. */
+export interface BreakerHooks {
+  readonly onStateChange?: (target: string, state: BreakerState) => void;
+  readonly onEvict?: (target: string) => void;
+  /** Milliseconds clock for idle eviction (tests inject one). */
+  readonly now?: () => number;
+  readonly eviction?: Partial<BreakerEviction>;
+}
+
 type Action = () => Promise<unknown>;
+
+interface Entry {
+  readonly breaker: CircuitBreaker<[Action], unknown>;
+  lastUsedAt: number;
+  inFlight: number;
+}
 
 /**
  * One opossum breaker per target (`host:port`, `db:<connection>`). Only retryable
  * failures count (a 404 says nothing about the target's health). An open breaker
- * fails the call at once with CIRCUIT_OPEN.
+ * fails the call at once with CIRCUIT_OPEN. Breakers idle for `idleTtlMs`, or the least
+ * recently used past `maxBreakers`, are shut down and forgotten (never one with a call in
+ * flight); a target called again later starts with a fresh, closed breaker.
  */
 export class BreakerRegistry {
-  private readonly breakers = new Map<string, CircuitBreaker<[Action], unknown>>();
+  /** In least-recently-used order: a use moves the entry to the end. */
+  private readonly entries = new Map<string, Entry>();
+  private readonly hooks: BreakerHooks;
+  private readonly eviction: BreakerEviction;
+  private readonly now: () => number;
 
   constructor(
     private readonly options: BreakerOptions = DEFAULT_BREAKER_OPTIONS,
-    private readonly onStateChange?: (target: string, state: BreakerState) => void,
-  ) {}
+    hooks: BreakerHooks | ((target: string, state: BreakerState) => void) = {},
+  ) {
+    this.hooks = typeof hooks === 'function' ? { onStateChange: hooks } : hooks;
+    this.eviction = { ...DEFAULT_BREAKER_EVICTION, ...this.hooks.eviction };
+    this.now = this.hooks.now ?? Date.now;
+  }
 
-  private breakerFor(target: string): CircuitBreaker<[Action], unknown> {
-    const existing = this.breakers.get(target);
-    if (existing) return existing;
+  private create(target: string): Entry {
     const breaker = new CircuitBreaker((action: Action) => action(), {
       timeout: false,
       errorThresholdPercentage: this.options.errorThresholdPercentage,
@@ -45,16 +81,64 @@ export class BreakerRegistry {
       rollingCountTimeout: this.options.rollingCountTimeoutMs,
       errorFilter: (err: unknown) => !(err instanceof NodeError && err.retryable),
     });
-    breaker.on('open', () => this.onStateChange?.(target, 'open'));
-    breaker.on('halfOpen', () => this.onStateChange?.(target, 'half_open'));
-    breaker.on('close', () => this.onStateChange?.(target, 'closed'));
-    this.breakers.set(target, breaker);
-    return breaker;
+    const changed = (state: BreakerState) => () => this.hooks.onStateChange?.(target, state);
+    breaker.on('open', changed('open'));
+    breaker.on('halfOpen', changed('half_open'));
+    breaker.on('close', changed('closed'));
+    return { breaker, lastUsedAt: this.now(), inFlight: 0 };
+  }
+
+  /** The target's entry, moved to the most recently used end (created when missing). */
+  private use(target: string): Entry {
+    this.evictIdle();
+    const entry = this.entries.get(target) ?? this.create(target);
+    this.touch(target, entry);
+    let evicted = true;
+    while (evicted && this.entries.size > this.eviction.maxBreakers)
+      evicted = this.evictOldest(target);
+    return entry;
+  }
+
+  /** Marks a use now and moves the entry to the recent end (unless it was evicted). */
+  private touch(target: string, entry: Entry): void {
+    const current = this.entries.get(target);
+    if (current !== undefined && current !== entry) return;
+    this.entries.delete(target);
+    this.entries.set(target, entry);
+    entry.lastUsedAt = this.now();
+  }
+
+  /** Drops breakers idle past the TTL: oldest first, so it stops at the first recent one. */
+  private evictIdle(): void {
+    const cutoff = this.now() - this.eviction.idleTtlMs;
+    for (const [target, entry] of this.entries) {
+      if (entry.lastUsedAt > cutoff) return;
+      if (entry.inFlight === 0) this.evict(target, entry);
+    }
+  }
+
+  /** Drops the least recently used breaker with no call in flight; false when none. */
+  private evictOldest(keep: string): boolean {
+    for (const [target, entry] of this.entries) {
+      if (target !== keep && entry.inFlight === 0) {
+        this.evict(target, entry);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private evict(target: string, entry: Entry): void {
+    this.entries.delete(target);
+    entry.breaker.shutdown();
+    this.hooks.onEvict?.(target);
   }
 
   /** Runs `action` through the target's breaker. @throws NodeError CIRCUIT_OPEN when open. */
   async fire<T>(target: string, action: () => Promise<T>): Promise<T> {
-    const breaker = this.breakerFor(target);
+    const entry = this.use(target);
+    const { breaker } = entry;
+    entry.inFlight += 1;
     try {
       return (await breaker.fire(action)) as T;
     } catch (err) {
@@ -65,19 +149,22 @@ export class BreakerRegistry {
         });
       }
       throw err;
+    } finally {
+      entry.inFlight -= 1;
+      if (this.entries.get(target) === entry) this.touch(target, entry);
     }
   }
 
   /** Current state of every breaker (for metrics and the admin view). */
   states(): Record<string, BreakerState> {
     const out: Record<string, BreakerState> = {};
-    for (const [target, b] of this.breakers)
+    for (const [target, { breaker: b }] of this.entries)
       out[target] = b.opened ? 'open' : b.halfOpen ? 'half_open' : 'closed';
     return out;
   }
 
   shutdown(): void {
-    for (const b of this.breakers.values()) b.shutdown();
-    this.breakers.clear();
+    for (const { breaker } of this.entries.values()) breaker.shutdown();
+    this.entries.clear();
   }
 }
