@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { compileWorkflow } from '@linkflow/domain';
 import {
   abortError,
+  NodeError,
   createNodeRegistry,
   createTransformNode,
   type NodeDefinition,
@@ -67,6 +68,62 @@ describe('runDag', () => {
     // ASSERT
     await expect(run).rejects.toThrow('database gone');
     expect(aborted).toEqual(['hang']);
+    breakers.shutdown();
+  });
+});
+
+describe('runDag outcome', () => {
+  it('fails the execution when a node ends cancelled although the execution was not stopped', async () => {
+    //   first (transform) -> gone (cancels itself: its client was closed under it)
+    const registry = createNodeRegistry([
+      createTransformNode(),
+      {
+        type: 'http',
+        version: 1,
+        configSchema: Type.Object({}),
+        rawFields: [],
+        execute: () =>
+          Promise.reject(new NodeError('CANCELLATION', 'client closed', { retryable: false })),
+      } satisfies NodeDefinition<never>,
+    ]);
+    const compiled = compileWorkflow(
+      {
+        name: 'w',
+        nodes: [
+          { id: 'first', type: 'transform', config: { expression: '1' } },
+          { id: 'gone', type: 'http', config: {} },
+        ],
+        edges: [{ from: 'first', to: 'gone' }],
+      },
+      registry,
+    );
+    if (!compiled.ok) throw new TypeError('bad test workflow');
+    const breakers = new BreakerRegistry();
+    // ACT
+    const outcome = await runDag(
+      {
+        registry,
+        breakers,
+        slots: new Semaphore(4),
+        clock: { now: () => new Date() },
+        random: () => 0.5,
+        maxOutputBytes: 1024,
+      },
+      {
+        workflow: compiled.value,
+        states: new Map(),
+        context: { input: {}, execution: { id: 'e', workflow_id: 'w', attempt: 1 } },
+        tenantId: 't1',
+        signal: new AbortController().signal,
+        onStarted: () => undefined,
+        onSettled: () => Promise.resolve(),
+      },
+    );
+    // ASSERT
+    expect(outcome).toEqual({
+      status: 'failed',
+      error: { type: 'CANCELLATION', message: 'client closed', node_id: 'gone' },
+    });
     breakers.shutdown();
   });
 });

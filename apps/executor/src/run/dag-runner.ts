@@ -146,10 +146,21 @@ async function finishDag(req: DagRunRequest, signal: AbortSignal): Promise<DagRu
     await settleWithoutRun(req, unsettled, 'cancelled', { type: 'CANCELLATION', message });
   }
   if (req.signal.aborted) return { status: 'aborted', reason: req.signal.reason };
-  return (
-    summarizeOutcome(req.workflow.dag, req.states) ?? {
-      status: 'failed',
-      error: { type: 'UNKNOWN', message: 'execution ended with unsettled nodes' },
-    }
-  );
+  const outcome = summarizeOutcome(req.workflow.dag, req.states) ?? {
+    status: 'failed',
+    error: { type: 'UNKNOWN', message: 'execution ended with unsettled nodes' },
+  };
+  return outcome.status === 'success' ? failOnCancelledNode(req, outcome) : outcome;
+}
+
+/**
+ * A node can end `cancelled` while the execution itself was not stopped (its client was
+ * closed under it, it threw a CANCELLATION error): that node never produced its result, so
+ * the execution must not report success without it.
+ */
+function failOnCancelledNode(req: DagRunRequest, outcome: Outcome): Outcome {
+  const id = req.workflow.dag.order.find((n) => req.states.get(n)?.status === 'cancelled');
+  if (id === undefined) return outcome;
+  const error = req.states.get(id)?.error ?? { type: 'CANCELLATION', message: 'node cancelled' };
+  return { status: 'failed', error: { ...error, node_id: id } };
 }
