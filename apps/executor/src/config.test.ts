@@ -8,6 +8,9 @@ describe('executor loadConfig', () => {
       queueName: 'linkflow-executions',
       concurrency: 32,
       metricsPort: 9464,
+      metricsHost: '127.0.0.1',
+      leaseMs: 30_000,
+      maxStalledCount: 2,
       dbConnections: {},
       httpAllow: [],
     });

@@ -18,6 +18,8 @@ export interface ExecutorConfig extends SharedConfig {
   readonly workerId: string;
   readonly codePoolSize: number;
   readonly maxOutputBytes: number;
+  /** A successful execution whose output (its sinks' outputs) is larger fails instead. */
+  readonly maxExecutionOutputBytes: number;
   /** BullMQ job lock; a crashed worker's job is taken over after about lock + stalled interval. */
   readonly lockMs: number;
   readonly stalledIntervalMs: number;
@@ -42,6 +44,12 @@ export function loadConfig(env: Env): ExecutorConfig {
       workerId: p.str('EXECUTOR_ID', `${hostname()}:${process.pid}`),
       codePoolSize: p.int('EXECUTOR_CODE_WORKERS', 2, 1, 64),
       maxOutputBytes: p.int('LINKFLOW_MAX_OUTPUT_BYTES', 10 * 1024 * 1024, 1024, 512 * 1024 * 1024),
+      maxExecutionOutputBytes: p.int(
+        'LINKFLOW_MAX_EXECUTION_OUTPUT_BYTES',
+        10 * 1024 * 1024,
+        1024,
+        512 * 1024 * 1024,
+      ),
       lockMs: p.int('EXECUTOR_LOCK_MS', 30_000, 500, 600_000),
       stalledIntervalMs: p.int('EXECUTOR_STALLED_INTERVAL_MS', 30_000, 500, 600_000),
       shutdownGraceMs: p.int('EXECUTOR_SHUTDOWN_GRACE_MS', 25_000, 0, 600_000),

@@ -76,6 +76,7 @@ export async function startExecutor(
     clock,
     workerId: config.workerId,
     log,
+    maxExecutionOutputBytes: config.maxExecutionOutputBytes,
     events: createRunEvents(producerRedis, (err) => log.debug({ err }, 'event publish failed')),
     nodes: {
       registry,

@@ -9,10 +9,9 @@ function main(): void {
     ...(config.otlpEndpoint ? { otlpEndpoint: config.otlpEndpoint } : {}),
   });
   const log = createLogger({ level: config.logLevel, name: 'linkflow-executor' });
-  const started = startExecutor(config, log);
   let stopping = false;
   // Registered before start-up finishes, so an early SIGTERM still shuts down cleanly.
-  const shutdown = async (signal: string) => {
+  const shutdown = async (signal: string, exitCode: number) => {
     if (stopping) return;
     stopping = true;
     log.info(
@@ -21,10 +20,15 @@ function main(): void {
     );
     await (await started).stop(config.shutdownGraceMs);
     await Promise.race([tracing.shutdown(), new Promise((r) => setTimeout(r, 2000))]);
-    process.exit(0);
+    process.exit(exitCode);
   };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  // A worker whose fetch loop died takes no more jobs: stop and exit non-zero so the
+  // supervisor (compose, systemd, Kubernetes) starts a fresh process.
+  const started = startExecutor(config, log, {
+    onFatal: () => void shutdown('worker loop failed', 1),
+  });
+  process.once('SIGTERM', () => void shutdown('SIGTERM', 0));
+  process.once('SIGINT', () => void shutdown('SIGINT', 0));
   started.catch((err: unknown) => {
     log.fatal({ err }, 'executor failed to start');
     process.exit(1);

@@ -1,44 +1,90 @@
-import type { Clock } from '@linkflow/domain';
-import type { ExecutionQueue } from '@linkflow/queue';
-import type { RunStore } from '@linkflow/store';
+import { AppError } from '@linkflow/domain';
+import { isLiveJobState, type ExecutionQueue } from '@linkflow/queue';
+import type { LeaderLock, LeaseStore, OrphanCursor, OrphanExecution } from '@linkflow/store';
 import type { Logger } from '@linkflow/telemetry';
+import type { DeadLetterer } from './dead-letter.ts';
+
+export interface SweeperDeps {
+  readonly leases: Pick<LeaseStore, 'orphans'>;
+  readonly queue: Pick<ExecutionQueue, 'status' | 'requeue'>;
+  readonly deadLetterer: Pick<DeadLetterer, 'once'>;
+  /** Held by one executor of the fleet at a time: only that one sweeps. */
+  readonly lock: Pick<LeaderLock, 'hold' | 'release'>;
+  readonly log: Logger;
+}
+
+export interface SweeperOptions {
+  readonly intervalMs: number;
+  /** A pending execution this old with no live job is enqueued again. */
+  readonly pendingGraceMs: number;
+  /** Executions looked at per pass (the next pass goes on from there). */
+  readonly batchSize?: number;
+}
+
+type Action = 'live' | 'requeued' | 'dead';
+
+/** Decides what one orphan candidate needs, by the state of its BullMQ job. */
+async function sweepOne(deps: SweeperDeps, e: OrphanExecution): Promise<Action> {
+  const job = await deps.queue.status(e.id);
+  if (isLiveJobState(job.state)) return 'live';
+  if (job.state === 'failed') {
+    // Failed for good, but the failed handler never dead-lettered it (its process died,
+    // or Redis/Postgres were down meanwhile): finish that now.
+    await deps.deadLetterer.once(e.id, job.failedReason ?? 'job failed');
+    return 'dead';
+  }
+  const added = await deps.queue.requeue({
+    executionId: e.id,
+    tenantId: e.tenantId,
+    priority: e.priority,
+  });
+  return added ? 'requeued' : 'live';
+}
 
 /**
- * Enqueues executions that are still `pending` some time after creation: the API commits
- * the row before adding the job, so a Redis failure between the two leaves a pending
- * execution without a job. Enqueueing is idempotent (job id = execution id), so running
- * this on every executor is safe.
+ * Postgres is the truth when Redis loses jobs. The sweeper hands on every execution that is
+ * `pending` past a grace period, or `running` with an expired lease (its worker died or
+ * lost it), and has no live job: a failed job is dead-lettered, anything else (no job, a
+ * flushed or restarted Redis, a completed job) is enqueued again with job id = execution
+ * id, replacing a finished job. One executor sweeps at a time (a Postgres advisory lock),
+ * and a live job or lease is never touched, so an execution is never enqueued twice.
+ * Candidates are paged through with a cursor that wraps around, `batchSize` per pass.
  */
-export function startReconciler(
-  deps: {
-    runStore: Pick<RunStore, 'stalePending'>;
-    queue: Pick<ExecutionQueue, 'enqueue'>;
-    clock: Clock;
-    log: Logger;
-  },
-  intervalMs: number,
-  graceMs = 5000,
-): () => void {
-  let busy = false;
-  const tick = async () => {
-    if (busy) return;
-    busy = true;
-    try {
-      const stale = await deps.runStore.stalePending(
-        new Date(deps.clock.now().getTime() - graceMs),
-        200,
-      );
-      for (const e of stale)
-        await deps.queue.enqueue({ executionId: e.id, tenantId: e.tenantId, priority: e.priority });
-      if (stale.length > 0)
-        deps.log.info({ count: stale.length }, 'reconciler enqueued pending executions');
-    } catch (err) {
-      deps.log.warn({ err }, 'reconciler pass failed');
-    } finally {
-      busy = false;
+export function startSweeper(deps: SweeperDeps, options: SweeperOptions): () => Promise<void> {
+  const limit = options.batchSize ?? 200;
+  let cursor: OrphanCursor | undefined;
+  let running: Promise<void> | undefined;
+  const pass = async () => {
+    if (!(await deps.lock.hold())) return;
+    const page = await deps.leases.orphans({
+      pendingGraceMs: options.pendingGraceMs,
+      limit,
+      after: cursor,
+    });
+    const counts: Record<Action, number> = { live: 0, requeued: 0, dead: 0 };
+    for (const e of page) {
+      try {
+        counts[await sweepOne(deps, e)]++;
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'QUEUE_UNAVAILABLE') throw err;
+        deps.log.warn({ err, executionId: e.id }, 'sweeper skipped an execution');
+      }
     }
+    cursor = page.length < limit ? undefined : page.at(-1);
+    if (counts.requeued + counts.dead > 0)
+      deps.log.info({ ...counts }, 'sweeper handed on executions without a live job');
   };
-  const timer = setInterval(() => void tick(), intervalMs);
+  const tick = () => {
+    if (running) return;
+    running = pass()
+      .catch((err: unknown) => deps.log.warn({ err }, 'sweeper pass failed'))
+      .finally(() => (running = undefined));
+  };
+  const timer = setInterval(tick, options.intervalMs);
   timer.unref();
-  return () => clearInterval(timer);
+  return async () => {
+    clearInterval(timer);
+    await running;
+    await deps.lock.release();
+  };
 }

@@ -1,6 +1,7 @@
 export * from './errors/app-error.ts';
 export * from './errors/error-types.ts';
 export * from './errors/domain-errors.ts';
+export * from './errors/truncate.ts';
 export * from './result.ts';
 export * from './ports.ts';
 export * from './workflow/definition-schema.ts';

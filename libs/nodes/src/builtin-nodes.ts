@@ -13,6 +13,8 @@ export interface BuiltinNodeOptions {
   readonly dbConnections: Readonly<Record<string, string>>;
   /** Worker threads for the code sandbox; 0 in processes that only validate (the API). */
   readonly codePoolSize: number;
+  /** Code sandboxes one tenant may hold at once (default: half the pool, at least 1). */
+  readonly codeMaxPerTenant?: number | undefined;
   readonly maxOutputBytes?: number;
 }
 
@@ -39,6 +41,8 @@ export function createBuiltinRegistry(options: BuiltinNodeOptions): NodeRegistry
       defaultMemoryMb: 64,
       maxMemoryMb: 512,
       maxTimeoutMs: 300_000,
+      maxOutputBytes: maxBytes,
+      ...(options.codeMaxPerTenant === undefined ? {} : { maxPerTenant: options.codeMaxPerTenant }),
     }),
   ] as NodeDefinition<never>[];
   return createNodeRegistry(definitions, options.enabled);

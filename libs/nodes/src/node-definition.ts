@@ -64,6 +64,12 @@ export interface NodeDefinition<C = unknown, O = unknown> {
   readonly version: number;
   readonly configSchema: TSchema;
   readonly rawFields: readonly string[];
+  /**
+   * True when the node limits its own concurrency (the code node's sandbox pool and its
+   * queue): the executor then runs it without taking one of its slots, so a node waiting for
+   * its own resource never blocks other node types. Its timeout still counts from the start.
+   */
+  readonly ownConcurrency?: boolean;
   /** Expressions inside the config (evaluated by the node itself) to compile at validation. */
   expressionsOf?(config: C): readonly { path: string; expression: string }[];
   checkConfig?(config: C): readonly FieldProblem[];

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Worker } from 'bullmq';
+import { UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   CANCEL_CHANNEL,
@@ -147,6 +147,39 @@ describe('execution queue', () => {
     });
 
     expect(order).toEqual([high, low]);
+  });
+});
+
+describe('requeue', () => {
+  it('replaces a failed job with the same id, and leaves a live one alone', async () => {
+    const queue = newQueue();
+    const executionId = newId();
+    await queue.enqueue({ executionId, tenantId: 'acme', priority: 'normal' });
+    expect(await queue.requeue({ executionId, tenantId: 'acme', priority: 'high' })).toBe(false);
+    expect(await queue.status(executionId)).toEqual({ state: 'prioritized' });
+    // ARRANGE: the job fails for good
+    await new Promise<void>((resolve) => {
+      const worker = new Worker(
+        queue.name,
+        (): Promise<void> => Promise.reject(new UnrecoverableError('gave up')),
+        {
+          connection: workerConnection,
+        },
+      );
+      worker.on('failed', () => resolve());
+      workers.push(worker);
+    });
+    await Promise.all(workers.splice(0).map((worker) => worker.close()));
+    expect(await queue.status(executionId)).toEqual({ state: 'failed', failedReason: 'gave up' });
+    // enqueue alone changes nothing while the failed job exists
+    await queue.enqueue({ executionId, tenantId: 'acme', priority: 'normal' });
+    expect((await queue.status(executionId)).state).toBe('failed');
+    // ACT
+    expect(await queue.requeue({ executionId, tenantId: 'acme', priority: 'high' })).toBe(true);
+    // ASSERT
+    expect(await queue.status(executionId)).toEqual({ state: 'prioritized' });
+    expect((await queue.getJob(executionId))?.attemptsMade).toBe(0);
+    expect(await queue.status(newId())).toEqual({ state: 'missing' });
   });
 });
 

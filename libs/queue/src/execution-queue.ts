@@ -1,5 +1,5 @@
 import { MicroBatcher } from '@linkflow/domain';
-import { Queue, type Job } from 'bullmq';
+import { Queue, type Job, type JobState } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   EXECUTION_RUN_JOB,
@@ -70,8 +70,44 @@ export interface ExecutionQueue {
    * @throws AppError `QUEUE_UNAVAILABLE` when Redis fails or times out.
    */
   getJob(executionId: string): Promise<ExecutionRunJob | undefined>;
+  /**
+   * The state of an execution's job (`missing` when there is none) and, for a failed one,
+   * why it failed. A job is live while `waiting`, `prioritized`, `delayed`, `active` or
+   * `waiting-children` (see {@link isLiveJobState}).
+   * @throws AppError `QUEUE_UNAVAILABLE` when Redis fails or times out.
+   */
+  status(executionId: string): Promise<ExecutionJobStatus>;
+  /**
+   * Enqueues an execution again after its job was lost or finished: a `completed` or
+   * `failed` job with the same id is removed first (BullMQ ignores an add whose id exists,
+   * so without that the execution would never run). Does nothing when a live job exists.
+   * Returns true when a job was added.
+   * @throws AppError `INVALID_JOB_PAYLOAD` (user) when the ids or trace do not fit the catalog.
+   * @throws AppError `QUEUE_UNAVAILABLE` when Redis fails or times out.
+   */
+  requeue(request: EnqueueRequest): Promise<boolean>;
   /** Closes the queue (not the shared connection). */
   close(): Promise<void>;
+}
+
+/** The state of an execution's job, as {@link ExecutionQueue.status} reports it. */
+export interface ExecutionJobStatus {
+  readonly state: JobState | 'unknown' | 'missing';
+  /** BullMQ's failure reason of a `failed` job. */
+  readonly failedReason?: string;
+}
+
+const LIVE_STATES: ReadonlySet<string> = new Set([
+  'waiting',
+  'prioritized',
+  'delayed',
+  'active',
+  'waiting-children',
+]);
+
+/** True while a job will still be (or is being) processed by some worker. */
+export function isLiveJobState(state: ExecutionJobStatus['state']): boolean {
+  return LIVE_STATES.has(state);
 }
 
 /** Job states from which a job may be removed without touching a worker. */
@@ -141,11 +177,43 @@ export function createExecutionQueue(options: ExecutionQueueOptions): ExecutionQ
     });
   }
 
+  async function status(executionId: string): Promise<ExecutionJobStatus> {
+    return guarded('status', async () => {
+      const job = await queue.getJob(executionId);
+      if (job === undefined) return { state: 'missing' };
+      const state = await job.getState();
+      return state === 'failed' ? { state, failedReason: job.failedReason } : { state };
+    });
+  }
+
+  async function requeue(request: EnqueueRequest): Promise<boolean> {
+    const parsed = parseJobPayload(EXECUTION_RUN_JOB, buildPayload(request));
+    if (!parsed.ok) throw parsed.error;
+    return guarded('requeue', async () => {
+      const job = await queue.getJob(request.executionId);
+      if (job !== undefined) {
+        const state = await job.getState();
+        if (isLiveJobState(state)) return false;
+        // A finished job holds no lock, so removing it cannot race a worker.
+        if (state === 'completed' || state === 'failed') await job.remove();
+      }
+      const opts = {
+        ...JOB_CATALOG[EXECUTION_RUN_JOB].defaultOptions,
+        jobId: request.executionId,
+        priority: PRIORITIES[request.priority],
+      };
+      await queue.add(jobName, parsed.value, opts);
+      return true;
+    });
+  }
+
   return {
     name,
     queue,
     enqueue,
     remove,
+    status,
+    requeue,
     getJob: (executionId) => guarded('getJob', () => queue.getJob(executionId)),
     close: () => queue.close(),
   };

@@ -8,3 +8,5 @@ export * from './execution-repository.ts';
 export * from './log-repository.ts';
 export * from './run-store.ts';
 export * from './checkpoint-batch.ts';
+export * from './lease-store.ts';
+export * from './leader-lock.ts';

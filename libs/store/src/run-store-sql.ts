@@ -4,14 +4,14 @@
  * (execution id, attempt). Rows come back with `ord`, the 1-based position of their request.
  */
 
-/** pending|running → running, attempt + 1; returns the pinned definition and, on a resume, the checkpoints. */
+/** pending|running → running, attempt + 1, leased to $3 for $4 ms; returns the pinned definition and, on a resume, the checkpoints. */
 export const CLAIM_SQL = `with req as (
     select * from unnest($1::text[], $2::timestamptz[]) with ordinality as r(id, at, ord)
   ), cur as (
     select e.id, e.status from executions e join req on req.id = e.id order by e.id for update of e
   ), upd as (
     update executions e set status = 'running', attempt = e.attempt + 1, lease_owner = $3,
-      started_at = coalesce(e.started_at, req.at), updated_at = req.at
+      lease_expires_at = now() + $4::int * interval '1 millisecond', started_at = coalesce(e.started_at, req.at), updated_at = req.at
     from cur join req on req.id = cur.id
     where e.id = cur.id and cur.status in ('pending', 'running')
     returning e.id, e.tenant_id, e.workflow_id, e.workflow_version, e.input_data, e.attempt, e.timeout_seconds,
@@ -80,3 +80,36 @@ export const MARK_DEAD_SQL = `with cur as (
     select id, from_status, 'failed', $3, $4 from upd
   )
   select count(*)::int as n from upd`;
+
+/**
+ * Extends the leases of the runs one worker holds (`$1` ids, `$2` attempts) by `$3` ms, in
+ * one statement. Rows are locked in id order, as the checkpoint batch does, so the two cannot
+ * deadlock. Returns the runs whose lease could NOT be renewed, with their current status and
+ * attempt (taken over, cancelled, finished or gone).
+ */
+export const RENEW_LEASES_SQL = `with r as (
+    select * from unnest($1::text[], $2::int[]) as r(id, attempt)
+  ), held as (
+    select e.id from executions e join r on r.id = e.id and r.attempt = e.attempt
+    where e.status = 'running' order by e.id for no key update of e
+  ), upd as (
+    update executions e set lease_expires_at = now() + $3::int * interval '1 millisecond'
+    from held where e.id = held.id returning e.id
+  )
+  select r.id, r.attempt as held_attempt, e.status, e.attempt
+  from r left join executions e on e.id = r.id
+  where not exists (select 1 from upd where upd.id = r.id)`;
+
+/** Ends a lease now (fenced), so the sweeper may hand the run to another worker at once. */
+export const RELEASE_LEASE_SQL = `update executions set lease_expires_at = now()
+  where id = $1 and attempt = $2 and status = 'running'`;
+
+/**
+ * Non-terminal executions nobody holds: running with an expired lease, or pending (no lease)
+ * for longer than `$1` ms. Keyset-paged on (created_at, id) after `$2`/`$3`, `$4` at a time.
+ */
+export const ORPHANS_SQL = `select id, tenant_id, priority, status, created_at from executions
+  where status in ('pending', 'running')
+    and coalesce(lease_expires_at, created_at + $1::int * interval '1 millisecond') < now()
+    and ($2::timestamptz is null or (created_at, id) > ($2::timestamptz, $3::text))
+  order by created_at, id limit $4`;

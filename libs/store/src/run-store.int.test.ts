@@ -4,6 +4,8 @@ import { testDatabaseUrl } from '../../../test/fixtures.ts';
 import { createApiKeyRepository } from './api-key-repository.ts';
 import { createDb, type Db } from './db-client.ts';
 import { createExecutionRepository } from './execution-repository.ts';
+import { createLeaderLock } from './leader-lock.ts';
+import { createLeaseStore, type LeaseStore, type OrphanExecution } from './lease-store.ts';
 import { createRunStore, type NodeRunWrite } from './run-store.ts';
 import { createWorkflowRepository } from './workflow-repository.ts';
 
@@ -239,10 +241,90 @@ describe('run store fencing', () => {
     ).toEqual([]);
   });
 
-  it('lists stale pending executions for the reconciler', async () => {
-    const store = createRunStore({ pool: db.pool });
+  it('lists a pending execution past the grace period as an orphan', async () => {
+    const leases = createLeaseStore({ pool: db.pool });
     const id = await newExecution();
-    const stale = await store.stalePending(new Date(Date.now() + 1000), 1000);
-    expect(stale.map((s) => s.id)).toContain(id);
+    await db.pool.query(
+      `update executions set created_at = now() - interval '1 minute' where id = $1`,
+      [id],
+    );
+    const found = await allOrphans(leases, 30_000);
+    expect(found.find((o) => o.id === id)).toMatchObject({ status: 'pending', priority: 'normal' });
+    expect((await allOrphans(leases, 120_000)).map((o) => o.id)).not.toContain(id);
+  });
+});
+
+/** Every orphan, page by page (the test database is shared with other files). */
+async function allOrphans(leases: LeaseStore, pendingGraceMs: number) {
+  const all: OrphanExecution[] = [];
+  for (let after: OrphanExecution | undefined; ;) {
+    const page = await leases.orphans({ pendingGraceMs, limit: 500, after });
+    all.push(...page);
+    if (page.length < 500) return all;
+    after = page.at(-1);
+  }
+}
+
+describe('leases', () => {
+  const leaseOf = async (id: string) =>
+    (
+      await db.pool.query<{ lease_expires_at: Date | null; lease_owner: string | null }>(
+        'select lease_expires_at, lease_owner from executions where id = $1',
+        [id],
+      )
+    ).rows[0];
+
+  it('leases a claimed execution and renews it in one batch for the holder only', async () => {
+    const store = createRunStore({ pool: db.pool, workerId: 'w1', leaseMs: 60_000 });
+    const leases = createLeaseStore({ pool: db.pool, leaseMs: 120_000 });
+    const [a, b] = [await newExecution(), await newExecution()];
+    const claimA = await store.claim(a, new Date());
+    const claimB = await store.claim(b, new Date());
+    if (!claimA.claimed || !claimB.claimed) throw new TypeError('no claim');
+    const leased = await leaseOf(a);
+    expect(leased?.lease_owner).toBe('w1');
+    expect(leased?.lease_expires_at?.getTime()).toBeGreaterThan(Date.now() + 30_000);
+    // ACT: another worker takes b over; then the first renews both
+    const takeover = await createRunStore({ pool: db.pool, workerId: 'w2' }).claim(b, new Date());
+    if (!takeover.claimed) throw new TypeError('no takeover');
+    const lost = await leases.renew([claimA.execution.fence, claimB.execution.fence]);
+    // ASSERT
+    expect(lost).toEqual([
+      {
+        fence: claimB.execution.fence,
+        status: 'running',
+        attempt: claimB.execution.fence.attempt + 1,
+      },
+    ]);
+    expect((await leaseOf(a))?.lease_expires_at?.getTime()).toBeGreaterThan(Date.now() + 90_000);
+  });
+
+  it('lists a running execution as an orphan once its lease is released or expired', async () => {
+    const store = createRunStore({ pool: db.pool, leaseMs: 60_000 });
+    const leases = createLeaseStore({ pool: db.pool });
+    const id = await newExecution();
+    const claim = await store.claim(id, new Date());
+    if (!claim.claimed) throw new TypeError('no claim');
+    expect((await allOrphans(leases, 0)).map((o) => o.id)).not.toContain(id);
+    await leases.release(claim.execution.fence);
+    expect((await allOrphans(leases, 0)).find((o) => o.id === id)?.status).toBe('running');
+  });
+});
+
+describe('leader lock', () => {
+  it('lets one holder at a time have it, and passes it on when the holder goes', async () => {
+    const name = `test-${randomUUID()}`;
+    const first = createLeaderLock({ url: testDatabaseUrl(), name });
+    const second = createLeaderLock({ url: testDatabaseUrl(), name });
+    try {
+      expect(await first.hold()).toBe(true);
+      expect(await second.hold()).toBe(false);
+      expect(await first.hold()).toBe(true);
+      await first.release();
+      expect(await second.hold()).toBe(true);
+    } finally {
+      await first.release();
+      await second.release();
+    }
   });
 });

@@ -118,13 +118,18 @@ function toClaimOutcome(
 
 async function claimBatch(
   pool: pg.Pool,
-  workerId: string,
+  lease: { workerId: string; leaseMs: number },
   batch: readonly ClaimRequest[],
 ): Promise<ClaimOutcome[]> {
   const res = await pool.query<Record<string, unknown>>({
     name: 'lf_claims',
     text: CLAIM_SQL,
-    values: [batch.map((r) => r.executionId), batch.map((r) => r.at), workerId],
+    values: [
+      batch.map((r) => r.executionId),
+      batch.map((r) => r.at),
+      lease.workerId,
+      lease.leaseMs,
+    ],
   });
   const byOrd = new Map(res.rows.map((r) => [r['ord'] as number, r]));
   return batch.map((r, i) => toClaimOutcome(r.executionId, byOrd.get(i + 1)));
@@ -218,17 +223,24 @@ function toClaimed(executionId: string, row: Record<string, unknown>): ClaimedEx
   };
 }
 
+/** Lease length when none is configured (EXECUTOR_LEASE_MS). */
+export const DEFAULT_LEASE_MS = 30_000;
+
 /**
  * The executor's persistence: every write is fenced by (execution id, attempt), so a
  * worker that lost its job (another took it over and bumped the attempt) writes nothing.
- * Checkpoints from concurrent executions share commits (see CheckpointBatcher).
+ * Checkpoints from concurrent executions share commits (see CheckpointBatcher). A claim
+ * leases the execution to `workerId` for `leaseMs` (renewed through the LeaseStore).
  */
-export function createRunStore(deps: { pool: pg.Pool; workerId?: string }) {
+export function createRunStore(deps: { pool: pg.Pool; workerId?: string; leaseMs?: number }) {
   const { pool } = deps;
-  const workerId = deps.workerId ?? 'executor';
+  const lease = {
+    workerId: deps.workerId ?? 'executor',
+    leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS,
+  };
   const checkpoints = createCheckpointBatcher(pool);
   const claims = new MicroBatcher<ClaimRequest, ClaimOutcome>({
-    run: (b) => claimBatch(pool, workerId, b),
+    run: (b) => claimBatch(pool, lease, b),
     key: (r) => r.executionId,
   });
   const finishes = new MicroBatcher<FinishBatchRequest, FinishOutcome | undefined>({
@@ -236,7 +248,10 @@ export function createRunStore(deps: { pool: pg.Pool; workerId?: string }) {
     key: (r) => r.fence.executionId,
   });
   return {
-    /** Takes an execution for this worker: pending → running (recorded), or re-takes a running one. */
+    /**
+     * Takes an execution for this worker: pending → running (recorded), or re-takes a
+     * running one (attempt + 1, which fences the previous holder out), and leases it.
+     */
     async claim(executionId: string, at: Date): Promise<ClaimOutcome> {
       return claims.submit({ executionId, at });
     },
@@ -308,22 +323,6 @@ export function createRunStore(deps: { pool: pg.Pool; workerId?: string }) {
       return row
         ? { status: row.status, attempt: row.attempt, timeoutSeconds: row.timeout_seconds }
         : undefined;
-    },
-
-    /** Pending executions created before `olderThan` (for the reconciler to enqueue). */
-    async stalePending(
-      olderThan: Date,
-      limit: number,
-    ): Promise<{ id: string; tenantId: string; priority: 'high' | 'normal' | 'low' }[]> {
-      const res = await pool.query<{
-        id: string;
-        tenant_id: string;
-        priority: 'high' | 'normal' | 'low';
-      }>(
-        `select id, tenant_id, priority from executions where status = 'pending' and created_at < $1 order by created_at limit $2`,
-        [olderThan, limit],
-      );
-      return res.rows.map((r) => ({ id: r.id, tenantId: r.tenant_id, priority: r.priority }));
     },
   };
 }

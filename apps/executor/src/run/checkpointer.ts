@@ -4,7 +4,7 @@ import type { SettledWithoutRun } from './dag-runner.ts';
 import { withDbRetry } from './db-retry.ts';
 import type { NodeRunResult } from './node-runner.ts';
 import type { RunEvents } from './run-events.ts';
-import type { RunHandle } from './run-handle.ts';
+import { isHandOver, type RunHandle } from './run-handle.ts';
 
 function toWrite(nodeId: string, type: string, r: NodeRunResult | SettledWithoutRun): NodeRunWrite {
   if (!('attempts' in r)) {
@@ -84,6 +84,9 @@ export class Checkpointer {
     result: NodeRunResult | SettledWithoutRun,
     last = false,
   ): Promise<void> {
+    // A node interrupted because the run is handed over did not settle: the next holder runs
+    // it again, so recording it `cancelled` would make the resumed execution skip (and fail) it.
+    if (result.status === 'cancelled' && isHandOver(this.handle.stopKind)) return;
     const nodeLogs: NewLogEntry[] =
       'logs' in result ? result.logs.map((l) => ({ ...l, nodeId })) : [];
     const logs = [...this.pending.splice(0), ...nodeLogs];

@@ -3,20 +3,27 @@ import {
   type Clock,
   type CompiledWorkflow,
   type NodeState,
+  truncateRunError,
   type RunError,
 } from '@linkflow/domain';
 import type { NodeRegistry } from '@linkflow/nodes';
-import type { ClaimedExecution, RunStore } from '@linkflow/store';
+import type { ClaimedExecution, LeaseStore, RunStore } from '@linkflow/store';
 import type { Logger } from '@linkflow/telemetry';
 import { Checkpointer } from './checkpointer.ts';
 import { runDag, type DagRunOutcome } from './dag-runner.ts';
 import { withDbRetry } from './db-retry.ts';
 import type { NodeRunnerDeps } from './node-runner.ts';
+import {
+  capExecutionOutput,
+  DEFAULT_MAX_EXECUTION_OUTPUT_BYTES as DEFAULT_MAX_OUTPUT,
+} from './output-cap.ts';
 import type { RunEvents } from './run-events.ts';
-import { RunHandle, type RunTable } from './run-handle.ts';
+import { isHandOver, RunHandle, type RunTable, type StopKind } from './run-handle.ts';
 
 export interface ProcessorDeps {
   readonly runStore: RunStore;
+  /** Releases the lease of a run handed over (shutdown, lost lock) so it moves on at once. */
+  readonly leases: Pick<LeaseStore, 'release'>;
   readonly registry: NodeRegistry;
   readonly nodes: NodeRunnerDeps;
   readonly events: RunEvents;
@@ -24,6 +31,8 @@ export interface ProcessorDeps {
   readonly clock: Clock;
   readonly workerId: string;
   readonly log: Logger;
+  /** LINKFLOW_MAX_EXECUTION_OUTPUT_BYTES: a larger output fails the execution (EXECUTION). */
+  readonly maxExecutionOutputBytes?: number;
   readonly observe?: {
     started(priority: string): void;
     finished(status: string, seconds: number): void;
@@ -70,20 +79,24 @@ function resumeStates(exec: ClaimedExecution): Map<string, NodeState> {
   return states;
 }
 
+/** How a run handed its execution over instead of finishing it (see {@link isHandOver}). */
+export type HandOver = Extract<StopKind, 'lease_lost' | 'shutdown'>;
+
 /**
  * Processes one execution job. Idempotent (delivery is at least once): a terminal
  * execution is left alone; a running one (its worker died) resumes from its
- * checkpoints and finished nodes do not run again.
+ * checkpoints and finished nodes do not run again. Resolves to the hand-over kind when
+ * the run stopped without a final status (another worker continues it), else undefined.
  */
 export async function processExecution(
   deps: ProcessorDeps,
   executionId: string,
   cache: CompiledWorkflowCache,
-): Promise<void> {
+): Promise<HandOver | undefined> {
   const claim = await withDbRetry(() => deps.runStore.claim(executionId, deps.clock.now()));
   if (!claim.claimed) {
     deps.log.info({ executionId, status: claim.status }, 'execution not claimable; skipping job');
-    return;
+    return undefined;
   }
   const exec = claim.execution;
   const log = deps.log.child({
@@ -105,7 +118,7 @@ export async function processExecution(
   );
   if (!('dag' in workflow)) {
     await finish(deps, { exec, checkpointer, log }, { status: 'failed', error: workflow });
-    return;
+    return undefined;
   }
   const started = deps.clock.now();
   deps.observe?.started(exec.priority);
@@ -124,7 +137,7 @@ export async function processExecution(
       state?.timeoutSeconds != null ? state.timeoutSeconds * 1000 : workflow.settings.timeout_ms;
     handle.armDeadline(exec.startedAt, ms, deps.clock.now());
   };
-  deps.runs.add(executionId, handle, reloadTimeout);
+  deps.runs.add({ handle, fence: exec.fence, reloadTimeout });
   try {
     const timeoutMs = timeoutMsOf(exec, workflow);
     const pendingTooLong =
@@ -152,10 +165,35 @@ export async function processExecution(
       outcomeStatus(outcome, handle),
       (deps.clock.now().getTime() - started.getTime()) / 1000,
     );
+    const kind = handle.stopKind;
+    return outcome.status === 'aborted' && isHandOver(kind) ? (kind as HandOver) : undefined;
   } finally {
     handle.clearDeadline();
-    deps.runs.remove(executionId);
+    deps.runs.remove(executionId, handle);
   }
+}
+
+/**
+ * Leaves a stopped run for another worker: writes what settled (fenced, so nothing when the
+ * run was already taken over), no final status, and releases the lease.
+ */
+async function handOver(deps: ProcessorDeps, c: FinishContext, shutdown: boolean): Promise<void> {
+  c.checkpointer.log({
+    at: deps.clock.now(),
+    level: 'warn',
+    message: shutdown
+      ? 'executor shutting down; in-flight nodes interrupted, the execution resumes elsewhere'
+      : 'execution lost to another worker (job lock lost); in-flight nodes interrupted',
+  });
+  try {
+    await c.checkpointer.flushDeferred();
+    await c.checkpointer.flush();
+    await deps.leases.release(c.exec.fence);
+  } catch (err) {
+    // The lease then simply expires; the stalled-job check or the sweeper moves the run on.
+    c.log.warn({ err }, 'could not record the hand-over');
+  }
+  c.log.warn({ shutdown }, 'execution handed over without a final status');
 }
 
 function outcomeStatus(outcome: DagRunOutcome, handle: RunHandle): string {
@@ -183,7 +221,7 @@ async function finish(
   const at = deps.clock.now();
   if (outcome.status === 'aborted') {
     const kind = c.handle?.stopKind;
-    if (kind === 'lease_lost') return c.log.warn('lost the execution to another worker; stopping');
+    if (isHandOver(kind)) return handOver(deps, c, kind === 'shutdown');
     if (kind === 'cancel') {
       c.checkpointer.log({
         at,
@@ -199,8 +237,9 @@ async function finish(
       outcome.reason instanceof Error ? outcome.reason.message : 'execution timed out';
     outcome = { status: 'failed', error: { type: 'TIMEOUT', message, node_id: null } };
   }
+  outcome = capExecutionOutput(outcome, deps.maxExecutionOutputBytes ?? DEFAULT_MAX_OUTPUT);
   const output = outcome.status === 'success' ? outcome.output : null;
-  const error = outcome.status === 'failed' ? outcome.error : null;
+  const error = outcome.status === 'failed' ? truncateRunError(outcome.error) : null;
   const reason =
     outcome.status === 'success'
       ? 'all nodes finished'

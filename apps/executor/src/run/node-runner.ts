@@ -20,6 +20,7 @@ import {
 } from '@linkflow/nodes';
 import type { BreakerRegistry } from '../breakers/breaker-registry.ts';
 import { childController, raceAbort, sleep } from './abortable.ts';
+import { storableLogData, storableLogMessage } from './log-caps.ts';
 import type { Semaphore } from './semaphore.ts';
 
 export interface NodeRunnerDeps {
@@ -65,16 +66,6 @@ export interface NodeRunResult {
   readonly durationMs: number;
   readonly logs: readonly NodeLogLine[];
 }
-
-/** Postgres text and jsonb cannot hold NUL; log lines drop it rather than fail the write. */
-const stripNul = (text: string): string => text.replaceAll('\u0000', '');
-const withoutNul = (data: Record<string, unknown>): Record<string, unknown> => {
-  const json = JSON.stringify(data);
-  if (!jsonHasNul(json)) return data;
-  return JSON.parse(json, (_key, value: unknown) =>
-    typeof value === 'string' ? stripNul(value) : value,
-  ) as Record<string, unknown>;
-};
 
 const toRunError = (e: NodeError): RunError => ({
   type: e.type,
@@ -139,8 +130,8 @@ async function attemptOnce(
         logs.push({
           at: deps.clock.now(),
           level,
-          message: stripNul(message),
-          ...(data ? { data: withoutNul(data) } : {}),
+          message: storableLogMessage(message),
+          ...(data ? { data: storableLogData(data) } : {}),
         }),
     };
     const target = def.breakerKey?.(rendered.value);

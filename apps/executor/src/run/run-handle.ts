@@ -1,7 +1,17 @@
 import { NodeError } from '@linkflow/nodes';
+import type { Fence } from '@linkflow/store';
 
-/** Why a run stopped before its DAG finished. */
-export type StopKind = 'cancel' | 'timeout' | 'lease_lost';
+/**
+ * Why a run stopped before its DAG finished. `cancel` and `timeout` end the execution;
+ * `lease_lost` (another worker holds it now) and `shutdown` (this executor is going away)
+ * leave it non-terminal for another worker to continue.
+ */
+export type StopKind = 'cancel' | 'timeout' | 'lease_lost' | 'shutdown';
+
+/** Stops after which the execution continues elsewhere: nothing final is written here. */
+export function isHandOver(kind: StopKind | undefined): boolean {
+  return kind === 'lease_lost' || kind === 'shutdown';
+}
 
 const REASONS: Record<StopKind, (detail: string) => NodeError> = {
   cancel: () => new NodeError('CANCELLATION', 'execution was cancelled', { retryable: false }),
@@ -9,6 +19,10 @@ const REASONS: Record<StopKind, (detail: string) => NodeError> = {
     new NodeError('TIMEOUT', `execution exceeded its timeout of ${detail}`, { retryable: false }),
   lease_lost: () =>
     new NodeError('CANCELLATION', 'execution was taken over by another worker', {
+      retryable: false,
+    }),
+  shutdown: () =>
+    new NodeError('CANCELLATION', 'executor shutting down; the execution resumes elsewhere', {
       retryable: false,
     }),
 };
@@ -49,25 +63,66 @@ export class RunHandle {
   }
 }
 
-/** The runs this process is executing, so control signals can reach them. */
-export class RunTable {
-  private readonly runs = new Map<
-    string,
-    { handle: RunHandle; reloadTimeout: () => Promise<void> }
-  >();
+/** One run in the {@link RunTable}. */
+export interface RunEntry {
+  readonly handle: RunHandle;
+  /** The claim this run holds (its lease is renewed under this fence). */
+  readonly fence: Fence;
+  readonly reloadTimeout: () => Promise<void>;
+}
 
-  add(executionId: string, handle: RunHandle, reloadTimeout: () => Promise<void>): void {
-    this.runs.set(executionId, { handle, reloadTimeout });
+/**
+ * The runs this process is executing, by execution id, so control signals, lease renewal,
+ * lock loss and shutdown can reach them.
+ */
+export class RunTable {
+  private readonly runs = new Map<string, RunEntry>();
+  private stoppedWith: StopKind | undefined;
+
+  /**
+   * Registers a run. A run of the same execution still registered is an older claim of ours
+   * that this one superseded (its job stalled and came back here): it is stopped. After
+   * {@link stopAll}, a run that registers late (its claim was in flight) is stopped at once.
+   */
+  add(entry: RunEntry): void {
+    const id = entry.fence.executionId;
+    const older = this.runs.get(id);
+    if (older && older.handle !== entry.handle) older.handle.stop('lease_lost');
+    this.runs.set(id, entry);
+    if (this.stoppedWith !== undefined) entry.handle.stop(this.stoppedWith);
   }
 
-  remove(executionId: string): void {
-    this.runs.delete(executionId);
+  /** Unregisters a run; a newer run of the same execution stays registered. */
+  remove(executionId: string, handle: RunHandle): void {
+    if (this.runs.get(executionId)?.handle === handle) this.runs.delete(executionId);
   }
 
   cancel(executionId: string): boolean {
     const run = this.runs.get(executionId);
     run?.handle.stop('cancel');
     return run !== undefined;
+  }
+
+  /**
+   * Stops the run of an execution with `kind`; with `attempt`, only the run holding that
+   * attempt (a newer claim of the same execution is left alone). True when one was stopped.
+   */
+  stop(executionId: string, kind: StopKind, attempt?: number): boolean {
+    const run = this.runs.get(executionId);
+    if (!run || (attempt !== undefined && run.fence.attempt !== attempt)) return false;
+    run.handle.stop(kind);
+    return true;
+  }
+
+  /** Stops every run, and every run registered from now on (shutdown). */
+  stopAll(kind: StopKind): void {
+    this.stoppedWith = kind;
+    for (const run of this.runs.values()) run.handle.stop(kind);
+  }
+
+  /** The fences of every run (for lease renewal). */
+  fences(): Fence[] {
+    return [...this.runs.values()].map((r) => r.fence);
   }
 
   async reloadTimeout(executionId: string): Promise<void> {

@@ -59,14 +59,31 @@ describe('RunHandle', () => {
     const table = new RunTable();
     const handle = new RunHandle();
     const reload = vi.fn(() => Promise.resolve());
-    table.add('e1', handle, reload);
+    table.add({ handle, fence: { executionId: 'e1', attempt: 1 }, reloadTimeout: reload });
     expect(table.cancel('other')).toBe(false);
     await table.reloadTimeout('e1');
     expect(reload).toHaveBeenCalledOnce();
     expect(table.cancel('e1')).toBe(true);
     expect(handle.stopKind).toBe('cancel');
-    table.remove('e1');
+    table.remove('e1', handle);
     expect(table.size).toBe(0);
+  });
+
+  it('stops an older run of the same execution when a newer claim arrives here', () => {
+    const table = new RunTable();
+    const older = new RunHandle();
+    const newer = new RunHandle();
+    const reloadTimeout = () => Promise.resolve();
+    table.add({ handle: older, fence: { executionId: 'e1', attempt: 1 }, reloadTimeout });
+    table.add({ handle: newer, fence: { executionId: 'e1', attempt: 2 }, reloadTimeout });
+    expect(older.stopKind).toBe('lease_lost');
+    // the older run's cleanup and a stop aimed at its attempt leave the newer run alone
+    table.remove('e1', older);
+    expect(table.stop('e1', 'lease_lost', 1)).toBe(false);
+    expect(table.fences()).toEqual([{ executionId: 'e1', attempt: 2 }]);
+    expect(newer.stopKind).toBeUndefined();
+    table.stopAll('shutdown');
+    expect(newer.stopKind).toBe('shutdown');
   });
 });
 

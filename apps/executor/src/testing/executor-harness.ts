@@ -42,11 +42,17 @@ export interface ExecutorHarness {
   close(): Promise<void>;
 }
 
+/**
+ * `databaseUrl` points the harness (and its executors) at another database, e.g. a scratch
+ * database for a test whose sweeper must not see other test files' executions.
+ */
 export async function createExecutorHarness(
   baseEnv: Record<string, string> = {},
+  options: { databaseUrl?: string } = {},
 ): Promise<ExecutorHarness> {
   const ids = { next: () => uuidv7() };
-  const db = createDb({ url: testDatabaseUrl(), maxConnections: 4 });
+  const databaseUrl = options.databaseUrl ?? testDatabaseUrl();
+  const db = createDb({ url: databaseUrl, maxConnections: 4 });
   const redis = createRedis(testRedisUrl(), { role: 'producer' });
   const queueName = `t-${randomUUID()}`;
   const queue = createExecutionQueue({ connection: redis, name: queueName });
@@ -57,12 +63,12 @@ export async function createExecutorHarness(
   const executions = createExecutionRepository({ pool: db.pool });
   const executors: RunningExecutor[] = [];
   const env = {
-    DATABASE_URL: testDatabaseUrl(),
+    DATABASE_URL: databaseUrl,
     REDIS_URL: testRedisUrl(),
     LINKFLOW_QUEUE: queueName,
     EXECUTOR_METRICS_PORT: '0',
     LINKFLOW_HTTP_ALLOW: '127.0.0.1',
-    LINKFLOW_DB_CONNECTIONS: JSON.stringify({ main: testDatabaseUrl() }),
+    LINKFLOW_DB_CONNECTIONS: JSON.stringify({ main: databaseUrl }),
     EXECUTOR_CONCURRENCY: '8',
     EXECUTOR_LOCK_MS: '2000',
     EXECUTOR_STALLED_INTERVAL_MS: '1000',

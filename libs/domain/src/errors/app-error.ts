@@ -1,3 +1,5 @@
+import { truncateText } from './truncate.ts';
+
 /**
  * The one error base for every layer. `code` is a stable SCREAMING_SNAKE string that
  * callers (and the HTTP error handler's table) key on; `kind` decides the status family.
@@ -36,7 +38,12 @@ export class AppError extends Error {
   readonly problems: readonly FieldProblem[];
 
   constructor(code: string, message: string, options: AppErrorOptions) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // Truncated here, where every error is made, so no copy of a huge message (a transform's
+    // `$error($pad("", 5e7))`) reaches a node run, an execution, a log line or Redis.
+    super(
+      truncateText(message),
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = 'AppError';
     this.code = code;
     this.kind = options.kind;

@@ -1,0 +1,90 @@
+import pg from 'pg';
+
+/** Options for {@link createLeaderLock}. */
+export interface LeaderLockOptions {
+  /** Postgres URL (a Prisma-style `?schema=` is ignored: advisory locks are per database). */
+  readonly url: string;
+  /** What the lock guards, e.g. `sweeper:<queue>`; processes using the same name exclude each other. */
+  readonly name: string;
+  /** Shown as `application_name` in `pg_stat_activity`. */
+  readonly applicationName?: string;
+  /** Receives connection errors (the lock is then given up and retried on the next `hold`). */
+  readonly onError?: (err: unknown) => void;
+}
+
+/** A fleet-wide mutex: at most one process holds it at a time. */
+export interface LeaderLock {
+  /**
+   * Takes the lock if nobody holds it, or confirms that this process still does. False when
+   * another process holds it or Postgres is unreachable. Never throws.
+   */
+  hold(): Promise<boolean>;
+  /** Gives the lock up (closes its connection). Idempotent. */
+  release(): Promise<void>;
+}
+
+/**
+ * A session-level Postgres advisory lock on a dedicated connection (not a pooled one: the
+ * lock belongs to the session). When the process or its connection dies, Postgres drops the
+ * lock with the session, so another process takes over on its next `hold`.
+ */
+export function createLeaderLock(options: LeaderLockOptions): LeaderLock {
+  const url = new URL(options.url);
+  url.searchParams.delete('schema');
+  let client: pg.Client | undefined;
+  let held = false;
+  const drop = () => {
+    const old = client;
+    client = undefined;
+    held = false;
+    old?.end().catch(() => undefined);
+  };
+  const connect = async (): Promise<pg.Client> => {
+    const c = new pg.Client({
+      connectionString: url.toString(),
+      connectionTimeoutMillis: 5_000,
+      keepAlive: true,
+      options: '-c statement_timeout=5000',
+      ...(options.applicationName === undefined
+        ? {}
+        : { application_name: options.applicationName }),
+    });
+    c.on('error', (err) => {
+      options.onError?.(err);
+      if (client === c) drop();
+    });
+    c.on('end', () => {
+      if (client === c) drop();
+    });
+    client = c;
+    await c.connect();
+    return c;
+  };
+  return {
+    async hold() {
+      try {
+        const c = client ?? (await connect());
+        if (held) {
+          await c.query('select 1');
+          return true;
+        }
+        const res = await c.query<{ ok: boolean }>(
+          "select pg_try_advisory_lock(hashtext('linkflow'), hashtext($1)) as ok",
+          [options.name],
+        );
+        held = res.rows[0]?.ok === true;
+        return held;
+      } catch (err) {
+        options.onError?.(err);
+        drop();
+        return false;
+      }
+    },
+    async release() {
+      const old = client;
+      client = undefined;
+      held = false;
+      await old?.end().catch(() => undefined);
+    },
+  };
+}

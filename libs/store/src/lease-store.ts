@@ -1,0 +1,103 @@
+import type pg from 'pg';
+import type { ExecutionStatus } from '@linkflow/domain';
+import type { Priority } from './records.ts';
+import type { Fence } from './run-store.ts';
+import { DEFAULT_LEASE_MS } from './run-store.ts';
+import { ORPHANS_SQL, RELEASE_LEASE_SQL, RENEW_LEASES_SQL } from './run-store-sql.ts';
+
+/** A run whose lease could not be renewed, and what the execution looks like now. */
+export interface LostLease {
+  readonly fence: Fence;
+  /** Current status, or null when the execution no longer exists. */
+  readonly status: ExecutionStatus | null;
+  /** Current attempt (higher than the fence's when another worker took it over). */
+  readonly attempt: number | null;
+}
+
+/** A non-terminal execution that no worker holds (see {@link LeaseStore.orphans}). */
+export interface OrphanExecution {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly priority: Priority;
+  readonly status: 'pending' | 'running';
+  readonly createdAt: Date;
+}
+
+/** Keyset position of {@link LeaseStore.orphans} paging. */
+export interface OrphanCursor {
+  readonly createdAt: Date;
+  readonly id: string;
+}
+
+/**
+ * Execution leases in Postgres: the claim writes `lease_expires_at`, the holder renews it
+ * while the run lasts, and the sweeper hands expired ones to another worker. Lease times
+ * come from the database clock, so executors with skewed clocks agree.
+ */
+export function createLeaseStore(deps: { pool: pg.Pool; leaseMs?: number }) {
+  const { pool } = deps;
+  const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
+  return {
+    /**
+     * Renews the leases of every run in `fences` in one statement; returns those that could
+     * not be renewed (the run is no longer this holder's to continue).
+     */
+    async renew(fences: readonly Fence[]): Promise<LostLease[]> {
+      if (fences.length === 0) return [];
+      const res = await pool.query<{
+        id: string;
+        held_attempt: number;
+        status: ExecutionStatus | null;
+        attempt: number | null;
+      }>({
+        name: 'lf_renew_leases',
+        text: RENEW_LEASES_SQL,
+        values: [fences.map((f) => f.executionId), fences.map((f) => f.attempt), leaseMs],
+      });
+      return res.rows.map((r) => ({
+        fence: { executionId: r.id, attempt: r.held_attempt },
+        status: r.status,
+        attempt: r.attempt,
+      }));
+    },
+
+    /** Ends a held lease now (fenced): the run stopped here and may continue elsewhere. */
+    async release(fence: Fence): Promise<void> {
+      await pool.query(RELEASE_LEASE_SQL, [fence.executionId, fence.attempt]);
+    },
+
+    /**
+     * Pending executions older than `pendingGraceMs` and running ones whose lease expired,
+     * oldest first, `limit` after `after`. Candidates only: whether they still have a live
+     * job is for the caller to check in the queue.
+     */
+    async orphans(options: {
+      pendingGraceMs: number;
+      limit: number;
+      after?: OrphanCursor | undefined;
+    }): Promise<OrphanExecution[]> {
+      const res = await pool.query<{
+        id: string;
+        tenant_id: string;
+        priority: Priority;
+        status: 'pending' | 'running';
+        created_at: Date;
+      }>(ORPHANS_SQL, [
+        options.pendingGraceMs,
+        options.after?.createdAt ?? null,
+        options.after?.id ?? '',
+        options.limit,
+      ]);
+      return res.rows.map((r) => ({
+        id: r.id,
+        tenantId: r.tenant_id,
+        priority: r.priority,
+        status: r.status,
+        createdAt: r.created_at,
+      }));
+    },
+  };
+}
+
+/** See {@link createLeaseStore}. */
+export type LeaseStore = ReturnType<typeof createLeaseStore>;
