@@ -15,6 +15,8 @@ export interface ExecutorConfig extends SharedConfig {
   /** Executions taken at once, and node runs in flight at once, in this process. */
   readonly concurrency: number;
   readonly metricsPort: number;
+  /** Interface of the unauthenticated metrics/health server (loopback unless chosen). */
+  readonly metricsHost: string;
   readonly workerId: string;
   readonly codePoolSize: number;
   readonly maxOutputBytes: number;
@@ -23,9 +25,13 @@ export interface ExecutorConfig extends SharedConfig {
   /** BullMQ job lock; a crashed worker's job is taken over after about lock + stalled interval. */
   readonly lockMs: number;
   readonly stalledIntervalMs: number;
+  /** A job that stalled more often than this is dead-lettered (its execution fails). */
+  readonly maxStalledCount: number;
+  /** Postgres lease of a claimed execution, renewed every third of it while it runs. */
+  readonly leaseMs: number;
   readonly shutdownGraceMs: number;
   readonly reconcileIntervalMs: number;
-  /** A pending execution this old with no job is enqueued again by the reconciler. */
+  /** A pending execution this old with no live job is enqueued again by the sweeper. */
   readonly reconcileAfterMs: number;
 }
 
@@ -41,6 +47,7 @@ export function loadConfig(env: Env): ExecutorConfig {
       ...parseSharedConfig(p),
       concurrency: p.int('EXECUTOR_CONCURRENCY', 32, 1, 1000),
       metricsPort: p.int('EXECUTOR_METRICS_PORT', 9464, 0, 65535),
+      metricsHost: p.str('EXECUTOR_METRICS_HOST', '127.0.0.1'),
       workerId: p.str('EXECUTOR_ID', `${hostname()}:${process.pid}`),
       codePoolSize: p.int('EXECUTOR_CODE_WORKERS', 2, 1, 64),
       maxOutputBytes: p.int('LINKFLOW_MAX_OUTPUT_BYTES', 10 * 1024 * 1024, 1024, 512 * 1024 * 1024),
@@ -52,6 +59,8 @@ export function loadConfig(env: Env): ExecutorConfig {
       ),
       lockMs: p.int('EXECUTOR_LOCK_MS', 30_000, 500, 600_000),
       stalledIntervalMs: p.int('EXECUTOR_STALLED_INTERVAL_MS', 30_000, 500, 600_000),
+      maxStalledCount: p.int('EXECUTOR_MAX_STALLED_COUNT', 2, 0, 100),
+      leaseMs: p.int('EXECUTOR_LEASE_MS', 30_000, 300, 600_000),
       shutdownGraceMs: p.int('EXECUTOR_SHUTDOWN_GRACE_MS', 25_000, 0, 600_000),
       reconcileIntervalMs: p.int('EXECUTOR_RECONCILE_INTERVAL_MS', 10_000, 100, 86_400_000),
       reconcileAfterMs: p.int('EXECUTOR_RECONCILE_AFTER_MS', 5_000, 0, 86_400_000),

@@ -1,58 +1,96 @@
 import type { Server } from 'node:http';
 import type { Clock } from '@linkflow/domain';
 import { createBuiltinRegistry } from '@linkflow/nodes';
-import { createDeadLetterQueue, createExecutionQueue, createRedis } from '@linkflow/queue';
-import { createDb, createRunStore } from '@linkflow/store';
+import {
+  createDeadLetterQueue,
+  createExecutionQueue,
+  createRedis,
+  type DeadLetterQueue,
+  type ExecutionQueue,
+  type Redis,
+} from '@linkflow/queue';
+import {
+  createDb,
+  createLeaderLock,
+  createLeaseStore,
+  createRunStore,
+  type Db,
+} from '@linkflow/store';
 import { BREAKER_STATE_VALUE, createMetrics, type Logger } from '@linkflow/telemetry';
 import { BreakerRegistry } from './breakers/breaker-registry.ts';
 import type { ExecutorConfig } from './config.ts';
 import { listenForControl } from './control/control-listener.ts';
-import { startHealthServer } from './health-server.ts';
+import { createDeadLetterer } from './dead-letter.ts';
+import { runReadinessChecks, startHealthServer, type CheckResult } from './health-server.ts';
+import { startLeaseKeeper } from './lease-keeper.ts';
 import { startQueueSampler } from './queue-sampler.ts';
-import { startReconciler } from './reconciler.ts';
+import { startSweeper } from './reconciler.ts';
+import type { ProcessorDeps } from './run/execution-processor.ts';
 import { createRunEvents } from './run/run-events.ts';
 import { RunTable } from './run/run-handle.ts';
 import { Semaphore } from './run/semaphore.ts';
-import { createExecutionWorker } from './worker.ts';
+import { createExecutionWorker, runWorkerLoop, type WorkerLoop } from './worker.ts';
 
 export interface RunningExecutor {
-  /** Stops taking jobs, lets running executions finish within `graceMs`, then closes everything. */
+  /**
+   * Stops taking jobs and lets running executions finish within `graceMs`. Runs still going
+   * then are interrupted without a final status (their jobs go back to the queue and another
+   * executor resumes them from their checkpoints); only then are node clients and
+   * connections closed.
+   */
   stop(graceMs: number): Promise<void>;
   readonly metricsPort: number | undefined;
 }
+
+export interface ExecutorOptions {
+  readonly clock?: Clock;
+  /** Called when the worker's fetch loop fails: the process should exit (non-zero). */
+  readonly onFatal?: (err: unknown) => void;
+}
+
+/** How long interrupted runs get to record their hand-over before connections close. */
+const HAND_OVER_MS = 5_000;
 
 function withTimeout(work: Promise<unknown>, ms: number): Promise<'done' | 'timeout'> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>(
     (resolve) => (timer = setTimeout(() => resolve('timeout'), ms)),
   );
-  return Promise.race([work.then(() => 'done' as const), timeout]).finally(() =>
-    clearTimeout(timer),
+  const done = work.then(
+    () => 'done' as const,
+    () => 'done' as const,
   );
+  return Promise.race([done, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Wires and starts one executor: worker, control listener, reconciler, health server. */
-export async function startExecutor(
-  config: ExecutorConfig,
-  log: Logger,
-  clock: Clock = { now: () => new Date() },
-): Promise<RunningExecutor> {
+interface Connections {
+  readonly db: Db;
+  readonly workerRedis: Redis;
+  readonly producerRedis: Redis;
+  readonly subscriberRedis: Redis;
+}
+
+function connect(config: ExecutorConfig, log: Logger): Connections {
   const onRedisError = (err: Error) => log.warn({ err }, 'redis error');
-  const db = createDb({
-    url: config.databaseUrl,
-    maxConnections: 16,
-    applicationName: `linkflow-executor:${config.workerId}`,
-  });
-  const workerRedis = createRedis(config.redisUrl, {
-    role: 'worker',
-    connectionName: `linkflow-executor:${config.workerId}`,
-    onError: onRedisError,
-  });
-  const producerRedis = createRedis(config.redisUrl, { role: 'producer', onError: onRedisError });
-  const subscriberRedis = createRedis(config.redisUrl, {
-    role: 'subscriber',
-    onError: onRedisError,
-  });
+  return {
+    db: createDb({
+      url: config.databaseUrl,
+      maxConnections: 16,
+      applicationName: `linkflow-executor:${config.workerId}`,
+    }),
+    workerRedis: createRedis(config.redisUrl, {
+      role: 'worker',
+      connectionName: `linkflow-executor:${config.workerId}`,
+      onError: onRedisError,
+    }),
+    producerRedis: createRedis(config.redisUrl, { role: 'producer', onError: onRedisError }),
+    subscriberRedis: createRedis(config.redisUrl, { role: 'subscriber', onError: onRedisError }),
+  };
+}
+
+/** The processor's dependencies: stores, node registry, breakers, events and metrics. */
+function buildRuntime(config: ExecutorConfig, log: Logger, c: Connections & { clock: Clock }) {
+  const { clock } = c;
   const metrics = createMetrics();
   const registry = createBuiltinRegistry({
     enabled: config.nodeTypes,
@@ -65,19 +103,22 @@ export async function startExecutor(
     onStateChange: (target, state) => metrics.breakerState.set(target, BREAKER_STATE_VALUE[state]),
     onEvict: (target) => metrics.breakerState.remove(target),
   });
-  const runStore = createRunStore({ pool: db.pool, workerId: config.workerId });
-  const runs = new RunTable();
-  const queue = createExecutionQueue({ connection: producerRedis, name: config.queueName });
-  const dlq = createDeadLetterQueue({ connection: producerRedis, name: config.queueName });
-  const deps = {
+  const runStore = createRunStore({
+    pool: c.db.pool,
+    workerId: config.workerId,
+    leaseMs: config.leaseMs,
+  });
+  const leases = createLeaseStore({ pool: c.db.pool, leaseMs: config.leaseMs });
+  const deps: ProcessorDeps = {
     runStore,
+    leases,
     registry,
-    runs,
+    runs: new RunTable(),
     clock,
     workerId: config.workerId,
     log,
     maxExecutionOutputBytes: config.maxExecutionOutputBytes,
-    events: createRunEvents(producerRedis, (err) => log.debug({ err }, 'event publish failed')),
+    events: createRunEvents(c.producerRedis, (err) => log.debug({ err }, 'event publish failed')),
     nodes: {
       registry,
       breakers,
@@ -102,47 +143,73 @@ export async function startExecutor(
       },
     },
   };
-  const subscription = await listenForControl(subscriberRedis, runs, log);
-  const worker = createExecutionWorker(deps, {
-    connection: workerRedis,
+  return { deps, metrics, registry, breakers, leases };
+}
+
+type Runtime = ReturnType<typeof buildRuntime>;
+
+function startHealth(
+  config: ExecutorConfig,
+  log: Logger,
+  parts: { c: Connections; rt: Runtime; loop: () => WorkerLoop | undefined },
+): Promise<Server | undefined> {
+  if (config.metricsPort === 0) return Promise.resolve(undefined);
+  const ready = async (): Promise<Record<string, CheckResult>> => {
+    const checks = await runReadinessChecks(
+      {
+        postgres: () => parts.c.db.pool.query('select 1'),
+        redis: () => parts.c.workerRedis.ping(),
+      },
+      () => parts.rt.registry.health(),
+      log,
+    );
+    return { ...checks, worker: parts.loop()?.running === false ? 'unavailable' : 'ok' };
+  };
+  return startHealthServer({
+    port: config.metricsPort,
+    host: config.metricsHost,
+    registry: parts.rt.metrics.registry,
+    ready,
+    log,
+  });
+}
+
+/** Wires and starts one executor: worker, control listener, leases, sweeper, health server. */
+export async function startExecutor(
+  config: ExecutorConfig,
+  log: Logger,
+  options: ExecutorOptions = {},
+): Promise<RunningExecutor> {
+  const clock = options.clock ?? { now: () => new Date() };
+  const c = connect(config, log);
+  const rt = buildRuntime(config, log, { ...c, clock });
+  const { runs } = rt.deps;
+  const queue = createExecutionQueue({ connection: c.producerRedis, name: config.queueName });
+  const dlq = createDeadLetterQueue({ connection: c.producerRedis, name: config.queueName });
+  const stopping = new AbortController();
+  const deadLetterer = createDeadLetterer({
+    dlq,
+    runStore: rt.deps.runStore,
+    clock,
+    log,
+    signal: stopping.signal,
+  });
+  const subscription = await listenForControl(c.subscriberRedis, runs, log);
+  const worker = createExecutionWorker(rt.deps, {
+    connection: c.workerRedis,
     queueName: config.queueName,
     concurrency: config.concurrency,
     lockMs: config.lockMs,
     stalledIntervalMs: config.stalledIntervalMs,
-    dlq,
-    log,
-  });
-  const stopReconciler = startReconciler(
-    { runStore, queue, clock, log },
-    config.reconcileIntervalMs,
-    config.reconcileAfterMs,
-  );
-  const stopSampler = startQueueSampler({
+    maxStalledCount: config.maxStalledCount,
     queue,
-    dlq,
-    depth: metrics.queueDepth,
-    dlqSize: metrics.dlqSize,
+    deadLetterer,
     log,
   });
-  let server: Server | undefined;
-  if (config.metricsPort > 0) {
-    server = await startHealthServer(config.metricsPort, metrics.registry, async () => {
-      const [pg, redis, nodes] = await Promise.allSettled([
-        db.pool.query('select 1'),
-        workerRedis.ping(),
-        registry.health(),
-      ]);
-      const checks: Record<string, string> = {
-        postgres: pg.status === 'fulfilled' ? 'ok' : String(pg.reason),
-        redis: redis.status === 'fulfilled' ? 'ok' : String(redis.reason),
-      };
-      if (nodes.status === 'fulfilled')
-        for (const [type, h] of Object.entries(nodes.value))
-          checks[`node:${type}`] = h.ok ? 'ok' : (h.detail ?? 'unhealthy');
-      return checks;
-    });
-  }
-  void worker.run();
+  const services = startServices(config, log, { c, rt, queue, dlq, deadLetterer });
+  const loop: { current?: WorkerLoop } = {};
+  const server = await startHealth(config, log, { c, rt, loop: () => loop.current });
+  loop.current = runWorkerLoop(worker, { log, onFailed: (err) => options.onFatal?.(err) });
   log.info(
     { workerId: config.workerId, queue: config.queueName, concurrency: config.concurrency },
     'executor started',
@@ -150,23 +217,65 @@ export async function startExecutor(
   return {
     metricsPort: config.metricsPort > 0 ? config.metricsPort : undefined,
     async stop(graceMs) {
-      stopReconciler();
-      stopSampler();
-      const closed = await withTimeout(worker.close(), graceMs);
-      if (closed === 'timeout')
+      await services.stopSweeper();
+      services.stopSampler();
+      const closing = worker.close();
+      if ((await withTimeout(closing, graceMs)) === 'timeout') {
         log.warn(
           { graceMs, running: runs.size },
-          'grace period over; leaving running executions to be resumed elsewhere',
+          'grace period over; interrupting running executions, which resume elsewhere',
         );
+        runs.stopAll('shutdown');
+        if ((await withTimeout(closing, HAND_OVER_MS)) === 'timeout')
+          log.warn('runs did not stop in time; their jobs are recovered as stalled');
+      }
+      services.stopLeaseKeeper();
+      stopping.abort();
       await subscription.unsubscribe().catch(() => undefined);
       server?.close();
-      breakers.shutdown();
-      await Promise.allSettled([queue.close(), dlq.close(), registry.close()]);
-      if (closed === 'timeout') await worker.close(true).catch(() => undefined);
-      workerRedis.disconnect();
-      producerRedis.disconnect();
-      subscriberRedis.disconnect();
-      await db.close();
+      rt.breakers.shutdown();
+      await Promise.allSettled([queue.close(), dlq.close(), rt.registry.close()]);
+      c.workerRedis.disconnect();
+      c.producerRedis.disconnect();
+      c.subscriberRedis.disconnect();
+      await c.db.close();
     },
   };
+}
+
+/** Background loops: lease renewal, the sweeper (when this process holds the lock), sampling. */
+function startServices(
+  config: ExecutorConfig,
+  log: Logger,
+  parts: {
+    c: Connections;
+    rt: Runtime;
+    queue: ExecutionQueue;
+    dlq: DeadLetterQueue;
+    deadLetterer: ReturnType<typeof createDeadLetterer>;
+  },
+) {
+  const { rt, queue, dlq } = parts;
+  const stopLeaseKeeper = startLeaseKeeper(
+    { leases: rt.leases, runs: rt.deps.runs, log },
+    config.leaseMs,
+  );
+  const lock = createLeaderLock({
+    url: config.databaseUrl,
+    name: `sweeper:${config.queueName}`,
+    applicationName: `linkflow-sweeper:${config.workerId}`,
+    onError: (err) => log.debug({ err }, 'sweeper lock connection failed'),
+  });
+  const stopSweeper = startSweeper(
+    { leases: rt.leases, queue, deadLetterer: parts.deadLetterer, lock, log },
+    { intervalMs: config.reconcileIntervalMs, pendingGraceMs: config.reconcileAfterMs },
+  );
+  const stopSampler = startQueueSampler({
+    queue,
+    dlq,
+    depth: rt.metrics.queueDepth,
+    dlqSize: rt.metrics.dlqSize,
+    log,
+  });
+  return { stopLeaseKeeper, stopSweeper, stopSampler };
 }
