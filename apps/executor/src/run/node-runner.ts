@@ -95,8 +95,11 @@ async function attemptOnce(
   node: CompiledNode,
   { input, signal, tenantId, attempt, logs }: AttemptRequest,
 ): Promise<AttemptOutcome> {
-  // The slot first: a node's timeout must not run down while it waits for one.
-  const release = await deps.slots.acquire();
+  const def = deps.registry.resolve(node.spec.type);
+  // The slot first: a node's timeout must not run down while it waits for one. A node limited
+  // by its own pool (code) takes none: it waits in that pool's fair queue instead, holding no
+  // slot other node types need, and its deadline counts from here.
+  const release = def.ownConcurrency ? () => undefined : await deps.slots.acquire();
   const { controller, dispose } = childController(signal);
   const timeoutMs = node.spec.timeout_ms;
   const timer =
@@ -118,7 +121,6 @@ async function attemptOnce(
       throw new NodeError('EXPRESSION', `${rendered.error.path}: ${rendered.error.message}`, {
         retryable: false,
       });
-    const def = deps.registry.resolve(node.spec.type);
     const ctx = {
       signal: controller.signal,
       clock: deps.clock,

@@ -24,7 +24,15 @@ export interface CodeNodeOptions {
   readonly maxMemoryMb: number;
   /** Largest `timeout_ms` a workflow may ask for. */
   readonly maxTimeoutMs: number;
+  /** Largest output (UTF-8 bytes of JSON), checked inside the sandbox (default 10 MiB). */
+  readonly maxOutputBytes?: number;
+  /** Sandboxes one tenant may hold at once (default: half the pool, at least 1). */
+  readonly maxPerTenant?: number;
+  /** Runs of one tenant that may wait for a sandbox (default 4,096); more fail, retryable. */
+  readonly maxQueuedPerTenant?: number;
 }
+
+const DEFAULT_MAX_OUTPUT_BYTES = 10 * 1024 * 1024;
 
 /** Longest accepted `source` (characters). */
 export const MAX_SOURCE_LENGTH = 100_000;
@@ -67,7 +75,11 @@ interface CodeDeps {
  * gets a fresh QuickJS runtime with a memory cap, a stack limit and a deadline (an interrupt
  * handler plus a bounded job-queue loop, so async loops stop too). The sandbox has no
  * `require`, `process`, filesystem, network, environment or timers; only JSON data crosses
- * the boundary, and `console.*` lines come back through `ctx.log`.
+ * the boundary, and `console.*` lines come back through `ctx.log`. The output is measured
+ * inside the sandbox (over `maxOutputBytes` it fails there, never copied out), and so are log
+ * lines and error messages. The pool is the node's limiter (`ownConcurrency`): a run waiting
+ * for a sandbox holds no executor slot, its deadline counts from the request, and tenants
+ * take turns with at most `maxPerTenant` sandboxes each.
  * Failures: EXECUTION (user error, memory cap, crashed sandbox), TIMEOUT, TRANSFORMATION
  * (returned value not JSON, input not JSON), CANCELLATION (signal aborted), all non-retryable
  * except EXECUTION "workers fail to start" (infrastructure) and a TimeoutError abort reason.
@@ -85,6 +97,11 @@ export function createCodeNode(options: CodeNodeOptions): CodeNode {
       size: options.poolSize,
       defaultMemoryMb: options.defaultMemoryMb,
       maxMemoryMb: options.maxMemoryMb,
+      maxOutputBytes: options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
+      ...(options.maxPerTenant === undefined ? {} : { maxPerTenant: options.maxPerTenant }),
+      ...(options.maxQueuedPerTenant === undefined
+        ? {}
+        : { maxQueuedPerTenant: options.maxQueuedPerTenant }),
     }));
   };
   const deps: CodeDeps = { options, pool: getPool };
@@ -93,6 +110,7 @@ export function createCodeNode(options: CodeNodeOptions): CodeNode {
     version: 1,
     configSchema: codeConfigSchema(options),
     rawFields: ['source'],
+    ownConcurrency: true,
     checkConfig: (config) => checkSource((checker ??= new SyntaxChecker()), config.source),
     execute: (ctx, config, input) => executeCode(ctx, config, input, deps),
     health: () =>
@@ -119,14 +137,21 @@ async function executeCode(
 ): Promise<NodeResult<unknown>> {
   if (ctx.signal.aborted) throw abortError(ctx.signal);
   const { options } = deps;
-  const job = {
-    source: config.source,
-    inputJson: toJson(input.input, 'input'),
-    nodesJson: toJson(input.nodes, 'nodes'),
-    memoryMb: Math.min(config.memory_mb ?? options.defaultMemoryMb, options.maxMemoryMb),
-    timeoutMs: Math.min(config.timeout_ms ?? options.defaultTimeoutMs, options.maxTimeoutMs),
+  const timeoutMs = Math.min(config.timeout_ms ?? options.defaultTimeoutMs, options.maxTimeoutMs);
+  const request = {
+    tenantId: ctx.tenantId,
+    timeoutMs,
+    // Serialised when a sandbox is free: a waiting run holds no copy of its input.
+    prepare: () => ({
+      source: config.source,
+      inputJson: toJson(input.input, 'input'),
+      nodesJson: toJson(input.nodes, 'nodes'),
+      memoryMb: Math.min(config.memory_mb ?? options.defaultMemoryMb, options.maxMemoryMb),
+      timeoutMs,
+      maxOutputBytes: options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
+    }),
   };
-  const reply = await deps.pool().run(job, ctx.signal);
+  const reply = await deps.pool().run(request, ctx.signal);
   forwardLogs(ctx, reply.logs);
   if (!reply.ok) throw new NodeError(reply.error.type, reply.error.message, { retryable: false });
   return { output: fromJson(reply.json), usage: { ...reply.usage } };
@@ -170,7 +195,7 @@ function poolHealth(pool: SandboxPool | undefined): NodeHealth {
 function assertOptions(options: CodeNodeOptions): void {
   const problems: string[] = [];
   const positive = (name: keyof CodeNodeOptions, max = Number.MAX_SAFE_INTEGER) => {
-    const value = options[name];
+    const value = options[name] ?? 0;
     if (!Number.isInteger(value) || value < 1 || value > max)
       problems.push(`${name} must be an integer in 1..${max}`);
   };
@@ -179,6 +204,8 @@ function assertOptions(options: CodeNodeOptions): void {
   positive('maxTimeoutMs');
   positive('defaultMemoryMb', options.maxMemoryMb);
   positive('defaultTimeoutMs', options.maxTimeoutMs);
+  for (const name of ['maxOutputBytes', 'maxPerTenant', 'maxQueuedPerTenant'] as const)
+    if (options[name] !== undefined) positive(name);
   if (problems.length > 0) {
     throw new AppError(
       'INVALID_CODE_OPTIONS',

@@ -9,6 +9,7 @@ const job: SandboxJob = {
   nodesJson: '{}',
   memoryMb: 16,
   timeoutMs: 1_000,
+  maxOutputBytes: 1024 * 1024,
 };
 
 /** A worker that becomes ready, then exits with code 7 on its first request. */

@@ -4,6 +4,7 @@
  */
 
 import { Worker, type WorkerOptions } from 'node:worker_threads';
+import type { LogLevel } from '@linkflow/domain';
 
 /** The error types a sandbox run can end with (a subset of the domain's ErrorType). */
 export type SandboxFailureType = 'EXECUTION' | 'TIMEOUT' | 'TRANSFORMATION';
@@ -14,9 +15,9 @@ export interface SandboxFailure {
   readonly message: string;
 }
 
-/** One `console.*` line collected in the sandbox. */
+/** One `console.*` line collected in the sandbox (console has no `debug` level here). */
 export interface SandboxLogLine {
-  readonly level: 'info' | 'warn' | 'error';
+  readonly level: Exclude<LogLevel, 'debug'>;
   readonly line: string;
 }
 
@@ -34,7 +35,12 @@ export interface RunRequest {
   readonly inputJson: string;
   readonly nodesJson: string;
   readonly memoryMb: number;
+  /** The run's whole budget, counted from the node's request to the pool. */
   readonly timeoutMs: number;
+  /** Part of `timeoutMs` already spent waiting for a sandbox; the sandbox gets the rest. */
+  readonly queuedMs: number;
+  /** Largest serialised output (UTF-8 bytes of JSON); checked inside the sandbox. */
+  readonly maxOutputBytes: number;
 }
 
 /** A runner's answer to one RunRequest. `json` is the returned value serialised in the sandbox. */

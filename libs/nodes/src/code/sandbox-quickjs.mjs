@@ -64,9 +64,13 @@ export async function acquireModule(/** @type {number} */ capBytes) {
   return current;
 }
 
-/** Marks the current module unusable; the next run builds a fresh one. */
+/**
+ * Marks the current module unusable and lets go of it, so its linear memory (possibly grown to
+ * hundreds of MB) can be collected now rather than when the next run replaces it.
+ */
 export function discardModule() {
   if (current) current.dirty = true;
+  current = undefined;
 }
 
 /** Shortens text for messages and log lines. */
@@ -74,24 +78,83 @@ export function truncate(/** @type {string} */ text, /** @type {number} */ max) 
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
-/** Renders a sandbox value (usually an error) as a host string, without trusting it. */
-export function describe(/** @type {QuickJSContext} */ ctx, /** @type {QuickJSHandle} */ handle) {
-  try {
-    const value = ctx.dump(handle);
-    if (value && typeof value === 'object' && typeof value.message === 'string') {
-      const name = typeof value.name === 'string' ? value.name : 'Error';
-      const at = typeof value.stack === 'string' ? /code\.js:(\d+):\d+/.exec(value.stack) : null;
-      return truncate(
-        `${name}: ${value.message}${at ? ` (line ${at[1]})` : ''}`,
-        MAX_MESSAGE_CHARS,
-      );
+/** What `describe` answers when the value cannot be rendered (e.g. the runtime is out of memory). */
+export const UNPRINTABLE = 'unprintable value thrown';
+
+/**
+ * Renders a value as text *inside* the sandbox, so at most `max` characters ever leave it (a
+ * 100 MB string or error message stays in QuickJS). Evaluated in each fresh context before user
+ * code runs: it captures the pristine `JSON.stringify`, `String`, `String.prototype.slice` and
+ * `RegExp.prototype.exec`, and reads each user property once.
+ */
+const DESCRIBE_SOURCE = `(() => {
+  const stringify = JSON.stringify;
+  const toText = String;
+  const slice = Function.prototype.call.bind(String.prototype.slice);
+  const exec = Function.prototype.call.bind(RegExp.prototype.exec);
+  const cut = (s, max) => (s.length > max ? slice(s, 0, max) + '\u2026' : s);
+  return (value, max) => {
+    if (typeof value === 'string') return cut(value, max);
+    if (value !== null && typeof value === 'object') {
+      const message = value.message;
+      if (typeof message === 'string') {
+        const name = value.name;
+        const stack = value.stack;
+        const at = typeof stack === 'string' ? exec(/code\\.js:(\\d+):\\d+/, cut(stack, 4000)) : null;
+        const head = (typeof name === 'string' ? cut(name, 200) : 'Error') + ': ' + cut(message, max);
+        return cut(head + (at ? ' (line ' + at[1] + ')' : ''), max);
+      }
     }
-    return truncate(
-      typeof value === 'string' ? value : String(JSON.stringify(value)),
-      MAX_MESSAGE_CHARS,
-    );
+    const json = stringify(value);
+    return cut(typeof json === 'string' ? json : toText(value), max);
+  };
+})()`;
+
+/**
+ * Installs the bounded renderer in a fresh context (call before user code runs).
+ * @returns {QuickJSHandle} the renderer; the caller disposes it
+ */
+export function installDescribe(/** @type {QuickJSContext} */ ctx) {
+  return ctx.unwrapResult(ctx.evalCode(DESCRIBE_SOURCE, 'describe.js'));
+}
+
+/** Characters in a QuickJS string, read without copying it out. */
+export function lengthOf(/** @type {QuickJSContext} */ ctx, /** @type {QuickJSHandle} */ text) {
+  const length = ctx.getProp(text, 'length');
+  try {
+    return ctx.typeof(length) === 'number' ? ctx.getNumber(length) : Number.POSITIVE_INFINITY;
+  } finally {
+    length.dispose();
+  }
+}
+
+/**
+ * Renders a sandbox value (usually an error) as a host string of at most `max` (+1) characters,
+ * without trusting it: the renderer runs in the sandbox and only its bounded answer is copied.
+ */
+export function describe(
+  /** @type {QuickJSContext} */ ctx,
+  /** @type {QuickJSHandle} */ render,
+  /** @type {QuickJSHandle} */ handle,
+  max = MAX_MESSAGE_CHARS,
+) {
+  try {
+    const limit = ctx.newNumber(max);
+    const result = ctx.callFunction(render, ctx.undefined, handle, limit);
+    limit.dispose();
+    if (result.error) {
+      result.error.dispose();
+      return UNPRINTABLE;
+    }
+    const text = result.value;
+    try {
+      const fits = ctx.typeof(text) === 'string' && lengthOf(ctx, text) <= max + 1;
+      return fits ? ctx.getString(text) : UNPRINTABLE;
+    } finally {
+      text.dispose();
+    }
   } catch {
-    return 'unprintable value thrown';
+    return UNPRINTABLE;
   }
 }
 
@@ -101,12 +164,14 @@ function compileCheck(/** @type {QuickJSWASMModule} */ quickjs, /** @type {strin
   runtime.setMemoryLimit(CHECK_CAP_BYTES / 2);
   runtime.setMaxStackSize(STACK_BYTES);
   const ctx = runtime.newContext();
+  const render = installDescribe(ctx);
   try {
     const result = ctx.evalCode(wrapSource(source), 'code.js', { compileOnly: true });
-    const problem = result.error ? describe(ctx, result.error) : undefined;
+    const problem = result.error ? describe(ctx, render, result.error) : undefined;
     (result.error ?? result.value).dispose();
     return problem;
   } finally {
+    render.dispose();
     ctx.dispose();
     runtime.dispose();
   }

@@ -10,9 +10,13 @@ import {
   MIB,
   PAGE,
   STACK_BYTES,
+  UNPRINTABLE,
   acquireModule,
   capBytesFor,
   describe,
+  discardModule,
+  installDescribe,
+  lengthOf,
   truncate,
   wrapSource,
 } from './sandbox-quickjs.mjs';
@@ -25,7 +29,7 @@ const SAMPLE_EVERY_MS = 10;
 /** @typedef {{ type: 'EXECUTION' | 'TIMEOUT' | 'TRANSFORMATION', message: string }} SandboxFailure */
 /** @typedef {{ level: 'info' | 'warn' | 'error', line: string }} LogLine */
 /** @typedef {{ cpu_ms: number, peak_memory_bytes: number }} Usage */
-/** @typedef {{ kind: 'run', id: number, source: string, inputJson: string, nodesJson: string, memoryMb: number, timeoutMs: number }} RunRequest */
+/** @typedef {{ kind: 'run', id: number, source: string, inputJson: string, nodesJson: string, memoryMb: number, timeoutMs: number, queuedMs: number, maxOutputBytes: number }} RunRequest */
 /** @typedef {{ kind: 'result', id: number, ok: true, json: string, logs: LogLine[], usage: Usage } | { kind: 'result', id: number, ok: false, error: SandboxFailure, logs: LogLine[], usage: Usage }} RunReply */
 /** @typedef {import('quickjs-emscripten').QuickJSContext} QuickJSContext */
 /** @typedef {import('quickjs-emscripten').QuickJSRuntime} QuickJSRuntime */
@@ -35,6 +39,7 @@ const SAMPLE_EVERY_MS = 10;
  * @typedef {object} RunState
  * @property {QuickJSRuntime} runtime
  * @property {QuickJSContext} ctx
+ * @property {QuickJSHandle} render the bounded renderer (see `describe`), installed before user code
  * @property {number} deadline performance.now() value after which the run is interrupted
  * @property {boolean} interrupted the interrupt handler stopped the run
  * @property {LogLine[]} logs
@@ -66,9 +71,8 @@ function installConsole(/** @type {RunState} */ state) {
   ])) {
     const fn = ctx.newFunction(name, (...args) => {
       if (state.logs.length >= MAX_LOG_LINES) return;
-      const parts = args.map((arg) =>
-        ctx.typeof(arg) === 'string' ? ctx.getString(arg) : describe(ctx, arg),
-      );
+      // Each argument is cut inside the sandbox: a 100 MB string never leaves it.
+      const parts = args.map((arg) => describe(ctx, state.render, arg, MAX_LOG_CHARS));
       state.logs.push({ level, line: truncate(parts.join(' '), MAX_LOG_CHARS) });
     });
     ctx.setProp(consoleHandle, name, fn);
@@ -88,13 +92,14 @@ function failureOf(
   /** @type {QuickJSHandle} */ errorHandle,
   /** @type {RunRequest} */ req,
 ) {
-  const message = describe(state.ctx, errorHandle);
   if (state.interrupted || performance.now() >= state.deadline) {
     mod.dirty = true;
     return timeoutFailure(req);
   }
+  const message = describe(state.ctx, state.render, errorHandle);
   const atCap = mod.memory.buffer.byteLength + PAGE > mod.capBytes;
-  if (message.startsWith('InternalError: out of memory') || (message === 'null' && atCap)) {
+  const opaque = message === 'null' || message === UNPRINTABLE;
+  if (message.startsWith('InternalError: out of memory') || (opaque && atCap)) {
     mod.dirty = true;
     return {
       type: 'EXECUTION',
@@ -106,7 +111,21 @@ function failureOf(
 
 /** @returns {SandboxFailure} */
 function timeoutFailure(/** @type {RunRequest} */ req) {
-  return { type: 'TIMEOUT', message: `code node exceeded ${req.timeoutMs} ms` };
+  const queued = Math.round(req.queuedMs);
+  const waited = queued >= 1 ? ` (${queued} ms of it waiting for a sandbox)` : '';
+  return { type: 'TIMEOUT', message: `code node exceeded ${req.timeoutMs} ms${waited}` };
+}
+
+/** @returns {SandboxFailure} */
+function oversizeFailure(
+  /** @type {number} */ bytes,
+  /** @type {RunRequest} */ req,
+  atLeast = false,
+) {
+  return {
+    type: 'EXECUTION',
+    message: `code node output is ${atLeast ? 'at least ' : ''}${bytes} bytes of JSON, over the ${req.maxOutputBytes}-byte limit`,
+  };
 }
 
 /**
@@ -169,20 +188,26 @@ function settle(
 }
 
 /**
- * Serialises the returned value with the pristine `JSON.stringify`.
+ * Serialises the returned value with the pristine `JSON.stringify` and measures it inside the
+ * sandbox: a value over `maxOutputBytes` fails here, before one byte of it is copied out (a
+ * string's length is a lower bound of its UTF-8 size; a top-level string is refused before it
+ * is even serialised).
  * @returns {{ json: string } | { failure: SandboxFailure } | { error: QuickJSHandle }}
  */
 function serialise(
   /** @type {RunState} */ state,
   /** @type {QuickJSHandle} */ value,
-  /** @type {QuickJSHandle} */ stringify,
+  /** @type {{ stringify: QuickJSHandle, req: RunRequest }} */ { stringify, req },
 ) {
   const { ctx } = state;
-  if (ctx.typeof(value) === 'undefined') return { json: 'null' };
+  const kind = ctx.typeof(value);
+  if (kind === 'undefined') return { json: 'null' };
+  if (kind === 'string' && lengthOf(ctx, value) + 2 > req.maxOutputBytes)
+    return { failure: oversizeFailure(lengthOf(ctx, value) + 2, req, true) };
   const result = ctx.callFunction(stringify, ctx.undefined, value);
   if (result.error) {
     if (state.interrupted) return { error: result.error };
-    const message = describe(ctx, result.error);
+    const message = describe(ctx, state.render, result.error);
     result.error.dispose();
     return {
       failure: {
@@ -191,18 +216,24 @@ function serialise(
       },
     };
   }
-  const kind = ctx.typeof(result.value);
-  const json = kind === 'string' ? ctx.getString(result.value) : undefined;
-  result.value.dispose();
-  if (json === undefined) {
-    return {
-      failure: {
-        type: 'TRANSFORMATION',
-        message: `code node returned a value that is not JSON (${ctx.typeof(value)})`,
-      },
-    };
+  try {
+    if (ctx.typeof(result.value) !== 'string') return { failure: notJson(kind) };
+    const length = lengthOf(ctx, result.value);
+    if (length > req.maxOutputBytes) return { failure: oversizeFailure(length, req, true) };
+    const json = ctx.getString(result.value);
+    const bytes = Buffer.byteLength(json);
+    return bytes > req.maxOutputBytes ? { failure: oversizeFailure(bytes, req) } : { json };
+  } finally {
+    result.value.dispose();
   }
-  return { json };
+}
+
+/** @returns {SandboxFailure} */
+function notJson(/** @type {string} */ kind) {
+  return {
+    type: 'TRANSFORMATION',
+    message: `code node returned a value that is not JSON (${kind})`,
+  };
 }
 
 /** Runs a request inside an already created context. @returns {{ json: string } | { failure: SandboxFailure }} */
@@ -222,7 +253,7 @@ function evaluate(
     started.promise.dispose();
     if ('failure' in settled) return settled;
     if ('error' in settled) return errorOutcome(state, mod, settled.error, req);
-    const serialised = serialise(state, settled.value, stringify);
+    const serialised = serialise(state, settled.value, { stringify, req });
     settled.value.dispose();
     return 'error' in serialised ? errorOutcome(state, mod, serialised.error, req) : serialised;
   } finally {
@@ -273,7 +304,9 @@ export async function runSandbox(/** @type {RunRequest} */ req) {
   const state = {
     runtime,
     ctx,
-    deadline: started + req.timeoutMs,
+    render: installDescribe(ctx),
+    // The deadline counts from the node's request: time spent waiting for a sandbox is spent.
+    deadline: started + req.timeoutMs - req.queuedMs,
     interrupted: false,
     logs: [],
     peakBytes: 0,
@@ -292,9 +325,11 @@ export async function runSandbox(/** @type {RunRequest} */ req) {
   // Estimate: sampled highs, the final size, and how far the linear memory had to grow.
   const peak = Math.max(state.peakBytes, usedBytes(runtime), grown);
   const usage = { cpu_ms: round(performance.now() - started), peak_memory_bytes: peak };
+  release(mod, state.render);
   release(mod, ctx);
   release(mod, runtime);
-  if (grown > 0) mod.dirty = true; // give the memory back instead of keeping a grown module
+  // A grown module is dropped at once, so its memory goes back instead of waiting for the next run.
+  if (grown > 0 || mod.dirty) discardModule();
   const base = { kind: /** @type {const} */ ('result'), id: req.id, logs: state.logs, usage };
   return 'json' in outcome
     ? { ...base, ok: true, json: outcome.json }

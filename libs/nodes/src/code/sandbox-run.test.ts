@@ -32,6 +32,8 @@ function request(source: string, extra: Partial<RunRequest> = {}): RunRequest {
     nodesJson: '{"a":{"x":1}}',
     memoryMb: 32,
     timeoutMs: 1_000,
+    queuedMs: 0,
+    maxOutputBytes: 1024 * 1024,
   } as const;
   return { ...base, ...extra };
 }

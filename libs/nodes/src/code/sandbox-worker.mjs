@@ -13,7 +13,14 @@
  *   blocked host with `Atomics.notify` on `workerData.flag` (the host waits synchronously).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { acquireModule, capBytesFor, checkSyntax, discardModule } from './sandbox-quickjs.mjs';
+import {
+  MAX_MESSAGE_CHARS,
+  acquireModule,
+  capBytesFor,
+  checkSyntax,
+  discardModule,
+  truncate,
+} from './sandbox-quickjs.mjs';
 import { runSandbox } from './sandbox-run.mjs';
 
 /** @typedef {import('./sandbox-run.mjs').RunRequest} RunRequest */
@@ -50,7 +57,8 @@ export async function serveRuns(port, defaultMemoryMb) {
     runSandbox(req)
       .catch((/** @type {unknown} */ err) => {
         discardModule();
-        const message = `code sandbox failed: ${err instanceof Error ? err.message : String(err)}`;
+        const reason = err instanceof Error ? err.message : String(err);
+        const message = truncate(`code sandbox failed: ${reason}`, MAX_MESSAGE_CHARS);
         return {
           kind: 'result',
           id: req.id,
