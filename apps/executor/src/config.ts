@@ -19,6 +19,8 @@ export interface ExecutorConfig extends SharedConfig {
   readonly metricsHost: string;
   readonly workerId: string;
   readonly codePoolSize: number;
+  /** Code sandboxes one tenant may hold at once; undefined: half the pool, at least 1. */
+  readonly codeMaxPerTenant: number | undefined;
   readonly maxOutputBytes: number;
   /** A successful execution whose output (its sinks' outputs) is larger fails instead. */
   readonly maxExecutionOutputBytes: number;
@@ -50,6 +52,10 @@ export function loadConfig(env: Env): ExecutorConfig {
       metricsHost: p.str('EXECUTOR_METRICS_HOST', '127.0.0.1'),
       workerId: p.str('EXECUTOR_ID', `${hostname()}:${process.pid}`),
       codePoolSize: p.int('EXECUTOR_CODE_WORKERS', 2, 1, 64),
+      codeMaxPerTenant:
+        p.read('EXECUTOR_CODE_MAX_PER_TENANT') === undefined
+          ? undefined
+          : p.int('EXECUTOR_CODE_MAX_PER_TENANT', 1, 1, 64),
       maxOutputBytes: p.int('LINKFLOW_MAX_OUTPUT_BYTES', 10 * 1024 * 1024, 1024, 512 * 1024 * 1024),
       maxExecutionOutputBytes: p.int(
         'LINKFLOW_MAX_EXECUTION_OUTPUT_BYTES',

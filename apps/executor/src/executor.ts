@@ -97,6 +97,7 @@ function buildRuntime(config: ExecutorConfig, log: Logger, c: Connections & { cl
     httpAllow: config.httpAllow,
     dbConnections: config.dbConnections,
     codePoolSize: config.codePoolSize,
+    codeMaxPerTenant: config.codeMaxPerTenant,
     maxOutputBytes: config.maxOutputBytes,
   });
   const breakers = new BreakerRegistry(undefined, {
