@@ -20,3 +20,4 @@ export * from './config/env-parsers.ts';
 export * from './batching/micro-batcher.ts';
 export * from './config/json-nul.ts';
 export * from './config/shared-config.ts';
+export * from './config/db-connections.ts';

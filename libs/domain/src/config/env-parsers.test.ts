@@ -42,7 +42,7 @@ describe('createEnvParsers', () => {
       'R: expected a redis: URL',
       'L: expected one of info, debug, got "loud"',
       'T: unknown node types ftp (known: http, db, transform, condition, code)',
-      'C: expected a JSON object of name -> postgres URL',
+      'C: expected a JSON object of connection name -> Postgres URL or {url, tenants}',
     ]);
     expect(new ConfigError(issues).message).toContain('PORT');
   });
@@ -54,12 +54,24 @@ describe('createEnvParsers', () => {
 
   it('parses a connections map', () => {
     expect(parse({ C: '{"main":"postgresql://x"}' }).p.connections('C')).toEqual({
-      main: 'postgresql://x',
+      main: { url: 'postgresql://x' },
     });
     expect(parse({ C: 'not json' }).issues).toEqual([]);
     const bad = parse({ C: 'not json' });
     bad.p.connections('C');
     expect(bad.issues).toHaveLength(1);
+  });
+
+  it('reads flags as 1/true or 0/false, and names anything else', () => {
+    const { p, issues } = parse({ A: '1', B: 'true', C: '0', D: 'yes' });
+    expect([p.flag('A'), p.flag('B'), p.flag('C'), p.flag('MISSING'), p.flag('D')]).toEqual([
+      true,
+      true,
+      false,
+      false,
+      false,
+    ]);
+    expect(issues).toEqual(['D: expected 1 or 0, got "yes"']);
   });
 
   it('deep-freezes configs', () => {

@@ -1,4 +1,5 @@
 import { AppError } from '../errors/app-error.ts';
+import { parseDbConnections, type DbConnectionConfig } from './db-connections.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -83,23 +84,17 @@ export function createEnvParsers(env: Env, issues: string[], readFile?: (path: s
         );
       return types;
     },
-    connections(name: string): Record<string, string> {
+    /** LINKFLOW_DB_CONNECTIONS-style JSON: name → URL or `{url, tenants}` (see parseDbConnections). */
+    connections(name: string): Record<string, DbConnectionConfig> {
+      return parseDbConnections(name, read(name), issues);
+    },
+    /** `1`/`true` or `0`/`false`; unset is `false`. */
+    flag(name: string): boolean {
       const raw = read(name);
-      if (raw === undefined) return {};
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(raw);
-      } catch {
-        parsed = undefined;
-      }
-      const valid =
-        typeof parsed === 'object' &&
-        parsed !== null &&
-        !Array.isArray(parsed) &&
-        Object.values(parsed).every((v) => typeof v === 'string');
-      if (valid) return parsed as Record<string, string>;
-      issues.push(`${name}: expected a JSON object of name -> postgres URL`);
-      return {};
+      if (raw === undefined) return false;
+      if (['1', 'true'].includes(raw)) return true;
+      if (!['0', 'false'].includes(raw)) issues.push(`${name}: expected 1 or 0, got "${raw}"`);
+      return false;
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { DbConnectionConfig } from './db-connections.ts';
 import { LOG_LEVEL_NAMES, type createEnvParsers, type LogLevelName } from './env-parsers.ts';
 
 /** Settings the API and the executor read from the same variables, with the same defaults. */
@@ -7,7 +8,9 @@ export interface SharedConfig {
   readonly queueName: string;
   readonly logLevel: LogLevelName;
   readonly nodeTypes: readonly string[] | undefined;
-  readonly dbConnections: Readonly<Record<string, string>>;
+  readonly dbConnections: Readonly<Record<string, DbConnectionConfig>>;
+  /** LINKFLOW_DB_ALLOW_PRIVILEGED=1: accept db connections whose role is a superuser or may touch server files/programs. */
+  readonly dbAllowPrivileged: boolean;
   readonly httpAllow: readonly string[];
   readonly otlpEndpoint: string | undefined;
 }
@@ -24,6 +27,7 @@ export function parseSharedConfig(p: ReturnType<typeof createEnvParsers>): Share
     logLevel: p.oneOf('LOG_LEVEL', 'info', LOG_LEVEL_NAMES),
     nodeTypes: p.nodeTypes('LINKFLOW_NODE_TYPES'),
     dbConnections: p.connections('LINKFLOW_DB_CONNECTIONS'),
+    dbAllowPrivileged: p.flag('LINKFLOW_DB_ALLOW_PRIVILEGED'),
     httpAllow: p.list('LINKFLOW_HTTP_ALLOW') ?? [],
     otlpEndpoint: p.read('OTEL_EXPORTER_OTLP_ENDPOINT'),
   };

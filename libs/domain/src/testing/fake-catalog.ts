@@ -1,3 +1,4 @@
+import { mayUseConnection } from '../config/db-connections.ts';
 import type { FieldProblem } from '../errors/app-error.ts';
 import type { NodeTypeCatalog, NodeTypeSpec } from '../workflow/node-type-catalog.ts';
 
@@ -19,6 +20,12 @@ export function fakeCatalog(): NodeTypeCatalog {
       checkConfig: (c) =>
         String(c['query']).includes('{{')
           ? [{ path: '/config/query', message: 'templates are not allowed in SQL' }]
+          : [],
+      // Connection `acme` is reserved for the tenant named acme; any other name is open.
+      checkAccess: (c, tenant) =>
+        c['connection'] === 'acme' &&
+        !mayUseConnection({ url: 'postgresql://x', tenants: ['acme'] }, tenant)
+          ? [{ path: '/config/connection', message: 'not allowed for this tenant' }]
           : [],
     },
     transform: expressionNode,

@@ -1,3 +1,4 @@
+import type { TenantRef } from '../config/db-connections.ts';
 import type { FieldProblem } from '../errors/app-error.ts';
 
 /** An expression inside a node config that the node evaluates itself (condition, transform). */
@@ -14,6 +15,14 @@ export interface NodeTypeSpec {
   readonly rawFields: readonly string[];
   checkConfig(config: Readonly<Record<string, unknown>>): readonly FieldProblem[];
   expressionsOf?(config: Readonly<Record<string, unknown>>): readonly EmbeddedExpression[];
+  /**
+   * Rules that depend on who runs the workflow (e.g. a db connection's allowed tenants). It may
+   * see a config that failed `checkConfig`: it reports access problems only, never those again.
+   */
+  checkAccess?(
+    config: Readonly<Record<string, unknown>>,
+    tenant: TenantRef,
+  ): readonly FieldProblem[];
 }
 
 export interface NodeTypeCatalog {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fakeCatalog } from '../testing/fake-catalog.ts';
-import { validateWorkflow } from './validate-workflow.ts';
+import { accessProblems, validateWorkflow } from './validate-workflow.ts';
 
 const catalog = fakeCatalog();
 const t = (id: string, expression = '1') => ({ id, type: 'transform', config: { expression } });
@@ -193,5 +193,23 @@ describe('validateWorkflow', () => {
     ) as unknown;
     validateWorkflow(def, catalog);
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
+  it('names a db connection the tenant may not use, only when a tenant is given', () => {
+    const def = {
+      name: 'w',
+      nodes: [t('a'), { id: 'd', type: 'db', config: { connection: 'acme', query: 'select 1' } }],
+    };
+    const forbidden = [
+      { path: '/nodes/1/config/connection', message: 'not allowed for this tenant' },
+    ];
+    expect(validateWorkflow(def, catalog, { tenant: { id: 'x', name: 'dev' } })).toEqual({
+      ok: false,
+      error: forbidden,
+    });
+    expect(validateWorkflow(def, catalog, { tenant: { id: 'y', name: 'acme' } }).ok).toBe(true);
+    expect(validateWorkflow(def, catalog).ok).toBe(true);
+    expect(accessProblems(def as never, catalog, { id: 'acme' })).toEqual([]);
+    expect(accessProblems(def as never, catalog, { id: 'z' })).toEqual(forbidden);
   });
 });

@@ -7,6 +7,7 @@ import { err, ok, type Result } from '../result.ts';
 import { buildDag } from './dag.ts';
 import { WorkflowDefinitionSchema, type WorkflowDefinition } from './definition-schema.ts';
 import type { NodeTypeCatalog } from './node-type-catalog.ts';
+import type { TenantRef } from '../config/db-connections.ts';
 
 const checker = TypeCompiler.Compile(WorkflowDefinitionSchema);
 
@@ -80,13 +81,32 @@ function edgeProblems(def: WorkflowDefinition): FieldProblem[] {
 }
 
 /**
+ * What `tenant` may not use in a (valid) definition, e.g. a db connection the operator did not
+ * allow it: `{path: '/nodes/2/config/connection', message}`. Empty when everything is allowed.
+ */
+export function accessProblems(
+  def: WorkflowDefinition,
+  catalog: NodeTypeCatalog,
+  tenant: TenantRef,
+): FieldProblem[] {
+  return def.nodes.flatMap((node, i) =>
+    (catalog.get(node.type)?.checkAccess?.(node.config, tenant) ?? []).map((p) => ({
+      path: `/nodes/${i}${p.path}`,
+      message: p.message,
+    })),
+  );
+}
+
+/**
  * Validates a workflow definition and names every problem: schema violations, duplicate
  * or unknown node ids, unknown node types, configs the type rejects, templates and
- * expressions that do not parse, `when` on a non-condition edge, and cycles.
+ * expressions that do not parse, `when` on a non-condition edge, and cycles. With a `tenant`,
+ * also what that tenant may not use (see `accessProblems`).
  */
 export function validateWorkflow(
   input: unknown,
   catalog: NodeTypeCatalog,
+  options: { readonly tenant?: TenantRef } = {},
 ): Result<WorkflowDefinition, FieldProblem[]> {
   const schema = schemaProblems(input);
   if (schema.length > 0) return err(schema);
@@ -97,6 +117,7 @@ export function validateWorkflow(
   }
   const def = input as WorkflowDefinition;
   const problems = [...nodeProblems(def, catalog), ...edgeProblems(def)];
+  if (options.tenant !== undefined) problems.push(...accessProblems(def, catalog, options.tenant));
   const danglingOrDuplicate = problems.some((p) =>
     /^\/(edges\/\d+\/(from|to)|nodes\/\d+\/id)$/.test(p.path),
   );
