@@ -1,3 +1,4 @@
+import type { DbConnectionConfig, TenantRef } from '@linkflow/domain';
 import { createCodeNode } from './code/index.ts';
 import { createDbNode } from './db/index.ts';
 import { createConditionNode, createTransformNode } from './expression/expression-nodes.ts';
@@ -10,7 +11,12 @@ import { createNodeRegistry, type NodeRegistry } from './node-registry.ts';
 export interface BuiltinNodeOptions {
   readonly enabled?: readonly string[] | undefined;
   readonly httpAllow: readonly string[];
-  readonly dbConnections: Readonly<Record<string, string>>;
+  /** LINKFLOW_DB_CONNECTIONS: name → URL (every tenant) or `{url, tenants}`. */
+  readonly dbConnections: Readonly<Record<string, string | DbConnectionConfig>>;
+  /** LINKFLOW_DB_ALLOW_PRIVILEGED: let db nodes use privileged roles (default false). */
+  readonly dbAllowPrivileged?: boolean;
+  /** Resolves a tenant id to its name, for connections whose `tenants` list names them. */
+  readonly tenantRef?: (tenantId: string) => Promise<TenantRef>;
   /** Worker threads for the code sandbox; 0 in processes that only validate (the API). */
   readonly codePoolSize: number;
   /** Code sandboxes one tenant may hold at once (default: half the pool, at least 1). */
@@ -32,7 +38,14 @@ export function createBuiltinRegistry(options: BuiltinNodeOptions): NodeRegistry
       maxResponseBytes: maxBytes,
       defaultTimeoutMs: 30_000,
     }),
-    createDbNode({ connections: options.dbConnections, maxRows: 10_000, defaultTimeoutMs: 30_000 }),
+    createDbNode({
+      connections: options.dbConnections,
+      maxRows: 10_000,
+      maxBytes,
+      defaultTimeoutMs: 30_000,
+      allowPrivileged: options.dbAllowPrivileged ?? false,
+      ...(options.tenantRef ? { tenantRef: options.tenantRef } : {}),
+    }),
     createTransformNode(cache),
     createConditionNode(cache),
     createCodeNode({

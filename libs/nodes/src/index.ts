@@ -4,3 +4,9 @@ export * from './node-registry.ts';
 export * from './builtin-nodes.ts';
 export * from './expression/expression-cache.ts';
 export * from './expression/expression-nodes.ts';
+export {
+  auditDbConnections,
+  checkDbConnectionsAtStartup,
+  type ConnectionAudit,
+  type DbStartupCheck,
+} from './db/index.ts';

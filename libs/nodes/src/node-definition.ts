@@ -1,5 +1,5 @@
 import type { TSchema } from '@sinclair/typebox';
-import type { Clock, FieldProblem } from '@linkflow/domain';
+import type { Clock, FieldProblem, TenantRef } from '@linkflow/domain';
 
 /** The five built-in node types. */
 export type NodeType = 'http' | 'db' | 'transform' | 'condition' | 'code';
@@ -73,6 +73,14 @@ export interface NodeDefinition<C = unknown, O = unknown> {
   /** Expressions inside the config (evaluated by the node itself) to compile at validation. */
   expressionsOf?(config: C): readonly { path: string; expression: string }[];
   checkConfig?(config: C): readonly FieldProblem[];
+  /**
+   * What a tenant may not use in a config (e.g. a db connection reserved for other tenants).
+   * It may see a config that failed `checkConfig` and reports access problems only.
+   */
+  checkAccess?(
+    config: Readonly<Record<string, unknown>>,
+    tenant: TenantRef,
+  ): readonly FieldProblem[];
   /** Circuit-breaker key (`host:port`, connection name) or undefined when unguarded. */
   breakerKey?(config: C): string | undefined;
   execute(ctx: NodeContext, config: C, input: NodeInput): Promise<NodeResult<O>>;

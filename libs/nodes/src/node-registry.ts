@@ -45,7 +45,12 @@ function toSpec(entry: RegisteredNode): NodeTypeSpec {
     },
   };
   const expressionsOf = def.expressionsOf?.bind(def);
-  return expressionsOf ? { ...spec, expressionsOf: (c) => expressionsOf(c) } : spec;
+  const checkAccess = def.checkAccess?.bind(def);
+  return {
+    ...spec,
+    ...(expressionsOf ? { expressionsOf: (c: Record<string, unknown>) => expressionsOf(c) } : {}),
+    ...(checkAccess ? { checkAccess } : {}),
+  };
 }
 
 /**

@@ -23,8 +23,9 @@ const CONNECTION_MESSAGE =
  * - connection failures (refused, reset, terminated, shutdown, too many connections) →
  *   CONNECTIVITY, retryable; authentication or unknown database → CONNECTIVITY, not retryable;
  * - SQLSTATE 57014 (statement timeout) → TIMEOUT, retryable;
- * - 25006 (write in a read-only transaction) → SECURITY when `read_only` was asked for (the
- *   workflow broke its own guard), else EXECUTION; 42501 (privilege) → SECURITY; neither retryable;
+ * - 25006 (write in a read-only transaction), and 25001 (`SET TRANSACTION READ WRITE` too late)
+ *   under `read_only` → SECURITY when `read_only` was asked for (the workflow broke its own
+ *   guard), else EXECUTION; 42501 (privilege) → SECURITY; neither retryable;
  * - 40001/40P01/55P03 (serialization, deadlock, lock timeout) → EXECUTION, retryable;
  * - any other SQL error → EXECUTION, not retryable, with the message and SQLSTATE.
  */
@@ -59,7 +60,9 @@ function fromSqlState(err: DatabaseError, ctx: DbErrorContext): NodeError {
       retryable: true,
     });
   }
-  if (code === '25006') {
+  // 25006: a write in a read-only transaction; 25001 under read_only: an attempt to switch the
+  // transaction to read write after its snapshot.
+  if (code === '25006' || (code === '25001' && ctx.readOnly)) {
     return new NodeError(ctx.readOnly ? 'SECURITY' : 'EXECUTION', message, {
       ...options,
       retryable: false,
@@ -95,5 +98,55 @@ export function tooManyRowsError(maxRows: number): NodeError {
 export function deadlineError(timeoutMs: number, connection: string): NodeError {
   return new NodeError('TIMEOUT', `query on "${connection}" timed out after ${timeoutMs} ms`, {
     retryable: true,
+  });
+}
+
+/**
+ * A result over the byte budget (`max_bytes`). Its connection was cut mid-result, so the server
+ * rolls the statement back; the session must be discarded and its backend cancelled.
+ */
+export class ResultTooLargeError extends NodeError {
+  constructor(maxBytes: number) {
+    super(
+      'EXECUTION',
+      `query result is over max_bytes (${maxBytes} bytes); select fewer or smaller rows`,
+      { retryable: false },
+    );
+  }
+}
+
+/** A fresh {@link ResultTooLargeError} (one instance per throw). */
+export function resultTooLargeError(maxBytes: number): ResultTooLargeError {
+  return new ResultTooLargeError(maxBytes);
+}
+
+/**
+ * The failure for a statement that would step out of the node's own transaction or change what
+ * later sessions of the role see (`COMMIT`, `ALTER ROLE … SET`); it is rolled back where it can be.
+ */
+export function forbiddenStatementError(commandTag: string): NodeError {
+  return new NodeError(
+    'SECURITY',
+    `${commandTag} is not allowed in a db node: each node runs one statement in its own transaction`,
+    { retryable: false },
+  );
+}
+
+/** The failure for a connection whose role is privileged (checked at first use). */
+export function privilegedConnectionError(
+  connection: string,
+  reasons: readonly string[],
+): NodeError {
+  return new NodeError(
+    'SECURITY',
+    `connection "${connection}" is refused: ${reasons.join('; ')} (LINKFLOW_DB_ALLOW_PRIVILEGED=1 allows it)`,
+    { retryable: false },
+  );
+}
+
+/** The failure for a tenant using a connection the operator did not allow it. */
+export function tenantNotAllowedError(connection: string): NodeError {
+  return new NodeError('SECURITY', `connection "${connection}" is not allowed for this tenant`, {
+    retryable: false,
   });
 }

@@ -24,6 +24,8 @@ function makeNode(
     connections: { main: PG_URL, dead: DEAD_URL },
     maxRows: overrides.maxRows ?? 1000,
     defaultTimeoutMs: 5000,
+    // These tests use the superuser; db-node-security.int.test.ts uses a least-privileged role.
+    allowPrivileged: true,
     ...(overrides.poolSize === undefined ? {} : { poolSize: overrides.poolSize }),
   });
   nodes.push(node);
@@ -238,6 +240,7 @@ describe('db node connections', () => {
       connections: { main: PG_URL },
       maxRows: 10,
       defaultTimeoutMs: 1000,
+      allowPrivileged: true,
     });
     nodes.push(good);
     expect(await good.health?.()).toEqual({ ok: true });

@@ -1,17 +1,37 @@
 import type { QueryResultRow } from 'pg';
+import { mayUseConnection, type DbConnectionConfig, type TenantRef } from '@linkflow/domain';
 import type { NodeContext, NodeDefinition, NodeHealth, NodeResult } from '../node-definition.ts';
 import { NodeError, abortError } from '../node-errors.ts';
-import { checkDbConfig, DbConfigSchema, type DbConfig } from './db-config.ts';
-import { deadlineError } from './db-errors.ts';
+import {
+  checkDbAccess,
+  checkDbConfig,
+  DbConfigSchema,
+  type DbConfig,
+  type DbConnections,
+} from './db-config.ts';
+import { deadlineError, tenantNotAllowedError } from './db-errors.ts';
 import { createPoolSet, type PoolSet } from './db-pools.ts';
-import { runQuery } from './db-query.ts';
+import { createPrivilegeGate } from './db-privileges.ts';
+import { runQuery, type SessionCheck } from './db-query.ts';
 
 /** Server-side settings of the db node (from the executor's config). */
 export interface DbNodeOptions {
-  /** LINKFLOW_DB_CONNECTIONS: connection name → Postgres URL. Workflows only ever name them. */
-  readonly connections: Readonly<Record<string, string>>;
+  /**
+   * LINKFLOW_DB_CONNECTIONS: connection name → Postgres URL (every tenant) or `{url, tenants}`.
+   * Workflows only ever name them.
+   */
+  readonly connections: Readonly<Record<string, string | DbConnectionConfig>>;
   /** Ceiling for `max_rows`; also its default. */
   readonly maxRows: number;
+  /** Ceiling for `max_bytes` (bytes of result read from the server); also its default. */
+  readonly maxBytes?: number;
+  /** LINKFLOW_DB_ALLOW_PRIVILEGED: use connections whose role is privileged (default false). */
+  readonly allowPrivileged?: boolean;
+  /**
+   * The tenant's name for its id, to match a connection's `tenants` list by name; without it,
+   * or when it fails, only ids match.
+   */
+  readonly tenantRef?: (tenantId: string) => Promise<TenantRef>;
   /** `timeout_ms` when the config has none; also the pools' connect timeout. */
   readonly defaultTimeoutMs: number;
   /** Clients per connection pool (default 5). */
@@ -35,37 +55,75 @@ const CLIENT_GRACE_MS = 1000;
 /** `select 1` budget per connection in `health()`. */
 const HEALTH_TIMEOUT_MS = 2000;
 
+/** `maxBytes` when the server sets none: the executor's default node output cap. */
+const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
+
+/** Bare URLs become `{url}` (every tenant may use them). */
+function normalise(connections: DbNodeOptions['connections']): DbConnections {
+  return Object.fromEntries(
+    Object.entries(connections).map(([name, c]) => [name, typeof c === 'string' ? { url: c } : c]),
+  );
+}
+
+interface DbDeps {
+  readonly pools: PoolSet;
+  readonly options: DbNodeOptions;
+  readonly connections: DbConnections;
+  readonly check: SessionCheck;
+}
+
 /**
  * The `db` node, version 1: one parameterized Postgres statement on a named connection.
  * SQL text is never rendered (`rawFields: ['query']`) and `{{` in it is a config problem;
  * values travel only as `$n` params. Each run is its own transaction with a
  * `statement_timeout`; abort cancels the statement on the server.
  * Failures: CONNECTIVITY, TIMEOUT, SECURITY (write under `read_only`), EXECUTION (SQL errors
- * with SQLSTATE, more than `max_rows` rows), CANCELLATION.
+ * with SQLSTATE, more than `max_rows` rows or `max_bytes` bytes), CANCELLATION, and SECURITY
+ * for a connection the tenant may not use or whose role is privileged (checked at first use).
  */
 export function createDbNode(options: DbNodeOptions): NodeDefinition<DbConfig, DbOutput> {
+  const connections = normalise(options.connections);
   const pools = createPoolSet({
-    connections: options.connections,
+    connections,
     poolSize: options.poolSize ?? 5,
     connectTimeoutMs: options.defaultTimeoutMs,
   });
+  const deps: DbDeps = {
+    pools,
+    options,
+    connections,
+    check: createPrivilegeGate(options.allowPrivileged ?? false),
+  };
   return {
     type: 'db',
     version: 1,
     configSchema: DbConfigSchema,
     rawFields: ['query'],
-    checkConfig: (config) => checkDbConfig(config, options.connections),
+    checkConfig: (config) => checkDbConfig(config, connections),
+    checkAccess: (config, tenant) => checkDbAccess(config, connections, tenant),
     breakerKey: (config) => `db:${config.connection}`,
-    execute: (ctx, config) => executeDb(ctx, config, { pools, options }),
-    health: () => checkHealth(pools),
+    execute: (ctx, config) => executeDb(ctx, config, deps),
+    health: () => checkHealth(deps),
     close: () => pools.close(),
   };
+}
+
+/**
+ * Refuses a connection the tenant may not use, at run time too: the API checked at create and
+ * start, but the operator may have changed LINKFLOW_DB_CONNECTIONS since.
+ */
+async function assertTenantMayUse(ctx: NodeContext, name: string, deps: DbDeps): Promise<void> {
+  const connection = deps.pools.connection(name);
+  if (mayUseConnection(connection, { id: ctx.tenantId })) return;
+  const tenant = await deps.options.tenantRef?.(ctx.tenantId).catch(() => undefined);
+  if (tenant === undefined || !mayUseConnection(connection, tenant))
+    throw tenantNotAllowedError(name);
 }
 
 async function executeDb(
   ctx: NodeContext,
   config: DbConfig,
-  deps: { pools: PoolSet; options: DbNodeOptions },
+  deps: DbDeps,
 ): Promise<NodeResult<DbOutput>> {
   if (ctx.signal.aborted) throw abortError(ctx.signal);
   if (config.query.includes('{{')) {
@@ -73,8 +131,11 @@ async function executeDb(
       retryable: false,
     });
   }
+  await assertTenantMayUse(ctx, config.connection, deps);
   const timeoutMs = config.timeout_ms ?? deps.options.defaultTimeoutMs;
   const maxRows = Math.min(config.max_rows ?? deps.options.maxRows, deps.options.maxRows);
+  const serverMaxBytes = deps.options.maxBytes ?? DEFAULT_MAX_BYTES;
+  const maxBytes = Math.min(config.max_bytes ?? serverMaxBytes, serverMaxBytes);
   const deadline = new AbortController();
   const timer = setTimeout(
     () => deadline.abort(deadlineError(timeoutMs, config.connection)),
@@ -88,10 +149,12 @@ async function executeDb(
         sql: config.query,
         params: config.params ?? [],
         maxRows,
+        maxBytes,
         readOnly: config.read_only ?? false,
         timeoutMs,
       },
       AbortSignal.any([ctx.signal, deadline.signal]),
+      deps.check,
     );
     const rows = outcome.rows.map(toJsonRow);
     return {
@@ -103,7 +166,7 @@ async function executeDb(
   }
 }
 
-async function checkHealth(pools: PoolSet): Promise<NodeHealth> {
+async function checkHealth({ pools, check }: DbDeps): Promise<NodeHealth> {
   const names = pools.names();
   if (names.length === 0) return { ok: true, detail: 'no connections configured' };
   const failures = await Promise.all(
@@ -114,10 +177,12 @@ async function checkHealth(pools: PoolSet): Promise<NodeHealth> {
           sql: 'select 1',
           params: [],
           maxRows: 1,
+          maxBytes: 1024,
           readOnly: true,
           timeoutMs: HEALTH_TIMEOUT_MS,
         };
-        await runQuery(pools, request, AbortSignal.timeout(HEALTH_TIMEOUT_MS + CLIENT_GRACE_MS));
+        const signal = AbortSignal.timeout(HEALTH_TIMEOUT_MS + CLIENT_GRACE_MS);
+        await runQuery(pools, request, signal, check);
         return undefined;
       } catch (err) {
         return `${name}: ${err instanceof Error ? err.message : String(err)}`;

@@ -1,10 +1,21 @@
 import { Pool, TypeOverrides, types } from 'pg';
+import type { DbConnectionConfig } from '@linkflow/domain';
 import { NodeError } from '../node-errors.ts';
 
-/** One lazily created `pg.Pool` per configured connection name. */
+/** Which of a connection's two pools: read-write sessions, or sessions that are read-only by default. */
+export type PoolMode = 'read_write' | 'read_only';
+
+/** Lazily created `pg.Pool`s per configured connection name: one per mode. */
 export interface PoolSet {
-  /** The pool for `name`, created on first use. @throws NodeError VALIDATION for an unknown name. */
-  get(name: string): Pool;
+  /**
+   * The pool for `name` and `mode`, created on first use. Sessions of a `read_only` pool start
+   * with `default_transaction_read_only=on` as a startup option, which no `SET` or `RESET` in
+   * the session can lower below (RESET returns to it).
+   * @throws NodeError VALIDATION for an unknown name, CONNECTIVITY once closed.
+   */
+  get(name: string, mode?: PoolMode): Pool;
+  /** What the operator configured for `name`. @throws NodeError VALIDATION for an unknown name. */
+  connection(name: string): DbConnectionConfig;
   /** The URL behind `name` (used to open the side connection that cancels a query). */
   url(name: string): string;
   names(): readonly string[];
@@ -13,7 +24,7 @@ export interface PoolSet {
 }
 
 export interface PoolSetOptions {
-  readonly connections: Readonly<Record<string, string>>;
+  readonly connections: Readonly<Record<string, DbConnectionConfig>>;
   readonly poolSize: number;
   readonly connectTimeoutMs: number;
 }
@@ -47,25 +58,41 @@ function jsonFriendlyTypes(): TypeOverrides {
 
 const JSON_FRIENDLY_TYPES = jsonFriendlyTypes();
 
+/**
+ * `url` with `-c default_transaction_read_only=on` added to its `options` parameter. It goes in
+ * the URL because node-postgres lets a connection string's `options` override the config's.
+ */
+export function readOnlyUrl(url: string): string {
+  const parsed = new URL(url);
+  const existing = parsed.searchParams.get('options');
+  const flag = '-c default_transaction_read_only=on';
+  parsed.searchParams.set('options', existing ? `${existing} ${flag}` : flag);
+  return parsed.toString();
+}
+
 /** Creates the pool set; no connection is opened until a pool is first used. */
 export function createPoolSet(options: PoolSetOptions): PoolSet {
   const pools = new Map<string, Pool>();
   let closed = false;
-  const url = (name: string): string => {
-    if (!Object.hasOwn(options.connections, name)) {
+  const connection = (name: string): DbConnectionConfig => {
+    const found = Object.hasOwn(options.connections, name) ? options.connections[name] : undefined;
+    if (found === undefined) {
       throw new NodeError('VALIDATION', `unknown connection "${name}"`, { retryable: false });
     }
-    return options.connections[name] ?? '';
+    return found;
   };
+  const url = (name: string): string => connection(name).url;
   return {
+    connection,
     url,
     names: () => Object.keys(options.connections),
-    get(name) {
+    get(name, mode = 'read_write') {
       if (closed) throw new NodeError('CONNECTIVITY', 'the db node is closed', { retryable: true });
-      const existing = pools.get(name);
+      const key = `${mode}:${name}`;
+      const existing = pools.get(key);
       if (existing !== undefined) return existing;
       const pool = new Pool({
-        connectionString: url(name),
+        connectionString: mode === 'read_only' ? readOnlyUrl(url(name)) : url(name),
         max: options.poolSize,
         connectionTimeoutMillis: options.connectTimeoutMs,
         idleTimeoutMillis: 30_000,
@@ -76,7 +103,7 @@ export function createPoolSet(options: PoolSetOptions): PoolSet {
       // An idle client whose server went away errors here; the pool already drops it and
       // the next query reconnects, so there is nothing else to do (unhandled, it would crash).
       pool.on('error', () => undefined);
-      pools.set(name, pool);
+      pools.set(key, pool);
       return pool;
     },
     async close() {

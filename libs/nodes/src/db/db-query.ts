@@ -1,8 +1,20 @@
-import { Client, type Pool, type PoolClient, type QueryResultRow } from 'pg';
+import type { ClientBase, QueryResultRow } from 'pg';
 import { abortError } from '../node-errors.ts';
 import type { PoolSet } from './db-pools.ts';
-import { toDbError, tooManyRowsError } from './db-errors.ts';
+import {
+  forbiddenStatementError,
+  ResultTooLargeError,
+  toDbError,
+  tooManyRowsError,
+} from './db-errors.ts';
 import { queryLimited } from './limited-query.ts';
+import {
+  acquire,
+  cancelAndDiscard,
+  openSession,
+  untilAborted,
+  type Session,
+} from './db-session.ts';
 
 /** One statement to run, with everything already resolved from config and server limits. */
 export interface QueryRequest {
@@ -10,6 +22,8 @@ export interface QueryRequest {
   readonly sql: string;
   readonly params: unknown[];
   readonly maxRows: number;
+  /** The most bytes of result to read from the server. */
+  readonly maxBytes: number;
   readonly readOnly: boolean;
   readonly timeoutMs: number;
 }
@@ -21,171 +35,98 @@ export interface QueryOutcome {
   readonly queryMs: number;
 }
 
-/** A checked-out client, released exactly once. */
-interface Session {
-  readonly client: PoolClient;
-  readonly pid: number | undefined;
-  broken: boolean;
-  release(destroy: boolean): void;
-}
-
-/** How long an aborted query may take to unwind after its cancel before its client is destroyed. */
-const UNWIND_MS = 1000;
+/** Runs before the statement on a fresh session (the first-use privilege check). */
+export type SessionCheck = (connection: string, client: ClientBase) => Promise<void>;
 
 /** Postgres' `statement_timeout` is an int4 of milliseconds. */
 const MAX_STATEMENT_TIMEOUT_MS = 2_147_483_647;
 
 /**
+ * Command tags of statements that end, nest or prepare the node's transaction. One extended-
+ * protocol statement can still be a `COMMIT`; it is refused (and rolled back where it can be)
+ * because the node's transaction, its READ ONLY mode and its rollback on failure are the contract.
+ */
+const TRANSACTION_CONTROL =
+  /^(BEGIN|START TRANSACTION|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|PREPARE TRANSACTION)\b/;
+
+/**
  * Runs one parameterized statement in its own transaction:
  * `BEGIN [READ ONLY]; SET LOCAL statement_timeout = <timeoutMs>` → statement (at most
- * maxRows + 1 rows transferred) → `COMMIT`, or `ROLLBACK` on any failure, including a result
- * over `maxRows` (so an oversized `INSERT … RETURNING` changes nothing).
+ * maxRows + 1 rows and maxBytes bytes transferred) → `COMMIT`, or `ROLLBACK` on any failure,
+ * including a result over `maxRows` (so an oversized `INSERT … RETURNING` changes nothing).
+ * A `readOnly` statement runs on a session that is read-only by default, in a READ ONLY
+ * transaction that has already taken its snapshot, so the statement cannot switch it to read
+ * write. The session is reset (`DISCARD ALL`) before it serves another run.
  * On abort it rejects at once with `abortError(signal)`, cancels the statement on the server
- * with `pg_cancel_backend` from a side connection, then destroys the client.
+ * with `pg_cancel_backend` from a side connection, then destroys the client; a result over
+ * `maxBytes` does the same.
  * @throws NodeError (see `toDbError`), CANCELLATION/TIMEOUT on abort.
  */
 export async function runQuery(
   pools: PoolSet,
   req: QueryRequest,
   signal: AbortSignal,
+  check?: SessionCheck,
 ): Promise<QueryOutcome> {
   const errCtx = { connection: req.connection, readOnly: req.readOnly, timeoutMs: req.timeoutMs };
   if (signal.aborted) throw abortError(signal);
   let session: Session;
   try {
-    session = openSession(await acquire(pools.get(req.connection), signal));
+    const pool = pools.get(req.connection, req.readOnly ? 'read_only' : 'read_write');
+    session = openSession(await acquire(pool, signal));
   } catch (err) {
     throw toDbError(err, errCtx);
   }
-  const work = runInTransaction(session, req);
+  const work = (async () => {
+    await check?.(req.connection, session.client);
+    return runInTransaction(session, req);
+  })();
   try {
     const outcome = await untilAborted(work, signal);
     session.release(false);
     return outcome;
   } catch (err) {
-    if (signal.aborted) {
+    if (signal.aborted || err instanceof ResultTooLargeError) {
       void cancelAndDiscard(pools.url(req.connection), session, work);
-      throw abortError(signal);
+      throw signal.aborted ? abortError(signal) : toDbError(err, errCtx);
     }
     session.release(session.broken);
     throw toDbError(err, errCtx);
   }
 }
 
-/** `pool.connect()` that gives up when `signal` aborts (a late client goes back to the pool). */
-function acquire(pool: Pool, signal: AbortSignal): Promise<PoolClient> {
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => reject(abortError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    pool.connect().then(
-      (client) => {
-        signal.removeEventListener('abort', onAbort);
-        if (signal.aborted) client.release();
-        else resolve(client);
-      },
-      (err: Error) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
-}
-
-function openSession(client: PoolClient): Session {
-  // A checked-out client has no pool error listener; an 'error' event would crash the process.
-  const onError = (): void => {
-    session.broken = true;
-  };
-  client.on('error', onError);
-  const pid: unknown = Reflect.get(client, 'processID');
-  let released = false;
-  const session: Session = {
-    client,
-    pid: typeof pid === 'number' ? pid : undefined,
-    broken: false,
-    release(destroy) {
-      if (released) return;
-      released = true;
-      client.removeListener('error', onError);
-      client.release(destroy);
-    },
-  };
-  return session;
-}
-
 async function runInTransaction(session: Session, req: QueryRequest): Promise<QueryOutcome> {
   const { client } = session;
   const timeout = Math.min(Math.max(1, Math.trunc(req.timeoutMs)), MAX_STATEMENT_TIMEOUT_MS);
   try {
-    // Both values are ours (a keyword and an integer), so this text holds no user input.
+    // Every value is ours (keywords and an integer), so this text holds no user input. The
+    // `SELECT 1` takes the READ ONLY transaction's first snapshot: from then on Postgres refuses
+    // `SET TRANSACTION READ WRITE` (and its set_config form) inside it.
     await client.query(
-      `BEGIN${req.readOnly ? ' READ ONLY' : ''}; SET LOCAL statement_timeout = ${timeout}`,
+      req.readOnly
+        ? `BEGIN READ ONLY; SET LOCAL statement_timeout = ${timeout}; SELECT 1`
+        : `BEGIN; SET LOCAL statement_timeout = ${timeout}`,
     );
     const started = performance.now();
     const result = await queryLimited(client, {
       text: req.sql,
       values: req.params,
       fetch: req.maxRows + 1,
+      maxBytes: req.maxBytes,
     });
     const queryMs = Math.round(performance.now() - started);
     if (result.truncated || result.rows.length > req.maxRows) throw tooManyRowsError(req.maxRows);
+    const control = TRANSACTION_CONTROL.exec(result.commandTag ?? '');
+    if (control) throw forbiddenStatementError(control[1] ?? 'transaction control');
     await client.query('COMMIT');
     return { rows: result.rows, rowCount: result.rowCount ?? result.rows.length, queryMs };
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => {
-      session.broken = true;
-    });
+    // Over the byte budget the socket is gone already; the server rolls back on its own.
+    if (err instanceof ResultTooLargeError) session.broken = true;
+    else
+      await client.query('ROLLBACK').catch(() => {
+        session.broken = true;
+      });
     throw err;
-  }
-}
-
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  let onAbort = (): void => undefined;
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => reject(abortError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  return Promise.race([work, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
-}
-
-/**
- * Stops an abandoned statement on the server (closing our socket would not: a backend in
- * `pg_sleep` or a long scan does not notice a gone client), waits briefly for it to unwind,
- * then destroys the client so no transaction state survives.
- */
-async function cancelAndDiscard(
-  url: string,
-  session: Session,
-  work: Promise<unknown>,
-): Promise<void> {
-  if (session.pid !== undefined) await cancelBackend(url, session.pid).catch(() => undefined);
-  let timer: NodeJS.Timeout | undefined;
-  const unwound = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, UNWIND_MS);
-  });
-  await Promise.race([
-    work.then(
-      () => undefined,
-      () => undefined,
-    ),
-    unwound,
-  ]);
-  clearTimeout(timer);
-  session.release(true);
-}
-
-/** `pg_cancel_backend(pid)` from a short-lived connection outside the pool (which may be full). */
-async function cancelBackend(url: string, pid: number): Promise<void> {
-  const client = new Client({
-    connectionString: url,
-    connectionTimeoutMillis: 2000,
-    application_name: 'linkflow-db-cancel',
-  });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    await client.query('select pg_cancel_backend($1)', [pid]);
-  } finally {
-    await client.end().catch(() => undefined);
   }
 }
