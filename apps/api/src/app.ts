@@ -3,7 +3,12 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Clock, IdGen } from '@linkflow/domain';
 import type { NodeRegistry } from '@linkflow/nodes';
-import type { ExecutionRepository, LogRepository, WorkflowRepository } from '@linkflow/store';
+import type {
+  ExecutionRepository,
+  LogRepository,
+  TenantDirectory,
+  WorkflowRepository,
+} from '@linkflow/store';
 import type { Metrics } from '@linkflow/telemetry';
 import { installAuth, type Authenticator } from './auth/auth.ts';
 import { registerExecutionRoutes, type ExecutionSignals } from './executions/execution-routes.ts';
@@ -24,6 +29,7 @@ export interface AppDeps {
   readonly authenticator: Authenticator;
   readonly workflows: WorkflowRepository;
   readonly executions: ExecutionRepository;
+  readonly tenants: TenantDirectory;
   readonly logs: LogRepository;
   readonly registry: NodeRegistry;
   readonly queue: Enqueuer;
@@ -75,7 +81,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installAuth(app, deps.authenticator);
   installMetrics(app, deps.metrics);
   registerHealthRoutes(app, deps.probes);
-  registerWorkflowRoutes(app, { workflows: deps.workflows, catalog: deps.registry });
+  registerWorkflowRoutes(app, {
+    workflows: deps.workflows,
+    catalog: deps.registry,
+    tenants: deps.tenants,
+  });
   registerNodeTypeRoutes(app, deps.registry);
   registerExecutionRoutes(app, { ...deps, catalog: deps.registry, runnable: new RunnableCache() });
   registerLogRoutes(app, deps);

@@ -19,7 +19,8 @@ describe('api loadConfig', () => {
     });
     expect(config).toMatchObject({
       httpAllow: ['10.0.0.0/8', 'internal.example'],
-      dbConnections: { main: 'postgresql://x/y' },
+      dbConnections: { main: { url: 'postgresql://x/y' } },
+      dbAllowPrivileged: false,
       nodeTypes: ['http', 'transform'],
     });
   });

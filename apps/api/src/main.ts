@@ -1,7 +1,12 @@
-import { createBuiltinRegistry } from '@linkflow/nodes';
+import { checkDbConnectionsAtStartup, createBuiltinRegistry } from '@linkflow/nodes';
 import { createExecutionQueue, createRedis } from '@linkflow/queue';
 import { createDb } from '@linkflow/store';
-import { createLogger, loadConfigOrExit, startTracing } from '@linkflow/telemetry';
+import {
+  createLogger,
+  exitWithConfigIssues,
+  loadConfigOrExit,
+  startTracing,
+} from '@linkflow/telemetry';
 import { buildApp } from './app.ts';
 import { loadConfig } from './config.ts';
 import { wireApiDeps } from './wiring.ts';
@@ -13,6 +18,13 @@ async function main(): Promise<void> {
     ...(config.otlpEndpoint ? { otlpEndpoint: config.otlpEndpoint } : {}),
   });
   const logger = createLogger({ level: config.logLevel, name: 'linkflow-api' });
+  // Refuses (exit 78) a db connection whose role is privileged, before serving anything.
+  const dbCheck = await checkDbConnectionsAtStartup(config.dbConnections, {
+    allowPrivileged: config.dbAllowPrivileged,
+  });
+  for (const w of dbCheck.warnings)
+    logger.warn({ connection: w.connection, reason: w.reason }, w.message);
+  if (dbCheck.issues.length > 0) exitWithConfigIssues('linkflow-api', dbCheck.issues);
   const db = createDb({ url: config.databaseUrl, maxConnections: 20 });
   const redis = createRedis(config.redisUrl, {
     role: 'producer',
@@ -24,6 +36,7 @@ async function main(): Promise<void> {
     enabled: config.nodeTypes,
     httpAllow: config.httpAllow,
     dbConnections: config.dbConnections,
+    dbAllowPrivileged: config.dbAllowPrivileged,
     codePoolSize: 0,
   });
   const app = await buildApp(

@@ -8,6 +8,7 @@ import {
   createApiKeyRepository,
   createExecutionRepository,
   createLogRepository,
+  createTenantDirectory,
   createWorkflowRepository,
   type Db,
 } from '@linkflow/store';
@@ -40,6 +41,7 @@ export function wireApiDeps(clients: ApiClients): AppDeps {
     authenticator: clients.cacheKeys ? cachedAuthenticator(keys) : keys,
     workflows: createWorkflowRepository({ prisma: db.prisma, pool: db.pool, ids }),
     executions: createExecutionRepository({ pool: db.pool }),
+    tenants: createTenantDirectory({ pool: db.pool }),
     logs: createLogRepository({ pool: db.pool }),
     registry: clients.registry,
     queue,

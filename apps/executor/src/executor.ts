@@ -14,6 +14,7 @@ import {
   createLeaderLock,
   createLeaseStore,
   createRunStore,
+  createTenantDirectory,
   type Db,
 } from '@linkflow/store';
 import { BREAKER_STATE_VALUE, createMetrics, type Logger } from '@linkflow/telemetry';
@@ -96,6 +97,8 @@ function buildRuntime(config: ExecutorConfig, log: Logger, c: Connections & { cl
     enabled: config.nodeTypes,
     httpAllow: config.httpAllow,
     dbConnections: config.dbConnections,
+    dbAllowPrivileged: config.dbAllowPrivileged,
+    tenantRef: createTenantDirectory({ pool: c.db.pool }).ref,
     codePoolSize: config.codePoolSize,
     codeMaxPerTenant: config.codeMaxPerTenant,
     maxOutputBytes: config.maxOutputBytes,

@@ -1,4 +1,10 @@
-import { createLogger, loadConfigOrExit, startTracing } from '@linkflow/telemetry';
+import { checkDbConnectionsAtStartup } from '@linkflow/nodes';
+import {
+  createLogger,
+  exitWithConfigIssues,
+  loadConfigOrExit,
+  startTracing,
+} from '@linkflow/telemetry';
 import { loadConfig } from './config.ts';
 import { startExecutor } from './executor.ts';
 
@@ -9,6 +15,14 @@ function main(): void {
     ...(config.otlpEndpoint ? { otlpEndpoint: config.otlpEndpoint } : {}),
   });
   const log = createLogger({ level: config.logLevel, name: 'linkflow-executor' });
+  // Exits 78 for a db connection whose role is privileged. It runs beside start-up: the db node
+  // checks its connection's role at first use too, so no query runs on it meanwhile.
+  const dbPolicy = { allowPrivileged: config.dbAllowPrivileged };
+  void checkDbConnectionsAtStartup(config.dbConnections, dbPolicy).then((check) => {
+    for (const w of check.warnings)
+      log.warn({ connection: w.connection, reason: w.reason }, w.message);
+    if (check.issues.length > 0) exitWithConfigIssues('linkflow-executor', check.issues);
+  });
   let stopping = false;
   // Registered before start-up finishes, so an early SIGTERM still shuts down cleanly.
   const shutdown = async (signal: string, exitCode: number) => {

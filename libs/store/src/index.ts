@@ -10,3 +10,4 @@ export * from './run-store.ts';
 export * from './checkpoint-batch.ts';
 export * from './lease-store.ts';
 export * from './leader-lock.ts';
+export * from './tenant-directory.ts';

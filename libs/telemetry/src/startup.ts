@@ -11,10 +11,17 @@ export function loadConfigOrExit<C>(service: string, load: () => C): C {
   try {
     return load();
   } catch (err) {
-    const issues = err instanceof ConfigError ? err.issues : [String(err)];
-    process.stderr.write(
-      `${service}: invalid configuration\n${issues.map((i) => `  ${i}`).join('\n')}\n`,
-    );
-    process.exit(EX_CONFIG);
+    exitWithConfigIssues(service, err instanceof ConfigError ? err.issues : [String(err)]);
   }
+}
+
+/**
+ * Prints `<service>: invalid configuration` and every issue on stderr, then exits with 78. Also
+ * for issues found after parsing (a db connection whose role is privileged).
+ */
+export function exitWithConfigIssues(service: string, issues: readonly string[]): never {
+  process.stderr.write(
+    `${service}: invalid configuration\n${issues.map((i) => `  ${i}`).join('\n')}\n`,
+  );
+  process.exit(EX_CONFIG);
 }

@@ -1,16 +1,18 @@
 import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import {
+  accessProblems,
   compileWorkflow,
   type Clock,
   type FieldProblem,
   type IdGen,
   type NodeTypeCatalog,
+  type Priority,
 } from '@linkflow/domain';
 import type {
   ExecutionRecord,
   ExecutionRepository,
-  Priority,
+  TenantDirectory,
   WorkflowRepository,
 } from '@linkflow/store';
 import { apiErrors } from '../http/api-errors.ts';
@@ -35,9 +37,10 @@ export interface Enqueuer {
 }
 
 /**
- * Whether a workflow version can run on this server (its node types are enabled), cached
- * per `workflowId@version`: versions are immutable and the enabled types are fixed for the
- * life of the process, so each version is compiled once, not per request.
+ * Whether a workflow version can run on this server (its node types are enabled and its
+ * tenant may use its db connections), cached per `workflowId@version`: versions are immutable,
+ * a workflow has one tenant, and the enabled types and connections are fixed for the life of
+ * the process, so each version is compiled once, not per request.
  */
 export class RunnableCache {
   private readonly verdicts = new Map<string, readonly FieldProblem[]>();
@@ -61,6 +64,8 @@ export interface StartDeps {
   readonly workflows: WorkflowRepository;
   readonly executions: ExecutionRepository;
   readonly catalog: NodeTypeCatalog;
+  /** Names tenants for access rules (a db connection reserved for some tenants). */
+  readonly tenants: TenantDirectory;
   readonly queue: Enqueuer;
   readonly ids: IdGen;
   readonly clock: Clock;
@@ -105,7 +110,9 @@ export async function startExecution(
     const workflow = await deps.workflows.get(req.tenantId, req.workflowId, version);
     if (!workflow) return [];
     const compiled = compileWorkflow(workflow.definition, deps.catalog);
-    return compiled.ok ? [] : compiled.error;
+    if (!compiled.ok) return compiled.error;
+    // The operator may have reserved a connection for other tenants since the version was stored.
+    return accessProblems(workflow.definition, deps.catalog, await deps.tenants.ref(req.tenantId));
   });
   if (problems.length > 0) throw apiErrors.workflowNotRunnable(problems);
   const result = await deps.executions.create({

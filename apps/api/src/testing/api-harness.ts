@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { DbConnectionConfig } from '@linkflow/domain';
 import { uuidv7 } from 'uuidv7';
 import { createBuiltinRegistry } from '@linkflow/nodes';
 import { createExecutionQueue, createRedis, type ExecutionQueue } from '@linkflow/queue';
@@ -32,7 +33,13 @@ export interface ApiHarness {
 }
 
 export async function createApiHarness(
-  options: { bodyLimit?: number; nodeTypes?: string[]; signals?: Partial<ExecutionSignals> } = {},
+  options: {
+    bodyLimit?: number;
+    nodeTypes?: string[];
+    signals?: Partial<ExecutionSignals>;
+    /** LINKFLOW_DB_CONNECTIONS as parsed (default: `main` on the test database, every tenant). */
+    dbConnections?: Readonly<Record<string, DbConnectionConfig>>;
+  } = {},
 ): Promise<ApiHarness> {
   const ids = { next: () => uuidv7() };
   const db = createDb({ url: testDatabaseUrl(), maxConnections: 4 });
@@ -41,7 +48,7 @@ export async function createApiHarness(
   const registry = createBuiltinRegistry({
     enabled: options.nodeTypes,
     httpAllow: [],
-    dbConnections: { main: testDatabaseUrl() },
+    dbConnections: options.dbConnections ?? { main: testDatabaseUrl() },
     codePoolSize: 0,
   });
   const logger = createLogger({ level: 'silent', name: 'api-test' });

@@ -6,7 +6,7 @@ import {
   WorkflowDefinitionSchema,
   type NodeTypeCatalog,
 } from '@linkflow/domain';
-import type { WorkflowRepository } from '@linkflow/store';
+import type { TenantDirectory, WorkflowRepository } from '@linkflow/store';
 import { principalOf } from '../auth/auth.ts';
 import { apiErrors } from '../http/api-errors.ts';
 import { IdParams, PageQuery, problemResponses } from '../http/schemas.ts';
@@ -15,19 +15,23 @@ import { workflowView } from './workflow-view.ts';
 export interface WorkflowRouteDeps {
   readonly workflows: WorkflowRepository;
   readonly catalog: NodeTypeCatalog;
+  /** Names tenants for access rules (a db connection reserved for some tenants). */
+  readonly tenants: TenantDirectory;
 }
 
 /** Bodies are checked by the domain validator (every problem at once, 422), not by ajv. */
 const acceptAny = () => () => true;
 
-function validated(body: unknown, catalog: NodeTypeCatalog) {
-  const result = validateWorkflow(body, catalog);
+/** The definition, or a 422 naming every problem, including what the tenant may not use. */
+async function validated(body: unknown, deps: WorkflowRouteDeps, tenantId: string) {
+  const tenant = await deps.tenants.ref(tenantId);
+  const result = validateWorkflow(body, deps.catalog, { tenant });
   if (!result.ok) throw domainErrors.invalidWorkflow(result.error);
   return result.value;
 }
 
 export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowRouteDeps): void {
-  const { workflows, catalog } = deps;
+  const { workflows } = deps;
   const bodySchema = { body: WorkflowDefinitionSchema };
 
   app.post(
@@ -42,7 +46,7 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowRoute
       validatorCompiler: acceptAny,
     },
     async (request, reply) => {
-      const definition = validated(request.body, catalog);
+      const definition = await validated(request.body, deps, principalOf(request).tenantId);
       const record = await workflows.create(principalOf(request).tenantId, definition);
       return reply
         .status(201)
@@ -102,7 +106,7 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowRoute
       const { id } = request.params as { id: string };
       if (typeof id !== 'string' || id.length === 0 || id.length > 100)
         throw apiErrors.notFound('workflow', String(id));
-      const definition = validated(request.body, catalog);
+      const definition = await validated(request.body, deps, principalOf(request).tenantId);
       const record = await workflows.addVersion(principalOf(request).tenantId, id, definition);
       if (!record) throw apiErrors.notFound('workflow', id);
       return workflowView(record);

@@ -69,6 +69,8 @@ export async function createExecutorHarness(
     EXECUTOR_METRICS_PORT: '0',
     LINKFLOW_HTTP_ALLOW: '127.0.0.1',
     LINKFLOW_DB_CONNECTIONS: JSON.stringify({ main: databaseUrl }),
+    // `main` is the superuser on the test database: tests opt in to the privileged role.
+    LINKFLOW_DB_ALLOW_PRIVILEGED: '1',
     EXECUTOR_CONCURRENCY: '8',
     EXECUTOR_LOCK_MS: '2000',
     EXECUTOR_STALLED_INTERVAL_MS: '1000',
