@@ -5,8 +5,13 @@ set -euo pipefail
 mkdir -p .run
 port=${API_PORT:-8084}
 export DATABASE_URL=${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/linkflow}
-# Demo default: `db` nodes may use the connection "main", LinkFlow's own database.
-export LINKFLOW_DB_CONNECTIONS=${LINKFLOW_DB_CONNECTIONS:-"{\"main\": \"${DATABASE_URL}\"}"}
+# Demo default: `db` nodes may use the connection "main": a least-privileged role
+# (linkflow_demo) on its own database (linkflow_demo, one `orders` table), never LinkFlow's own
+# database or a superuser. scripts/demo-db.ts creates or repairs both (idempotent).
+if [ -z "${LINKFLOW_DB_CONNECTIONS:-}" ]; then
+  demo_url=$(npx tsx scripts/demo-db.ts | tail -n 1)
+  export LINKFLOW_DB_CONNECTIONS="{\"main\": \"${demo_url}\"}"
+fi
 start() { # name node-flags
   if [ -f ".run/$1.pid" ] && kill -0 "$(cat ".run/$1.pid")" 2>/dev/null; then
     echo "$1 already running (pid $(cat ".run/$1.pid"))"; return
