@@ -24,6 +24,15 @@ const noisyNode: NodeDefinition<never> = {
   },
 };
 
+/** A node that always fails retryably with a 1 MB message. */
+const flakyNode: NodeDefinition<never> = {
+  type: 'http',
+  version: 1,
+  configSchema: Type.Object({}),
+  rawFields: [],
+  execute: () => Promise.reject(new NodeError('CONNECTIVITY', 'c'.repeat(1_000_000))),
+};
+
 const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
 
 describe('runNode byte caps', () => {
@@ -66,5 +75,49 @@ describe('runNode byte caps', () => {
     expect(small).toMatchObject({ message: 'small', data: { n: 2 } });
     expect(bytes(settled)).toBeLessThan(MAX_ERROR_MESSAGE_BYTES + 1024);
     expect(bytes(result.logs)).toBeLessThan(MAX_LOG_DATA_BYTES);
+  });
+
+  it('keeps a RETRY_EXHAUSTED message and its cause within 8 KiB', async () => {
+    const registry = createNodeRegistry([flakyNode]);
+    const compiled = compileWorkflow(
+      {
+        name: 'w',
+        nodes: [
+          {
+            id: 'flaky',
+            type: 'http',
+            config: {},
+            retry: { max_attempts: 2, initial_delay_ms: 0, max_delay_ms: 0 },
+          },
+        ],
+      },
+      registry,
+    );
+    if (!compiled.ok) throw new TypeError('bad test workflow');
+    const breakers = new BreakerRegistry();
+    const result = await runNode(
+      {
+        registry,
+        breakers,
+        slots: new Semaphore(1),
+        clock: { now: () => new Date() },
+        random: () => 0.5,
+        maxOutputBytes: 1024,
+      },
+      compiled.value.nodes.get('flaky')!,
+      {
+        input: { input: {}, nodes: {}, execution: { id: 'e', workflow_id: 'w', attempt: 1 } },
+        signal: new AbortController().signal,
+        tenantId: 't',
+      },
+    );
+    breakers.shutdown();
+    expect(result.error?.type).toBe('RETRY_EXHAUSTED');
+    expect(Buffer.byteLength(result.error?.message ?? '')).toBeLessThanOrEqual(
+      MAX_ERROR_MESSAGE_BYTES,
+    );
+    expect(Buffer.byteLength(result.error?.cause?.message ?? '')).toBeLessThanOrEqual(
+      MAX_ERROR_MESSAGE_BYTES,
+    );
   });
 });

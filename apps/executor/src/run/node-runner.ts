@@ -5,6 +5,7 @@ import {
   resolveRetryPolicy,
   retryDelayMs,
   shouldRetry,
+  truncateText,
   type Clock,
   type CompiledNode,
   type RunError,
@@ -171,7 +172,8 @@ function finalError(error: NodeError, attempts: number): RunError {
   if (attempts > 1 && error.retryable) {
     return {
       type: 'RETRY_EXHAUSTED',
-      message: `gave up after ${attempts} attempts: ${error.message}`,
+      // The prefix could push an 8 KiB message past the cap.
+      message: truncateText(`gave up after ${attempts} attempts: ${error.message}`),
       cause: toRunError(error),
     };
   }
