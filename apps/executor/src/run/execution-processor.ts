@@ -237,7 +237,10 @@ async function finish(
       outcome.reason instanceof Error ? outcome.reason.message : 'execution timed out';
     outcome = { status: 'failed', error: { type: 'TIMEOUT', message, node_id: null } };
   }
-  outcome = capExecutionOutput(outcome, deps.maxExecutionOutputBytes ?? DEFAULT_MAX_OUTPUT);
+  outcome = capExecutionOutput(outcome, {
+    maxBytes: deps.maxExecutionOutputBytes ?? DEFAULT_MAX_OUTPUT,
+    nodeMaxBytes: deps.nodes.maxOutputBytes,
+  });
   const output = outcome.status === 'success' ? outcome.output : null;
   const error = outcome.status === 'failed' ? truncateRunError(outcome.error) : null;
   const reason =

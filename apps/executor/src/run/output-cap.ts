@@ -4,42 +4,49 @@ import type { Outcome } from '@linkflow/domain';
 export const DEFAULT_MAX_EXECUTION_OUTPUT_BYTES = 10 * 1024 * 1024;
 
 /**
- * Bytes of the execution output as stored (`{"<sink>": <output>, …}`), counted sink by sink
- * and only up to just past `limit`: a thousand 10 MiB sinks are never joined into one string
- * to learn that they are too many.
+ * Bytes of an execution output: the sum of its sinks' outputs as JSON, counted sink by sink
+ * and only up to just past `limit`, so a thousand 10 MiB sinks are never joined into one
+ * string to learn that they are too many.
  */
 export function executionOutputBytes(
   output: Readonly<Record<string, unknown>>,
   limit: number,
 ): number {
-  let bytes = 1; // {  (each entry then adds its "id":value and a comma or the closing brace)
-  for (const [id, value] of Object.entries(output)) {
-    bytes += Buffer.byteLength(JSON.stringify(id)) + 1 + 1;
+  let bytes = 0;
+  for (const value of Object.values(output)) {
     bytes += Buffer.byteLength(JSON.stringify(value ?? null));
     if (bytes > limit) return bytes;
   }
-  return Math.max(bytes, 2);
+  return bytes;
+}
+
+/** The caps {@link capExecutionOutput} applies. */
+export interface OutputCaps {
+  /** LINKFLOW_MAX_EXECUTION_OUTPUT_BYTES: the sinks' outputs together. */
+  readonly maxBytes: number;
+  /** LINKFLOW_MAX_OUTPUT_BYTES: each node output is already at most this. */
+  readonly nodeMaxBytes: number;
 }
 
 /**
- * A successful outcome whose output is over `limit` bytes becomes a failure (EXECUTION,
- * no node) rather than a huge `executions.output`; the sinks' own outputs stay on their
- * node runs. Any other outcome passes through.
+ * A successful outcome whose sinks' outputs add up to more than `maxBytes` becomes a failure
+ * (EXECUTION, no node) rather than a huge `executions.output`; the sinks' own outputs stay on
+ * their node runs. Nothing is measured when the node cap alone keeps the sinks under it (a
+ * single sink with the default caps). Any other outcome passes through.
  */
-export function capExecutionOutput(outcome: Outcome, limit: number): Outcome {
+export function capExecutionOutput(outcome: Outcome, caps: OutputCaps): Outcome {
   if (outcome.status !== 'success') return outcome;
-  const bytes = executionOutputBytes(outcome.output, limit);
-  if (bytes <= limit) return outcome;
   const sinks = Object.keys(outcome.output).length;
+  if (sinks * caps.nodeMaxBytes <= caps.maxBytes) return outcome;
+  if (executionOutputBytes(outcome.output, caps.maxBytes) <= caps.maxBytes) return outcome;
   return {
     status: 'failed',
     error: {
       type: 'EXECUTION',
       node_id: null,
       message:
-        `execution output (${sinks} sink node${sinks === 1 ? '' : 's'}) is over the ` +
-        `${limit}-byte limit (LINKFLOW_MAX_EXECUTION_OUTPUT_BYTES); ` +
-        'each sink output is still on its node run',
+        `execution output (${sinks} sink nodes) is over the ${caps.maxBytes}-byte limit ` +
+        '(LINKFLOW_MAX_EXECUTION_OUTPUT_BYTES); each sink output is still on its node run',
     },
   };
 }

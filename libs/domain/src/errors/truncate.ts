@@ -26,13 +26,22 @@ function widthAt(text: string, i: number): number {
   return isPairAt(text, i) ? 4 : 3;
 }
 
-/** UTF-8 length of `text` without encoding it (what `Buffer.byteLength` answers). */
+/** Non-ASCII runs: the only places where UTF-8 bytes and UTF-16 units differ. */
+const NON_ASCII = /[^\x00-\x7f]+/g;
+
+/**
+ * UTF-8 length of `text` without encoding it (what `Buffer.byteLength` answers). ASCII is
+ * skipped by a regex scan, several times faster than a character loop on a 50 MB message.
+ */
 export function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i += 1) {
-    const width = widthAt(text, i);
-    bytes += width;
-    if (width === 4) i += 1;
+  let bytes = text.length;
+  for (const [run] of text.matchAll(NON_ASCII)) {
+    for (let i = 0; i < run.length; i += 1) {
+      const width = widthAt(run, i);
+      // A pair is 2 units and 4 bytes; any other non-ASCII unit is 1 unit and 2 or 3 bytes.
+      bytes += width === 4 ? 2 : width - 1;
+      if (width === 4) i += 1;
+    }
   }
   return bytes;
 }
