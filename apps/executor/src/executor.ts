@@ -134,20 +134,26 @@ function buildRuntime(config: ExecutorConfig, log: Logger, c: Connections & { cl
       onAttempt: (type: string, status: string, seconds: number) =>
         metrics.nodeDuration.observe({ type, status }, seconds),
     },
-    observe: {
-      started: (priority: string) => {
-        metrics.executionsActive.inc();
-        metrics.executionsStarted.inc({ priority });
-      },
-      cost: (usd: number) => metrics.costUsd.inc(usd),
-      finished: (status: string, seconds: number) => {
-        metrics.executionsActive.dec();
-        metrics.executionsFinished.inc({ status });
-        metrics.executionDuration.observe({ status }, seconds);
-      },
-    },
+    observe: observeExecutions(metrics),
   };
   return { deps, metrics, registry, breakers, leases };
+}
+
+function observeExecutions(
+  metrics: ReturnType<typeof createMetrics>,
+): NonNullable<ProcessorDeps['observe']> {
+  return {
+    started: (priority) => {
+      metrics.executionsActive.inc();
+      metrics.executionsStarted.inc({ priority });
+    },
+    cost: (usd) => metrics.costUsd.inc(usd),
+    finished: (status, seconds) => {
+      metrics.executionsActive.dec();
+      metrics.executionsFinished.inc({ status });
+      metrics.executionDuration.observe({ status }, seconds);
+    },
+  };
 }
 
 type Runtime = ReturnType<typeof buildRuntime>;
@@ -218,33 +224,57 @@ export async function startExecutor(
     { workerId: config.workerId, queue: config.queueName, concurrency: config.concurrency },
     'executor started',
   );
+  const parts = { log, c, rt, worker, services, subscription, server, queue, dlq, stopping };
   return {
     metricsPort: config.metricsPort > 0 ? config.metricsPort : undefined,
-    async stop(graceMs) {
-      await services.stopSweeper();
-      services.stopSampler();
-      const closing = worker.close();
-      if ((await withTimeout(closing, graceMs)) === 'timeout') {
-        log.warn(
-          { graceMs, running: runs.size },
-          'grace period over; interrupting running executions, which resume elsewhere',
-        );
-        runs.stopAll('shutdown');
-        if ((await withTimeout(closing, HAND_OVER_MS)) === 'timeout')
-          log.warn('runs did not stop in time; their jobs are recovered as stalled');
-      }
-      services.stopLeaseKeeper();
-      stopping.abort();
-      await subscription.unsubscribe().catch(() => undefined);
-      server?.close();
-      rt.breakers.shutdown();
-      await Promise.allSettled([queue.close(), dlq.close(), rt.registry.close()]);
-      c.workerRedis.disconnect();
-      c.producerRedis.disconnect();
-      c.subscriberRedis.disconnect();
-      await c.db.close();
-    },
+    stop: (graceMs) => stopExecutor(parts, graceMs),
   };
+}
+
+/**
+ * Shutdown order matters: the worker stops taking jobs and running executions get the grace
+ * period; runs still going are then stopped as `shutdown` (no final status, their jobs back
+ * to waiting) while leases are still renewed and node clients still open; only then do the
+ * node clients and connections close.
+ */
+async function stopExecutor(
+  p: {
+    log: Logger;
+    c: Connections;
+    rt: Runtime;
+    worker: { close(): Promise<void> };
+    services: ReturnType<typeof startServices>;
+    subscription: { unsubscribe(): Promise<void> };
+    server: Server | undefined;
+    queue: ExecutionQueue;
+    dlq: DeadLetterQueue;
+    stopping: AbortController;
+  },
+  graceMs: number,
+): Promise<void> {
+  const { runs } = p.rt.deps;
+  await p.services.stopSweeper();
+  p.services.stopSampler();
+  const closing = p.worker.close();
+  if ((await withTimeout(closing, graceMs)) === 'timeout') {
+    p.log.warn(
+      { graceMs, running: runs.size },
+      'grace period over; interrupting running executions, which resume elsewhere',
+    );
+    runs.stopAll('shutdown');
+    if ((await withTimeout(closing, HAND_OVER_MS)) === 'timeout')
+      p.log.warn('runs did not stop in time; their jobs are recovered as stalled');
+  }
+  p.services.stopLeaseKeeper();
+  p.stopping.abort();
+  await p.subscription.unsubscribe().catch(() => undefined);
+  p.server?.close();
+  p.rt.breakers.shutdown();
+  await Promise.allSettled([p.queue.close(), p.dlq.close(), p.rt.registry.close()]);
+  p.c.workerRedis.disconnect();
+  p.c.producerRedis.disconnect();
+  p.c.subscriberRedis.disconnect();
+  await p.c.db.close();
 }
 
 /** Background loops: lease renewal, the sweeper (when this process holds the lock), sampling. */

@@ -63,20 +63,7 @@ export function createExecutionWorker(deps: ProcessorDeps, options: WorkerOption
       autorun: false,
     },
   );
-  worker.on('failed', (job, err) => {
-    if (!job?.id) return;
-    const spent =
-      err instanceof UnrecoverableError ||
-      stalledOut(job, options.maxStalledCount) ||
-      job.attemptsMade >= (job.opts.attempts ?? 1);
-    log.error(
-      { err, jobId: job.id, attemptsMade: job.attemptsMade, stalled: job.stalledCounter },
-      spent
-        ? 'job failed for good; moving to the dead-letter queue'
-        : 'job failed; BullMQ will retry',
-    );
-    if (spent) void options.deadLetterer.reliably(job.id, err.message);
-  });
+  worker.on('failed', (job, err) => job && deadLetterIfSpent(job, err, options));
   worker.on('stalled', (jobId) => void deadLetterIfStalledOut(jobId, options));
   worker.on('lockRenewalFailed', (jobIds) => {
     for (const id of jobIds)
@@ -85,6 +72,25 @@ export function createExecutionWorker(deps: ProcessorDeps, options: WorkerOption
   });
   worker.on('error', (err) => log.warn({ err }, 'worker error'));
   return worker;
+}
+
+/**
+ * A job fails for good when it is unrecoverable (poison payload, past the stall limit) or
+ * its attempts are spent (infrastructure errors); otherwise BullMQ retries it later.
+ */
+function deadLetterIfSpent(job: Job, err: Error, options: WorkerOptions): void {
+  if (!job.id) return;
+  const spent =
+    err instanceof UnrecoverableError ||
+    stalledOut(job, options.maxStalledCount) ||
+    job.attemptsMade >= (job.opts.attempts ?? 1);
+  options.log.error(
+    { err, jobId: job.id, attemptsMade: job.attemptsMade, stalled: job.stalledCounter },
+    spent
+      ? 'job failed for good; moving to the dead-letter queue'
+      : 'job failed; BullMQ will retry',
+  );
+  if (spent) void options.deadLetterer.reliably(job.id, err.message);
 }
 
 /**

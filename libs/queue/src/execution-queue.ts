@@ -194,8 +194,10 @@ export function createExecutionQueue(options: ExecutionQueueOptions): ExecutionQ
       if (job !== undefined) {
         const state = await job.getState();
         if (isLiveJobState(state)) return false;
-        // A finished job holds no lock, so removing it cannot race a worker.
-        if (state === 'completed' || state === 'failed') await job.remove();
+        // A finished job holds no lock, so removing it cannot race a worker; an `unknown` one
+        // (its hash left behind outside every list, e.g. after a partial loss) would make
+        // the add below a silent no-op.
+        await job.remove();
       }
       const opts = {
         ...JOB_CATALOG[EXECUTION_RUN_JOB].defaultOptions,

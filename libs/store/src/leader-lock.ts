@@ -23,6 +23,17 @@ export interface LeaderLock {
   release(): Promise<void>;
 }
 
+/** A dedicated connection that never waits long: a hung lock query must not hang the sweeper. */
+function newLockClient(connectionString: string, applicationName: string | undefined): pg.Client {
+  return new pg.Client({
+    connectionString,
+    connectionTimeoutMillis: 5_000,
+    keepAlive: true,
+    options: '-c statement_timeout=5000',
+    ...(applicationName === undefined ? {} : { application_name: applicationName }),
+  });
+}
+
 /**
  * A session-level Postgres advisory lock on a dedicated connection (not a pooled one: the
  * lock belongs to the session). When the process or its connection dies, Postgres drops the
@@ -40,15 +51,7 @@ export function createLeaderLock(options: LeaderLockOptions): LeaderLock {
     old?.end().catch(() => undefined);
   };
   const connect = async (): Promise<pg.Client> => {
-    const c = new pg.Client({
-      connectionString: url.toString(),
-      connectionTimeoutMillis: 5_000,
-      keepAlive: true,
-      options: '-c statement_timeout=5000',
-      ...(options.applicationName === undefined
-        ? {}
-        : { application_name: options.applicationName }),
-    });
+    const c = newLockClient(url.toString(), options.applicationName);
     c.on('error', (err) => {
       options.onError?.(err);
       if (client === c) drop();
