@@ -22,6 +22,8 @@ export interface ExecutorConfig extends SharedConfig {
   /** Code sandboxes one tenant may hold at once; undefined: half the pool, at least 1. */
   readonly codeMaxPerTenant: number | undefined;
   readonly maxOutputBytes: number;
+  /** Ceiling on one expression or template evaluation, whatever the node's timeout. */
+  readonly expressionTimeoutMs: number;
   /** A successful execution whose output (its sinks' outputs) is larger fails instead. */
   readonly maxExecutionOutputBytes: number;
   /** BullMQ job lock; a crashed worker's job is taken over after about lock + stalled interval. */
@@ -57,6 +59,7 @@ export function loadConfig(env: Env): ExecutorConfig {
           ? undefined
           : p.int('EXECUTOR_CODE_MAX_PER_TENANT', 1, 1, 64),
       maxOutputBytes: p.int('LINKFLOW_MAX_OUTPUT_BYTES', 10 * 1024 * 1024, 1024, 512 * 1024 * 1024),
+      expressionTimeoutMs: p.int('LINKFLOW_EXPRESSION_TIMEOUT_MS', 1000, 10, 60_000),
       maxExecutionOutputBytes: p.int(
         'LINKFLOW_MAX_EXECUTION_OUTPUT_BYTES',
         10 * 1024 * 1024,

@@ -130,6 +130,7 @@ function buildRuntime(config: ExecutorConfig, log: Logger, c: Connections & { cl
       clock,
       random: Math.random,
       maxOutputBytes: config.maxOutputBytes,
+      expressionTimeoutMs: config.expressionTimeoutMs,
       onRetry: (type: string) => metrics.nodeRetries.inc({ type }),
       onAttempt: (type: string, status: string, seconds: number) =>
         metrics.nodeDuration.observe({ type, status }, seconds),

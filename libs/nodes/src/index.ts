@@ -10,3 +10,5 @@ export {
   type ConnectionAudit,
   type DbStartupCheck,
 } from './db/index.ts';
+export * from './expression/expression-errors.ts';
+export * from './expression/evaluation-limits.ts';

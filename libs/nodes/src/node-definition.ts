@@ -1,5 +1,5 @@
 import type { TSchema } from '@sinclair/typebox';
-import type { Clock, FieldProblem, TenantRef } from '@linkflow/domain';
+import type { Clock, EvaluateOptions, FieldProblem, TenantRef } from '@linkflow/domain';
 
 /** The five built-in node types. */
 export type NodeType = 'http' | 'db' | 'transform' | 'condition' | 'code';
@@ -41,6 +41,12 @@ export interface NodeContext {
   readonly attempt: number;
   /** Milliseconds this attempt may take; the executor also aborts `signal` when it passes. */
   readonly timeoutMs: number;
+  /**
+   * Limits for the expressions the node evaluates: its deadline, the per-evaluation
+   * ceiling, `signal`, event-loop turns. The executor sets it; without it only size and
+   * depth limits apply.
+   */
+  readonly evaluation?: EvaluateOptions;
   log(level: LogLevel, message: string, data?: Record<string, unknown>): void;
 }
 

@@ -7,6 +7,7 @@ import {
   type RunError,
 } from '@linkflow/domain';
 import type { NodeRegistry } from '@linkflow/nodes';
+import { LRUCache } from 'lru-cache';
 import type { ClaimedExecution, LeaseStore, RunStore } from '@linkflow/store';
 import type { Logger } from '@linkflow/telemetry';
 import { Checkpointer } from './checkpointer.ts';
@@ -42,10 +43,26 @@ export interface ProcessorDeps {
 
 const SETTLED = new Set(['success', 'failed', 'skipped', 'cancelled']);
 
-/** Compiled workflow versions, keyed `workflowId@version` (compile once per version). */
+/**
+ * Compiled workflow versions, keyed `workflowId@version` (compile once per version).
+ * Least recently used versions go first past `max` entries or `maxDefinitionChars`
+ * characters of definition JSON (compiled expressions take ~30 bytes of heap per
+ * source character: a count bound alone let large definitions hold gigabytes).
+ */
 export class CompiledWorkflowCache {
-  private readonly entries = new Map<string, CompiledWorkflow>();
-  constructor(private readonly max = 1000) {}
+  private readonly entries: LRUCache<string, CompiledWorkflow>;
+
+  constructor(options: { max?: number; maxDefinitionChars?: number } = {}) {
+    this.entries = new LRUCache<string, CompiledWorkflow>({
+      max: options.max ?? 1000,
+      maxSize: options.maxDefinitionChars ?? 2 * 1024 * 1024,
+    });
+  }
+
+  /** Characters of definition JSON held now. */
+  get size(): number {
+    return this.entries.calculatedSize;
+  }
 
   get(claim: ClaimedExecution, registry: NodeRegistry): CompiledWorkflow | RunError {
     const key = `${claim.workflowId}@${claim.workflowVersion}`;
@@ -58,9 +75,8 @@ export class CompiledWorkflowCache {
         node_id: null,
         message: compiled.error.map((p) => `${p.path}: ${p.message}`).join('; '),
       };
-    if (this.entries.size >= this.max)
-      this.entries.delete(this.entries.keys().next().value as string);
-    this.entries.set(key, compiled.value);
+    const size = Math.max(JSON.stringify(claim.definition).length, 1);
+    this.entries.set(key, compiled.value, { size });
     return compiled.value;
   }
 }

@@ -12,6 +12,8 @@ import {
 } from '@linkflow/domain';
 import {
   abortError,
+  evaluationLimits,
+  expressionError,
   NodeError,
   toNodeError,
   type LogLevel,
@@ -31,6 +33,8 @@ export interface NodeRunnerDeps {
   readonly clock: Clock;
   readonly random: () => number;
   readonly maxOutputBytes: number;
+  /** Ceiling on one expression or template evaluation (LINKFLOW_EXPRESSION_TIMEOUT_MS). */
+  readonly expressionTimeoutMs?: number;
   readonly onRetry?: (type: string) => void;
   readonly onAttempt?: (type: string, status: 'success' | 'failed', seconds: number) => void;
 }
@@ -117,11 +121,17 @@ async function attemptOnce(
         );
   try {
     if (controller.signal.aborted) throw abortError(controller.signal);
-    const rendered = await node.config.render(input);
+    // Templates and the node's own expressions share its deadline and signal, and give
+    // the event loop turns, so a runaway expression cannot hold the executor.
+    const evaluation = evaluationLimits({
+      signal: controller.signal,
+      timeoutMs,
+      maxMs: deps.expressionTimeoutMs,
+      maxValueBytes: deps.maxOutputBytes,
+    });
+    const rendered = await node.config.render(input, evaluation);
     if (!rendered.ok)
-      throw new NodeError('EXPRESSION', `${rendered.error.path}: ${rendered.error.message}`, {
-        retryable: false,
-      });
+      throw expressionError(rendered.error, controller.signal, rendered.error.path);
     const ctx = {
       signal: controller.signal,
       clock: deps.clock,
@@ -129,6 +139,7 @@ async function attemptOnce(
       tenantId,
       attempt,
       timeoutMs: timeoutMs ?? 0,
+      evaluation,
       log: (level: LogLevel, message: string, data?: Record<string, unknown>) =>
         logs.push({
           at: deps.clock.now(),

@@ -1,6 +1,12 @@
 import type { FieldProblem } from '../errors/app-error.ts';
 import { err, ok, type Result } from '../result.ts';
-import { compileExpression, type CompiledExpression } from './expression.ts';
+import {
+  compileExpression,
+  type CompiledExpression,
+  type EvaluateOptions,
+  type ExpressionFailure,
+  type ExpressionFailureReason,
+} from './expression.ts';
 import { hasTemplate, parseTemplate, stringifyValue } from './template.ts';
 
 type Segment = { readonly text: string } | { readonly expr: CompiledExpression };
@@ -11,10 +17,19 @@ interface Slot {
   readonly segments: readonly Segment[];
 }
 
+/** A template that failed: where, and why (`timeout`/`aborted` come from `options`). */
+export interface RenderProblem extends FieldProblem {
+  readonly reason: ExpressionFailureReason;
+}
+
 /** A node config whose `{{ }}` templates are compiled; `render` fills them per run. */
 export interface CompiledConfig {
   readonly hasTemplates: boolean;
-  render(context: unknown): Promise<Result<Record<string, unknown>, FieldProblem>>;
+  /** Every template is evaluated within `options` (the node's deadline, its signal). */
+  render(
+    context: unknown,
+    options?: EvaluateOptions,
+  ): Promise<Result<Record<string, unknown>, RenderProblem>>;
 }
 
 const pointer = (base: string, path: readonly (string | number)[]): string =>
@@ -69,10 +84,14 @@ function collectSlots(
   }
 }
 
-async function renderSlot(slot: Slot, context: unknown): Promise<Result<unknown, string>> {
+async function renderSlot(
+  slot: Slot,
+  context: unknown,
+  options: EvaluateOptions | undefined,
+): Promise<Result<unknown, ExpressionFailure>> {
   if (slot.single) {
     const only = slot.segments.find((s) => 'expr' in s);
-    if (only && 'expr' in only) return only.expr.evaluate(context);
+    if (only && 'expr' in only) return only.expr.evaluate(context, options);
   }
   let out = '';
   for (const segment of slot.segments) {
@@ -80,7 +99,7 @@ async function renderSlot(slot: Slot, context: unknown): Promise<Result<unknown,
       out += segment.text;
       continue;
     }
-    const value = await segment.expr.evaluate(context);
+    const value = await segment.expr.evaluate(context, options);
     if (!value.ok) return value;
     out += stringifyValue(value.value);
   }
@@ -111,12 +130,12 @@ export function compileConfig(
   const slots = acc.slots;
   return ok({
     hasTemplates: slots.length > 0,
-    async render(context) {
+    async render(context, options) {
       if (slots.length === 0) return ok(config as Record<string, unknown>);
       const out = structuredClone(config) as Record<string, unknown>;
       for (const slot of slots) {
-        const value = await renderSlot(slot, context);
-        if (!value.ok) return err({ path: pointer(base, slot.path), message: value.error });
+        const value = await renderSlot(slot, context, options);
+        if (!value.ok) return err({ path: pointer(base, slot.path), ...value.error });
         setAt(out, slot.path, value.value);
       }
       return ok(out);

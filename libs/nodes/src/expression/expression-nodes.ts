@@ -1,7 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { NodeDefinition, NodeInput } from '../node-definition.ts';
-import { NodeError } from '../node-errors.ts';
+import type { NodeContext, NodeDefinition, NodeInput } from '../node-definition.ts';
 import { ExpressionCache } from './expression-cache.ts';
+import { expressionError } from './expression-errors.ts';
+import { evaluationLimits } from './evaluation-limits.ts';
 
 export const ExpressionConfigSchema = Type.Object(
   { expression: Type.String({ minLength: 1, maxLength: 100_000 }) },
@@ -9,14 +10,16 @@ export const ExpressionConfigSchema = Type.Object(
 );
 export type ExpressionConfig = Static<typeof ExpressionConfigSchema>;
 
+/** Evaluates within the executor's limits (`ctx.evaluation`), or the defaults for `ctx`. */
 async function evaluate(
   cache: ExpressionCache,
-  expression: string,
-  input: NodeInput,
+  ctx: NodeContext,
+  source: { expression: string; input: NodeInput },
 ): Promise<unknown> {
-  const result = await cache.get(expression).evaluate(input);
-  if (!result.ok)
-    throw new NodeError('EXPRESSION', `expression failed: ${result.error}`, { retryable: false });
+  const options =
+    ctx.evaluation ?? evaluationLimits({ signal: ctx.signal, timeoutMs: ctx.timeoutMs });
+  const result = await cache.get(source.expression).evaluate(source.input, options);
+  if (!result.ok) throw expressionError(result.error, ctx.signal);
   return result.value;
 }
 
@@ -36,8 +39,8 @@ export function createTransformNode(
   return {
     ...shared,
     type: 'transform',
-    async execute(_ctx, config, input) {
-      const value = await evaluate(cache, config.expression, input);
+    async execute(ctx, config, input) {
+      const value = await evaluate(cache, ctx, { expression: config.expression, input });
       return { output: value === undefined ? null : value, usage: {} };
     },
   };
@@ -50,8 +53,8 @@ export function createConditionNode(
   return {
     ...shared,
     type: 'condition',
-    async execute(_ctx, config, input) {
-      const value = await evaluate(cache, config.expression, input);
+    async execute(ctx, config, input) {
+      const value = await evaluate(cache, ctx, { expression: config.expression, input });
       return { output: { result: isTruthy(value) }, usage: {} };
     },
   };
