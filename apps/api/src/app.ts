@@ -9,7 +9,7 @@ import type {
   TenantDirectory,
   WorkflowRepository,
 } from '@linkflow/store';
-import type { Metrics } from '@linkflow/telemetry';
+import type { ApiMetrics } from '@linkflow/telemetry';
 import { installAuth, type Authenticator } from './auth/auth.ts';
 import { registerExecutionRoutes, type ExecutionSignals } from './executions/execution-routes.ts';
 import { registerLogRoutes } from './executions/log-routes.ts';
@@ -18,6 +18,7 @@ import { registerHealthRoutes, type Probe } from './health/health-routes.ts';
 import { installErrorHandling } from './http/error-handler.ts';
 import { installJsonBodyParser } from './http/json-body.ts';
 import { installMetrics } from './http/metrics-hooks.ts';
+import { schemaController } from './http/validation.ts';
 import { ProblemSchema } from './http/schemas.ts';
 import { registerNodeTypeRoutes } from './workflows/node-type-routes.ts';
 import { registerWorkflowRoutes } from './workflows/workflow-routes.ts';
@@ -35,7 +36,7 @@ export interface AppDeps {
   readonly queue: Enqueuer;
   readonly signals: ExecutionSignals;
   readonly probes: Readonly<Record<string, Probe>>;
-  readonly metrics: Pick<Metrics, 'registry' | 'httpRequests' | 'httpRequestDuration'>;
+  readonly metrics: ApiMetrics;
   readonly ids: IdGen;
   readonly clock: Clock;
 }
@@ -51,6 +52,11 @@ async function installDocs(app: FastifyInstance): Promise<void> {
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
+    },
+    // Shared schemas keep their $id as the component name (#/components/schemas/Problem).
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) =>
+        typeof json['$id'] === 'string' ? json['$id'] : `def-${i}`,
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
@@ -71,6 +77,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         allErrors: true,
       },
     },
+    schemaController,
   });
   installErrorHandling(app);
   // The API speaks JSON only: anything else is 415, not a string body.

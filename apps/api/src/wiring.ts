@@ -12,7 +12,7 @@ import {
   createWorkflowRepository,
   type Db,
 } from '@linkflow/store';
-import { createMetrics } from '@linkflow/telemetry';
+import { createApiMetrics } from '@linkflow/telemetry';
 import { createQueueSignals } from './adapters/queue-signals.ts';
 import type { AppDeps } from './app.ts';
 import { cachedAuthenticator } from './auth/auth.ts';
@@ -47,7 +47,7 @@ export function wireApiDeps(clients: ApiClients): AppDeps {
     queue,
     signals: createQueueSignals({ redis, queue }),
     probes: { postgres: () => db.pool.query('select 1'), redis: () => redis.ping() },
-    metrics: createMetrics(),
+    metrics: createApiMetrics(),
     ids,
     clock,
   };

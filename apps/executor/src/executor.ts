@@ -17,7 +17,7 @@ import {
   createTenantDirectory,
   type Db,
 } from '@linkflow/store';
-import { BREAKER_STATE_VALUE, createMetrics, type Logger } from '@linkflow/telemetry';
+import { BREAKER_STATE_VALUE, createExecutorMetrics, type Logger } from '@linkflow/telemetry';
 import { BreakerRegistry } from './breakers/breaker-registry.ts';
 import type { ExecutorConfig } from './config.ts';
 import { listenForControl } from './control/control-listener.ts';
@@ -92,7 +92,7 @@ function connect(config: ExecutorConfig, log: Logger): Connections {
 /** The processor's dependencies: stores, node registry, breakers, events and metrics. */
 function buildRuntime(config: ExecutorConfig, log: Logger, c: Connections & { clock: Clock }) {
   const { clock } = c;
-  const metrics = createMetrics();
+  const metrics = createExecutorMetrics();
   const registry = createBuiltinRegistry({
     enabled: config.nodeTypes,
     httpAllow: config.httpAllow,
@@ -141,7 +141,7 @@ function buildRuntime(config: ExecutorConfig, log: Logger, c: Connections & { cl
 }
 
 function observeExecutions(
-  metrics: ReturnType<typeof createMetrics>,
+  metrics: ReturnType<typeof createExecutorMetrics>,
 ): NonNullable<ProcessorDeps['observe']> {
   return {
     started: (priority) => {

@@ -1,7 +1,11 @@
 import { Gauge, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { CappedGauge } from './capped-gauge.ts';
-import { BREAKER_STATE_VALUE, createMetrics, MAX_BREAKER_TARGET_LABELS } from './metrics.ts';
+import {
+  BREAKER_STATE_VALUE,
+  createExecutorMetrics,
+  MAX_BREAKER_TARGET_LABELS,
+} from './metrics.ts';
 
 function capped(max: number) {
   const registry = new Registry();
@@ -47,7 +51,7 @@ describe('CappedGauge', () => {
 
 describe('linkflow_breaker_state', () => {
   it(`caps its target label set at ${MAX_BREAKER_TARGET_LABELS} series plus other`, async () => {
-    const metrics = createMetrics(new Registry());
+    const metrics = createExecutorMetrics(new Registry());
     for (let i = 0; i < 1000; i += 1)
       metrics.breakerState.set(`host-${i}.example:443`, BREAKER_STATE_VALUE.closed);
     metrics.breakerState.set('host-999.example:443', BREAKER_STATE_VALUE.open);

@@ -1,8 +1,9 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { BREAKER_STATE_VALUE, createMetrics } from './metrics.ts';
+import { BREAKER_STATE_VALUE, createApiMetrics, createExecutorMetrics } from './metrics.ts';
 
-const NAMES = [
+/** What only executors measure (they run the executions). */
+const EXECUTOR_NAMES = [
   'linkflow_executions_started_total',
   'linkflow_executions_finished_total',
   'linkflow_executions_active',
@@ -13,24 +14,26 @@ const NAMES = [
   'linkflow_dlq_size',
   'linkflow_breaker_state',
   'linkflow_cost_usd_total',
-  'linkflow_http_requests_total',
-  'linkflow_http_request_duration_seconds',
 ];
 
-describe('createMetrics', () => {
-  it('exposes every LinkFlow metric and the prefixed default metrics', async () => {
-    const metrics = createMetrics();
+/** What only the API measures. */
+const API_NAMES = ['linkflow_http_requests_total', 'linkflow_http_request_duration_seconds'];
 
-    const text = await metrics.registry.metrics();
+const typesIn = (text: string) => [...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1] as string);
 
-    for (const name of NAMES) expect(text).toContain(`# TYPE ${name} `);
+describe('createExecutorMetrics', () => {
+  it('exposes the execution metrics and the prefixed default metrics, no HTTP metrics', async () => {
+    const text = await createExecutorMetrics().registry.metrics();
+
+    expect(typesIn(text)).toEqual(expect.arrayContaining(EXECUTOR_NAMES));
+    for (const name of API_NAMES) expect(typesIn(text)).not.toContain(name);
     expect(text).toContain('linkflow_process_cpu_user_seconds_total');
     expect(text).toContain('linkflow_nodejs_eventloop_lag_seconds');
   });
 
   it('records labelled values on its own registry only', async () => {
-    const metrics = createMetrics(new Registry());
-    const other = createMetrics(new Registry());
+    const metrics = createExecutorMetrics(new Registry());
+    const other = createExecutorMetrics(new Registry());
 
     metrics.executionsStarted.inc({ priority: 'high' });
     metrics.breakerState.set('shop.example:443', BREAKER_STATE_VALUE.open);
@@ -44,13 +47,24 @@ describe('createMetrics', () => {
     );
     expect(await other.registry.metrics()).not.toContain('priority="high"');
   });
+});
 
-  it('names every metric with the prefix', async () => {
-    const metrics = createMetrics();
+describe('createApiMetrics', () => {
+  it('exposes the HTTP metrics and the default metrics, no execution metric', async () => {
+    const text = await createApiMetrics().registry.metrics();
 
-    const json = await metrics.registry.getMetricsAsJSON();
+    expect(typesIn(text)).toEqual(expect.arrayContaining(API_NAMES));
+    for (const name of EXECUTOR_NAMES) expect(typesIn(text)).not.toContain(name);
+    expect(text).toContain('linkflow_process_cpu_user_seconds_total');
+  });
+});
 
-    expect(json.length).toBeGreaterThan(NAMES.length);
-    expect(json.filter((m) => !m.name.startsWith('linkflow_'))).toEqual([]);
+describe('metric names', () => {
+  it('start with the prefix in both sets', async () => {
+    for (const metrics of [createApiMetrics(), createExecutorMetrics()]) {
+      const json = await metrics.registry.getMetricsAsJSON();
+
+      expect(json.filter((m) => !m.name.startsWith('linkflow_'))).toEqual([]);
+    }
   });
 });

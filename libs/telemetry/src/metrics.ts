@@ -21,10 +21,25 @@ export const SHORT_DURATION_BUCKETS: readonly number[] = [
 ];
 
 /**
- * The metrics of one process, all registered on `registry` (never prom-client's global one).
- * Labels are low-cardinality on purpose: no execution, workflow or tenant ids.
+ * What the API measures, on `registry` (never prom-client's global one): its HTTP requests
+ * and the process. Execution metrics live on the executors, which run the executions; the
+ * API does not export them, so none of them reads a constant 0 there.
  */
-export interface Metrics {
+export interface ApiMetrics {
+  /** Serve `registry.metrics()` with `registry.contentType` on `/metrics`. */
+  readonly registry: Registry;
+  /** `linkflow_http_requests_total{method,route,status}`; `route` is the route pattern. */
+  readonly httpRequests: Counter<'method' | 'route' | 'status'>;
+  /** `linkflow_http_request_duration_seconds{method,route}` */
+  readonly httpRequestDuration: Histogram<'method' | 'route'>;
+}
+
+/**
+ * What an executor measures, on `registry`: the executions and node runs it runs, the
+ * queues it samples, its breakers and the process. Labels are low-cardinality on purpose:
+ * no execution, workflow or tenant ids.
+ */
+export interface ExecutorMetrics {
   /** Serve `registry.metrics()` with `registry.contentType` on `/metrics`. */
   readonly registry: Registry;
   /** `linkflow_executions_started_total{priority}` */
@@ -51,10 +66,6 @@ export interface Metrics {
   readonly breakerState: CappedGauge<'target'>;
   /** `linkflow_cost_usd_total`: no labels (per-workflow cost lives in Postgres reports). */
   readonly costUsd: Counter;
-  /** `linkflow_http_requests_total{method,route,status}`; `route` is the route pattern. */
-  readonly httpRequests: Counter<'method' | 'route' | 'status'>;
-  /** `linkflow_http_request_duration_seconds{method,route}` */
-  readonly httpRequestDuration: Histogram<'method' | 'route'>;
 }
 
 function executionMetrics(registers: Registry[]) {
@@ -127,6 +138,11 @@ function infrastructureMetrics(registers: Registry[]) {
       'target',
       MAX_BREAKER_TARGET_LABELS,
     ),
+  };
+}
+
+function httpMetrics(registers: Registry[]) {
+  return {
     httpRequests: new Counter({
       name: 'linkflow_http_requests_total',
       help: 'HTTP requests, by method, route pattern and status code.',
@@ -144,12 +160,21 @@ function infrastructureMetrics(registers: Registry[]) {
 }
 
 /**
- * Defines every LinkFlow metric plus the Node.js default metrics (`linkflow_process_*`,
- * `linkflow_nodejs_*`) on `registry`. Build it once per process in the composition root and
- * pass the returned objects down.
+ * The API's metrics plus the Node.js default metrics (`linkflow_process_*`,
+ * `linkflow_nodejs_*`) on `registry`. Build it once per process in the composition root.
  * @throws Error from prom-client when `registry` already holds these metrics.
  */
-export function createMetrics(registry: Registry = new Registry()): Metrics {
+export function createApiMetrics(registry: Registry = new Registry()): ApiMetrics {
+  collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  return { registry, ...httpMetrics([registry]) };
+}
+
+/**
+ * An executor's metrics plus the Node.js default metrics (`linkflow_process_*`,
+ * `linkflow_nodejs_*`) on `registry`. Build it once per process in the composition root.
+ * @throws Error from prom-client when `registry` already holds these metrics.
+ */
+export function createExecutorMetrics(registry: Registry = new Registry()): ExecutorMetrics {
   const registers = [registry];
   collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
   return { registry, ...executionMetrics(registers), ...infrastructureMetrics(registers) };

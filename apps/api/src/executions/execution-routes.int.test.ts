@@ -124,6 +124,25 @@ describe('POST /api/executions', () => {
     expect(extra.json().errors[0].path).toBe('/surprise');
   });
 
+  it('answers 400 naming workflow_id when it is not a string, and writes nothing', async () => {
+    const count = async () =>
+      Number(
+        (
+          await h.db.pool.query('select count(*) from executions where tenant_id = $1', [
+            h.tenantId,
+          ])
+        ).rows[0].count,
+      );
+    const before = await count();
+    for (const workflow_id of [123, true, ['x'], { id: 'x' }]) {
+      const res = await h.request('POST', '/api/executions', { body: { workflow_id } });
+      expect(res.statusCode).toBe(400);
+      expect(res.headers['content-type']).toContain('application/problem+json');
+      expect(res.json().errors).toEqual([{ path: '/workflow_id', message: 'must be string' }]);
+    }
+    expect(await count()).toBe(before);
+  });
+
   it('answers 400 when body and header disagree', async () => {
     const res = await start({ priority: 'low' }, { 'x-priority': 'high' });
     expect(res.statusCode).toBe(400);

@@ -1,12 +1,21 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Type } from '@sinclair/typebox';
-import { EXECUTION_STATUSES, jsonHasNul, type ExecutionStatus } from '@linkflow/domain';
-import type { ExecutionRepository, Priority } from '@linkflow/store';
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Static } from '@sinclair/typebox';
+import { DEFAULT_PRIORITY, jsonHasNul } from '@linkflow/domain';
+import type { ExecutionRepository } from '@linkflow/store';
 import { principalOf } from '../auth/auth.ts';
 import { apiErrors } from '../http/api-errors.ts';
-import { IdParams, PageQuery, problemResponses } from '../http/schemas.ts';
+import { described, IdParams, responses } from '../http/schemas.ts';
+import {
+  ExecutionPage,
+  ExecutionView,
+  ListQuery,
+  StartBody,
+  StartHeaders,
+  TimeoutBody,
+} from './execution-schemas.ts';
 import { executionSummaryView, executionView } from './execution-view.ts';
-import { startExecution, type StartDeps } from './start-execution.ts';
+import { startExecution, type StartDeps, type StartRequest } from './start-execution.ts';
 
 export interface ExecutionSignals {
   /** Tells executors to abort a running execution now. */
@@ -23,32 +32,6 @@ export interface ExecutionRouteDeps extends StartDeps {
   readonly executions: ExecutionRepository;
   readonly signals: ExecutionSignals;
 }
-
-const PriorityType = Type.Union([
-  Type.Literal('high'),
-  Type.Literal('normal'),
-  Type.Literal('low'),
-]);
-const StartBody = Type.Object(
-  {
-    workflow_id: Type.String({ minLength: 1, maxLength: 100 }),
-    input_data: Type.Optional(Type.Unknown()),
-    priority: Type.Optional(PriorityType),
-    idempotency_key: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
-  },
-  { additionalProperties: false },
-);
-const StartHeaders = Type.Object({
-  'x-priority': Type.Optional(PriorityType),
-  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
-});
-const ListQuery = Type.Object({
-  ...PageQuery,
-  workflow_id: Type.Optional(Type.String({ minLength: 1 })),
-  status: Type.Optional(Type.Union(EXECUTION_STATUSES.map((s) => Type.Literal(s)))),
-  from: Type.Optional(Type.String({ format: 'date-time' })),
-  to: Type.Optional(Type.String({ format: 'date-time' })),
-});
 
 /** Body wins over header; both given and different is a 400 naming the field. */
 function pick<T>(body: T | undefined, header: T | undefined, field: string): T | undefined {
@@ -69,20 +52,18 @@ function checkStorable(inputData: unknown): void {
   }
 }
 
-function startRequest(request: FastifyRequest, deps: ExecutionRouteDeps) {
-  const body = request.body as {
-    workflow_id: string;
-    input_data?: unknown;
-    priority?: Priority;
-    idempotency_key?: string;
-  };
-  const headers = request.headers as { 'x-priority'?: Priority; 'idempotency-key'?: string };
+function startRequest(
+  tenantId: string,
+  request: { body: Static<typeof StartBody>; headers: Static<typeof StartHeaders> },
+  deps: ExecutionRouteDeps,
+): StartRequest {
+  const { body, headers } = request;
   checkStorable(body.input_data);
   return {
-    tenantId: principalOf(request).tenantId,
+    tenantId,
     workflowId: body.workflow_id,
     inputData: body.input_data ?? {},
-    priority: pick(body.priority, headers['x-priority'], 'priority') ?? 'normal',
+    priority: pick(body.priority, headers['x-priority'], 'priority') ?? DEFAULT_PRIORITY,
     idempotencyKey: pick(body.idempotency_key, headers['idempotency-key'], 'idempotency_key'),
     trace: deps.signals.traceContext(),
   };
@@ -94,9 +75,10 @@ async function loadView(deps: ExecutionRouteDeps, tenantId: string, id: string) 
   return executionView(detail, detail);
 }
 
-export function registerExecutionRoutes(app: FastifyInstance, deps: ExecutionRouteDeps): void {
-  const tags = ['executions'];
-  app.post(
+const tags = ['executions'];
+
+function registerStart(app: FastifyInstance, deps: ExecutionRouteDeps): void {
+  app.withTypeProvider<TypeBoxTypeProvider>().post(
     '/api/executions',
     {
       config: { scope: 'executions:write' },
@@ -104,13 +86,19 @@ export function registerExecutionRoutes(app: FastifyInstance, deps: ExecutionRou
         body: StartBody,
         headers: StartHeaders,
         tags,
-        response: problemResponses(400, 401, 403, 404, 409, 413, 422),
+        response: responses(
+          {
+            202: described(ExecutionView, 'Started: the new execution (see its Location)'),
+            200: described(ExecutionView, 'A repeated idempotency key: the first execution'),
+          },
+          [400, 404, 409, 413, 415, 422],
+        ),
       },
     },
     async (request, reply) => {
       const { created, execution } = await startExecution(
         deps,
-        startRequest(request, deps),
+        startRequest(principalOf(request).tenantId, request, deps),
         request.log,
       );
       const view = created
@@ -122,19 +110,22 @@ export function registerExecutionRoutes(app: FastifyInstance, deps: ExecutionRou
         .send(view);
     },
   );
+}
 
-  app.get(
+function registerReads(app: FastifyInstance, deps: ExecutionRouteDeps): void {
+  const typed = app.withTypeProvider<TypeBoxTypeProvider>();
+  typed.get(
     '/api/executions',
-    { config: { scope: 'executions:read' }, schema: { querystring: ListQuery, tags } },
+    {
+      config: { scope: 'executions:read' },
+      schema: {
+        querystring: ListQuery,
+        tags,
+        response: responses({ 200: described(ExecutionPage, 'Newest first') }, [400]),
+      },
+    },
     async (request) => {
-      const q = request.query as {
-        limit?: number;
-        cursor?: string;
-        workflow_id?: string;
-        status?: ExecutionStatus;
-        from?: string;
-        to?: string;
-      };
+      const q = request.query;
       const page = await deps.executions.list(principalOf(request).tenantId, {
         limit: q.limit ?? 50,
         cursor: q.cursor,
@@ -147,24 +138,36 @@ export function registerExecutionRoutes(app: FastifyInstance, deps: ExecutionRou
     },
   );
 
-  app.get(
+  typed.get(
     '/api/executions/:id',
     {
       config: { scope: 'executions:read' },
-      schema: { params: IdParams, tags, response: problemResponses(404) },
+      schema: {
+        params: IdParams,
+        tags,
+        response: responses({ 200: described(ExecutionView, 'The execution') }, [400, 404]),
+      },
     },
-    async (request) =>
-      loadView(deps, principalOf(request).tenantId, (request.params as { id: string }).id),
+    async (request) => loadView(deps, principalOf(request).tenantId, request.params.id),
   );
+}
 
-  app.post(
+function registerCancel(app: FastifyInstance, deps: ExecutionRouteDeps): void {
+  app.withTypeProvider<TypeBoxTypeProvider>().post(
     '/api/executions/:id/cancel',
     {
       config: { scope: 'executions:write' },
-      schema: { params: IdParams, tags, response: problemResponses(404, 409) },
+      schema: {
+        params: IdParams,
+        tags,
+        response: responses(
+          { 200: described(ExecutionView, 'The cancelled execution') },
+          [400, 404, 409],
+        ),
+      },
     },
     async (request) => {
-      const { id } = request.params as { id: string };
+      const { id } = request.params;
       const tenantId = principalOf(request).tenantId;
       const outcome = await deps.executions.cancel(
         tenantId,
@@ -186,26 +189,27 @@ export function registerExecutionRoutes(app: FastifyInstance, deps: ExecutionRou
       return loadView(deps, tenantId, id);
     },
   );
+}
 
-  app.put(
+function registerTimeout(app: FastifyInstance, deps: ExecutionRouteDeps): void {
+  app.withTypeProvider<TypeBoxTypeProvider>().put(
     '/api/executions/:id/timeout',
     {
       config: { scope: 'executions:write' },
       schema: {
         params: IdParams,
-        body: Type.Object(
-          { timeout_seconds: Type.Integer({ minimum: 1, maximum: 604_800 }) },
-          { additionalProperties: false },
-        ),
+        body: TimeoutBody,
         tags,
-        response: problemResponses(400, 404, 409),
+        response: responses(
+          { 200: described(ExecutionView, 'The execution with its new timeout') },
+          [400, 404, 409, 413, 415],
+        ),
       },
     },
     async (request) => {
-      const { id } = request.params as { id: string };
+      const { id } = request.params;
       const tenantId = principalOf(request).tenantId;
-      const { timeout_seconds } = request.body as { timeout_seconds: number };
-      const outcome = await deps.executions.setTimeout(tenantId, id, timeout_seconds);
+      const outcome = await deps.executions.setTimeout(tenantId, id, request.body.timeout_seconds);
       if (outcome.outcome === 'not_found') throw apiErrors.notFound('execution', id);
       if (outcome.outcome === 'terminal') throw apiErrors.executionTerminal(id, outcome.status);
       if (outcome.from === 'running') {
@@ -221,4 +225,12 @@ export function registerExecutionRoutes(app: FastifyInstance, deps: ExecutionRou
       return loadView(deps, tenantId, id);
     },
   );
+}
+
+/** Start, list, read, cancel and re-time executions. */
+export function registerExecutionRoutes(app: FastifyInstance, deps: ExecutionRouteDeps): void {
+  registerStart(app, deps);
+  registerReads(app, deps);
+  registerCancel(app, deps);
+  registerTimeout(app, deps);
 }

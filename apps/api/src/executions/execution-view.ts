@@ -1,16 +1,24 @@
+import type { Static } from '@sinclair/typebox';
 import type { Transition } from '@linkflow/domain';
 import type { ExecutionDetail, ExecutionRecord, LogEntry, NodeRunRecord } from '@linkflow/store';
+import type {
+  ExecutionSummary,
+  ExecutionView,
+  LogEntryView,
+  NodeRunView,
+  TransitionView,
+} from './execution-schemas.ts';
 
 const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
 
-const transitionView = (t: Transition) => ({
+const transitionView = (t: Transition): Static<typeof TransitionView> => ({
   from: t.from,
   to: t.to,
   at: t.at.toISOString(),
   reason: t.reason,
 });
 
-export function nodeRunView(run: NodeRunRecord) {
+export function nodeRunView(run: NodeRunRecord): Static<typeof NodeRunView> {
   return {
     node_id: run.nodeId,
     type: run.type,
@@ -27,14 +35,8 @@ export function nodeRunView(run: NodeRunRecord) {
   };
 }
 
-/** The execution as clients read it (DESIGN.md "Shapes and rules"). */
-export function executionView(
-  e: ExecutionRecord,
-  detail?: Pick<ExecutionDetail, 'nodeRuns' | 'transitions'>,
-) {
-  const transitions = detail?.transitions ?? [
-    { from: null, to: 'pending' as const, at: e.createdAt, reason: 'created' },
-  ];
+/** A list item: the execution without node runs or transitions (GET one for those). */
+export function executionSummaryView(e: ExecutionRecord): Static<typeof ExecutionSummary> {
   return {
     id: e.id,
     workflow_id: e.workflowId,
@@ -48,24 +50,28 @@ export function executionView(
     started_at: iso(e.startedAt),
     finished_at: iso(e.finishedAt),
     timeout_seconds: e.timeoutSeconds,
-    node_runs: (detail?.nodeRuns ?? []).map(nodeRunView),
-    transitions: transitions.map(transitionView),
     cost: { total: e.costTotal, currency: 'USD' },
   };
 }
 
-/** List items carry no node runs or transitions (GET one execution for those). */
-export function executionSummaryView(e: ExecutionRecord) {
-  const view: Partial<ReturnType<typeof executionView>> = executionView(e, {
-    nodeRuns: [],
-    transitions: [],
-  });
-  delete view.node_runs;
-  delete view.transitions;
-  return view;
+/** The execution as clients read it (DESIGN.md "Shapes and rules"). */
+export function executionView(
+  e: ExecutionRecord,
+  detail?: Pick<ExecutionDetail, 'nodeRuns' | 'transitions'>,
+): Static<typeof ExecutionView> {
+  const transitions = detail?.transitions ?? [
+    { from: null, to: 'pending' as const, at: e.createdAt, reason: 'created' },
+  ];
+  const { cost, ...summary } = executionSummaryView(e);
+  return {
+    ...summary,
+    node_runs: (detail?.nodeRuns ?? []).map(nodeRunView),
+    transitions: transitions.map(transitionView),
+    cost,
+  };
 }
 
-export function logEntryView(entry: LogEntry) {
+export function logEntryView(entry: LogEntry): Static<typeof LogEntryView> {
   return {
     seq: entry.seq,
     at: entry.at.toISOString(),

@@ -34,7 +34,7 @@ export const apiErrors = {
     new AppError(
       'WORKFLOW_NOT_RUNNABLE',
       'workflow uses node types or settings this server does not allow',
-      { kind: 'user', problems, details: { status: 422 } },
+      { kind: 'unprocessable', problems },
     ),
   routeWithoutScope: (route: string) =>
     new AppError('ROUTE_WITHOUT_SCOPE', `route ${route} declares no scope`, { kind: 'internal' }),

@@ -1,9 +1,11 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, toAppError, type ErrorKind, type FieldProblem } from '@linkflow/domain';
 
-/** The one table from error kind to HTTP status (a `details.status` may refine 400 to 422). */
+/** The one table from error kind to HTTP status. */
 const STATUS: Readonly<Record<ErrorKind, number>> = {
   user: 400,
+  unprocessable: 422,
+  unsupported_media_type: 415,
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
@@ -13,7 +15,8 @@ const STATUS: Readonly<Record<ErrorKind, number>> = {
   internal: 500,
 };
 
-const TITLES: Readonly<Record<number, string>> = {
+/** Problem titles by status (also the descriptions of problem responses in OpenAPI). */
+export const TITLES: Readonly<Record<number, string>> = {
   400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
@@ -41,13 +44,17 @@ const typeUri = (code: string) => `/problems/${code.toLowerCase().replace(/_/g, 
 
 function validationProblems(error: FastifyError): FieldProblem[] {
   return (error.validation ?? []).map((v) => {
-    const missing = (v.params as { missingProperty?: string } | undefined)?.missingProperty;
-    const extra = (v.params as { additionalProperty?: string } | undefined)?.additionalProperty;
-    const leaf = missing ?? extra;
-    const path = `${v.instancePath}${leaf === undefined ? '' : `/${leaf}`}` || '/';
+    const leaf = v.params['missingProperty'] ?? v.params['additionalProperty'];
+    const path = `${v.instancePath}${typeof leaf === 'string' ? `/${leaf}` : ''}` || '/';
     return { path, message: v.message ?? 'is invalid' };
   });
 }
+
+/** Fastify's own 4xx statuses (body parsing, routing, limits) as error kinds and codes. */
+const FASTIFY_4XX: Readonly<Record<number, { kind: ErrorKind; code: string }>> = {
+  404: { kind: 'not_found', code: 'NOT_FOUND' },
+  415: { kind: 'unsupported_media_type', code: 'UNSUPPORTED_MEDIA_TYPE' },
+};
 
 /** Maps Fastify's own errors (validation, body parsing, limits) onto AppErrors. */
 function fromFastify(error: FastifyError): AppError {
@@ -64,24 +71,16 @@ function fromFastify(error: FastifyError): AppError {
       kind: 'too_large',
     });
   if (status >= 400 && status < 500) {
-    const code =
-      status === 415
-        ? 'UNSUPPORTED_MEDIA_TYPE'
-        : status === 404
-          ? 'NOT_FOUND'
-          : 'MALFORMED_REQUEST';
-    return new AppError(code, error.message, {
-      kind: status === 404 ? 'not_found' : 'user',
-      details: { status },
-    });
+    // Any other 4xx Fastify raises (empty or malformed JSON, bad URL) is a 400.
+    const { kind, code } = FASTIFY_4XX[status] ?? { kind: 'user', code: 'MALFORMED_REQUEST' };
+    return new AppError(code, error.message, { kind });
   }
   return toAppError(error);
 }
 
 /** Builds the RFC 9457 body; 5xx hide their detail. */
 export function toProblem(error: AppError, requestId: string): Problem {
-  const override = error.details?.['status'];
-  const status = typeof override === 'number' ? override : STATUS[error.kind];
+  const status = STATUS[error.kind];
   const problem: Problem = {
     type: typeUri(error.code),
     title: TITLES[status] ?? 'Error',

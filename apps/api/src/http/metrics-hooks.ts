@@ -1,11 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import type { Metrics } from '@linkflow/telemetry';
+import type { ApiMetrics } from '@linkflow/telemetry';
 
 /** `/metrics` (Prometheus text, unauthenticated) and per-route request metrics. */
-export function installMetrics(
-  app: FastifyInstance,
-  metrics: Pick<Metrics, 'registry' | 'httpRequests' | 'httpRequestDuration'>,
-): void {
+export function installMetrics(app: FastifyInstance, metrics: ApiMetrics): void {
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const method = request.method;

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import {
   domainErrors,
@@ -9,8 +10,8 @@ import {
 import type { TenantDirectory, WorkflowRepository } from '@linkflow/store';
 import { principalOf } from '../auth/auth.ts';
 import { apiErrors } from '../http/api-errors.ts';
-import { IdParams, PageQuery, problemResponses } from '../http/schemas.ts';
-import { workflowView } from './workflow-view.ts';
+import { described, IdParams, NoContent, PageQuery, responses } from '../http/schemas.ts';
+import { WorkflowPage, WorkflowView, workflowView } from './workflow-view.ts';
 
 export interface WorkflowRouteDeps {
   readonly workflows: WorkflowRepository;
@@ -19,7 +20,12 @@ export interface WorkflowRouteDeps {
   readonly tenants: TenantDirectory;
 }
 
-/** Bodies are checked by the domain validator (every problem at once, 422), not by ajv. */
+const tags = ['workflows'];
+
+/**
+ * Definitions are checked by the domain validator (every problem at once, 422), not by ajv:
+ * the body schema only documents them, and `request.body` is unchecked until `validated`.
+ */
 const acceptAny = () => () => true;
 
 /** The definition, or a 422 naming every problem, including what the tenant may not use. */
@@ -30,62 +36,71 @@ async function validated(body: unknown, deps: WorkflowRouteDeps, tenantId: strin
   return result.value;
 }
 
-export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowRouteDeps): void {
-  const { workflows } = deps;
-  const bodySchema = { body: WorkflowDefinitionSchema };
-
-  app.post(
+function registerCreate(app: FastifyInstance, deps: WorkflowRouteDeps): void {
+  app.withTypeProvider<TypeBoxTypeProvider>().post(
     '/api/workflows',
     {
       config: { scope: 'workflows:write' },
       schema: {
-        ...bodySchema,
-        tags: ['workflows'],
-        response: problemResponses(400, 401, 403, 413, 422),
+        body: WorkflowDefinitionSchema,
+        tags,
+        response: responses(
+          { 201: described(WorkflowView, 'Created: version 1') },
+          [400, 413, 415, 422],
+        ),
       },
       validatorCompiler: acceptAny,
     },
     async (request, reply) => {
       const definition = await validated(request.body, deps, principalOf(request).tenantId);
-      const record = await workflows.create(principalOf(request).tenantId, definition);
+      const record = await deps.workflows.create(principalOf(request).tenantId, definition);
       return reply
         .status(201)
         .header('location', `/api/workflows/${record.id}`)
         .send(workflowView(record));
     },
   );
+}
 
-  app.get(
+function registerReads(app: FastifyInstance, deps: WorkflowRouteDeps): void {
+  const typed = app.withTypeProvider<TypeBoxTypeProvider>();
+  typed.get(
     '/api/workflows',
     {
       config: { scope: 'workflows:read' },
-      schema: { querystring: Type.Object(PageQuery), tags: ['workflows'] },
+      schema: {
+        querystring: Type.Object(PageQuery),
+        tags,
+        response: responses({ 200: described(WorkflowPage, 'Newest first') }, [400]),
+      },
     },
     async (request) => {
-      const query = request.query as { limit?: number; cursor?: string };
-      const page = await workflows.list(principalOf(request).tenantId, {
-        limit: query.limit ?? 50,
-        cursor: query.cursor,
+      const page = await deps.workflows.list(principalOf(request).tenantId, {
+        limit: request.query.limit ?? 50,
+        cursor: request.query.cursor,
       });
       return { items: page.items.map(workflowView), next_cursor: page.nextCursor };
     },
   );
 
-  app.get(
+  typed.get(
     '/api/workflows/:id',
     {
       config: { scope: 'workflows:read' },
       schema: {
         params: IdParams,
         querystring: Type.Object({ version: Type.Optional(Type.Integer({ minimum: 1 })) }),
-        tags: ['workflows'],
-        response: problemResponses(404),
+        tags,
+        response: responses(
+          { 200: described(WorkflowView, 'The latest or the asked version') },
+          [400, 404],
+        ),
       },
     },
     async (request) => {
-      const { id } = request.params as { id: string };
-      const { version } = request.query as { version?: number };
-      const record = await workflows.get(principalOf(request).tenantId, id, version);
+      const { id } = request.params;
+      const { version } = request.query;
+      const record = await deps.workflows.get(principalOf(request).tenantId, id, version);
       if (!record)
         throw apiErrors.notFound(
           version === undefined ? 'workflow' : `workflow version ${version} of`,
@@ -94,34 +109,62 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowRoute
       return workflowView(record);
     },
   );
+}
 
-  app.put(
+function registerNewVersion(app: FastifyInstance, deps: WorkflowRouteDeps): void {
+  app.withTypeProvider<TypeBoxTypeProvider>().put(
     '/api/workflows/:id',
     {
       config: { scope: 'workflows:write' },
-      schema: { ...bodySchema, params: IdParams, tags: ['workflows'] },
+      schema: {
+        body: WorkflowDefinitionSchema,
+        params: IdParams,
+        tags,
+        response: responses(
+          { 200: described(WorkflowView, 'The new version') },
+          [400, 404, 413, 415, 422],
+        ),
+      },
       validatorCompiler: acceptAny,
     },
     async (request) => {
-      const { id } = request.params as { id: string };
-      if (typeof id !== 'string' || id.length === 0 || id.length > 100)
-        throw apiErrors.notFound('workflow', String(id));
+      // acceptAny skips the params too: the id is checked here.
+      const { id } = request.params;
+      if (id.length === 0 || id.length > 100) throw apiErrors.notFound('workflow', id);
       const definition = await validated(request.body, deps, principalOf(request).tenantId);
-      const record = await workflows.addVersion(principalOf(request).tenantId, id, definition);
+      const tenantId = principalOf(request).tenantId;
+      const record = await deps.workflows.addVersion(tenantId, id, definition);
       if (!record) throw apiErrors.notFound('workflow', id);
       return workflowView(record);
     },
   );
+}
 
-  app.delete(
+function registerDelete(app: FastifyInstance, deps: WorkflowRouteDeps): void {
+  app.withTypeProvider<TypeBoxTypeProvider>().delete(
     '/api/workflows/:id',
-    { config: { scope: 'workflows:write' }, schema: { params: IdParams, tags: ['workflows'] } },
+    {
+      config: { scope: 'workflows:write' },
+      schema: {
+        params: IdParams,
+        tags,
+        response: responses({ 204: NoContent }, [400, 404, 409]),
+      },
+    },
     async (request, reply) => {
-      const { id } = request.params as { id: string };
-      const outcome = await workflows.delete(principalOf(request).tenantId, id);
+      const { id } = request.params;
+      const outcome = await deps.workflows.delete(principalOf(request).tenantId, id);
       if (outcome === 'not_found') throw apiErrors.notFound('workflow', id);
       if (outcome === 'busy') throw apiErrors.workflowBusy(id);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   );
+}
+
+/** Create, list, read, version and delete workflows. */
+export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowRouteDeps): void {
+  registerCreate(app, deps);
+  registerReads(app, deps);
+  registerNewVersion(app, deps);
+  registerDelete(app, deps);
 }

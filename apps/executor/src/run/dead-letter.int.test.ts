@@ -109,6 +109,14 @@ describe('dead-letter path', () => {
         );
         expect(row.rows[0]).toEqual({ attempt: 2, status: 'running' });
         expect(srv.counts.get(`count/${id}-first`)).toBe(1);
+        // the new holder keeps its lock: no further stall or takeover over 3 lock periods
+        await new Promise((r) => setTimeout(r, 6_000));
+        expect(callsWith(`hang?k=${id}`)).toBe(2);
+        const later = await h.db.pool.query<{ attempt: number }>(
+          'select attempt from executions where id = $1',
+          [id],
+        );
+        expect(later.rows[0]?.attempt).toBe(2);
       } finally {
         await h.close();
       }

@@ -1,4 +1,5 @@
 import { AppError } from '../errors/app-error.ts';
+import { NODE_TYPE_NAMES } from '../workflow/node-type-names.ts';
 import { parseDbConnections, type DbConnectionConfig } from './db-connections.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -22,7 +23,6 @@ export const LOG_LEVEL_NAMES = [
   'silent',
 ] as const;
 export type LogLevelName = (typeof LOG_LEVEL_NAMES)[number];
-export const NODE_TYPE_NAMES = ['http', 'db', 'transform', 'condition', 'code'] as const;
 
 /**
  * Environment parsers that collect issues instead of throwing, so `loadConfig` can

@@ -6,6 +6,10 @@ import { truncateText } from './truncate.ts';
  */
 export const ERROR_KINDS = [
   'user',
+  /** Well-formed but not acceptable as a whole (an invalid workflow definition): 422. */
+  'unprocessable',
+  /** A request body in a media type the API does not read: 415. */
+  'unsupported_media_type',
   'conflict',
   'not_found',
   'unavailable',

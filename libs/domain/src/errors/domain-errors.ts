@@ -4,9 +4,8 @@ import { AppError, type FieldProblem } from './app-error.ts';
 export const domainErrors = {
   invalidWorkflow: (problems: readonly FieldProblem[]) =>
     new AppError('INVALID_WORKFLOW', 'workflow definition is invalid', {
-      kind: 'user',
+      kind: 'unprocessable',
       problems,
-      details: { status: 422 },
     }),
   illegalTransition: (from: string, event: string) =>
     new AppError('ILLEGAL_TRANSITION', `cannot ${event} an execution that is ${from}`, {

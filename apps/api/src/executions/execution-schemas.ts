@@ -1,0 +1,148 @@
+import { Type } from '@sinclair/typebox';
+import {
+  ERROR_TYPES,
+  EXECUTION_STATUSES,
+  LOG_LEVELS,
+  LogLevelSchema,
+  NODE_STATUSES,
+  PRIORITY_NAMES,
+  PrioritySchema,
+} from '@linkflow/domain';
+import { nullable, PageQuery, pageOf, stringEnum, Timestamp } from '../http/schemas.ts';
+
+/** Request and response schemas of the execution routes (DESIGN.md "Shapes and rules"). */
+
+const IdempotencyKey = Type.String({ minLength: 1, maxLength: 255 });
+
+export const StartBody = Type.Object(
+  {
+    workflow_id: Type.String({ minLength: 1, maxLength: 100 }),
+    input_data: Type.Optional(Type.Unknown()),
+    priority: Type.Optional(PrioritySchema),
+    idempotency_key: Type.Optional(IdempotencyKey),
+  },
+  { additionalProperties: false },
+);
+
+export const StartHeaders = Type.Object({
+  'x-priority': Type.Optional(PrioritySchema),
+  'idempotency-key': Type.Optional(IdempotencyKey),
+});
+
+export const ListQuery = Type.Object({
+  ...PageQuery,
+  workflow_id: Type.Optional(Type.String({ minLength: 1 })),
+  status: Type.Optional(Type.Union(EXECUTION_STATUSES.map((s) => Type.Literal(s)))),
+  from: Type.Optional(Type.String({ format: 'date-time' })),
+  to: Type.Optional(Type.String({ format: 'date-time' })),
+});
+
+export const TimeoutBody = Type.Object(
+  { timeout_seconds: Type.Integer({ minimum: 1, maximum: 604_800 }) },
+  { additionalProperties: false },
+);
+
+export const LogQuery = Type.Object({
+  level: Type.Optional(LogLevelSchema),
+  node_id: Type.Optional(Type.String({ minLength: 1 })),
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+  after: Type.Optional(Type.Integer({ minimum: 0 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 500 })),
+});
+
+/** `{type, message, node_id, cause?}` or null; stored errors may carry more (`status`). */
+const RunErrorView = Type.Unsafe<{
+  type: (typeof ERROR_TYPES)[number];
+  message: string;
+  node_id?: string | null;
+  cause?: unknown;
+  status?: number;
+} | null>({
+  type: ['object', 'null'],
+  properties: {
+    type: stringEnum(ERROR_TYPES),
+    message: Type.String(),
+    node_id: nullable(Type.String()),
+    cause: Type.Unknown({ description: 'the error this one wraps (same shape)' }),
+    status: Type.Integer(),
+  },
+  required: ['type', 'message'],
+  additionalProperties: true,
+});
+
+export const NodeRunView = Type.Object({
+  node_id: Type.String(),
+  type: Type.String(),
+  status: stringEnum(NODE_STATUSES),
+  attempts: Type.Integer(),
+  started_at: nullable(Timestamp),
+  finished_at: nullable(Timestamp),
+  duration_ms: nullable(Type.Integer()),
+  output: Type.Unknown(),
+  output_truncated: Type.Boolean(),
+  error: RunErrorView,
+  usage: Type.Unsafe<Record<string, number> | null>({
+    type: ['object', 'null'],
+    description: 'what the run used: cpu_ms, net_bytes_in, rows, … (numbers)',
+    additionalProperties: true,
+  }),
+  cost: Type.String({ description: 'USD, decimal string' }),
+});
+
+export const TransitionView = Type.Object({
+  from: Type.Unsafe<(typeof EXECUTION_STATUSES)[number] | null>({
+    type: ['string', 'null'],
+    enum: [...EXECUTION_STATUSES, null],
+  }),
+  to: stringEnum(EXECUTION_STATUSES),
+  at: Timestamp,
+  reason: Type.String(),
+});
+
+const summaryProperties = {
+  id: Type.String(),
+  workflow_id: Type.String(),
+  workflow_version: Type.Integer(),
+  status: stringEnum(EXECUTION_STATUSES),
+  priority: stringEnum(PRIORITY_NAMES),
+  input_data: Type.Unknown(),
+  output: Type.Unknown(),
+  error: RunErrorView,
+  created_at: Timestamp,
+  started_at: nullable(Timestamp),
+  finished_at: nullable(Timestamp),
+  // Seconds, possibly fractional (a workflow's settings.timeout_ms of 1500 reads 1.5).
+  timeout_seconds: nullable(Type.Number()),
+};
+
+const Cost = Type.Object({
+  total: Type.String({ description: 'USD, decimal string' }),
+  currency: Type.Literal('USD'),
+});
+
+/** One execution as `GET /api/executions/:id` answers it. */
+export const ExecutionView = Type.Object({
+  ...summaryProperties,
+  node_runs: Type.Array(NodeRunView),
+  transitions: Type.Array(TransitionView),
+  cost: Cost,
+});
+
+/** A list item: the execution without node runs or transitions. */
+export const ExecutionSummary = Type.Object({ ...summaryProperties, cost: Cost });
+
+export const ExecutionPage = pageOf(ExecutionSummary);
+
+export const LogEntryView = Type.Object({
+  seq: Type.Integer(),
+  at: Timestamp,
+  level: stringEnum(LOG_LEVELS),
+  node_id: nullable(Type.String()),
+  message: Type.String(),
+  data: Type.Unknown(),
+});
+
+export const LogPage = Type.Object({
+  items: Type.Array(LogEntryView),
+  next_after: nullable(Type.Integer({ description: 'pass as `after` for the next page' })),
+});

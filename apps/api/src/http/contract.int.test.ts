@@ -1,0 +1,129 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiHarness, type ApiHarness } from '../testing/api-harness.ts';
+
+let h: ApiHarness;
+beforeAll(async () => {
+  h = await createApiHarness();
+});
+afterAll(async () => h.close());
+
+interface OpenApiResponse {
+  description?: string;
+  content?: Record<string, { schema?: Record<string, unknown> }>;
+}
+interface OpenApiDocument {
+  paths: Record<string, Record<string, { responses: Record<string, OpenApiResponse> }>>;
+  components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
+}
+
+/** The success status each route answers (DESIGN.md's routes and shapes). */
+const SUCCESS: Record<string, string[]> = {
+  'POST /api/workflows': ['201'],
+  'GET /api/workflows': ['200'],
+  'GET /api/workflows/{id}': ['200'],
+  'PUT /api/workflows/{id}': ['200'],
+  'DELETE /api/workflows/{id}': ['204'],
+  'GET /api/node-types': ['200'],
+  'POST /api/executions': ['200', '202'],
+  'GET /api/executions': ['200'],
+  'GET /api/executions/{id}': ['200'],
+  'POST /api/executions/{id}/cancel': ['200'],
+  'PUT /api/executions/{id}/timeout': ['200'],
+  'GET /api/executions/{id}/logs': ['200'],
+};
+
+async function openApi(): Promise<OpenApiDocument> {
+  const res = await h.request('GET', '/docs/json', { key: null });
+  expect(res.statusCode).toBe(200);
+  return res.json<OpenApiDocument>();
+}
+
+function operations(doc: OpenApiDocument) {
+  return Object.entries(doc.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, op]) => ({
+      route: `${method.toUpperCase()} ${path}`,
+      responses: op.responses,
+    })),
+  );
+}
+
+describe('OpenAPI document', () => {
+  it('lists every API route', async () => {
+    const routes = operations(await openApi()).map((op) => op.route);
+
+    expect(routes.sort()).toEqual(Object.keys(SUCCESS).sort());
+  });
+
+  it('declares each success response with its JSON schema (204 without a body)', async () => {
+    for (const { route, responses } of operations(await openApi())) {
+      const success = Object.keys(responses).filter((status) => status.startsWith('2'));
+      expect(success.sort(), route).toEqual(SUCCESS[route]);
+      for (const status of success) {
+        const response = responses[status] as OpenApiResponse;
+        expect(response.description, `${route} ${status}`).not.toBe('Default Response');
+        if (status === '204') {
+          expect(response.content, route).toBeUndefined();
+          continue;
+        }
+        expect(Object.keys(response.content ?? {}), `${route} ${status}`).toEqual([
+          'application/json',
+        ]);
+        expect(response.content?.['application/json']?.schema?.['type'], route).toBe('object');
+      }
+    }
+  });
+
+  it('types every problem response as application/problem+json with the Problem schema', async () => {
+    const doc = await openApi();
+    expect(doc.components.schemas['Problem']?.properties).toHaveProperty('detail');
+    for (const { route, responses } of operations(doc)) {
+      const problems = Object.keys(responses).filter((status) => /^[45]/.test(status));
+      expect(problems, route).toEqual(expect.arrayContaining(['401', '403', '500']));
+      for (const status of problems) {
+        expect(responses[status]?.content, `${route} ${status}`).toEqual({
+          'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } },
+        });
+      }
+    }
+  });
+
+  it('describes the execution a start answers with its fields', async () => {
+    const doc = await openApi();
+    const schema = doc.paths['/api/executions']?.['post']?.responses['202']?.content?.[
+      'application/json'
+    ]?.schema as { required?: string[] };
+
+    expect(schema.required).toEqual(
+      expect.arrayContaining(['id', 'status', 'priority', 'node_runs', 'transitions', 'cost']),
+    );
+  });
+});
+
+describe('GET /metrics on the API', () => {
+  it('exports what the API measures and no execution metric', async () => {
+    await h.request('GET', '/api/workflows');
+    const text = (await h.request('GET', '/metrics', { key: null })).body;
+    const names = [...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]);
+
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'linkflow_http_requests_total',
+        'linkflow_http_request_duration_seconds',
+        'linkflow_process_cpu_user_seconds_total',
+      ]),
+    );
+    for (const executorOnly of [
+      'linkflow_executions_started_total',
+      'linkflow_executions_finished_total',
+      'linkflow_executions_active',
+      'linkflow_execution_duration_seconds',
+      'linkflow_node_duration_seconds',
+      'linkflow_node_retries_total',
+      'linkflow_queue_depth',
+      'linkflow_dlq_size',
+      'linkflow_breaker_state',
+      'linkflow_cost_usd_total',
+    ])
+      expect(names).not.toContain(executorOnly);
+  });
+});
