@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { DEFAULT_PRIORITY } from '@linkflow/domain';
+import { PRIORITIES } from '@linkflow/queue';
 import { BenchError } from './bench-error.ts';
 import type { WorkerMessage } from './bullmq-worker.ts';
 import { REPO_ROOT } from './options.ts';
@@ -11,8 +13,8 @@ import { median, withDeadline } from './stats.ts';
 
 const WORKER_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bullmq-worker.ts');
 const CHUNK = 500;
-/** `normal` in libs/queue; a job without a priority would skip the prioritized path. */
-const PRIORITY_NORMAL = 5;
+/** The product's default priority: a job without a priority would skip the prioritized path. */
+const PRIORITY_NORMAL = PRIORITIES[DEFAULT_PRIORITY];
 
 interface CeilingWorker {
   readonly child: ChildProcess;

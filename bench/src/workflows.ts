@@ -1,26 +1,13 @@
 /** Workflow definitions the scenarios run (transform/condition nodes: JSONata, no I/O). */
+import type { NodeSpec, NodeTypeName, WorkflowDefinition } from '@linkflow/domain';
 
-interface NodeSpec {
-  readonly id: string;
-  readonly type: 'transform' | 'condition';
-  readonly config: { readonly expression: string };
-}
-interface EdgeSpec {
-  readonly from: string;
-  readonly to: string;
-  readonly when?: 'true' | 'false';
-}
-export interface WorkflowDefinition {
-  readonly name: string;
-  readonly nodes: readonly NodeSpec[];
-  readonly edges: readonly EdgeSpec[];
-}
+const expressionNode = (
+  id: string,
+  type: Extract<NodeTypeName, 'transform' | 'condition'>,
+  expression: string,
+): NodeSpec => ({ id, type, config: { expression } });
 
-const transform = (id: string, expression: string): NodeSpec => ({
-  id,
-  type: 'transform',
-  config: { expression },
-});
+const transform = (id: string, expression: string) => expressionNode(id, 'transform', expression);
 
 /** transform → condition → transform; with `{total: 80}` all three run. */
 export function threeNodeWorkflow(): WorkflowDefinition {
@@ -28,7 +15,7 @@ export function threeNodeWorkflow(): WorkflowDefinition {
     name: 'bench-three-node',
     nodes: [
       transform('double', '{"total": input.total * 2}'),
-      { id: 'big', type: 'condition', config: { expression: 'nodes.double.total > 100' } },
+      expressionNode('big', 'condition', 'nodes.double.total > 100'),
       transform('note', '{"total": nodes.double.total, "big": true}'),
     ],
     edges: [

@@ -1,11 +1,6 @@
 import type { TSchema } from '@sinclair/typebox';
+import type { LogLevel, NodeTypeName } from '@linkflow/domain';
 import type { Clock, EvaluateOptions, FieldProblem, TenantRef } from '@linkflow/domain';
-
-/** The five built-in node types. */
-export type NodeType = 'http' | 'db' | 'transform' | 'condition' | 'code';
-
-/** Levels a node may log at; stored as the execution's structured log. */
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 /** What a node run used; the executor turns it into cost with a rate card. */
 export interface NodeUsage {
@@ -66,7 +61,8 @@ export interface NodeHealth {
  * keys the executor must not template-render (expressions, source code, SQL text).
  */
 export interface NodeDefinition<C = unknown, O = unknown> {
-  readonly type: NodeType;
+  /** One of the built-in node types. */
+  readonly type: NodeTypeName;
   readonly version: number;
   readonly configSchema: TSchema;
   readonly rawFields: readonly string[];

@@ -1,7 +1,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { Redis } from 'ioredis';
-import { err, ok, toAppError, type AppError, type Result } from '@linkflow/domain';
+import { err, LogLevelSchema, ok, toAppError, type AppError, type Result } from '@linkflow/domain';
 import { schemaProblems } from './job-catalog.ts';
 import { queueErrors } from './queue-errors.ts';
 
@@ -29,9 +29,6 @@ export const EVENT_STATUSES = [
   'skipped',
 ] as const;
 
-/** Log levels, lowest first. */
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
-
 /** Schema of a status event (execution status, or a node's when `node_id` is set). */
 export const StatusEventSchema = Type.Object({
   kind: Type.Literal('status'),
@@ -44,7 +41,7 @@ export const StatusEventSchema = Type.Object({
 export const LogEntrySchema = Type.Object({
   seq: Type.Integer({ minimum: 1 }),
   at: Type.String(),
-  level: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l))),
+  level: LogLevelSchema,
   node_id: Type.Union([Type.String(), Type.Null()]),
   message: Type.String(),
   data: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),

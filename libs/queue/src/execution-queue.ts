@@ -1,4 +1,4 @@
-import { MicroBatcher } from '@linkflow/domain';
+import { MicroBatcher, type Priority } from '@linkflow/domain';
 import { Queue, type Job, type JobState } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
@@ -7,7 +7,6 @@ import {
   PRIORITIES,
   parseJobPayload,
   type ExecutionRunPayload,
-  type Priority,
 } from './job-catalog.ts';
 import {
   DEFAULT_OPERATION_TIMEOUT_MS,

@@ -1,7 +1,15 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { JobsOptions } from 'bullmq';
-import { err, ok, type AppError, type FieldProblem, type Result } from '@linkflow/domain';
+import {
+  err,
+  ok,
+  PRIORITY_NAMES,
+  type AppError,
+  type FieldProblem,
+  type Priority,
+  type Result,
+} from '@linkflow/domain';
 import { queueErrors } from './queue-errors.ts';
 
 /**
@@ -9,13 +17,10 @@ import { queueErrors } from './queue-errors.ts';
  * wait list, which BullMQ serves before every prioritized job, so every job we add carries
  * one of these explicitly.
  */
-export const PRIORITIES = { high: 1, normal: 5, low: 10 } as const;
-
-/** Execution priority as clients name it (`X-Priority`, `priority` in the body). */
-export type Priority = keyof typeof PRIORITIES;
-
-/** The priorities in order, highest first. */
-export const PRIORITY_NAMES: readonly Priority[] = ['high', 'normal', 'low'];
+export const PRIORITIES = { high: 1, normal: 5, low: 10 } as const satisfies Record<
+  Priority,
+  number
+>;
 
 /** Maps a BullMQ priority number back to its name (`undefined` for numbers we never set). */
 export function priorityName(value: number): Priority | undefined {

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { ExecutionStatus, RunError } from '@linkflow/domain';
+import type { ExecutionStatus, Priority, RunError } from '@linkflow/domain';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import {
   DETAIL_SQL,
@@ -8,7 +8,7 @@ import {
   toExecutionRecord,
   type ExecutionRow,
 } from './execution-rows.ts';
-import type { ExecutionDetail, ExecutionRecord, Page, Priority } from './records.ts';
+import type { ExecutionDetail, ExecutionRecord, Page } from './records.ts';
 import { MicroBatcher } from '@linkflow/domain';
 import { storeErrors } from './store-errors.ts';
 

@@ -1,5 +1,5 @@
-import type { ExecutionStatus, NodeStatus, RunError, Transition } from '@linkflow/domain';
-import type { ExecutionDetail, ExecutionRecord, NodeRunRecord, Priority } from './records.ts';
+import type { ExecutionStatus, NodeStatus, Priority, RunError, Transition } from '@linkflow/domain';
+import type { ExecutionDetail, ExecutionRecord, NodeRunRecord } from './records.ts';
 
 /** Raw `executions` row as `pg` returns it (snake_case; numeric as string). */
 export interface ExecutionRow {

@@ -1,6 +1,5 @@
 import type pg from 'pg';
-import type { ExecutionStatus } from '@linkflow/domain';
-import type { Priority } from './records.ts';
+import type { ExecutionStatus, Priority } from '@linkflow/domain';
 import type { Fence } from './run-store.ts';
 import { DEFAULT_LEASE_MS } from './run-store.ts';
 import { ORPHANS_SQL, RELEASE_LEASE_SQL, RENEW_LEASES_SQL } from './run-store-sql.ts';

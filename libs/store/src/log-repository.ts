@@ -1,8 +1,6 @@
 import type pg from 'pg';
+import { levelsFrom, type LogLevel } from '@linkflow/domain';
 import type { LogEntry } from './records.ts';
-
-export type LogLevel = LogEntry['level'];
-export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
 export interface NewLogEntry {
   readonly at: Date;
@@ -76,8 +74,7 @@ export function createLogRepository(deps: { pool: pg.Pool }) {
         args.push(value);
         where.push(sql.replaceAll('?', `$${args.length}`));
       };
-      if (query.minLevel !== undefined)
-        add('level = any(?)', LOG_LEVELS.slice(LOG_LEVELS.indexOf(query.minLevel)));
+      if (query.minLevel !== undefined) add('level = any(?)', levelsFrom(query.minLevel));
       if (query.nodeId !== undefined) add('node_id = ?', query.nodeId);
       if (query.q !== undefined) add(`strpos(lower(message), lower(?)) > 0`, query.q);
       if (query.after !== undefined) add('seq > ?', query.after);

@@ -1,13 +1,12 @@
 import type {
   ExecutionStatus,
+  LogLevel,
   NodeStatus,
+  Priority,
   RunError,
   Transition,
   WorkflowDefinition,
 } from '@linkflow/domain';
-
-/** Priorities as stored; the queue maps them to BullMQ numbers. */
-export type Priority = 'high' | 'normal' | 'low';
 
 export interface WorkflowRecord {
   readonly id: string;
@@ -63,7 +62,7 @@ export interface ExecutionDetail extends ExecutionRecord {
 export interface LogEntry {
   readonly seq: number;
   readonly at: Date;
-  readonly level: 'debug' | 'info' | 'warn' | 'error';
+  readonly level: LogLevel;
   readonly nodeId: string | null;
   readonly message: string;
   readonly data: unknown;

@@ -8,6 +8,7 @@ import {
   truncateText,
   type Clock,
   type CompiledNode,
+  type LogLevel,
   type RunError,
 } from '@linkflow/domain';
 import {
@@ -16,7 +17,6 @@ import {
   expressionError,
   NodeError,
   toNodeError,
-  type LogLevel,
   type NodeInput,
   type NodeRegistry,
   type NodeUsage,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { uuidv7 } from 'uuidv7';
-import type { WorkflowDefinition } from '@linkflow/domain';
+import type { Priority, WorkflowDefinition } from '@linkflow/domain';
 import { createExecutionQueue, createRedis, type ExecutionQueue } from '@linkflow/queue';
 import {
   createApiKeyRepository,
@@ -9,7 +9,6 @@ import {
   createWorkflowRepository,
   type Db,
   type ExecutionDetail,
-  type Priority,
 } from '@linkflow/store';
 import { createLogger } from '@linkflow/telemetry';
 import type { Redis } from 'ioredis';

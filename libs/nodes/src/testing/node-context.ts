@@ -1,4 +1,5 @@
-import type { LogLevel, NodeContext, NodeInput } from '../node-definition.ts';
+import type { LogLevel } from '@linkflow/domain';
+import type { NodeContext, NodeInput } from '../node-definition.ts';
 
 /** A logged line captured by {@link fakeNodeContext}. */
 export interface CapturedLog {
