@@ -8,6 +8,7 @@
  * @returns the bound, or `limit + 1` as soon as the bound passes `limit`.
  */
 export function jsonBytesAtLeast(value: unknown, limit: number): number {
+  if (typeof value !== 'object' || value === null) return Math.min(scalarBytes(value), limit + 1);
   let total = 0;
   const stack: unknown[] = [value];
   while (stack.length > 0) {
