@@ -79,8 +79,9 @@ const CHECKS: Record<Wrapped, (guard: EvaluationGuard, args: unknown[]) => void>
   },
   split(guard, [text, separator, limit]) {
     if (typeof text !== 'string' || typeof separator !== 'string') return;
-    const max = typeof limit === 'number' ? Math.min(limit, guard.maxItems) : guard.maxItems;
-    if (piecesUpTo(text, separator, max) > max)
+    // With a limit, jsonata returns at most that many pieces.
+    if (typeof limit === 'number' && limit <= guard.maxItems) return;
+    if (piecesUpTo(text, separator, guard.maxItems) > guard.maxItems)
       throw guard.fail('limit', `$split would make more than ${guard.maxItems} pieces`);
   },
 };

@@ -148,6 +148,17 @@ describe('expression size and depth limits', () => {
     expect(result.ok ? undefined : result.error.reason).toBe('limit');
   });
 
+  it('counts $split pieces on a separator before splitting', async () => {
+    const over = await evaluate('$split($pad("", 3000, "a,"), ",")', { maxValueBytes: 3000 });
+    expect(over.ok ? undefined : over.error.message).toBe(
+      '$split would make more than 1500 pieces',
+    );
+    const under = await evaluate('$count($split($pad("", 2000, "a,"), ","))', {
+      maxValueBytes: 3000,
+    });
+    expect(under).toEqual({ ok: true, value: 1001 });
+  });
+
   it('refuses a long timestamp with a picture (its RegExp backtracks)', async () => {
     const text = 'one '.repeat(20);
     const result = await evaluate(`$toMillis("${text}x", "[Yw][Mw][Dw][Hw][mw][sw]")`);
@@ -239,6 +250,33 @@ describe('replaced built-ins', () => {
   ])('give jsonata results for %s', async (source) => {
     const native = (await jsonata(source).evaluate({})) as unknown;
     expect(await evaluate(source)).toEqual({ ok: true, value: native });
+  });
+
+  it.each([
+    '$join(["a", "b"])',
+    '$join([], ",")',
+    '$string({"a": [1, "x"]})',
+    '$split("a,b,c", ",", 2)',
+    '$eval("1 +")',
+    '$eval("$sum([1, 2])")',
+    '$distinct([{"a": [1, {"b": null}], "c": true}, {"c": true, "a": [1, {"b": null}]}, "z"])',
+    '$distinct([$sum, $sum, $count, {"f": $sum}, {"f": $sum}])',
+  ])('give jsonata results for %s', async (source) => {
+    let native: unknown;
+    try {
+      native = { ok: true, value: (await jsonata(source).evaluate({})) as unknown };
+    } catch (e) {
+      native = { ok: false, code: (e as { code?: string }).code };
+    }
+    const ours = await evaluate(source);
+    expect(ours.ok ? ours : { ok: false, code: ours.error.message.split(':')[0] }).toEqual(native);
+  });
+
+  it('refuses $string of a value that would serialise past the cap', async () => {
+    const result = await evaluate('$string([1..200].("abcdefghij"))', { maxValueBytes: 1000 });
+    expect(result.ok ? undefined : result.error.message).toBe(
+      '$string of this value would be over the 1000-byte limit',
+    );
   });
 
   it('keeps the error of $sort on mixed values', async () => {
