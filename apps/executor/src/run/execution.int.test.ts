@@ -297,8 +297,9 @@ describe('node failures that must not hurt the executor', () => {
   });
 
   it('fails a node whose output is over the cap without storing it', async () => {
+    // A transform is capped while it builds the value (EXPRESSION), before any serialising.
     const e = await run({ name: 'big', nodes: [n.transform('b', "$pad('', 131072, 'x')")] });
-    expect(e.error).toMatchObject({ type: 'EXECUTION', node_id: 'b' });
+    expect(e.error).toMatchObject({ type: 'EXPRESSION', node_id: 'b' });
     expect(e.error?.message).toMatch(/over the 65536-byte limit/);
     expect(nodeRun(e, 'b')?.output).toBeNull();
   });
