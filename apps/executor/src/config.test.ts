@@ -11,6 +11,7 @@ describe('executor loadConfig', () => {
       metricsHost: '127.0.0.1',
       leaseMs: 30_000,
       maxStalledCount: 2,
+      expressionTimeoutMs: 1000,
       dbConnections: {},
       httpAllow: [],
     });
@@ -24,11 +25,12 @@ describe('executor loadConfig', () => {
         REDIS_URL: 'http://x',
         LINKFLOW_DB_CONNECTIONS: '{',
         LINKFLOW_NODE_TYPES: 'http,smtp',
+        LINKFLOW_EXPRESSION_TIMEOUT_MS: '0',
       });
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);
-      expect((err as ConfigError).issues).toHaveLength(4);
+      expect((err as ConfigError).issues).toHaveLength(5);
     }
   });
 });
