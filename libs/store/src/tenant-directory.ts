@@ -4,7 +4,7 @@ import type { TenantRef } from '@linkflow/domain';
 /** Tenant ids to names, for rules written with names (a db connection's `tenants` list). */
 export interface TenantDirectory {
   /** `{id, name}`; `name` is undefined for an unknown id. Names never change, so they are cached. */
-  ref(tenantId: string): Promise<TenantRef>;
+  readonly ref: (tenantId: string) => Promise<TenantRef>;
 }
 
 /**

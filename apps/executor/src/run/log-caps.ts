@@ -19,7 +19,7 @@ export function storableLogData(data: Record<string, unknown>): Record<string, u
   const json = JSON.stringify(data);
   const capped = capLogData(data, json);
   const cappedJson = capped === data ? json : JSON.stringify(capped);
-  if (!jsonHasNul(cappedJson)) return capped as Record<string, unknown>;
+  if (!jsonHasNul(cappedJson)) return capped;
   return JSON.parse(cappedJson, (_key, value: unknown) =>
     typeof value === 'string' ? stripNul(value) : value,
   ) as Record<string, unknown>;

@@ -130,8 +130,7 @@ async function attemptOnce(
       maxValueBytes: deps.maxOutputBytes,
     });
     const rendered = await node.config.render(input, evaluation);
-    if (!rendered.ok)
-      throw expressionError(rendered.error, controller.signal, rendered.error.path);
+    if (!rendered.ok) throw expressionError(rendered.error, controller.signal, rendered.error.path);
     const ctx = {
       signal: controller.signal,
       clock: deps.clock,

@@ -27,7 +27,7 @@ function widthAt(text: string, i: number): number {
 }
 
 /** Non-ASCII runs: the only places where UTF-8 bytes and UTF-16 units differ. */
-const NON_ASCII = /[^\x00-\x7f]+/g;
+const NON_ASCII = /[\u0080-\uffff]+/g;
 
 /**
  * UTF-8 length of `text` without encoding it (what `Buffer.byteLength` answers). ASCII is
