@@ -311,6 +311,54 @@ describe('leases', () => {
   });
 });
 
+describe('run store under connection loss', () => {
+  it('rejects a final write whose connection Postgres cuts mid-transaction, and stays up', async () => {
+    // ARRANGE: another session holds the execution's row lock, so the finish transaction
+    // (carried last node + final status) waits inside Postgres on it.
+    const pool = createDb({ url: testDatabaseUrl(), maxConnections: 2 });
+    const store = createRunStore({ pool: pool.pool });
+    const id = await newExecution();
+    const claim = await store.claim(id, new Date());
+    if (!claim.claimed) throw new TypeError('claim failed');
+    const holder = await db.pool.connect();
+    try {
+      await holder.query('begin');
+      await holder.query('select id from executions where id = $1 for update', [id]);
+      const finishing = store.finish(claim.execution.fence, {
+        status: 'success',
+        output: {},
+        error: null,
+        at: new Date(),
+        reason: 'done',
+        logs: [],
+        lastNode: { run: write('x'), logs: [] },
+      });
+      // ACT: terminate the waiting backend, as an operator or a failover would.
+      await expect
+        .poll(
+          async () => {
+            const r = await db.pool.query(
+              `select pg_terminate_backend(pid) as killed from pg_stat_activity
+              where wait_event_type = 'Lock' and datname = current_database()
+                and query like '%node_runs%' and pid <> pg_backend_pid()`,
+            );
+            return r.rowCount ?? 0;
+          },
+          { timeout: 10_000 },
+        )
+        .toBeGreaterThan(0);
+      // ASSERT: the write fails as a rejection (the caller retries), not a process crash.
+      await expect(finishing).rejects.toBeDefined();
+    } finally {
+      await holder.query('rollback');
+      holder.release();
+      await pool.close();
+    }
+    const row = await db.pool.query('select status from executions where id = $1', [id]);
+    expect(row.rows[0]).toEqual({ status: 'running' });
+  });
+});
+
 describe('leader lock', () => {
   it('lets one holder at a time have it, and passes it on when the holder goes', async () => {
     const name = `test-${randomUUID()}`;

@@ -182,6 +182,11 @@ async function finishBatch(
     return seqs.map((s) => (s ? { seqs: s, nodeSeqs: [] } : undefined));
   }
   const client = await pool.connect();
+  // A checked-out client has no pool listener: without ours, a connection Postgres cuts
+  // mid-transaction emits an unhandled 'error' and takes the whole process down.
+  let broken: Error | undefined;
+  const onError = (err: Error) => (broken = err);
+  client.on('error', onError);
   try {
     await client.query('begin');
     const nodeSeqs = await writeCheckpoints(
@@ -193,10 +198,11 @@ async function finishBatch(
     const byIndex = new Map(carried.map((c, k) => [c.i, nodeSeqs[k] ?? []]));
     return seqs.map((s, i) => (s ? { seqs: s, nodeSeqs: byIndex.get(i) ?? [] } : undefined));
   } catch (err) {
-    await client.query('rollback').catch(() => undefined);
+    if (!broken) await client.query('rollback').catch(() => undefined);
     throw err;
   } finally {
-    client.release();
+    client.off('error', onError);
+    client.release(broken);
   }
 }
 
