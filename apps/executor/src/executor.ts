@@ -299,6 +299,8 @@ function startServices(
     url: config.databaseUrl,
     name: `sweeper:${config.queueName}`,
     applicationName: `linkflow-sweeper:${config.workerId}`,
+    // Three missed passes (at least 30 s) and a frozen leader hands sweeping to another.
+    staleAfterMs: Math.max(3 * config.reconcileIntervalMs, 30_000),
     onError: (err) => log.debug({ err }, 'sweeper lock connection failed'),
   });
   const stopSweeper = startSweeper(

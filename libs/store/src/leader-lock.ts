@@ -8,6 +8,12 @@ export interface LeaderLockOptions {
   readonly name: string;
   /** Shown as `application_name` in `pg_stat_activity`. */
   readonly applicationName?: string;
+  /**
+   * A holder that stops calling `hold` for this long (its process froze, its host hung) loses
+   * the lock: Postgres ends the idle session (`idle_session_timeout`, Postgres 14+), which
+   * frees the advisory lock for another process. Call `hold` more often than this.
+   */
+  readonly staleAfterMs: number;
   /** Receives connection errors (the lock is then given up and retried on the next `hold`). */
   readonly onError?: (err: unknown) => void;
 }
@@ -23,21 +29,28 @@ export interface LeaderLock {
   release(): Promise<void>;
 }
 
-/** A dedicated connection that never waits long: a hung lock query must not hang the sweeper. */
-function newLockClient(connectionString: string, applicationName: string | undefined): pg.Client {
+/**
+ * A dedicated connection that never waits long: a hung lock query must not hang the sweeper
+ * (`query_timeout` is client-side, so it fires even when the server or network hangs), and a
+ * session left idle past `staleAfterMs` is ended by the server, lock and all.
+ */
+function newLockClient(url: string, options: LeaderLockOptions): pg.Client {
+  const idleMs = Math.max(1, Math.round(options.staleAfterMs));
   return new pg.Client({
-    connectionString,
+    connectionString: url,
     connectionTimeoutMillis: 5_000,
+    query_timeout: 5_000,
     keepAlive: true,
-    options: '-c statement_timeout=5000',
-    ...(applicationName === undefined ? {} : { application_name: applicationName }),
+    options: `-c statement_timeout=5000 -c idle_session_timeout=${idleMs}`,
+    ...(options.applicationName === undefined ? {} : { application_name: options.applicationName }),
   });
 }
 
 /**
  * A session-level Postgres advisory lock on a dedicated connection (not a pooled one: the
- * lock belongs to the session). When the process or its connection dies, Postgres drops the
- * lock with the session, so another process takes over on its next `hold`.
+ * lock belongs to the session). When the process or its connection dies, or the holder goes
+ * quiet for `staleAfterMs` (a frozen process keeps its TCP session alive), Postgres drops
+ * the lock with the session, so another process takes over on its next `hold`.
  */
 export function createLeaderLock(options: LeaderLockOptions): LeaderLock {
   const url = new URL(options.url);
@@ -51,7 +64,7 @@ export function createLeaderLock(options: LeaderLockOptions): LeaderLock {
     old?.end().catch(() => undefined);
   };
   const connect = async (): Promise<pg.Client> => {
-    const c = newLockClient(url.toString(), options.applicationName);
+    const c = newLockClient(url.toString(), options);
     c.on('error', (err) => {
       options.onError?.(err);
       if (client === c) drop();

@@ -362,8 +362,8 @@ describe('run store under connection loss', () => {
 describe('leader lock', () => {
   it('lets one holder at a time have it, and passes it on when the holder goes', async () => {
     const name = `test-${randomUUID()}`;
-    const first = createLeaderLock({ url: testDatabaseUrl(), name });
-    const second = createLeaderLock({ url: testDatabaseUrl(), name });
+    const first = createLeaderLock({ url: testDatabaseUrl(), name, staleAfterMs: 60_000 });
+    const second = createLeaderLock({ url: testDatabaseUrl(), name, staleAfterMs: 60_000 });
     try {
       expect(await first.hold()).toBe(true);
       expect(await second.hold()).toBe(false);
@@ -373,6 +373,22 @@ describe('leader lock', () => {
     } finally {
       await first.release();
       await second.release();
+    }
+  });
+
+  it('passes the lock on when its holder goes quiet (a frozen process keeps its session)', async () => {
+    const name = `test-${randomUUID()}`;
+    const frozen = createLeaderLock({ url: testDatabaseUrl(), name, staleAfterMs: 1_000 });
+    const other = createLeaderLock({ url: testDatabaseUrl(), name, staleAfterMs: 1_000 });
+    try {
+      expect(await frozen.hold()).toBe(true);
+      expect(await other.hold()).toBe(false);
+      // The frozen holder never calls hold() again; its idle session is ended by the server.
+      await expect.poll(() => other.hold(), { timeout: 10_000, interval: 300 }).toBe(true);
+      expect(await frozen.hold()).toBe(false);
+    } finally {
+      await frozen.release();
+      await other.release();
     }
   });
 });
