@@ -1,6 +1,7 @@
 import { AppError } from '@linkflow/domain';
 import { isLiveJobState, type ExecutionQueue } from '@linkflow/queue';
-import type { LeaderLock, LeaseStore, OrphanCursor, OrphanExecution } from '@linkflow/store';
+import type { OrphanCursor, OrphanExecution } from '@linkflow/domain';
+import type { LeaderLock, LeaseStore } from '@linkflow/store';
 import type { Logger } from '@linkflow/telemetry';
 import type { DeadLetterer } from './dead-letter.ts';
 

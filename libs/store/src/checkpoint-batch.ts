@@ -1,7 +1,5 @@
 import type pg from 'pg';
-import type { ExecutionStatus } from '@linkflow/domain';
-import type { NewLogEntry } from './log-repository.ts';
-import type { Fence, NodeRunWrite } from './run-store.ts';
+import type { ExecutionStatus, Fence, NewLogEntry, NodeRunWrite } from '@linkflow/domain';
 import { MicroBatcher } from '@linkflow/domain';
 
 /** One checkpoint request: a node run and its log lines, fenced. */

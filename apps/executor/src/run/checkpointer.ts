@@ -1,5 +1,5 @@
-import type { ExecutionStatus } from '@linkflow/domain';
-import type { Fence, NewLogEntry, NodeRunWrite, RunStore } from '@linkflow/store';
+import type { ExecutionStatus, Fence, NewLogEntry, NodeRunWrite } from '@linkflow/domain';
+import type { RunStore } from '@linkflow/store';
 import type { SettledWithoutRun } from './dag-runner.ts';
 import { withDbRetry } from './db-retry.ts';
 import type { NodeRunResult } from './node-runner.ts';

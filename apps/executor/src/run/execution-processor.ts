@@ -1,5 +1,6 @@
 import {
   compileWorkflow,
+  type ClaimedExecution,
   type Clock,
   type CompiledWorkflow,
   type NodeState,
@@ -8,7 +9,7 @@ import {
 } from '@linkflow/domain';
 import type { NodeRegistry } from '@linkflow/nodes';
 import { LRUCache } from 'lru-cache';
-import type { ClaimedExecution, LeaseStore, RunStore } from '@linkflow/store';
+import type { LeaseStore, RunStore } from '@linkflow/store';
 import type { Logger } from '@linkflow/telemetry';
 import { Checkpointer } from './checkpointer.ts';
 import { runDag, type DagRunOutcome } from './dag-runner.ts';

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { executionEventsChannel, type ExecutionEvent, type StatusEvent } from '@linkflow/queue';
-import type { NewLogEntry } from '@linkflow/store';
+import type { NewLogEntry } from '@linkflow/domain';
 
 /** Live events for WebSocket streams; fire-and-forget (Postgres stays the source of truth). */
 export interface RunEvents {
