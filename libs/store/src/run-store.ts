@@ -1,17 +1,19 @@
 import type pg from 'pg';
-import type {
-  ClaimOutcome,
-  ClaimedExecution,
-  ExecutionState,
-  ExecutionStatus,
-  Fence,
-  FinishOutcome,
-  FinishRequest,
-  NewLogEntry,
-  NodeRunWrite,
-  NodeStatus,
-  RunError,
-  WorkflowDefinition,
+import {
+  CLAIMED_STATUS,
+  MicroBatcher,
+  type ClaimOutcome,
+  type ClaimedExecution,
+  type ExecutionState,
+  type ExecutionStatus,
+  type Fence,
+  type FinishOutcome,
+  type FinishRequest,
+  type NewLogEntry,
+  type NodeRunWrite,
+  type NodeStatus,
+  type RunError,
+  type WorkflowDefinition,
 } from '@linkflow/domain';
 import {
   createCheckpointBatcher,
@@ -19,7 +21,6 @@ import {
   writeCheckpoints,
   type CheckpointRequest,
 } from './checkpoint-batch.ts';
-import { MicroBatcher } from '@linkflow/domain';
 import { appendLogArgs } from './log-repository.ts';
 import { APPEND_FENCED_LOGS_SQL, CLAIM_SQL, FINISH_SQL, MARK_DEAD_SQL } from './run-store-sql.ts';
 
@@ -114,7 +115,7 @@ async function finishBatch(
     if (last)
       carried.push({
         i,
-        request: { fence: b.fence, run: last.run, logs: last.logs, whileStatus: ['running'] },
+        request: { fence: b.fence, run: last.run, logs: last.logs, whileStatus: [CLAIMED_STATUS] },
       });
   });
   if (carried.length === 0) {
@@ -205,7 +206,7 @@ export function createRunStore(deps: { pool: pg.Pool; workerId?: string; leaseMs
       fence: Fence,
       run: NodeRunWrite,
       logs: readonly NewLogEntry[] = [],
-      whileStatus: readonly ExecutionStatus[] = ['running'],
+      whileStatus: readonly ExecutionStatus[] = [CLAIMED_STATUS],
     ): Promise<number[] | undefined> {
       return checkpoints.submit({ fence, run, logs, whileStatus });
     },
