@@ -52,6 +52,25 @@ export default tseslint.config(
       // ignoreExternal: cycles inside node_modules are not ours, and following them breaks
       // (lru-cache ships a `dist/esm/node/` folder that import-x loads as the "node" resolver).
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
+      // Libs never import apps, and apps never import each other, by path either.
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            { target: './libs', from: './apps', message: 'libs never import apps' },
+            {
+              target: './apps/api',
+              from: './apps/executor',
+              message: 'apps never import each other',
+            },
+            {
+              target: './apps/executor',
+              from: './apps/api',
+              message: 'apps never import each other',
+            },
+          ],
+        },
+      ],
       'no-restricted-properties': [
         'error',
         { object: 'process', property: 'env', message: 'read env only in config.ts / main.ts' },
@@ -77,6 +96,30 @@ export default tseslint.config(
         'fastify',
       ],
       'libs/nodes imports libs/domain only',
+    ),
+  },
+  {
+    // The engine reaches Postgres, Redis, the clock and events only through its ports.
+    files: ['libs/engine/**'],
+    ignores: ['libs/engine/**/*.test.ts'],
+    rules: layer(
+      [
+        ...io.filter((name) => name !== 'opossum'),
+        '@linkflow/store',
+        '@linkflow/queue',
+        '@linkflow/telemetry',
+        '@linkflow/api',
+        '@linkflow/executor',
+      ],
+      'libs/engine imports libs/domain and libs/nodes only, and reaches I/O through its ports',
+    ),
+  },
+  {
+    // Engine tests may run against the real store (integration), never the queue or an app.
+    files: ['libs/engine/**/*.test.ts'],
+    rules: layer(
+      ['@linkflow/queue', '@linkflow/telemetry', '@linkflow/api', '@linkflow/executor', 'bullmq'],
+      'engine tests need no BullMQ, telemetry or app',
     ),
   },
   {

@@ -1,5 +1,12 @@
-import type { ExecutionStatus, Fence, NewLogEntry, NodeRunWrite } from '@linkflow/domain';
-import type { RunStore } from '@linkflow/store';
+import {
+  CANCELLED_STATUS,
+  CLAIMED_STATUS,
+  type ExecutionStatus,
+  type Fence,
+  type NewLogEntry,
+  type NodeRunWrite,
+} from '@linkflow/domain';
+import type { RunStorePort } from '../ports.ts';
 import type { SettledWithoutRun } from './dag-runner.ts';
 import { withDbRetry } from './db-retry.ts';
 import type { NodeRunResult } from './node-runner.ts';
@@ -42,7 +49,7 @@ function toWrite(nodeId: string, type: string, r: NodeRunResult | SettledWithout
 }
 
 export interface CheckpointerDeps {
-  readonly runStore: Pick<RunStore, 'checkpoint' | 'readState' | 'appendLogs'>;
+  readonly runStore: Pick<RunStorePort, 'checkpoint' | 'readState' | 'appendLogs'>;
   readonly events: RunEvents;
   readonly onDbRetry?: (err: unknown) => void;
 }
@@ -100,7 +107,7 @@ export class Checkpointer {
       return;
     }
     const allowed: ExecutionStatus[] =
-      this.handle.stopKind === 'cancel' ? ['running', 'cancelled'] : ['running'];
+      this.handle.stopKind === 'cancel' ? [CLAIMED_STATUS, CANCELLED_STATUS] : [CLAIMED_STATUS];
     const write = toWrite(nodeId, this.typeOf(nodeId), result);
     const seqs = await withDbRetry(
       () => this.deps.runStore.checkpoint(this.fence, write, logs, allowed),
@@ -124,7 +131,7 @@ export class Checkpointer {
     if (!deferred) return;
     this.pending.unshift(...deferred.logs.filter((l) => l.nodeId === null));
     const nodeLogs = deferred.logs.filter((l) => l.nodeId !== null);
-    const allowed: ExecutionStatus[] = ['running', 'cancelled'];
+    const allowed: ExecutionStatus[] = [CLAIMED_STATUS, CANCELLED_STATUS];
     const seqs = await withDbRetry(
       () => this.deps.runStore.checkpoint(this.fence, deferred.run, nodeLogs, allowed),
       { onRetry: this.deps.onDbRetry },
@@ -159,7 +166,7 @@ export class Checkpointer {
   /** Why did the fence reject us? Cancelled by the API, or another worker holds the run. */
   private async investigate(): Promise<void> {
     const state = await this.deps.runStore.readState(this.fence.executionId);
-    if (state?.status === 'cancelled' && state.attempt === this.fence.attempt)
+    if (state?.status === CANCELLED_STATUS && state.attempt === this.fence.attempt)
       this.handle.stop('cancel');
     else this.handle.stop('lease_lost');
   }

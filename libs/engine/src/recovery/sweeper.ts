@@ -1,17 +1,14 @@
-import { AppError } from '@linkflow/domain';
-import { isLiveJobState, type ExecutionQueue } from '@linkflow/queue';
-import type { OrphanCursor, OrphanExecution } from '@linkflow/domain';
-import type { LeaderLock, LeaseStore } from '@linkflow/store';
-import type { Logger } from '@linkflow/telemetry';
+import { AppError, type OrphanCursor, type OrphanExecution } from '@linkflow/domain';
+import type { EngineLogger, JobQueuePort, LeasePort, SweepLock } from '../ports.ts';
 import type { DeadLetterer } from './dead-letter.ts';
 
 export interface SweeperDeps {
-  readonly leases: Pick<LeaseStore, 'orphans'>;
-  readonly queue: Pick<ExecutionQueue, 'status' | 'requeue'>;
+  readonly leases: Pick<LeasePort, 'orphans'>;
+  readonly queue: JobQueuePort;
   readonly deadLetterer: Pick<DeadLetterer, 'once'>;
   /** Held by one executor of the fleet at a time: only that one sweeps. */
-  readonly lock: Pick<LeaderLock, 'hold' | 'release'>;
-  readonly log: Logger;
+  readonly lock: SweepLock;
+  readonly log: EngineLogger;
 }
 
 export interface SweeperOptions {
@@ -26,12 +23,12 @@ type Action = 'live' | 'requeued' | 'dead';
 
 /** Decides what one orphan candidate needs, by the state of its BullMQ job. */
 async function sweepOne(deps: SweeperDeps, e: OrphanExecution): Promise<Action> {
-  const job = await deps.queue.status(e.id);
-  if (isLiveJobState(job.state)) return 'live';
-  if (job.state === 'failed') {
+  const job = await deps.queue.standing(e.id);
+  if (job.kind === 'live') return 'live';
+  if (job.kind === 'failed') {
     // Failed for good, but the failed handler never dead-lettered it (its process died,
     // or Redis/Postgres were down meanwhile): finish that now.
-    await deps.deadLetterer.once(e.id, job.failedReason ?? 'job failed');
+    await deps.deadLetterer.once(e.id, job.reason ?? 'job failed');
     return 'dead';
   }
   const added = await deps.queue.requeue({
