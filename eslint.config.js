@@ -1,7 +1,34 @@
 // @ts-check
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
+
+/** @type {{ workspaces: string[] }} */
+const rootPackage = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
+
+/**
+ * Every import must be declared in the package.json of the workspace it is in (workspace
+ * packages and type-only imports included); devDependencies only in `devFiles`.
+ * @param {string} dir the workspace folder, relative to the repository root
+ * @param {boolean | string[]} devFiles
+ */
+const declaredIn = (dir, devFiles) => ({
+  'import-x/no-extraneous-dependencies': [
+    'error',
+    {
+      packageDir: path.join(import.meta.dirname, dir),
+      devDependencies: devFiles,
+      optionalDependencies: false,
+      peerDependencies: false,
+      includeInternal: true,
+      includeTypes: true,
+    },
+  ],
+});
+/** Test files and test support: the only places a workspace may import its devDependencies. */
+const testFiles = ['**/*.test.ts', '**/testing/**'];
 
 const io = [
   'node:*',
@@ -176,6 +203,13 @@ export default tseslint.config(
       'telemetry imports domain only',
     ),
   },
+  // Root tooling (scripts, test setup, config files) is checked against the root package.json,
+  // every workspace against its own.
+  { files: ['**/*.ts', '**/*.mjs'], rules: declaredIn('.', true) },
+  ...rootPackage.workspaces.map((dir) => ({
+    files: [`${dir}/**`],
+    rules: declaredIn(dir, testFiles),
+  })),
   { files: ['apps/api/**'], rules: layer(['@linkflow/executor'], 'apps never import each other') },
   { files: ['apps/executor/**'], rules: layer(['@linkflow/api'], 'apps never import each other') },
   {
