@@ -45,6 +45,7 @@ export interface EngineLimits {
   readonly expressionTimeoutMs: number;
 }
 
+/** The ports and settings {@link createEngine} builds an engine from. */
 export interface EngineDeps {
   readonly runStore: RunStorePort;
   readonly leases: LeasePort;

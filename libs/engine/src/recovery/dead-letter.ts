@@ -13,6 +13,7 @@ export interface DeadLetterer {
   reliably(executionId: string, reason: string): Promise<void>;
 }
 
+/** The ports a {@link DeadLetterer} writes through. */
 export interface DeadLettererDeps {
   readonly dlq: DeadLetterSink;
   readonly runStore: Pick<RunStorePort, 'markDead'>;

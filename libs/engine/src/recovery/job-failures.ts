@@ -20,6 +20,7 @@ export interface StalledJob {
   readonly deferredFailure: string | undefined;
 }
 
+/** What the dead-letter decision needs. */
 export interface JobFailureDeps {
   readonly deadLetterer: Pick<DeadLetterer, 'reliably'>;
   readonly log: EngineLogger;

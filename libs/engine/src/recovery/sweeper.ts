@@ -2,6 +2,7 @@ import { AppError, type OrphanCursor, type OrphanExecution } from '@linkflow/dom
 import type { EngineLogger, JobQueuePort, LeasePort, SweepLock } from '../ports.ts';
 import type { DeadLetterer } from './dead-letter.ts';
 
+/** The ports the sweeper works through. */
 export interface SweeperDeps {
   readonly leases: Pick<LeasePort, 'orphans'>;
   readonly queue: JobQueuePort;
@@ -11,6 +12,7 @@ export interface SweeperDeps {
   readonly log: EngineLogger;
 }
 
+/** How often the sweeper passes and what it considers orphaned. */
 export interface SweeperOptions {
   readonly intervalMs: number;
   /** A pending execution this old with no live job is enqueued again. */

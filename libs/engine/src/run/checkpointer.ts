@@ -48,17 +48,13 @@ function toWrite(nodeId: string, type: string, r: NodeRunResult | SettledWithout
   };
 }
 
+/** The ports a {@link Checkpointer} writes through. */
 export interface CheckpointerDeps {
   readonly runStore: Pick<RunStorePort, 'checkpoint' | 'readState' | 'appendLogs'>;
   readonly events: RunEvents;
   readonly onDbRetry?: (err: unknown) => void;
 }
 
-/**
- * Writes node results for one run, fenced, with their log lines; buffers execution-level
- * log lines to ride along with the next write. A write the fence rejects means the run
- * was cancelled or taken over, and stops it.
- */
 /** A node result held back to ride with the final status write. */
 export interface DeferredNode {
   readonly nodeId: string;
@@ -67,6 +63,11 @@ export interface DeferredNode {
   readonly logs: NewLogEntry[];
 }
 
+/**
+ * Writes node results for one run, fenced, with their log lines; buffers execution-level
+ * log lines to ride along with the next write. A write the fence rejects means the run
+ * was cancelled or taken over, and stops it.
+ */
 export class Checkpointer {
   private pending: NewLogEntry[] = [];
   private deferred: DeferredNode | undefined;

@@ -21,6 +21,7 @@ import {
 import type { RunEvents } from './run-events.ts';
 import { isHandOver, RunHandle, type RunTable, type StopKind } from './run-handle.ts';
 
+/** What {@link processExecution} runs on: the ports, the node registry and this process's runs. */
 export interface ProcessorDeps {
   readonly runStore: RunStorePort;
   /** Releases the lease of a run handed over (shutdown, lost lock) so it moves on at once. */
