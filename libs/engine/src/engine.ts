@@ -148,6 +148,7 @@ export function createEngine(deps: EngineDeps): Engine {
   const breakers = new BreakerRegistry(undefined, {
     onStateChange: (target, state) => metrics?.breakerChanged(target, state),
     onEvict: (target) => metrics?.breakerEvicted(target),
+    now: () => deps.clock.now().getTime(),
   });
   const processor = processorDeps(deps, runs, breakers);
   const cache = new CompiledWorkflowCache();
