@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { Redis } from '@linkflow/queue';
 import { uuidv7 } from 'uuidv7';
 import type { Clock, IdGen } from '@linkflow/domain';
 import type { NodeRegistry } from '@linkflow/nodes';

@@ -1,13 +1,12 @@
-import type { Server } from 'node:http';
 import type { Clock } from '@linkflow/domain';
+import { createEngine, settledWithin } from '@linkflow/engine';
 import { createBuiltinRegistry } from '@linkflow/nodes';
 import {
   createDeadLetterQueue,
+  createEventPublisher,
   createExecutionQueue,
   createRedis,
-  type DeadLetterQueue,
-  type ExecutionQueue,
-  type Redis,
+  startQueueSampler,
 } from '@linkflow/queue';
 import {
   createDb,
@@ -15,22 +14,20 @@ import {
   createLeaseStore,
   createRunStore,
   createTenantDirectory,
-  type Db,
 } from '@linkflow/store';
-import { BREAKER_STATE_VALUE, createExecutorMetrics, type Logger } from '@linkflow/telemetry';
-import { BreakerRegistry } from './breakers/breaker-registry.ts';
+import {
+  createExecutorMetrics,
+  runReadinessChecks,
+  startHealthServer,
+  type Logger,
+} from '@linkflow/telemetry';
+import { engineMetrics, jobQueuePort } from './adapters/engine-ports.ts';
+import { listenForControl } from './adapters/control-listener.ts';
 import type { ExecutorConfig } from './config.ts';
-import { listenForControl } from './control/control-listener.ts';
-import { createDeadLetterer } from './dead-letter.ts';
-import { runReadinessChecks, startHealthServer, type CheckResult } from './health-server.ts';
-import { startLeaseKeeper } from './lease-keeper.ts';
-import { startQueueSampler } from './queue-sampler.ts';
-import { startSweeper } from './reconciler.ts';
-import type { ProcessorDeps } from './run/execution-processor.ts';
-import { createRunEvents } from './run/run-events.ts';
-import { RunTable } from './run/run-handle.ts';
-import { Semaphore } from './run/semaphore.ts';
 import { createExecutionWorker, runWorkerLoop, type WorkerLoop } from './worker.ts';
+
+/** How long each shutdown step that talks to Redis or a node client may take. */
+const CLOSE_WAIT_MS = 5_000;
 
 export interface RunningExecutor {
   /**
@@ -49,49 +46,21 @@ export interface ExecutorOptions {
   readonly onFatal?: (err: unknown) => void;
 }
 
-/** How long interrupted runs get to record their hand-over before connections close. */
-const HAND_OVER_MS = 5_000;
+type Connections = ReturnType<typeof connect>;
 
-function withTimeout(work: Promise<unknown>, ms: number): Promise<'done' | 'timeout'> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>(
-    (resolve) => (timer = setTimeout(() => resolve('timeout'), ms)),
-  );
-  const done = work.then(
-    () => 'done' as const,
-    () => 'done' as const,
-  );
-  return Promise.race([done, timeout]).finally(() => clearTimeout(timer));
-}
-
-interface Connections {
-  readonly db: Db;
-  readonly workerRedis: Redis;
-  readonly producerRedis: Redis;
-  readonly subscriberRedis: Redis;
-}
-
-function connect(config: ExecutorConfig, log: Logger): Connections {
-  const onRedisError = (err: Error) => log.warn({ err }, 'redis error');
+function connect(config: ExecutorConfig, log: Logger) {
+  const onError = (err: Error) => log.warn({ err }, 'redis error');
+  const name = `linkflow-executor:${config.workerId}`;
   return {
-    db: createDb({
-      url: config.databaseUrl,
-      maxConnections: 16,
-      applicationName: `linkflow-executor:${config.workerId}`,
-    }),
-    workerRedis: createRedis(config.redisUrl, {
-      role: 'worker',
-      connectionName: `linkflow-executor:${config.workerId}`,
-      onError: onRedisError,
-    }),
-    producerRedis: createRedis(config.redisUrl, { role: 'producer', onError: onRedisError }),
-    subscriberRedis: createRedis(config.redisUrl, { role: 'subscriber', onError: onRedisError }),
+    db: createDb({ url: config.databaseUrl, maxConnections: 16, applicationName: name }),
+    workerRedis: createRedis(config.redisUrl, { role: 'worker', connectionName: name, onError }),
+    producerRedis: createRedis(config.redisUrl, { role: 'producer', onError }),
+    subscriberRedis: createRedis(config.redisUrl, { role: 'subscriber', onError }),
   };
 }
 
-/** The processor's dependencies: stores, node registry, breakers, events and metrics. */
-function buildRuntime(config: ExecutorConfig, log: Logger, c: Connections & { clock: Clock }) {
-  const { clock } = c;
+/** The engine over the executor's ports: Postgres stores, Redis events, the DLQ, metrics. */
+function buildEngine(config: ExecutorConfig, log: Logger, c: Connections, clock: Clock) {
   const metrics = createExecutorMetrics();
   const registry = createBuiltinRegistry({
     enabled: config.nodeTypes,
@@ -103,86 +72,54 @@ function buildRuntime(config: ExecutorConfig, log: Logger, c: Connections & { cl
     codeMaxPerTenant: config.codeMaxPerTenant,
     maxOutputBytes: config.maxOutputBytes,
   });
-  const breakers = new BreakerRegistry(undefined, {
-    onStateChange: (target, state) => metrics.breakerState.set(target, BREAKER_STATE_VALUE[state]),
-    onEvict: (target) => metrics.breakerState.remove(target),
-  });
-  const runStore = createRunStore({
-    pool: c.db.pool,
-    workerId: config.workerId,
-    leaseMs: config.leaseMs,
-  });
-  const leases = createLeaseStore({ pool: c.db.pool, leaseMs: config.leaseMs });
-  const deps: ProcessorDeps = {
-    runStore,
-    leases,
+  const { workerId, leaseMs } = config;
+  const queue = createExecutionQueue({ connection: c.producerRedis, name: config.queueName });
+  const dlq = createDeadLetterQueue({ connection: c.producerRedis, name: config.queueName });
+  const engine = createEngine({
+    runStore: createRunStore({ pool: c.db.pool, workerId, leaseMs }),
+    leases: createLeaseStore({ pool: c.db.pool, leaseMs }),
     registry,
-    runs: new RunTable(),
+    events: createEventPublisher(c.producerRedis, (err) =>
+      log.debug({ err }, 'event publish failed'),
+    ),
+    dlq,
     clock,
-    workerId: config.workerId,
     log,
-    maxExecutionOutputBytes: config.maxExecutionOutputBytes,
-    events: createRunEvents(c.producerRedis, (err) => log.debug({ err }, 'event publish failed')),
-    nodes: {
-      registry,
-      breakers,
-      slots: new Semaphore(config.concurrency),
-      clock,
-      random: Math.random,
-      maxOutputBytes: config.maxOutputBytes,
-      expressionTimeoutMs: config.expressionTimeoutMs,
-      onRetry: (type: string) => metrics.nodeRetries.inc({ type }),
-      onAttempt: (type: string, status: string, seconds: number) =>
-        metrics.nodeDuration.observe({ type, status }, seconds),
+    workerId,
+    limits: config,
+    metrics: engineMetrics(metrics),
+    sweep: {
+      queue: jobQueuePort(queue),
+      lock: createLeaderLock({
+        url: config.databaseUrl,
+        name: `sweeper:${config.queueName}`,
+        applicationName: `linkflow-sweeper:${config.workerId}`,
+        // Three missed passes (at least 30 s) and a frozen leader hands sweeping on.
+        staleAfterMs: Math.max(3 * config.reconcileIntervalMs, 30_000),
+        onError: (err) => log.debug({ err }, 'sweeper lock connection failed'),
+      }),
+      options: { intervalMs: config.reconcileIntervalMs, pendingGraceMs: config.reconcileAfterMs },
     },
-    observe: observeExecutions(metrics),
-  };
-  return { deps, metrics, registry, breakers, leases };
-}
-
-function observeExecutions(
-  metrics: ReturnType<typeof createExecutorMetrics>,
-): NonNullable<ProcessorDeps['observe']> {
-  return {
-    started: (priority) => {
-      metrics.executionsActive.inc();
-      metrics.executionsStarted.inc({ priority });
-    },
-    cost: (usd) => metrics.costUsd.inc(usd),
-    finished: (status, seconds) => {
-      metrics.executionsActive.dec();
-      metrics.executionsFinished.inc({ status });
-      metrics.executionDuration.observe({ status }, seconds);
-    },
-  };
-}
-
-type Runtime = ReturnType<typeof buildRuntime>;
-
-function startHealth(
-  config: ExecutorConfig,
-  log: Logger,
-  parts: { c: Connections; rt: Runtime; loop: () => WorkerLoop | undefined },
-): Promise<Server | undefined> {
-  if (config.metricsPort === 0) return Promise.resolve(undefined);
-  const ready = async (): Promise<Record<string, CheckResult>> => {
-    const checks = await runReadinessChecks(
-      {
-        postgres: () => parts.c.db.pool.query('select 1'),
-        redis: () => parts.c.workerRedis.ping(),
-      },
-      () => parts.rt.registry.health(),
-      log,
-    );
-    return { ...checks, worker: parts.loop()?.running === false ? 'unavailable' : 'ok' };
-  };
-  return startHealthServer({
-    port: config.metricsPort,
-    host: config.metricsHost,
-    registry: parts.rt.metrics.registry,
-    ready,
-    log,
   });
+  return { engine, metrics, registry, queue, dlq };
+}
+
+type Runtime = ReturnType<typeof buildEngine>;
+
+function startHealth(config: ExecutorConfig, log: Logger, c: Connections, rt: Runtime) {
+  const loop: { current?: WorkerLoop } = {};
+  if (config.metricsPort === 0) return { server: Promise.resolve(undefined), loop };
+  const probes = {
+    postgres: () => c.db.pool.query('select 1'),
+    redis: () => c.workerRedis.ping(),
+  };
+  const ready = async () => ({
+    ...(await runReadinessChecks(probes, () => rt.registry.health(), log)),
+    worker: loop.current?.running === false ? ('unavailable' as const) : ('ok' as const),
+  });
+  const { metricsPort: port, metricsHost: host } = config;
+  const registry = rt.metrics.registry;
+  return { server: startHealthServer({ port, host, registry, ready, log }), loop };
 }
 
 /** Wires and starts one executor: worker, control listener, leases, sweeper, health server. */
@@ -191,128 +128,46 @@ export async function startExecutor(
   log: Logger,
   options: ExecutorOptions = {},
 ): Promise<RunningExecutor> {
-  const clock = options.clock ?? { now: () => new Date() };
   const c = connect(config, log);
-  const rt = buildRuntime(config, log, { ...c, clock });
-  const { runs } = rt.deps;
-  const queue = createExecutionQueue({ connection: c.producerRedis, name: config.queueName });
-  const dlq = createDeadLetterQueue({ connection: c.producerRedis, name: config.queueName });
-  const stopping = new AbortController();
-  const deadLetterer = createDeadLetterer({
-    dlq,
-    runStore: rt.deps.runStore,
-    clock,
-    log,
-    signal: stopping.signal,
-  });
-  const subscription = await listenForControl(c.subscriberRedis, runs, log);
-  const worker = createExecutionWorker(rt.deps, {
+  const rt = buildEngine(config, log, c, options.clock ?? { now: () => new Date() });
+  const subscription = await listenForControl(c.subscriberRedis, rt.engine.runs, log);
+  const worker = createExecutionWorker(rt.engine, {
+    ...config,
     connection: c.workerRedis,
-    queueName: config.queueName,
-    concurrency: config.concurrency,
-    lockMs: config.lockMs,
-    stalledIntervalMs: config.stalledIntervalMs,
-    maxStalledCount: config.maxStalledCount,
-    queue,
-    deadLetterer,
+    queue: rt.queue,
     log,
   });
-  const services = startServices(config, log, { c, rt, queue, dlq, deadLetterer });
-  const loop: { current?: WorkerLoop } = {};
-  const server = await startHealth(config, log, { c, rt, loop: () => loop.current });
-  loop.current = runWorkerLoop(worker, { log, onFailed: (err) => options.onFatal?.(err) });
+  const stopSampler = startQueueSampler({
+    queue: rt.queue,
+    dlq: rt.dlq,
+    depth: rt.metrics.queueDepth,
+    dlqSize: rt.metrics.dlqSize,
+    onError: (err) => log.debug({ err }, 'queue sample failed'),
+  });
+  const health = startHealth(config, log, c, rt);
+  const server = await health.server;
+  health.loop.current = runWorkerLoop(worker, { log, onFailed: (e) => options.onFatal?.(e) });
   log.info(
     { workerId: config.workerId, queue: config.queueName, concurrency: config.concurrency },
     'executor started',
   );
-  const parts = { log, c, rt, worker, services, subscription, server, queue, dlq, stopping };
   return {
     metricsPort: config.metricsPort > 0 ? config.metricsPort : undefined,
-    stop: (graceMs) => stopExecutor(parts, graceMs),
+    async stop(graceMs) {
+      // Order matters: no new jobs, running ones get the grace period and then are handed
+      // over while leases are still renewed and node clients open; then everything closes.
+      stopSampler();
+      await rt.engine.drain(() => worker.close(), graceMs);
+      rt.engine.close();
+      // Redis commands retry for ever while Redis is down: bound each step, then disconnect.
+      await settledWithin(subscription.unsubscribe(), CLOSE_WAIT_MS);
+      server?.close();
+      await settledWithin(
+        Promise.allSettled([rt.queue.close(), rt.dlq.close(), rt.registry.close()]),
+        CLOSE_WAIT_MS,
+      );
+      for (const redis of [c.workerRedis, c.producerRedis, c.subscriberRedis]) redis.disconnect();
+      await c.db.close();
+    },
   };
-}
-
-/**
- * Shutdown order matters: the worker stops taking jobs and running executions get the grace
- * period; runs still going are then stopped as `shutdown` (no final status, their jobs back
- * to waiting) while leases are still renewed and node clients still open; only then do the
- * node clients and connections close.
- */
-async function stopExecutor(
-  p: {
-    log: Logger;
-    c: Connections;
-    rt: Runtime;
-    worker: { close(): Promise<void> };
-    services: ReturnType<typeof startServices>;
-    subscription: { unsubscribe(): Promise<void> };
-    server: Server | undefined;
-    queue: ExecutionQueue;
-    dlq: DeadLetterQueue;
-    stopping: AbortController;
-  },
-  graceMs: number,
-): Promise<void> {
-  const { runs } = p.rt.deps;
-  await p.services.stopSweeper();
-  p.services.stopSampler();
-  const closing = p.worker.close();
-  if ((await withTimeout(closing, graceMs)) === 'timeout') {
-    p.log.warn(
-      { graceMs, running: runs.size },
-      'grace period over; interrupting running executions, which resume elsewhere',
-    );
-    runs.stopAll('shutdown');
-    if ((await withTimeout(closing, HAND_OVER_MS)) === 'timeout')
-      p.log.warn('runs did not stop in time; their jobs are recovered as stalled');
-  }
-  p.services.stopLeaseKeeper();
-  p.stopping.abort();
-  await p.subscription.unsubscribe().catch(() => undefined);
-  p.server?.close();
-  p.rt.breakers.shutdown();
-  await Promise.allSettled([p.queue.close(), p.dlq.close(), p.rt.registry.close()]);
-  p.c.workerRedis.disconnect();
-  p.c.producerRedis.disconnect();
-  p.c.subscriberRedis.disconnect();
-  await p.c.db.close();
-}
-
-/** Background loops: lease renewal, the sweeper (when this process holds the lock), sampling. */
-function startServices(
-  config: ExecutorConfig,
-  log: Logger,
-  parts: {
-    c: Connections;
-    rt: Runtime;
-    queue: ExecutionQueue;
-    dlq: DeadLetterQueue;
-    deadLetterer: ReturnType<typeof createDeadLetterer>;
-  },
-) {
-  const { rt, queue, dlq } = parts;
-  const stopLeaseKeeper = startLeaseKeeper(
-    { leases: rt.leases, runs: rt.deps.runs, log },
-    config.leaseMs,
-  );
-  const lock = createLeaderLock({
-    url: config.databaseUrl,
-    name: `sweeper:${config.queueName}`,
-    applicationName: `linkflow-sweeper:${config.workerId}`,
-    // Three missed passes (at least 30 s) and a frozen leader hands sweeping to another.
-    staleAfterMs: Math.max(3 * config.reconcileIntervalMs, 30_000),
-    onError: (err) => log.debug({ err }, 'sweeper lock connection failed'),
-  });
-  const stopSweeper = startSweeper(
-    { leases: rt.leases, queue, deadLetterer: parts.deadLetterer, lock, log },
-    { intervalMs: config.reconcileIntervalMs, pendingGraceMs: config.reconcileAfterMs },
-  );
-  const stopSampler = startQueueSampler({
-    queue,
-    dlq,
-    depth: rt.metrics.queueDepth,
-    dlqSize: rt.metrics.dlqSize,
-    log,
-  });
-  return { stopLeaseKeeper, stopSweeper, stopSampler };
 }

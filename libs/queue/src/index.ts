@@ -5,3 +5,5 @@ export * from './job-catalog.ts';
 export * from './execution-queue.ts';
 export * from './dead-letter-queue.ts';
 export * from './channels.ts';
+export * from './event-publisher.ts';
+export * from './queue-sampler.ts';

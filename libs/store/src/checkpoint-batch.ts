@@ -1,7 +1,13 @@
 import type pg from 'pg';
-import type { ExecutionStatus } from '@linkflow/domain';
-import type { NewLogEntry } from './log-repository.ts';
-import type { Fence, NodeRunWrite } from './run-store.ts';
+import {
+  CANCELLED_STATUS,
+  CLAIMED_STATUS,
+  type ExecutionStatus,
+  type Fence,
+  type NewLogEntry,
+  type NodeRunWrite,
+} from '@linkflow/domain';
+import { sqlStatus } from './status-sql.ts';
 import { MicroBatcher } from '@linkflow/domain';
 
 /** One checkpoint request: a node run and its log lines, fenced. */
@@ -28,7 +34,7 @@ const BATCH_SQL = `with w as (
       with ordinality as l(w_ord, at, level, node_id, message, data, lpos)
   ), ok as (
     select w.* from w join executions e on e.id = w.exec_id and e.attempt = w.attempt
-      and (e.status = 'running' or (w.allow_cancelled and e.status = 'cancelled'))
+      and (e.status = ${sqlStatus(CLAIMED_STATUS)} or (w.allow_cancelled and e.status = ${sqlStatus(CANCELLED_STATUS)}))
     order by e.id for no key update of e
   ), up as (
     insert into node_runs (execution_id, node_id, type, status, attempts, started_at, finished_at, duration_ms, output,
@@ -77,7 +83,7 @@ function batchArgs(batch: readonly CheckpointRequest[]): unknown[] {
     col((r) => JSON.stringify(r.run.attemptLog)),
     col((r) => json(r.run.usage)),
     col((r) => r.run.cost),
-    col((r) => r.whileStatus.includes('cancelled')),
+    col((r) => r.whileStatus.includes(CANCELLED_STATUS)),
     logs.map((x) => x.w),
     logs.map((x) => x.log.at),
     logs.map((x) => x.log.level),

@@ -1,5 +1,14 @@
 import type pg from 'pg';
-import type { ExecutionStatus, Priority, RunError } from '@linkflow/domain';
+import {
+  ACTIVE_STATUSES,
+  CANCELLED_STATUS,
+  INITIAL_STATUS,
+  MicroBatcher,
+  statusesAllowing,
+  type ExecutionStatus,
+  type Priority,
+  type RunError,
+} from '@linkflow/domain';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import {
   DETAIL_SQL,
@@ -9,7 +18,7 @@ import {
   type ExecutionRow,
 } from './execution-rows.ts';
 import type { ExecutionDetail, ExecutionRecord, Page } from './records.ts';
-import { MicroBatcher } from '@linkflow/domain';
+import { sqlStatus, sqlStatusList } from './status-sql.ts';
 import { storeErrors } from './store-errors.ts';
 
 export interface NewExecution {
@@ -60,16 +69,31 @@ const INSERT_SQL = `with r as (
   ), ins as (
     insert into executions (id, tenant_id, workflow_id, workflow_version, status, priority, input_data, idempotency_key,
       request_hash, timeout_seconds, trace_context, created_at, updated_at)
-    select r.id, r.tenant_id, r.workflow_id, r.workflow_version, 'pending', r.priority, r.input_data, r.idempotency_key,
+    select r.id, r.tenant_id, r.workflow_id, r.workflow_version, ${sqlStatus(INITIAL_STATUS)}, r.priority, r.input_data, r.idempotency_key,
       r.request_hash, r.timeout_seconds, r.trace_context, r.at, r.at
     from r join wf on wf.id = r.workflow_id and wf.tenant_id = r.tenant_id order by r.ord
     on conflict (tenant_id, idempotency_key) do nothing
     returning *
   ), tr as (
     insert into execution_transitions (execution_id, from_status, to_status, at, reason)
-    select id, null, 'pending', created_at, 'created' from ins
+    select id, null, ${sqlStatus(INITIAL_STATUS)}, created_at, 'created' from ins
   )
   select ${EXECUTION_COLUMNS} from ins e`;
+
+/** Cancels the execution `$1` of tenant `$2` while `cancel` is legal, with its transition. */
+const CANCEL_SQL = `with cur as (select id, status from executions where id = $1 and tenant_id = $2 for update),
+   upd as (update executions e set status = ${sqlStatus(CANCELLED_STATUS)}, finished_at = $3, updated_at = $3, error = $4
+           from cur where e.id = cur.id and cur.status in ${sqlStatusList(statusesAllowing('cancel'))}
+           returning e.id, cur.status as from_status),
+   tr as (insert into execution_transitions (execution_id, from_status, to_status, at, reason)
+          select id, from_status, ${sqlStatus(CANCELLED_STATUS)}, $3, $5 from upd)
+   select cur.status as before, exists(select 1 from upd) as changed from cur`;
+
+/** Sets the timeout of the execution `$1` of tenant `$2` while it is active. */
+const SET_TIMEOUT_SQL = `with cur as (select id, status from executions where id = $1 and tenant_id = $2 for update),
+   upd as (update executions e set timeout_seconds = $3, updated_at = now() from cur
+           where e.id = cur.id and cur.status in ${sqlStatusList(ACTIVE_STATUSES)} returning e.id)
+   select cur.status as before, exists(select 1 from upd) as changed from cur`;
 
 function insertArgs(batch: readonly NewExecution[]): unknown[] {
   const col = <T>(f: (e: NewExecution) => T) => batch.map(f);
@@ -196,27 +220,23 @@ export function createExecutionRepository(deps: { pool: pg.Pool }) {
     /** Cancels a pending or running execution (recording the transition); fenced on status. */
     async cancel(tenantId: string, id: string, at: Date, reason: string): Promise<ChangeOutcome> {
       const error: RunError = { type: 'CANCELLATION', message: reason, node_id: null };
-      const res = await pool.query<{ before: string; changed: boolean }>(
-        `with cur as (select id, status from executions where id = $1 and tenant_id = $2 for update),
-         upd as (update executions e set status = 'cancelled', finished_at = $3, updated_at = $3, error = $4
-                 from cur where e.id = cur.id and cur.status in ('pending', 'running') returning e.id, cur.status as from_status),
-         tr as (insert into execution_transitions (execution_id, from_status, to_status, at, reason)
-                select id, from_status, 'cancelled', $3, $5 from upd)
-         select cur.status as before, exists(select 1 from upd) as changed from cur`,
-        [id, tenantId, at, JSON.stringify(error), reason],
-      );
+      const res = await pool.query<{ before: string; changed: boolean }>(CANCEL_SQL, [
+        id,
+        tenantId,
+        at,
+        JSON.stringify(error),
+        reason,
+      ]);
       return changeOutcome(res.rows[0]);
     },
 
     /** Sets `timeout_seconds` on a pending or running execution. */
     async setTimeout(tenantId: string, id: string, seconds: number): Promise<ChangeOutcome> {
-      const res = await pool.query<{ before: string; changed: boolean }>(
-        `with cur as (select id, status from executions where id = $1 and tenant_id = $2 for update),
-         upd as (update executions e set timeout_seconds = $3, updated_at = now() from cur
-                 where e.id = cur.id and cur.status in ('pending', 'running') returning e.id)
-         select cur.status as before, exists(select 1 from upd) as changed from cur`,
-        [id, tenantId, seconds],
-      );
+      const res = await pool.query<{ before: string; changed: boolean }>(SET_TIMEOUT_SQL, [
+        id,
+        tenantId,
+        seconds,
+      ]);
       return changeOutcome(res.rows[0]);
     },
   };

@@ -1,32 +1,14 @@
 import type pg from 'pg';
-import type { ExecutionStatus, Priority } from '@linkflow/domain';
-import type { Fence } from './run-store.ts';
+import type {
+  ExecutionStatus,
+  Fence,
+  LostLease,
+  OrphanCursor,
+  OrphanExecution,
+  Priority,
+} from '@linkflow/domain';
 import { DEFAULT_LEASE_MS } from './run-store.ts';
 import { ORPHANS_SQL, RELEASE_LEASE_SQL, RENEW_LEASES_SQL } from './run-store-sql.ts';
-
-/** A run whose lease could not be renewed, and what the execution looks like now. */
-export interface LostLease {
-  readonly fence: Fence;
-  /** Current status, or null when the execution no longer exists. */
-  readonly status: ExecutionStatus | null;
-  /** Current attempt (higher than the fence's when another worker took it over). */
-  readonly attempt: number | null;
-}
-
-/** A non-terminal execution that no worker holds (see {@link LeaseStore.orphans}). */
-export interface OrphanExecution {
-  readonly id: string;
-  readonly tenantId: string;
-  readonly priority: Priority;
-  readonly status: 'pending' | 'running';
-  readonly createdAt: Date;
-}
-
-/** Keyset position of {@link LeaseStore.orphans} paging. */
-export interface OrphanCursor {
-  readonly createdAt: Date;
-  readonly id: string;
-}
 
 /**
  * Execution leases in Postgres: the claim writes `lease_expires_at`, the holder renews it

@@ -1,14 +1,6 @@
 import type pg from 'pg';
-import { levelsFrom, type LogLevel } from '@linkflow/domain';
+import { levelsFrom, type LogLevel, type NewLogEntry } from '@linkflow/domain';
 import type { LogEntry } from './records.ts';
-
-export interface NewLogEntry {
-  readonly at: Date;
-  readonly level: LogLevel;
-  readonly nodeId: string | null;
-  readonly message: string;
-  readonly data?: unknown;
-}
 
 export interface LogQuery {
   readonly minLevel?: LogLevel | undefined;

@@ -3,27 +3,38 @@
  * commit for a whole batch, see MicroBatcher) and every write is fenced by
  * (execution id, attempt). Rows come back with `ord`, the 1-based position of their request.
  */
+import {
+  ACTIVE_STATUSES,
+  CLAIMABLE_STATUSES,
+  CLAIMED_STATUS,
+  FAILED_STATUS,
+  statusesAllowing,
+} from '@linkflow/domain';
+import { sqlStatus, sqlStatusList } from './status-sql.ts';
 
-/** pending|running → running, attempt + 1, leased to $3 for $4 ms; returns the pinned definition and, on a resume, the checkpoints. */
+const CLAIMED = sqlStatus(CLAIMED_STATUS);
+
+/** pending|running (claimable) → running (claimed), attempt + 1, leased to $3 for $4 ms; returns the pinned definition and, on a resume, the checkpoints. */
 export const CLAIM_SQL = `with req as (
     select * from unnest($1::text[], $2::timestamptz[]) with ordinality as r(id, at, ord)
   ), cur as (
     select e.id, e.status from executions e join req on req.id = e.id order by e.id for update of e
   ), upd as (
-    update executions e set status = 'running', attempt = e.attempt + 1, lease_owner = $3,
+    update executions e set status = ${CLAIMED}, attempt = e.attempt + 1, lease_owner = $3,
       lease_expires_at = now() + $4::int * interval '1 millisecond', started_at = coalesce(e.started_at, req.at), updated_at = req.at
     from cur join req on req.id = cur.id
-    where e.id = cur.id and cur.status in ('pending', 'running')
+    where e.id = cur.id and cur.status in ${sqlStatusList(CLAIMABLE_STATUSES)}
     returning e.id, e.tenant_id, e.workflow_id, e.workflow_version, e.input_data, e.attempt, e.timeout_seconds,
       e.created_at, e.started_at, e.priority, cur.status as prev_status, req.at
   ), tr as (
     insert into execution_transitions (execution_id, from_status, to_status, at, reason)
-    select id, 'pending', 'running', at, 'picked up by ' || $3 from upd where prev_status = 'pending'
+    select id, prev_status, ${CLAIMED}, at, 'picked up by ' || $3 from upd
+    where prev_status in ${sqlStatusList(statusesAllowing('start'))}
   )
   select req.ord::int as ord, cur.status as current_status, upd.id as claimed_id, upd.tenant_id, upd.workflow_id,
     upd.workflow_version, upd.input_data, upd.attempt, upd.timeout_seconds, upd.created_at, upd.started_at,
     upd.priority, upd.prev_status, v.definition,
-    case when upd.prev_status = 'running' then (
+    case when upd.prev_status = ${CLAIMED} then (
       select coalesce(json_agg(json_build_object('node_id', n.node_id, 'status', n.status, 'output', n.output,
         'error', n.error, 'attempts', n.attempts)), '[]'::json) from node_runs n where n.execution_id = upd.id)
     else '[]'::json end as checkpoints
@@ -44,11 +55,11 @@ export const FINISH_SQL = `with r as (
       cost_total = (select coalesce(sum(n.cost), 0) from node_runs n where n.execution_id = e.id),
       log_seq = e.log_seq + coalesce(lc.n, 0)
     from r left join lc on lc.r_ord = r.ord
-    where e.id = r.id and e.attempt = r.attempt and e.status = 'running'
+    where e.id = r.id and e.attempt = r.attempt and e.status = ${CLAIMED}
     returning e.id, e.log_seq, r.ord, coalesce(lc.n, 0) as n, r.status, r.at, r.reason
   ), tr as (
     insert into execution_transitions (execution_id, from_status, to_status, at, reason)
-    select id, 'running', status, at, reason from upd
+    select id, ${CLAIMED}, status, at, reason from upd
   ), numbered as (
     select l.r_ord, l.lpos, upd.id, l.at, l.level, l.node_id, l.message, l.data,
       (upd.log_seq - upd.n + row_number() over (partition by l.r_ord order by l.lpos))::int as seq
@@ -71,13 +82,13 @@ export const APPEND_FENCED_LOGS_SQL = `with s as (update executions set log_seq 
 
 /** A job that could not be processed (dead-lettered): pending|running → failed, recorded. */
 export const MARK_DEAD_SQL = `with cur as (
-    select id, status from executions where id = $1 and status in ('pending', 'running') for update
+    select id, status from executions where id = $1 and status in ${sqlStatusList(statusesAllowing('fail'))} for update
   ), upd as (
-    update executions e set status = 'failed', error = $2, finished_at = $3, updated_at = $3
+    update executions e set status = ${sqlStatus(FAILED_STATUS)}, error = $2, finished_at = $3, updated_at = $3
     from cur where e.id = cur.id returning e.id, cur.status as from_status
   ), tr as (
     insert into execution_transitions (execution_id, from_status, to_status, at, reason)
-    select id, from_status, 'failed', $3, $4 from upd
+    select id, from_status, ${sqlStatus(FAILED_STATUS)}, $3, $4 from upd
   )
   select count(*)::int as n from upd`;
 
@@ -91,7 +102,7 @@ export const RENEW_LEASES_SQL = `with r as (
     select * from unnest($1::text[], $2::int[]) as r(id, attempt)
   ), held as (
     select e.id from executions e join r on r.id = e.id and r.attempt = e.attempt
-    where e.status = 'running' order by e.id for no key update of e
+    where e.status = ${CLAIMED} order by e.id for no key update of e
   ), upd as (
     update executions e set lease_expires_at = now() + $3::int * interval '1 millisecond'
     from held where e.id = held.id returning e.id
@@ -102,14 +113,14 @@ export const RENEW_LEASES_SQL = `with r as (
 
 /** Ends a lease now (fenced), so the sweeper may hand the run to another worker at once. */
 export const RELEASE_LEASE_SQL = `update executions set lease_expires_at = now()
-  where id = $1 and attempt = $2 and status = 'running'`;
+  where id = $1 and attempt = $2 and status = ${CLAIMED}`;
 
 /**
  * Non-terminal executions nobody holds: running with an expired lease, or pending (no lease)
  * for longer than `$1` ms. Keyset-paged on (created_at, id) after `$2`/`$3`, `$4` at a time.
  */
 export const ORPHANS_SQL = `select id, tenant_id, priority, status, created_at from executions
-  where status in ('pending', 'running')
+  where status in ${sqlStatusList(ACTIVE_STATUSES)}
     and coalesce(lease_expires_at, created_at + $1::int * interval '1 millisecond') < now()
     and ($2::timestamptz is null or (created_at, id) > ($2::timestamptz, $3::text))
   order by created_at, id limit $4`;

@@ -5,8 +5,9 @@ import { createApiKeyRepository } from './api-key-repository.ts';
 import { createDb, type Db } from './db-client.ts';
 import { createExecutionRepository } from './execution-repository.ts';
 import { createLeaderLock } from './leader-lock.ts';
-import { createLeaseStore, type LeaseStore, type OrphanExecution } from './lease-store.ts';
-import { createRunStore, type NodeRunWrite } from './run-store.ts';
+import type { NodeRunWrite, OrphanExecution } from '@linkflow/domain';
+import { createLeaseStore, type LeaseStore } from './lease-store.ts';
+import { createRunStore } from './run-store.ts';
 import { createWorkflowRepository } from './workflow-repository.ts';
 
 let db: Db;

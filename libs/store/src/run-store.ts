@@ -1,87 +1,28 @@
 import type pg from 'pg';
-import type { ExecutionStatus, NodeStatus, RunError, WorkflowDefinition } from '@linkflow/domain';
+import {
+  CLAIMED_STATUS,
+  MicroBatcher,
+  type ClaimOutcome,
+  type ClaimedExecution,
+  type ExecutionState,
+  type ExecutionStatus,
+  type Fence,
+  type FinishOutcome,
+  type FinishRequest,
+  type NewLogEntry,
+  type NodeRunWrite,
+  type NodeStatus,
+  type RunError,
+  type WorkflowDefinition,
+} from '@linkflow/domain';
 import {
   createCheckpointBatcher,
   writtenSeqsByOrd,
   writeCheckpoints,
   type CheckpointRequest,
 } from './checkpoint-batch.ts';
-import { MicroBatcher } from '@linkflow/domain';
-import { appendLogArgs, type NewLogEntry } from './log-repository.ts';
+import { appendLogArgs } from './log-repository.ts';
 import { APPEND_FENCED_LOGS_SQL, CLAIM_SQL, FINISH_SQL, MARK_DEAD_SQL } from './run-store-sql.ts';
-
-/** The fencing token of one worker's hold on an execution: stale holders match no row. */
-export interface Fence {
-  readonly executionId: string;
-  readonly attempt: number;
-}
-
-export interface Checkpoint {
-  readonly nodeId: string;
-  readonly status: NodeStatus;
-  readonly output: unknown;
-  readonly error: RunError | null;
-  readonly attempts: number;
-}
-
-/** What a worker gets when it claims an execution. */
-export interface ClaimedExecution {
-  readonly fence: Fence;
-  readonly tenantId: string;
-  readonly workflowId: string;
-  readonly workflowVersion: number;
-  readonly definition: WorkflowDefinition;
-  readonly inputData: unknown;
-  readonly previousStatus: ExecutionStatus;
-  readonly priority: string;
-  readonly timeoutSeconds: number | null;
-  readonly createdAt: Date;
-  readonly startedAt: Date;
-  /** Node runs stored by earlier attempts (empty for a fresh start). */
-  readonly checkpoints: readonly Checkpoint[];
-}
-
-export type ClaimOutcome =
-  | { readonly claimed: true; readonly execution: ClaimedExecution }
-  | { readonly claimed: false; readonly status: ExecutionStatus | null };
-
-/** A settled node run as the executor checkpoints it. */
-export interface NodeRunWrite {
-  readonly nodeId: string;
-  readonly type: string;
-  readonly status: NodeStatus;
-  readonly attempts: number;
-  readonly startedAt: Date | null;
-  readonly finishedAt: Date | null;
-  readonly durationMs: number | null;
-  /** The output already serialised as JSON (the executor serialises once to measure it). */
-  readonly outputJson: string | null;
-  readonly outputBytes: number;
-  readonly error: RunError | null;
-  readonly attemptLog: readonly unknown[];
-  readonly usage: Readonly<Record<string, number>> | null;
-  readonly cost: string;
-}
-
-export interface FinishRequest {
-  readonly status: 'success' | 'failed';
-  readonly output: unknown;
-  readonly error: RunError | null;
-  readonly at: Date;
-  readonly reason: string;
-  readonly logs?: readonly NewLogEntry[];
-  /**
-   * The last node's checkpoint, written in the same transaction as the final status (one
-   * commit instead of two). Only for a node nothing depends on and nothing runs beside.
-   */
-  readonly lastNode?: { readonly run: NodeRunWrite; readonly logs: readonly NewLogEntry[] };
-}
-
-/** Log seqs of a successful final write (its own lines, and the carried node's). */
-export interface FinishOutcome {
-  readonly seqs: number[];
-  readonly nodeSeqs: number[];
-}
 
 interface CheckpointJson {
   node_id: string;
@@ -174,7 +115,7 @@ async function finishBatch(
     if (last)
       carried.push({
         i,
-        request: { fence: b.fence, run: last.run, logs: last.logs, whileStatus: ['running'] },
+        request: { fence: b.fence, run: last.run, logs: last.logs, whileStatus: [CLAIMED_STATUS] },
       });
   });
   if (carried.length === 0) {
@@ -271,7 +212,7 @@ export function createRunStore(deps: { pool: pg.Pool; workerId?: string; leaseMs
       fence: Fence,
       run: NodeRunWrite,
       logs: readonly NewLogEntry[] = [],
-      whileStatus: readonly ExecutionStatus[] = ['running'],
+      whileStatus: readonly ExecutionStatus[] = [CLAIMED_STATUS],
     ): Promise<number[] | undefined> {
       return checkpoints.submit({ fence, run, logs, whileStatus });
     },
@@ -315,11 +256,7 @@ export function createRunStore(deps: { pool: pg.Pool; workerId?: string; leaseMs
     },
 
     /** Current status, attempt and timeout of an execution (for fence checks and signals). */
-    async readState(
-      executionId: string,
-    ): Promise<
-      { status: ExecutionStatus; attempt: number; timeoutSeconds: number | null } | undefined
-    > {
+    async readState(executionId: string): Promise<ExecutionState | undefined> {
       const res = await pool.query<{
         status: ExecutionStatus;
         attempt: number;

@@ -9,4 +9,6 @@ export const storeErrors = {
     }),
   corruptRow: (table: string, detail: string) =>
     new AppError('CORRUPT_ROW', `unexpected ${table} row: ${detail}`, { kind: 'internal' }),
+  notAStatus: (value: string) =>
+    new AppError('NOT_A_STATUS', `not an execution status: ${value}`, { kind: 'internal' }),
 };

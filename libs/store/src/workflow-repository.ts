@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { IdGen, WorkflowDefinition } from '@linkflow/domain';
+import { ACTIVE_STATUSES, type IdGen, type WorkflowDefinition } from '@linkflow/domain';
 import type { Prisma, PrismaClient } from './generated/prisma/client.ts';
 import { afterCursor, decodeCursor, toPage } from './cursor.ts';
 import type { Page, WorkflowRecord } from './records.ts';
@@ -126,7 +126,7 @@ export function createWorkflowRepository(deps: {
           select id from workflows where id = ${id} and tenant_id = ${tenantId} and deleted_at is null for update`;
         if (locked.length === 0) return 'not_found';
         const active = await tx.execution.count({
-          where: { workflowId: id, status: { in: ['pending', 'running'] } },
+          where: { workflowId: id, status: { in: [...ACTIVE_STATUSES] } },
         });
         if (active > 0) return 'busy';
         await tx.workflow.update({ where: { id }, data: { deletedAt: new Date() } });

@@ -4,3 +4,4 @@ export * from './metrics.ts';
 export * from './capped-gauge.ts';
 export * from './tracing.ts';
 export * from './startup.ts';
+export * from './health-server.ts';

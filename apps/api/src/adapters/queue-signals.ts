@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Redis } from '@linkflow/queue';
 import { publishControl, type ExecutionQueue } from '@linkflow/queue';
 import { injectTraceContext } from '@linkflow/telemetry';
 import type { ExecutionSignals } from '../executions/execution-routes.ts';

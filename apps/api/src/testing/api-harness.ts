@@ -6,7 +6,7 @@ import { createBuiltinRegistry } from '@linkflow/nodes';
 import { createExecutionQueue, createRedis, type ExecutionQueue } from '@linkflow/queue';
 import { createApiKeyRepository, createDb, type Db } from '@linkflow/store';
 import { createLogger } from '@linkflow/telemetry';
-import type { Redis } from 'ioredis';
+import type { Redis } from '@linkflow/queue';
 import { testDatabaseUrl, testRedisUrl } from '../../../../test/fixtures.ts';
 import { buildApp } from '../app.ts';
 import { wireApiDeps } from '../wiring.ts';

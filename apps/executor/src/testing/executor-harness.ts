@@ -11,7 +11,7 @@ import {
   type ExecutionDetail,
 } from '@linkflow/store';
 import { createLogger } from '@linkflow/telemetry';
-import type { Redis } from 'ioredis';
+import type { Redis } from '@linkflow/queue';
 import { testDatabaseUrl, testRedisUrl } from '../../../../test/fixtures.ts';
 import { loadConfig } from '../config.ts';
 import { startExecutor, type RunningExecutor } from '../executor.ts';

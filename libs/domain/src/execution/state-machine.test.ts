@@ -1,8 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ACTIVE_STATUSES,
+  CANCELLED_STATUS,
+  CLAIMABLE_STATUSES,
+  CLAIMED_STATUS,
   EXECUTION_EVENTS,
   EXECUTION_STATUSES,
+  FAILED_STATUS,
+  INITIAL_STATUS,
   isTerminal,
+  nextStatus,
   statusesAllowing,
   transition,
   type ExecutionEvent,
@@ -55,5 +62,22 @@ describe('isTerminal', () => {
 describe('statusesAllowing', () => {
   it('lists the statuses a cancel may leave', () => {
     expect(statusesAllowing('cancel')).toEqual(['pending', 'running']);
+  });
+});
+
+describe('named statuses for fenced writes', () => {
+  it('claims take an execution from pending or claimed, and claimed is where start leads', () => {
+    expect(CLAIMED_STATUS).toBe(nextStatus(INITIAL_STATUS, 'start'));
+    expect(CLAIMABLE_STATUSES).toEqual(['pending', 'running']);
+  });
+
+  it('lists the non-terminal statuses as active', () => {
+    expect(ACTIVE_STATUSES).toEqual(EXECUTION_STATUSES.filter((s) => !isTerminal(s)));
+  });
+
+  it('finishes a claimed execution with succeed or fail only', () => {
+    expect(statusesAllowing('succeed')).toEqual([CLAIMED_STATUS]);
+    expect(nextStatus(CLAIMED_STATUS, 'fail')).toBe(FAILED_STATUS);
+    expect(nextStatus(CLAIMED_STATUS, 'cancel')).toBe(CANCELLED_STATUS);
   });
 });

@@ -26,7 +26,18 @@ const CHECK_CAP_BYTES = 64 * MIB;
 /** @typedef {import('quickjs-emscripten').QuickJSWASMModule} QuickJSWASMModule */
 /** @typedef {import('quickjs-emscripten').QuickJSContext} QuickJSContext */
 /** @typedef {import('quickjs-emscripten').QuickJSHandle} QuickJSHandle */
-/** @typedef {{ quickjs: QuickJSWASMModule, memory: WebAssembly.Memory, capBytes: number, dirty: boolean }} SandboxModule */
+/** @typedef {{ quickjs: QuickJSWASMModule, memory: WasmMemory, capBytes: number, dirty: boolean }} SandboxModule */
+
+/**
+ * The part of the WebAssembly JS API used here (TypeScript declares it only in `lib.dom`,
+ * which the project leaves out).
+ * @typedef {{ readonly buffer: ArrayBuffer }} WasmMemory
+ * @typedef {object} WasmApi
+ * @property {new (descriptor: { initial: number, maximum: number }) => WasmMemory} Memory
+ * @property {(bytes: Uint8Array) => Promise<WebAssembly.Module>} compile
+ */
+const wasm = /** @type {{ WebAssembly: WasmApi }} */ (/** @type {unknown} */ (globalThis))
+  .WebAssembly;
 
 /** The user's source becomes the body of an async function; line numbers match the source. */
 export function wrapSource(/** @type {string} */ source) {
@@ -43,12 +54,12 @@ export function capBytesFor(/** @type {number} */ memoryMb) {
 const wasmModule = (() => {
   const variantRequire = createRequire(import.meta.resolve('quickjs-emscripten'));
   const path = variantRequire.resolve('@jitl/quickjs-wasmfile-release-sync/wasm');
-  return WebAssembly.compile(readFileSync(path));
+  return wasm.compile(readFileSync(path));
 })();
 
 /** @returns {Promise<SandboxModule>} a new QuickJS instance with its own capped linear memory */
 async function newSandboxModule(/** @type {number} */ capBytes) {
-  const memory = new WebAssembly.Memory({ initial: BASE_BYTES / PAGE, maximum: capBytes / PAGE });
+  const memory = new wasm.Memory({ initial: BASE_BYTES / PAGE, maximum: capBytes / PAGE });
   const variant = newVariant(RELEASE_SYNC, { wasmModule: await wasmModule, wasmMemory: memory });
   const quickjs = await newQuickJSWASMModuleFromVariant(variant);
   return { quickjs, memory, capBytes, dirty: false };

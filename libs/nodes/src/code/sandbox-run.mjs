@@ -139,20 +139,24 @@ function startCall(
   /** @type {QuickJSHandle} */ jsonHandle,
 ) {
   const { ctx } = state;
+  const parse = ctx.getProp(jsonHandle, 'parse');
   /** @type {QuickJSHandle[]} */
-  const owned = [ctx.getProp(jsonHandle, 'parse')];
+  const owned = [parse];
   try {
+    /** @type {QuickJSHandle[]} input, then nodes */
+    const args = [];
     for (const json of [req.inputJson, req.nodesJson]) {
       const text = ctx.newString(json);
-      const parsed = ctx.callFunction(owned[0], ctx.undefined, text);
+      const parsed = ctx.callFunction(parse, ctx.undefined, text);
       text.dispose();
       if (parsed.error) return { error: parsed.error };
       owned.push(parsed.value);
+      args.push(parsed.value);
     }
     const compiled = ctx.evalCode(wrapSource(req.source), 'code.js');
     if (compiled.error) return { error: compiled.error };
     owned.push(compiled.value);
-    const called = ctx.callFunction(compiled.value, ctx.undefined, owned[1], owned[2]);
+    const called = ctx.callFunction(compiled.value, ctx.undefined, ...args);
     return called.error ? { error: called.error } : { promise: called.value };
   } finally {
     for (const handle of owned) handle.dispose();

@@ -2,25 +2,15 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import type { RunReply, RunRequest } from './sandbox-protocol.ts';
 
-/** `sandbox-run.mjs` and `sandbox-quickjs.mjs` are plain JavaScript; loaded in-process so coverage sees them. */
-interface SandboxRunModule {
-  runSandbox(req: RunRequest): Promise<RunReply>;
-}
-interface SandboxQuickJsModule {
-  checkSyntax(source: string): Promise<string | undefined>;
-  capBytesFor(memoryMb: number): number;
-  wrapSource(source: string): string;
-}
+// `sandbox-*.mjs` are plain JavaScript, type-checked through their JSDoc (`checkJs`), and
+// loaded in-process so coverage sees them. Their types are the worker's own typedefs, so the
+// calls below also check that sandbox-protocol.ts mirrors them.
+import * as quickjs from './sandbox-quickjs.mjs';
+import { runSandbox } from './sandbox-run.mjs';
+import * as worker from './sandbox-worker.mjs';
 
-interface SandboxWorkerModule {
-  serveRuns(port: MessagePort, defaultMemoryMb: number): Promise<void>;
-  serveChecks(port: MessagePort, flag: Int32Array): void;
-}
-
-const here = (file: string) => new URL(file, import.meta.url).href;
-const { runSandbox } = (await import(here('./sandbox-run.mjs'))) as SandboxRunModule;
-const quickjs = (await import(here('./sandbox-quickjs.mjs'))) as SandboxQuickJsModule;
-const worker = (await import(here('./sandbox-worker.mjs'))) as SandboxWorkerModule;
+/** The host's view of a run, checked against the worker's typedefs. */
+const run = (req: RunRequest): Promise<RunReply> => runSandbox(req);
 
 let nextId = 1;
 function request(source: string, extra: Partial<RunRequest> = {}): RunRequest {
@@ -39,7 +29,7 @@ function request(source: string, extra: Partial<RunRequest> = {}): RunRequest {
 }
 
 async function outcome(source: string, extra: Partial<RunRequest> = {}) {
-  const reply = await runSandbox(request(source, extra));
+  const reply = await run(request(source, extra));
   return reply.ok ? { json: reply.json } : { error: reply.error };
 }
 
@@ -61,7 +51,7 @@ describe('sandbox run and syntax check (in-process)', () => {
   });
 
   it('collects bounded console lines and reports usage', async () => {
-    const reply = await runSandbox(
+    const reply = await run(
       request('for (let i = 0; i < 150; i++) console.error("line", i, [i]); return 1'),
     );
     expect(reply.logs).toHaveLength(100);

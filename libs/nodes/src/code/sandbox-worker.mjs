@@ -54,7 +54,7 @@ export function serveChecks(port, flag) {
 export async function serveRuns(port, defaultMemoryMb) {
   await acquireModule(capBytesFor(defaultMemoryMb));
   port.on('message', (/** @type {RunRequest} */ req) => {
-    runSandbox(req)
+    void runSandbox(req)
       .catch((/** @type {unknown} */ err) => {
         discardModule();
         const reason = err instanceof Error ? err.message : String(err);
@@ -73,8 +73,20 @@ export async function serveRuns(port, defaultMemoryMb) {
   port.postMessage({ kind: 'ready' });
 }
 
+/**
+ * What the host passes as `workerData` (sandbox-pool.ts for runners, syntax-checker.ts for
+ * the checker).
+ * @typedef {{ role: 'checker', port: MessagePort, flag: Int32Array } | { role: 'runner', defaultMemoryMb?: number }} SandboxWorkerData
+ */
+
+/** `workerData` as the host sends it (it is typed `any`). */
+function asWorkerData(/** @type {unknown} */ data) {
+  return /** @type {SandboxWorkerData | undefined} */ (data);
+}
+
 // On a main thread (tests) there is no parentPort and no role starts.
 if (parentPort) {
-  if (workerData?.role === 'checker') serveChecks(workerData.port, workerData.flag);
-  else void serveRuns(parentPort, workerData?.defaultMemoryMb ?? 64);
+  const data = asWorkerData(workerData);
+  if (data?.role === 'checker') serveChecks(data.port, data.flag);
+  else void serveRuns(parentPort, data?.defaultMemoryMb ?? 64);
 }

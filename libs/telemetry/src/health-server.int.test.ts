@@ -1,12 +1,11 @@
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
-import { createLogger } from '@linkflow/telemetry';
-import { loadConfig } from './config.ts';
 import { runReadinessChecks, startHealthServer } from './health-server.ts';
+import { createLogger } from './logger.ts';
 
-describe('executor health server', () => {
-  it('binds loopback by default and answers readiness per check without raw errors', async () => {
+describe('health server', () => {
+  it('binds the given interface and answers readiness per check without raw errors', async () => {
     const log = createLogger({ level: 'silent', name: 'health-test' });
     const warn = vi.spyOn(log, 'warn');
     const leak = 'connect ECONNREFUSED 10.1.2.3:5432 password=hunter2';
@@ -19,10 +18,9 @@ describe('executor health server', () => {
         () => Promise.resolve({ db: { ok: false, detail: `pool: ${leak}` }, http: { ok: true } }),
         log,
       );
-    const config = loadConfig({ EXECUTOR_METRICS_PORT: '0' });
     const server = await startHealthServer({
       port: 0,
-      host: config.metricsHost,
+      host: '127.0.0.1',
       registry: new Registry(),
       ready,
       log,

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { WorkflowDefinition } from '@linkflow/domain';
+import type { ClaimedExecution, WorkflowDefinition } from '@linkflow/domain';
 import { createNodeRegistry, createTransformNode, type NodeDefinition } from '@linkflow/nodes';
-import type { ClaimedExecution } from '@linkflow/store';
 import { CompiledWorkflowCache } from './execution-processor.ts';
 
 const registry = createNodeRegistry([createTransformNode()] as NodeDefinition<never>[]);

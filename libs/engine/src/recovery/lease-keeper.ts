@@ -1,6 +1,5 @@
-import type { LeaseStore } from '@linkflow/store';
-import type { Logger } from '@linkflow/telemetry';
-import type { RunTable } from './run/run-handle.ts';
+import type { EngineLogger, LeasePort } from '../ports.ts';
+import type { RunTable } from '../run/run-handle.ts';
 
 /**
  * Renews the Postgres leases of every run this executor holds, in one statement every
@@ -11,7 +10,7 @@ import type { RunTable } from './run/run-handle.ts';
  * still keeps it from being handed out twice.
  */
 export function startLeaseKeeper(
-  deps: { leases: Pick<LeaseStore, 'renew'>; runs: RunTable; log: Logger },
+  deps: { leases: Pick<LeasePort, 'renew'>; runs: RunTable; log: EngineLogger },
   leaseMs: number,
 ): () => void {
   let busy = false;

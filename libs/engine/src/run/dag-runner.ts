@@ -17,6 +17,7 @@ export interface SettledWithoutRun {
   readonly error: RunError | null;
 }
 
+/** One execution's DAG as {@link runDag} drives it. */
 export interface DagRunRequest {
   readonly workflow: CompiledWorkflow;
   /** Checkpointed states (resumed nodes); updated in place as nodes settle. */
@@ -26,8 +27,8 @@ export interface DagRunRequest {
   readonly tenantId: string;
   /** Aborts on cancel, execution timeout or a lost lease. */
   readonly signal: AbortSignal;
+  /** A node started (for live events). */
   onStarted(nodeId: string): void;
-  /** Checkpoints a node; must resolve before any dependant starts. */
   /**
    * Checkpoints a node; must resolve before any dependant starts. `last` is true when the
    * node is a sink and every other node has settled: nothing can depend on or run beside
@@ -40,6 +41,7 @@ export interface DagRunRequest {
   ): Promise<void>;
 }
 
+/** How a DAG ended: the outcome, or `aborted` (cancel, timeout, hand-over) with the reason. */
 export type DagRunOutcome = Outcome | { readonly status: 'aborted'; readonly reason: unknown };
 
 function outputsOf(states: ReadonlyMap<string, NodeState>): Record<string, unknown> {

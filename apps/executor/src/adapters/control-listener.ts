@@ -1,7 +1,6 @@
-import type { Redis } from 'ioredis';
-import { subscribeCancel, type Subscription } from '@linkflow/queue';
+import type { RunTable } from '@linkflow/engine';
+import { subscribeCancel, type Redis, type Subscription } from '@linkflow/queue';
 import type { Logger } from '@linkflow/telemetry';
-import type { RunTable } from '../run/run-handle.ts';
 
 /**
  * Listens for control signals from the API on a dedicated subscriber connection:

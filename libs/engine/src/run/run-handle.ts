@@ -1,5 +1,5 @@
 import { NodeError } from '@linkflow/nodes';
-import type { Fence } from '@linkflow/store';
+import type { Fence } from '@linkflow/domain';
 
 /**
  * Why a run stopped before its DAG finished. `cancel` and `timeout` end the execution;

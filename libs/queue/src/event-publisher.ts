@@ -1,18 +1,22 @@
 import type { Redis } from 'ioredis';
-import { executionEventsChannel, type ExecutionEvent, type StatusEvent } from '@linkflow/queue';
-import type { NewLogEntry } from '@linkflow/store';
+import type { NewLogEntry } from '@linkflow/domain';
+import { executionEventsChannel, type ExecutionEvent, type StatusEvent } from './channels.ts';
 
-/** Live events for WebSocket streams; fire-and-forget (Postgres stays the source of truth). */
-export interface RunEvents {
+/** Publishes live execution events; fire-and-forget (Postgres stays the source of truth). */
+export interface ExecutionEventPublisher {
   status(executionId: string, status: StatusEvent['status'], nodeId?: string): void;
   logs(executionId: string, entries: readonly NewLogEntry[], seqs: readonly number[]): void;
 }
 
 /**
- * Publishes execution events on Redis. Everything published within one tick goes out as
- * one pipeline (one round trip), which matters when many executions run at once.
+ * Publishes execution events on their Redis channels. Everything published within one tick
+ * goes out as one pipeline (one round trip), which matters when many executions run at once.
+ * Publish failures go to `onError` (nothing is retried).
  */
-export function createRunEvents(redis: Redis, onError: (err: unknown) => void): RunEvents {
+export function createEventPublisher(
+  redis: Redis,
+  onError: (err: unknown) => void,
+): ExecutionEventPublisher {
   let pending: [string, string][] = [];
   const flush = () => {
     const batch = pending;

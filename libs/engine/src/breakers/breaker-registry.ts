@@ -1,8 +1,10 @@
 import CircuitBreaker from 'opossum';
 import { NodeError } from '@linkflow/nodes';
 
+/** A breaker's state: `open` fails calls at once, `half_open` lets a trial call through. */
 export type BreakerState = 'closed' | 'half_open' | 'open';
 
+/** When a breaker opens and how long it stays open (opossum's options). */
 export interface BreakerOptions {
   /** Percentage of counted failures in the rolling window that opens the breaker. */
   readonly errorThresholdPercentage: number;
@@ -12,6 +14,7 @@ export interface BreakerOptions {
   readonly rollingCountTimeoutMs: number;
 }
 
+/** Half the counted calls failing, over at least 5 calls in 10 s, opens a breaker for 10 s. */
 export const DEFAULT_BREAKER_OPTIONS: BreakerOptions = {
   errorThresholdPercentage: 50,
   volumeThreshold: 5,
@@ -27,6 +30,7 @@ export interface BreakerEviction {
   readonly maxBreakers: number;
 }
 
+/** Breakers idle 10 minutes are dropped; at most 1000 are kept. */
 export const DEFAULT_BREAKER_EVICTION: BreakerEviction = {
   idleTtlMs: 10 * 60_000,
   maxBreakers: 1_000,

@@ -1,5 +1,6 @@
 import {
   compileWorkflow,
+  type ClaimedExecution,
   type Clock,
   type CompiledWorkflow,
   type NodeState,
@@ -8,8 +9,7 @@ import {
 } from '@linkflow/domain';
 import type { NodeRegistry } from '@linkflow/nodes';
 import { LRUCache } from 'lru-cache';
-import type { ClaimedExecution, LeaseStore, RunStore } from '@linkflow/store';
-import type { Logger } from '@linkflow/telemetry';
+import type { EngineLogger, LeasePort, RunStorePort } from '../ports.ts';
 import { Checkpointer } from './checkpointer.ts';
 import { runDag, type DagRunOutcome } from './dag-runner.ts';
 import { withDbRetry } from './db-retry.ts';
@@ -21,17 +21,18 @@ import {
 import type { RunEvents } from './run-events.ts';
 import { isHandOver, RunHandle, type RunTable, type StopKind } from './run-handle.ts';
 
+/** What {@link processExecution} runs on: the ports, the node registry and this process's runs. */
 export interface ProcessorDeps {
-  readonly runStore: RunStore;
+  readonly runStore: RunStorePort;
   /** Releases the lease of a run handed over (shutdown, lost lock) so it moves on at once. */
-  readonly leases: Pick<LeaseStore, 'release'>;
+  readonly leases: Pick<LeasePort, 'release'>;
   readonly registry: NodeRegistry;
   readonly nodes: NodeRunnerDeps;
   readonly events: RunEvents;
   readonly runs: RunTable;
   readonly clock: Clock;
   readonly workerId: string;
-  readonly log: Logger;
+  readonly log: EngineLogger;
   /** LINKFLOW_MAX_EXECUTION_OUTPUT_BYTES: a larger output fails the execution (EXECUTION). */
   readonly maxExecutionOutputBytes?: number;
   readonly observe?: {
@@ -224,7 +225,7 @@ function outcomeStatus(outcome: DagRunOutcome, handle: RunHandle): string {
 interface FinishContext {
   exec: ClaimedExecution;
   checkpointer: Checkpointer;
-  log: Logger;
+  log: EngineLogger;
   handle?: RunHandle;
 }
 

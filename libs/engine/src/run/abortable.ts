@@ -58,3 +58,18 @@ export function childController(parent: AbortSignal): {
   parent.addEventListener('abort', onAbort, { once: true });
   return { controller, dispose: () => parent.removeEventListener('abort', onAbort) };
 }
+
+/**
+ * Whether `work` settles (either way) within `ms`. Shutdown steps that talk to a dependency
+ * which may be down (Redis unsubscribe, queue close) are bounded with it, so a process that
+ * was told to stop does stop.
+ */
+export function settledWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const done = work.then(
+    () => true,
+    () => true,
+  );
+  return Promise.race([done, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,15 +1,20 @@
 import { createServer, type Server } from 'node:http';
-import type { NodeHealth } from '@linkflow/nodes';
-import type { Logger } from '@linkflow/telemetry';
 import type { Registry } from 'prom-client';
+import type { Logger } from './logger.ts';
 
 /** One readiness check's answer. Raw errors are logged, never served. */
 export type CheckResult = 'ok' | 'unavailable';
 export type ReadinessProbe = () => Promise<Record<string, CheckResult>>;
 
+/** A component's own health report (node types report this way). */
+export interface ComponentHealth {
+  readonly ok: boolean;
+  readonly detail?: string;
+}
+
 export interface HealthServerOptions {
   readonly port: number;
-  /** Interface to bind; loopback by default (EXECUTOR_METRICS_HOST). */
+  /** Interface to bind (the executor's EXECUTOR_METRICS_HOST, loopback by default). */
   readonly host: string;
   readonly registry: Registry;
   readonly ready: ReadinessProbe;
@@ -17,9 +22,10 @@ export interface HealthServerOptions {
 }
 
 /**
- * The executor's own small HTTP server: `/metrics` (Prometheus), `/health/live` and
- * `/health/ready` (each check `ok` or `unavailable`; 503 when any is not ok). It has no
- * authentication, so it binds loopback unless the operator chooses an interface.
+ * A process's own small HTTP server (the executor's): `/metrics` (Prometheus),
+ * `/health/live` and `/health/ready` (each check `ok` or `unavailable`; 503 when any is not
+ * ok). It has no authentication, so callers bind loopback unless the operator chooses an
+ * interface.
  */
 export function startHealthServer(options: HealthServerOptions): Promise<Server> {
   const { registry, ready, log } = options;
@@ -64,11 +70,12 @@ export function startHealthServer(options: HealthServerOptions): Promise<Server>
 
 /**
  * Runs the named checks at once and answers `ok` or `unavailable` for each, plus one per
- * node type; what went wrong (connection strings, hosts, driver messages) goes to the log.
+ * node type (`node:<type>`); what went wrong (connection strings, hosts, driver messages)
+ * goes to the log.
  */
 export async function runReadinessChecks(
   checks: Readonly<Record<string, () => Promise<unknown>>>,
-  nodes: () => Promise<Record<string, NodeHealth>>,
+  nodes: () => Promise<Record<string, ComponentHealth>>,
   log: Logger,
 ): Promise<Record<string, CheckResult>> {
   const entries = Object.entries(checks);

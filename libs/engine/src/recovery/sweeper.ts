@@ -1,18 +1,19 @@
-import { AppError } from '@linkflow/domain';
-import { isLiveJobState, type ExecutionQueue } from '@linkflow/queue';
-import type { LeaderLock, LeaseStore, OrphanCursor, OrphanExecution } from '@linkflow/store';
-import type { Logger } from '@linkflow/telemetry';
+import { settledWithin } from '../run/abortable.ts';
+import { AppError, type OrphanCursor, type OrphanExecution } from '@linkflow/domain';
+import type { EngineLogger, JobQueuePort, LeasePort, SweepLock } from '../ports.ts';
 import type { DeadLetterer } from './dead-letter.ts';
 
+/** The ports the sweeper works through. */
 export interface SweeperDeps {
-  readonly leases: Pick<LeaseStore, 'orphans'>;
-  readonly queue: Pick<ExecutionQueue, 'status' | 'requeue'>;
+  readonly leases: Pick<LeasePort, 'orphans'>;
+  readonly queue: JobQueuePort;
   readonly deadLetterer: Pick<DeadLetterer, 'once'>;
   /** Held by one executor of the fleet at a time: only that one sweeps. */
-  readonly lock: Pick<LeaderLock, 'hold' | 'release'>;
-  readonly log: Logger;
+  readonly lock: SweepLock;
+  readonly log: EngineLogger;
 }
 
+/** How often the sweeper passes and what it considers orphaned. */
 export interface SweeperOptions {
   readonly intervalMs: number;
   /** A pending execution this old with no live job is enqueued again. */
@@ -25,12 +26,12 @@ type Action = 'live' | 'requeued' | 'dead';
 
 /** Decides what one orphan candidate needs, by the state of its BullMQ job. */
 async function sweepOne(deps: SweeperDeps, e: OrphanExecution): Promise<Action> {
-  const job = await deps.queue.status(e.id);
-  if (isLiveJobState(job.state)) return 'live';
-  if (job.state === 'failed') {
+  const job = await deps.queue.standing(e.id);
+  if (job.kind === 'live') return 'live';
+  if (job.kind === 'failed') {
     // Failed for good, but the failed handler never dead-lettered it (its process died,
     // or Redis/Postgres were down meanwhile): finish that now.
-    await deps.deadLetterer.once(e.id, job.failedReason ?? 'job failed');
+    await deps.deadLetterer.once(e.id, job.reason ?? 'job failed');
     return 'dead';
   }
   const added = await deps.queue.requeue({
@@ -50,6 +51,8 @@ async function sweepOne(deps: SweeperDeps, e: OrphanExecution): Promise<Action> 
  * and a live job or lease is never touched, so an execution is never enqueued twice.
  * Candidates are paged through with a cursor that wraps around, `batchSize` per pass.
  */
+const STOP_WAIT_MS = 5_000;
+
 export function startSweeper(deps: SweeperDeps, options: SweeperOptions): () => Promise<void> {
   const limit = options.batchSize ?? 200;
   let cursor: OrphanCursor | undefined;
@@ -84,7 +87,9 @@ export function startSweeper(deps: SweeperDeps, options: SweeperOptions): () => 
   timer.unref();
   return async () => {
     clearInterval(timer);
-    await running;
+    // A pass stuck on a dead Redis or Postgres must not hold up shutdown; its lock goes
+    // with the connection.
+    if (running) await settledWithin(running, STOP_WAIT_MS);
     await deps.lock.release();
   };
 }

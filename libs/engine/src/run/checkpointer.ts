@@ -1,5 +1,12 @@
-import type { ExecutionStatus } from '@linkflow/domain';
-import type { Fence, NewLogEntry, NodeRunWrite, RunStore } from '@linkflow/store';
+import {
+  CANCELLED_STATUS,
+  CLAIMED_STATUS,
+  type ExecutionStatus,
+  type Fence,
+  type NewLogEntry,
+  type NodeRunWrite,
+} from '@linkflow/domain';
+import type { RunStorePort } from '../ports.ts';
 import type { SettledWithoutRun } from './dag-runner.ts';
 import { withDbRetry } from './db-retry.ts';
 import type { NodeRunResult } from './node-runner.ts';
@@ -41,17 +48,13 @@ function toWrite(nodeId: string, type: string, r: NodeRunResult | SettledWithout
   };
 }
 
+/** The ports a {@link Checkpointer} writes through. */
 export interface CheckpointerDeps {
-  readonly runStore: Pick<RunStore, 'checkpoint' | 'readState' | 'appendLogs'>;
+  readonly runStore: Pick<RunStorePort, 'checkpoint' | 'readState' | 'appendLogs'>;
   readonly events: RunEvents;
   readonly onDbRetry?: (err: unknown) => void;
 }
 
-/**
- * Writes node results for one run, fenced, with their log lines; buffers execution-level
- * log lines to ride along with the next write. A write the fence rejects means the run
- * was cancelled or taken over, and stops it.
- */
 /** A node result held back to ride with the final status write. */
 export interface DeferredNode {
   readonly nodeId: string;
@@ -60,6 +63,11 @@ export interface DeferredNode {
   readonly logs: NewLogEntry[];
 }
 
+/**
+ * Writes node results for one run, fenced, with their log lines; buffers execution-level
+ * log lines to ride along with the next write. A write the fence rejects means the run
+ * was cancelled or taken over, and stops it.
+ */
 export class Checkpointer {
   private pending: NewLogEntry[] = [];
   private deferred: DeferredNode | undefined;
@@ -100,7 +108,7 @@ export class Checkpointer {
       return;
     }
     const allowed: ExecutionStatus[] =
-      this.handle.stopKind === 'cancel' ? ['running', 'cancelled'] : ['running'];
+      this.handle.stopKind === 'cancel' ? [CLAIMED_STATUS, CANCELLED_STATUS] : [CLAIMED_STATUS];
     const write = toWrite(nodeId, this.typeOf(nodeId), result);
     const seqs = await withDbRetry(
       () => this.deps.runStore.checkpoint(this.fence, write, logs, allowed),
@@ -124,7 +132,7 @@ export class Checkpointer {
     if (!deferred) return;
     this.pending.unshift(...deferred.logs.filter((l) => l.nodeId === null));
     const nodeLogs = deferred.logs.filter((l) => l.nodeId !== null);
-    const allowed: ExecutionStatus[] = ['running', 'cancelled'];
+    const allowed: ExecutionStatus[] = [CLAIMED_STATUS, CANCELLED_STATUS];
     const seqs = await withDbRetry(
       () => this.deps.runStore.checkpoint(this.fence, deferred.run, nodeLogs, allowed),
       { onRetry: this.deps.onDbRetry },
@@ -159,7 +167,7 @@ export class Checkpointer {
   /** Why did the fence reject us? Cancelled by the API, or another worker holds the run. */
   private async investigate(): Promise<void> {
     const state = await this.deps.runStore.readState(this.fence.executionId);
-    if (state?.status === 'cancelled' && state.attempt === this.fence.attempt)
+    if (state?.status === CANCELLED_STATUS && state.attempt === this.fence.attempt)
       this.handle.stop('cancel');
     else this.handle.stop('lease_lost');
   }

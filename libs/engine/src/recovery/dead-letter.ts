@@ -1,8 +1,6 @@
 import type { Clock } from '@linkflow/domain';
-import type { DeadLetterQueue } from '@linkflow/queue';
-import type { RunStore } from '@linkflow/store';
-import type { Logger } from '@linkflow/telemetry';
-import { sleep } from './run/abortable.ts';
+import type { DeadLetterSink, EngineLogger, RunStorePort } from '../ports.ts';
+import { sleep } from '../run/abortable.ts';
 
 /** Records that an execution could not be processed: a DLQ entry and `failed` in Postgres. */
 export interface DeadLetterer {
@@ -15,11 +13,12 @@ export interface DeadLetterer {
   reliably(executionId: string, reason: string): Promise<void>;
 }
 
+/** The ports a {@link DeadLetterer} writes through. */
 export interface DeadLettererDeps {
-  readonly dlq: Pick<DeadLetterQueue, 'add'>;
-  readonly runStore: Pick<RunStore, 'markDead'>;
+  readonly dlq: DeadLetterSink;
+  readonly runStore: Pick<RunStorePort, 'markDead'>;
   readonly clock: Clock;
-  readonly log: Logger;
+  readonly log: EngineLogger;
   /** Aborts pending retries on shutdown. */
   readonly signal: AbortSignal;
   readonly initialDelayMs?: number;

@@ -26,6 +26,7 @@ import { childController, raceAbort, sleep } from './abortable.ts';
 import { storableLogData, storableLogMessage } from './log-caps.ts';
 import type { Semaphore } from './semaphore.ts';
 
+/** What {@link runNode} needs: node types, breakers, slots, the clock and the caps. */
 export interface NodeRunnerDeps {
   readonly registry: NodeRegistry;
   readonly breakers: BreakerRegistry;
@@ -39,6 +40,7 @@ export interface NodeRunnerDeps {
   readonly onAttempt?: (type: string, status: 'success' | 'failed', seconds: number) => void;
 }
 
+/** A log line a node wrote while it ran (capped, NUL-free), stored with its checkpoint. */
 export interface NodeLogLine {
   readonly at: Date;
   readonly level: LogLevel;

@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
-import { createLogger } from '@linkflow/telemetry';
+import { createRecordingLogger } from '../testing/recording-logger.ts';
 import { createDeadLetterer } from './dead-letter.ts';
 
-const log = createLogger({ level: 'silent', name: 'dead-letter-test' });
+const log = createRecordingLogger();
 
 describe('createDeadLetterer', () => {
   it('retries marking the execution dead until Postgres answers', async () => {

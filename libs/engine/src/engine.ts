@@ -1,0 +1,182 @@
+import type { Clock } from '@linkflow/domain';
+import type { NodeRegistry } from '@linkflow/nodes';
+import { settledWithin } from './run/abortable.ts';
+import { BreakerRegistry, type BreakerState } from './breakers/breaker-registry.ts';
+import type {
+  DeadLetterSink,
+  EngineLogger,
+  JobQueuePort,
+  LeasePort,
+  RunStorePort,
+  SweepLock,
+} from './ports.ts';
+import { createDeadLetterer, type DeadLetterer } from './recovery/dead-letter.ts';
+import { startLeaseKeeper } from './recovery/lease-keeper.ts';
+import { startSweeper, type SweeperOptions } from './recovery/sweeper.ts';
+import {
+  CompiledWorkflowCache,
+  processExecution,
+  type HandOver,
+  type ProcessorDeps,
+} from './run/execution-processor.ts';
+import type { RunEvents } from './run/run-events.ts';
+import { RunTable } from './run/run-handle.ts';
+import { Semaphore } from './run/semaphore.ts';
+
+/** What the engine measures; the executor wires it to Prometheus. */
+export interface EngineMetrics {
+  executionStarted(priority: string): void;
+  executionFinished(status: string, seconds: number): void;
+  cost(usd: number): void;
+  nodeRetried(type: string): void;
+  nodeAttempted(type: string, status: 'success' | 'failed', seconds: number): void;
+  breakerChanged(target: string, state: BreakerState): void;
+  breakerEvicted(target: string): void;
+}
+
+/** The limits one engine runs under (from the executor's configuration). */
+export interface EngineLimits {
+  /** Node runs in flight at once in this process (node types with their own pool aside). */
+  readonly concurrency: number;
+  /** Lease of a claimed execution; renewed every third of it while the run lasts. */
+  readonly leaseMs: number;
+  readonly maxOutputBytes: number;
+  readonly maxExecutionOutputBytes: number;
+  /** Ceiling on one expression or template evaluation. */
+  readonly expressionTimeoutMs: number;
+}
+
+/** The ports and settings {@link createEngine} builds an engine from. */
+export interface EngineDeps {
+  readonly runStore: RunStorePort;
+  readonly leases: LeasePort;
+  readonly registry: NodeRegistry;
+  readonly events: RunEvents;
+  readonly dlq: DeadLetterSink;
+  readonly clock: Clock;
+  readonly log: EngineLogger;
+  readonly workerId: string;
+  readonly limits: EngineLimits;
+  readonly metrics?: EngineMetrics;
+  /** Jitter source for retry backoff (tests pass a fixed one). */
+  readonly random?: () => number;
+  /** The sweeper's queue, fleet lock and pace; without it this engine does not sweep. */
+  readonly sweep?: {
+    readonly queue: JobQueuePort;
+    readonly lock: SweepLock;
+    readonly options: SweeperOptions;
+  };
+}
+
+/**
+ * One process's engine: runs executions, renews their leases, dead-letters spent jobs and
+ * (with `sweep`) hands on executions nobody holds.
+ */
+export interface Engine {
+  /**
+   * Runs one execution (see {@link processExecution}); resolves to the hand-over kind when
+   * the run stopped without a final status, so the caller can give its job back.
+   */
+  process(executionId: string): Promise<HandOver | undefined>;
+  /** The runs in flight, for control signals and lost job locks. */
+  readonly runs: RunTable;
+  readonly deadLetterer: DeadLetterer;
+  readonly breakers: BreakerRegistry;
+  /**
+   * Shutdown, first half: stops sweeping, then calls `closeConsumer` (the queue consumer
+   * stops taking jobs and resolves once its running ones are done) and waits up to
+   * `graceMs`; runs still going are then stopped as `shutdown` (no final status, they
+   * resume elsewhere) and get a short while to record their hand-over.
+   */
+  drain(closeConsumer: () => Promise<unknown>, graceMs: number): Promise<void>;
+  /** Shutdown, second half: stops lease renewal, dead-letter retries and the breakers. */
+  close(): void;
+}
+
+/** How long interrupted runs get to record their hand-over before connections close. */
+const HAND_OVER_MS = 5_000;
+
+function processorDeps(deps: EngineDeps, runs: RunTable, breakers: BreakerRegistry) {
+  const { metrics, limits, clock } = deps;
+  const processor: ProcessorDeps = {
+    runStore: deps.runStore,
+    leases: deps.leases,
+    registry: deps.registry,
+    runs,
+    clock,
+    workerId: deps.workerId,
+    log: deps.log,
+    maxExecutionOutputBytes: limits.maxExecutionOutputBytes,
+    events: deps.events,
+    nodes: {
+      registry: deps.registry,
+      breakers,
+      slots: new Semaphore(limits.concurrency),
+      clock,
+      random: deps.random ?? Math.random,
+      maxOutputBytes: limits.maxOutputBytes,
+      expressionTimeoutMs: limits.expressionTimeoutMs,
+      ...(metrics && {
+        onRetry: (type) => metrics.nodeRetried(type),
+        onAttempt: (type, status, seconds) => metrics.nodeAttempted(type, status, seconds),
+      }),
+    },
+    ...(metrics && {
+      observe: {
+        started: (priority) => metrics.executionStarted(priority),
+        finished: (status, seconds) => metrics.executionFinished(status, seconds),
+        cost: (usd) => metrics.cost(usd),
+      },
+    }),
+  };
+  return processor;
+}
+
+/** Builds an engine over its ports and starts renewing the leases of the runs it holds. */
+export function createEngine(deps: EngineDeps): Engine {
+  const { log, metrics } = deps;
+  const runs = new RunTable();
+  const breakers = new BreakerRegistry(undefined, {
+    onStateChange: (target, state) => metrics?.breakerChanged(target, state),
+    onEvict: (target) => metrics?.breakerEvicted(target),
+    now: () => deps.clock.now().getTime(),
+  });
+  const processor = processorDeps(deps, runs, breakers);
+  const cache = new CompiledWorkflowCache();
+  const stopping = new AbortController();
+  const deadLetterer = createDeadLetterer({
+    dlq: deps.dlq,
+    runStore: deps.runStore,
+    clock: deps.clock,
+    log,
+    signal: stopping.signal,
+  });
+  const stopLeaseKeeper = startLeaseKeeper({ leases: deps.leases, runs, log }, deps.limits.leaseMs);
+  const { sweep } = deps;
+  const stopSweeper = sweep
+    ? startSweeper({ ...sweep, leases: deps.leases, deadLetterer, log }, sweep.options)
+    : () => Promise.resolve();
+  return {
+    process: (executionId) => processExecution(processor, executionId, cache),
+    runs,
+    deadLetterer,
+    breakers,
+    async drain(closeConsumer, graceMs) {
+      await stopSweeper();
+      const closing = closeConsumer();
+      if (await settledWithin(closing, graceMs)) return;
+      log.warn(
+        { graceMs, running: runs.size },
+        'grace period over; interrupting running executions, which resume elsewhere',
+      );
+      runs.stopAll('shutdown');
+      if (!(await settledWithin(closing, HAND_OVER_MS)))
+        log.warn('runs did not stop in time; their jobs are recovered as stalled');
+    },
+    close() {
+      stopLeaseKeeper();
+      stopping.abort();
+      breakers.shutdown();
+    },
+  };
+}

@@ -1,0 +1,15 @@
+export * from './ports.ts';
+export * from './engine.ts';
+export * from './run/run-events.ts';
+export * from './run/run-handle.ts';
+export * from './run/execution-processor.ts';
+export * from './run/node-runner.ts';
+export * from './run/dag-runner.ts';
+export * from './run/semaphore.ts';
+export * from './run/output-cap.ts';
+export { settledWithin } from './run/abortable.ts';
+export * from './breakers/breaker-registry.ts';
+export * from './recovery/dead-letter.ts';
+export * from './recovery/job-failures.ts';
+export * from './recovery/lease-keeper.ts';
+export * from './recovery/sweeper.ts';

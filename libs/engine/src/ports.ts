@@ -1,0 +1,117 @@
+import type {
+  ClaimOutcome,
+  ExecutionState,
+  ExecutionStatus,
+  Fence,
+  FinishOutcome,
+  FinishRequest,
+  LostLease,
+  NewLogEntry,
+  NodeRunWrite,
+  OrphanCursor,
+  OrphanExecution,
+  Priority,
+} from '@linkflow/domain';
+
+/*
+ * The engine's ports: everything it needs from Postgres, Redis and the process, as
+ * interfaces it owns. The executor app wires them to libs/store, libs/queue and
+ * libs/telemetry; tests wire them to fakes or to the real store. (The clock is the domain's
+ * `Clock`; live events are `RunEvents` in run/run-events.ts.)
+ */
+
+/**
+ * Persistence of the runs this worker claims. Every write is fenced by (execution id,
+ * attempt): a worker that lost its claim writes nothing, and learns so from the answer.
+ */
+export interface RunStorePort {
+  /**
+   * Takes an execution for this worker: pending → running, or re-takes a running one
+   * (attempt + 1, fencing the previous holder out), and leases it.
+   */
+  claim(executionId: string, at: Date): Promise<ClaimOutcome>;
+  /**
+   * Writes a node run and its log lines atomically while the execution is in one of
+   * `whileStatus` (default: claimed). The lines' seqs, or undefined when fenced out.
+   */
+  checkpoint(
+    fence: Fence,
+    run: NodeRunWrite,
+    logs?: readonly NewLogEntry[],
+    whileStatus?: readonly ExecutionStatus[],
+  ): Promise<number[] | undefined>;
+  /** Appends execution-level log lines (fenced on the attempt); undefined when fenced out. */
+  appendLogs(fence: Fence, logs: readonly NewLogEntry[]): Promise<number[] | undefined>;
+  /** The final status write (fenced); undefined when fenced out. */
+  finish(fence: Fence, request: FinishRequest): Promise<FinishOutcome | undefined>;
+  /** Ends a non-terminal execution `failed` because its job was dead-lettered. */
+  markDead(executionId: string, reason: string, at: Date): Promise<boolean>;
+  /** Current status, attempt and timeout (for fence checks and control signals). */
+  readState(executionId: string): Promise<ExecutionState | undefined>;
+}
+
+/** Execution leases: renewed while a run lasts, released on hand-over, swept when expired. */
+export interface LeasePort {
+  /** Renews every fence's lease at once; returns those that could not be renewed. */
+  renew(fences: readonly Fence[]): Promise<LostLease[]>;
+  /** Ends a held lease now (fenced): the run stopped here and may continue elsewhere. */
+  release(fence: Fence): Promise<void>;
+  /** Non-terminal executions nobody holds, oldest first, `limit` after `after`. */
+  orphans(options: {
+    pendingGraceMs: number;
+    limit: number;
+    after?: OrphanCursor | undefined;
+  }): Promise<OrphanExecution[]>;
+}
+
+/** A structured log call: fields first (an error under `err`), then a constant message. */
+export interface LogFn {
+  (fields: object, message: string): void;
+  (message: string): void;
+}
+
+/** The logger the engine writes to (pino's `Logger` fits). */
+export interface EngineLogger {
+  readonly debug: LogFn;
+  readonly info: LogFn;
+  readonly warn: LogFn;
+  readonly error: LogFn;
+  /** A logger that adds `bindings` to every line. */
+  child(bindings: Record<string, unknown>): EngineLogger;
+}
+
+/** Where dead-lettered executions are recorded for an operator (the DLQ). */
+export interface DeadLetterSink {
+  /** Idempotent per execution (the first entry and reason are kept). */
+  add(executionId: string, reason: string): Promise<unknown>;
+}
+
+/** What the queue says about an execution's job. */
+export type JobStanding =
+  /** Waiting, delayed or being processed: some worker will (or does) run it. */
+  | { readonly kind: 'live' }
+  /** Failed for good, with the queue's reason. */
+  | { readonly kind: 'failed'; readonly reason: string | undefined }
+  /** No job, or one that finished: nothing will run the execution unless it is requeued. */
+  | { readonly kind: 'none' };
+
+/** The queue as the sweeper sees it. */
+export interface JobQueuePort {
+  /**
+   * The standing of an execution's job.
+   * @throws AppError `QUEUE_UNAVAILABLE` when the queue does not answer (the pass stops).
+   */
+  standing(executionId: string): Promise<JobStanding>;
+  /**
+   * Enqueues an execution again unless it has a live job; true when a job was added.
+   * @throws AppError `QUEUE_UNAVAILABLE` when the queue does not answer (the pass stops).
+   */
+  requeue(request: { executionId: string; tenantId: string; priority: Priority }): Promise<boolean>;
+}
+
+/** A fleet-wide lock: only the process holding it sweeps. */
+export interface SweepLock {
+  /** Takes or keeps the lock; false when another process holds it. */
+  hold(): Promise<boolean>;
+  release(): Promise<void>;
+}

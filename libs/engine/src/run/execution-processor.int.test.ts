@@ -1,0 +1,215 @@
+import { randomUUID } from 'node:crypto';
+import { Type } from '@sinclair/typebox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type {
+  ExecutionStatus,
+  NodeRunWrite,
+  NodeStatus,
+  WorkflowDefinition,
+} from '@linkflow/domain';
+import { createNodeRegistry, createTransformNode, type NodeDefinition } from '@linkflow/nodes';
+import {
+  createApiKeyRepository,
+  createDb,
+  createExecutionRepository,
+  createLeaseStore,
+  createRunStore,
+  createWorkflowRepository,
+  type Db,
+} from '@linkflow/store';
+import { testDatabaseUrl } from '../../../../test/fixtures.ts';
+import { BreakerRegistry } from '../breakers/breaker-registry.ts';
+import { createRecordingLogger } from '../testing/recording-logger.ts';
+import {
+  CompiledWorkflowCache,
+  processExecution,
+  type ProcessorDeps,
+} from './execution-processor.ts';
+import type { RunEvents } from './run-events.ts';
+import { RunTable } from './run-handle.ts';
+import { Semaphore } from './semaphore.ts';
+
+// The engine against the real store (Postgres, no BullMQ): what it checkpoints and how it
+// finishes, read back from the database.
+
+//   a ──▶ b ──▶ d        a, b, c: `step` nodes (count their runs, output {node, by: 'run'})
+//   └───▶ c ──┘          d: transform `nodes.b.by & "/" & nodes.c.by`
+const definition: WorkflowDefinition = {
+  name: 'engine-int',
+  nodes: [
+    { id: 'a', type: 'http', config: {} },
+    { id: 'b', type: 'http', config: {} },
+    { id: 'c', type: 'http', config: {} },
+    { id: 'd', type: 'transform', config: { expression: 'nodes.b.by & "/" & nodes.c.by' } },
+  ],
+  edges: [
+    { from: 'a', to: 'b' },
+    { from: 'a', to: 'c' },
+    { from: 'b', to: 'd' },
+    { from: 'c', to: 'd' },
+  ],
+};
+
+/** Node runs of `step` nodes, in start order. */
+const started: string[] = [];
+const step: NodeDefinition<never> = {
+  type: 'http',
+  version: 1,
+  configSchema: Type.Object({}),
+  rawFields: [],
+  execute: (ctx) => {
+    started.push(ctx.nodeId);
+    return Promise.resolve({ output: { node: ctx.nodeId, by: 'run' }, usage: {} });
+  },
+};
+const registry = createNodeRegistry([step, createTransformNode()]);
+
+let db: Db;
+let tenantId: string;
+let workflowId: string;
+const breakers = new BreakerRegistry();
+const ids = { next: () => randomUUID() };
+
+beforeAll(async () => {
+  db = createDb({ url: testDatabaseUrl(), maxConnections: 4 });
+  tenantId = await createApiKeyRepository({ prisma: db.prisma, ids }).ensureTenant(
+    `t-${randomUUID()}`,
+  );
+  const workflows = createWorkflowRepository({ prisma: db.prisma, pool: db.pool, ids });
+  workflowId = (await workflows.create(tenantId, definition)).id;
+});
+afterAll(async () => {
+  breakers.shutdown();
+  await db.close();
+});
+
+async function newExecution(): Promise<string> {
+  const created = await createExecutionRepository({ pool: db.pool }).create({
+    id: ids.next(),
+    tenantId,
+    workflowId,
+    workflowVersion: 1,
+    priority: 'normal',
+    inputData: {},
+    at: new Date(),
+  });
+  if (created.outcome !== 'created') throw new TypeError('execution not created');
+  return created.execution.id;
+}
+
+/** A processor over the real run and lease stores, recording the live events it sends. */
+function processorOn(workerId: string) {
+  const events: { status: string; nodeId: string | undefined }[] = [];
+  const recordEvents: RunEvents = {
+    status: (_id, status, nodeId) => events.push({ status, nodeId }),
+    logs: () => undefined,
+  };
+  const clock = { now: () => new Date() };
+  const deps: ProcessorDeps = {
+    runStore: createRunStore({ pool: db.pool, workerId, leaseMs: 30_000 }),
+    leases: createLeaseStore({ pool: db.pool, leaseMs: 30_000 }),
+    registry,
+    runs: new RunTable(),
+    clock,
+    workerId,
+    log: createRecordingLogger(),
+    events: recordEvents,
+    nodes: {
+      registry,
+      breakers,
+      slots: new Semaphore(4),
+      clock,
+      random: () => 0.5,
+      maxOutputBytes: 1024 * 1024,
+    },
+  };
+  return { deps, events };
+}
+
+async function stored(executionId: string) {
+  const execution = await db.pool.query<{
+    status: ExecutionStatus;
+    output: unknown;
+    attempt: number;
+  }>('select status, output, attempt from executions where id = $1', [executionId]);
+  const nodes = await db.pool.query<{ node_id: string; status: NodeStatus; output: unknown }>(
+    'select node_id, status, output from node_runs where execution_id = $1 order by node_id',
+    [executionId],
+  );
+  const transitions = await db.pool.query<{ to_status: string }>(
+    'select to_status from execution_transitions where execution_id = $1 order by id',
+    [executionId],
+  );
+  return {
+    execution: execution.rows[0],
+    nodes: Object.fromEntries(nodes.rows.map((r) => [r.node_id, r])),
+    transitions: transitions.rows.map((r) => r.to_status),
+  };
+}
+
+const checkpointOf = (nodeId: string): NodeRunWrite => ({
+  nodeId,
+  type: 'http',
+  status: 'success',
+  attempts: 1,
+  startedAt: new Date(),
+  finishedAt: new Date(),
+  durationMs: 1,
+  outputJson: JSON.stringify({ node: nodeId, by: 'checkpoint' }),
+  outputBytes: 40,
+  error: null,
+  attemptLog: [],
+  usage: null,
+  cost: '0',
+});
+
+describe('processExecution on the real store', () => {
+  it('checkpoints every node of a small DAG and finishes the execution', async () => {
+    // ARRANGE
+    const id = await newExecution();
+    const { deps, events } = processorOn('engine-int-1');
+    started.length = 0;
+    // ACT
+    const handedOver = await processExecution(deps, id, new CompiledWorkflowCache());
+    // ASSERT
+    expect(handedOver).toBeUndefined();
+    const { execution, nodes, transitions } = await stored(id);
+    expect(execution).toEqual({ status: 'success', output: { d: 'run/run' }, attempt: 1 });
+    expect(Object.values(nodes).map((n) => [n.node_id, n.status])).toEqual([
+      ['a', 'success'],
+      ['b', 'success'],
+      ['c', 'success'],
+      ['d', 'success'],
+    ]);
+    expect(nodes['b']?.output).toEqual({ node: 'b', by: 'run' });
+    expect(transitions).toEqual(['pending', 'running', 'success']);
+    expect(started.sort()).toEqual(['a', 'b', 'c']);
+    expect(events.at(0)).toEqual({ status: 'running', nodeId: undefined });
+    expect(events.at(-1)).toEqual({ status: 'success', nodeId: undefined });
+    expect(deps.runs.size).toBe(0);
+  });
+
+  it('resumes a taken-over execution without re-running its checkpointed nodes', async () => {
+    // ARRANGE: a first worker claimed the execution, checkpointed a and b, then died
+    const id = await newExecution();
+    const first = createRunStore({ pool: db.pool, workerId: 'engine-int-dead', leaseMs: 30_000 });
+    const claim = await first.claim(id, new Date());
+    if (!claim.claimed) throw new TypeError('not claimed');
+    expect(await first.checkpoint(claim.execution.fence, checkpointOf('a'))).toEqual([]);
+    expect(await first.checkpoint(claim.execution.fence, checkpointOf('b'))).toEqual([]);
+    const { deps } = processorOn('engine-int-2');
+    started.length = 0;
+    // ACT: another worker takes it over
+    await processExecution(deps, id, new CompiledWorkflowCache());
+    // ASSERT: only c ran; d read b's checkpointed output
+    expect(started).toEqual(['c']);
+    const { execution, nodes, transitions } = await stored(id);
+    expect(execution).toEqual({ status: 'success', output: { d: 'checkpoint/run' }, attempt: 2 });
+    expect(nodes['a']?.output).toEqual({ node: 'a', by: 'checkpoint' });
+    expect(nodes['b']?.output).toEqual({ node: 'b', by: 'checkpoint' });
+    expect(nodes['c']?.output).toEqual({ node: 'c', by: 'run' });
+    expect(transitions).toEqual(['pending', 'running', 'success']);
+    // the dead worker's attempt is fenced out: its late writes change nothing
+    expect(await first.checkpoint(claim.execution.fence, checkpointOf('c'))).toBeUndefined();
+  });
+});
