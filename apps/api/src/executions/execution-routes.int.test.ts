@@ -17,6 +17,18 @@ const start = (body: Record<string, unknown>, headers?: Record<string, string>) 
     ...(headers ? { headers } : {}),
   });
 
+/** What a start leaves behind: the tenant's execution and transition rows, and queued jobs. */
+async function written() {
+  const rows = await h.db.pool.query<{ executions: number; transitions: number }>(
+    `select (select count(*)::int from executions where tenant_id = $1) as executions,
+            (select count(*)::int from execution_transitions t
+               join executions e on e.id = t.execution_id where e.tenant_id = $1) as transitions`,
+    [h.tenantId],
+  );
+  const jobs = await h.queue.queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active');
+  return { ...rows.rows[0], jobs: Object.values(jobs).reduce((a, b) => a + b, 0) };
+}
+
 describe('POST /api/executions', () => {
   it('answers 202 with the pending execution and a Location', async () => {
     const res = await start({ input_data: { total: 80 } });
@@ -84,9 +96,11 @@ describe('POST /api/executions', () => {
   });
 
   it('answers 400 for input_data with a NUL character and writes nothing', async () => {
+    const before = await written();
     const res = await start({ input_data: { text: 'a\u0000b' } });
     expect(res.statusCode).toBe(400);
     expect(res.json().errors[0].path).toBe('/input_data');
+    expect(await written()).toEqual(before);
   });
 
   it('keeps idempotency keys per tenant', async () => {
@@ -105,8 +119,10 @@ describe('POST /api/executions', () => {
   });
 
   it('answers 404 for an unknown workflow and writes nothing', async () => {
+    const before = await written();
     const res = await h.request('POST', '/api/executions', { body: { workflow_id: 'missing' } });
     expect(res.statusCode).toBe(404);
+    expect(await written()).toEqual(before);
   });
 
   it('answers 400 naming the field for schema violations', async () => {
@@ -125,22 +141,14 @@ describe('POST /api/executions', () => {
   });
 
   it('answers 400 naming workflow_id when it is not a string, and writes nothing', async () => {
-    const count = async () =>
-      Number(
-        (
-          await h.db.pool.query('select count(*) from executions where tenant_id = $1', [
-            h.tenantId,
-          ])
-        ).rows[0].count,
-      );
-    const before = await count();
+    const before = await written();
     for (const workflow_id of [123, true, ['x'], { id: 'x' }]) {
       const res = await h.request('POST', '/api/executions', { body: { workflow_id } });
       expect(res.statusCode).toBe(400);
       expect(res.headers['content-type']).toContain('application/problem+json');
       expect(res.json().errors).toEqual([{ path: '/workflow_id', message: 'must be string' }]);
     }
-    expect(await count()).toBe(before);
+    expect(await written()).toEqual(before);
   });
 
   it('answers 400 when body and header disagree', async () => {
