@@ -48,6 +48,9 @@ function toWrite(nodeId: string, type: string, r: NodeRunResult | SettledWithout
   };
 }
 
+/** A write allowed after an API cancel of this attempt (the node ran: it is recorded). */
+const WHILE_CANCELLED: readonly ExecutionStatus[] = [CLAIMED_STATUS, CANCELLED_STATUS];
+
 /** The ports a {@link Checkpointer} writes through. */
 export interface CheckpointerDeps {
   readonly runStore: Pick<RunStorePort, 'checkpoint' | 'readState' | 'appendLogs'>;
@@ -107,16 +110,42 @@ export class Checkpointer {
       };
       return;
     }
-    const allowed: ExecutionStatus[] =
-      this.handle.stopKind === 'cancel' ? [CLAIMED_STATUS, CANCELLED_STATUS] : [CLAIMED_STATUS];
     const write = toWrite(nodeId, this.typeOf(nodeId), result);
-    const seqs = await withDbRetry(
-      () => this.deps.runStore.checkpoint(this.fence, write, logs, allowed),
-      { onRetry: this.deps.onDbRetry },
-    );
-    if (seqs === undefined) return this.investigate();
+    const allowed = this.handle.stopKind === 'cancel' ? WHILE_CANCELLED : [CLAIMED_STATUS];
+    let seqs = await this.write(write, logs, allowed);
+    // Fenced out: a cancel by the API (same attempt) must not erase a node that ran; it is
+    // written under the cancelled status. A takeover writes nothing: the new holder re-runs it.
+    if (seqs === undefined && (await this.investigate()))
+      seqs = await this.write(write, logs, WHILE_CANCELLED);
+    if (seqs === undefined) return;
     this.deps.events.logs(this.fence.executionId, logs, seqs);
     this.deps.events.status(this.fence.executionId, result.status, nodeId);
+  }
+
+  /**
+   * After the final write was fenced out: when the API cancelled the execution (same
+   * attempt), writes the held-back last node and `logs` under the cancelled status and
+   * returns true; false when another worker took the run over (nothing is written).
+   */
+  async recordAfterCancel(logs: readonly NewLogEntry[]): Promise<boolean> {
+    if (!(await this.investigate())) {
+      this.deferred = undefined;
+      return false;
+    }
+    this.pending.unshift(...logs);
+    await this.flushDeferred();
+    await this.flush();
+    return true;
+  }
+
+  private write(
+    run: NodeRunWrite,
+    logs: readonly NewLogEntry[],
+    allowed: readonly ExecutionStatus[],
+  ): Promise<number[] | undefined> {
+    return withDbRetry(() => this.deps.runStore.checkpoint(this.fence, run, logs, allowed), {
+      onRetry: this.deps.onDbRetry,
+    });
   }
 
   /** Hands over the held-back last node (the final write stores it). */
@@ -126,18 +155,19 @@ export class Checkpointer {
     return deferred;
   }
 
+  /** Gives back a held-back node whose final write did not happen. */
+  restoreDeferred(deferred: DeferredNode): void {
+    this.deferred = deferred;
+  }
+
   /** Writes a held-back node on its own (when the run ends without a final write of ours). */
   async flushDeferred(): Promise<void> {
     const deferred = this.takeDeferred();
     if (!deferred) return;
     this.pending.unshift(...deferred.logs.filter((l) => l.nodeId === null));
     const nodeLogs = deferred.logs.filter((l) => l.nodeId !== null);
-    const allowed: ExecutionStatus[] = [CLAIMED_STATUS, CANCELLED_STATUS];
-    const seqs = await withDbRetry(
-      () => this.deps.runStore.checkpoint(this.fence, deferred.run, nodeLogs, allowed),
-      { onRetry: this.deps.onDbRetry },
-    );
-    if (seqs) this.deps.events.logs(this.fence.executionId, nodeLogs, seqs);
+    const seqs = await this.write(deferred.run, nodeLogs, WHILE_CANCELLED);
+    if (seqs) this.published({ ...deferred, logs: nodeLogs }, seqs);
   }
 
   /** Publishes the events of a node that was written with the final status. */
@@ -164,11 +194,16 @@ export class Checkpointer {
     if (seqs) this.deps.events.logs(this.fence.executionId, logs, seqs);
   }
 
-  /** Why did the fence reject us? Cancelled by the API, or another worker holds the run. */
-  private async investigate(): Promise<void> {
-    const state = await this.deps.runStore.readState(this.fence.executionId);
-    if (state?.status === CANCELLED_STATUS && state.attempt === this.fence.attempt)
-      this.handle.stop('cancel');
-    else this.handle.stop('lease_lost');
+  /**
+   * Why did the fence reject us? Cancelled by the API (stops the run as a cancel, true), or
+   * another worker holds the run (stops it as `lease_lost`, false).
+   */
+  private async investigate(): Promise<boolean> {
+    const state = await withDbRetry(() => this.deps.runStore.readState(this.fence.executionId), {
+      onRetry: this.deps.onDbRetry,
+    });
+    const cancelled = state?.status === CANCELLED_STATUS && state.attempt === this.fence.attempt;
+    this.handle.stop(cancelled ? 'cancel' : 'lease_lost');
+    return cancelled;
   }
 }

@@ -1,6 +1,7 @@
 import {
   compileWorkflow,
   type ClaimedExecution,
+  type NewLogEntry,
   type Clock,
   type CompiledWorkflow,
   type NodeState,
@@ -10,7 +11,7 @@ import {
 import type { NodeRegistry } from '@linkflow/nodes';
 import { LRUCache } from 'lru-cache';
 import type { EngineLogger, LeasePort, RunStorePort } from '../ports.ts';
-import { Checkpointer } from './checkpointer.ts';
+import { Checkpointer, type DeferredNode } from './checkpointer.ts';
 import { runDag, type DagRunOutcome } from './dag-runner.ts';
 import { withDbRetry } from './db-retry.ts';
 import type { NodeRunnerDeps } from './node-runner.ts';
@@ -266,20 +267,37 @@ async function finish(
       : `${error?.type ?? 'UNKNOWN'}: ${error?.message ?? ''}`;
   const level = outcome.status === 'success' ? 'info' : 'error';
   const verb = outcome.status === 'success' ? 'succeeded' : 'failed';
-  c.checkpointer.log({
-    at,
-    level,
-    message: `execution ${verb}`,
-    ...(error ? { data: { error } } : {}),
-  });
+  const verdict = { at, level, message: `execution ${verb}`, nodeId: null } as const;
   const lastNode = c.checkpointer.takeDeferred();
-  const logs = c.checkpointer.takePending();
+  const earlier = c.checkpointer.takePending();
+  const logs = [...earlier, { ...verdict, ...(error ? { data: { error } } : {}) }];
   const carried = lastNode ? { lastNode: { run: lastNode.run, logs: lastNode.logs } } : {};
   const request = { status: outcome.status, output, error, at, reason, logs, ...carried };
   const written = await withDbRetry(() => deps.runStore.finish(c.exec.fence, request));
-  if (!written) return c.log.warn('final write fenced out (cancelled or taken over)');
+  if (!written) return fencedOut(deps, c, { lastNode, logs: earlier });
   if (lastNode) c.checkpointer.published(lastNode, written.nodeSeqs);
   deps.events.logs(id, logs, written.seqs);
   deps.events.status(id, outcome.status);
   c.log.info({ status: outcome.status }, 'execution finished');
+}
+
+/**
+ * The final write was fenced out. Cancelled by the API while it queued: what ran is still
+ * recorded (the held-back last node and the buffered lines) under the cancelled status.
+ * Taken over: nothing is written, the new holder continues.
+ */
+async function fencedOut(
+  deps: ProcessorDeps,
+  c: FinishContext,
+  unwritten: { lastNode: DeferredNode | undefined; logs: NewLogEntry[] },
+): Promise<void> {
+  if (unwritten.lastNode) c.checkpointer.restoreDeferred(unwritten.lastNode);
+  const cancelled = { at: deps.clock.now(), level: 'warn', nodeId: null } as const;
+  const recorded = await c.checkpointer.recordAfterCancel([
+    ...unwritten.logs,
+    { ...cancelled, message: 'execution cancelled while its final status was being written' },
+  ]);
+  if (!recorded) return c.log.warn('final write fenced out (taken over)');
+  deps.events.status(c.exec.fence.executionId, 'cancelled');
+  c.log.info('execution cancelled as it finished; its node runs are recorded');
 }

@@ -1,0 +1,197 @@
+import { randomUUID } from 'node:crypto';
+import { Type } from '@sinclair/typebox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WorkflowDefinition } from '@linkflow/domain';
+import { createNodeRegistry, type NodeDefinition } from '@linkflow/nodes';
+import {
+  createApiKeyRepository,
+  createDb,
+  createExecutionRepository,
+  createLeaseStore,
+  createRunStore,
+  createWorkflowRepository,
+  type Db,
+} from '@linkflow/store';
+import { testDatabaseUrl } from '../../../../test/fixtures.ts';
+import { BreakerRegistry } from '../breakers/breaker-registry.ts';
+import { createRecordingLogger } from '../testing/recording-logger.ts';
+import {
+  CompiledWorkflowCache,
+  processExecution,
+  type ProcessorDeps,
+} from './execution-processor.ts';
+import { RunTable } from './run-handle.ts';
+import { Semaphore } from './semaphore.ts';
+
+// An API cancel that races a node's completion: the node ran and succeeded, so its result
+// and logs are recorded even though the execution ends `cancelled`. The race is made
+// deterministic with a test transaction holding the execution row lock while the API's
+// cancel statement and then the engine's write queue behind it (the cancel goes first).
+
+/** `gate` nodes wait until the test opens them. */
+let open: () => void = () => undefined;
+let opened: Promise<void> = Promise.resolve();
+const startedNodes: string[] = [];
+const gate: NodeDefinition<never> = {
+  type: 'http',
+  version: 1,
+  configSchema: Type.Object({}),
+  rawFields: [],
+  execute: async (ctx) => {
+    startedNodes.push(ctx.nodeId);
+    if (ctx.nodeId === 'slow') await opened;
+    return { output: { node: ctx.nodeId }, usage: {} };
+  },
+};
+const registry = createNodeRegistry([gate]);
+
+let db: Db;
+let tenantId: string;
+const breakers = new BreakerRegistry();
+const ids = { next: () => randomUUID() };
+
+beforeAll(async () => {
+  db = createDb({ url: testDatabaseUrl(), maxConnections: 8 });
+  tenantId = await createApiKeyRepository({ prisma: db.prisma, ids }).ensureTenant(
+    `t-${randomUUID()}`,
+  );
+});
+afterAll(async () => {
+  breakers.shutdown();
+  await db.close();
+});
+
+async function newExecution(definition: WorkflowDefinition): Promise<string> {
+  const workflows = createWorkflowRepository({ prisma: db.prisma, pool: db.pool, ids });
+  const workflowId = (await workflows.create(tenantId, definition)).id;
+  const created = await createExecutionRepository({ pool: db.pool }).create({
+    id: ids.next(),
+    tenantId,
+    workflowId,
+    workflowVersion: 1,
+    priority: 'normal',
+    inputData: {},
+    at: new Date(),
+  });
+  if (created.outcome !== 'created') throw new TypeError('execution not created');
+  return created.execution.id;
+}
+
+function processorDeps(): ProcessorDeps {
+  const clock = { now: () => new Date() };
+  return {
+    runStore: createRunStore({ pool: db.pool, workerId: 'race-int', leaseMs: 30_000 }),
+    leases: createLeaseStore({ pool: db.pool, leaseMs: 30_000 }),
+    registry,
+    runs: new RunTable(),
+    clock,
+    workerId: 'race-int',
+    log: createRecordingLogger(),
+    events: { status: () => undefined, logs: () => undefined },
+    nodes: {
+      registry,
+      breakers,
+      slots: new Semaphore(4),
+      clock,
+      random: () => 0.5,
+      maxOutputBytes: 1024 * 1024,
+    },
+  };
+}
+
+/** Backends of the test database waiting on a lock. */
+async function lockWaiters(): Promise<number> {
+  const res = await db.pool.query<{ n: number }>(
+    `select count(*)::int as n from pg_stat_activity
+     where datname = current_database() and wait_event_type = 'Lock'`,
+  );
+  return res.rows[0]?.n ?? 0;
+}
+
+/**
+ * Runs the execution; while `slow` is in flight, holds its row lock, queues the API cancel
+ * on it, lets `slow` finish (its write queues second), then lets go.
+ */
+async function cancelRacingCompletion(id: string): Promise<void> {
+  opened = new Promise((resolve) => (open = resolve));
+  startedNodes.length = 0;
+  const run = processExecution(processorDeps(), id, new CompiledWorkflowCache());
+  await expect.poll(() => startedNodes.includes('slow'), { timeout: 10_000 }).toBe(true);
+  const locker = await db.pool.connect();
+  try {
+    await locker.query('begin');
+    await locker.query('select id from executions where id = $1 for update', [id]);
+    const cancel = createExecutionRepository({ pool: db.pool }).cancel(
+      tenantId,
+      id,
+      new Date(),
+      'cancelled by the test',
+    );
+    await expect.poll(lockWaiters, { timeout: 10_000 }).toBe(1);
+    open();
+    await expect.poll(lockWaiters, { timeout: 10_000 }).toBe(2);
+    await locker.query('commit');
+    expect(await cancel).toEqual({ outcome: 'changed', from: 'running' });
+  } finally {
+    locker.release();
+  }
+  await run;
+}
+
+async function stored(id: string) {
+  const status = await db.pool.query<{ status: string }>(
+    'select status from executions where id = $1',
+    [id],
+  );
+  const nodes = await db.pool.query<{ node_id: string; status: string; output: unknown }>(
+    'select node_id, status, output from node_runs where execution_id = $1 order by node_id',
+    [id],
+  );
+  const logs = await db.pool.query<{ message: string }>(
+    'select message from execution_logs where execution_id = $1 order by seq',
+    [id],
+  );
+  return {
+    status: status.rows[0]?.status,
+    nodes: Object.fromEntries(nodes.rows.map((r) => [r.node_id, r])),
+    logs: logs.rows.map((r) => r.message),
+  };
+}
+
+describe('a cancel racing a node completion', () => {
+  it('records the last node that succeeded, and the logs, under the cancelled status', async () => {
+    // ARRANGE
+    const id = await newExecution({
+      name: 'race-last',
+      nodes: [{ id: 'slow', type: 'http', config: {} }],
+      edges: [],
+    });
+    // ACT
+    await cancelRacingCompletion(id);
+    // ASSERT
+    const { status, nodes, logs } = await stored(id);
+    expect(status).toBe('cancelled');
+    expect(nodes['slow']).toMatchObject({ status: 'success', output: { node: 'slow' } });
+    expect(logs).toContain('execution started');
+  }, 30_000);
+
+  it('records a chained node that succeeded before the cancel took effect', async () => {
+    // ARRANGE: slow ──▶ next
+    const id = await newExecution({
+      name: 'race-chain',
+      nodes: [
+        { id: 'slow', type: 'http', config: {} },
+        { id: 'next', type: 'http', config: {} },
+      ],
+      edges: [{ from: 'slow', to: 'next' }],
+    });
+    // ACT
+    await cancelRacingCompletion(id);
+    // ASSERT
+    const { status, nodes } = await stored(id);
+    expect(status).toBe('cancelled');
+    expect(nodes['slow']).toMatchObject({ status: 'success', output: { node: 'slow' } });
+    expect(nodes['next']?.status).toBe('cancelled');
+    expect(startedNodes).toEqual(['slow']);
+  }, 30_000);
+});
