@@ -17,8 +17,9 @@ afterAll(async () => {
 });
 
 async function untilRunning(id: string, path: string): Promise<void> {
-  for (let i = 0; i < 250 && !srv.calls.some((c) => c.path.includes(path)); i++)
-    await new Promise((r) => setTimeout(r, 20));
+  await expect
+    .poll(() => srv.calls.some((c) => c.path.includes(path)), { timeout: 10_000, interval: 20 })
+    .toBe(true);
   await h.waitFor(id, ['running']);
 }
 
@@ -47,13 +48,16 @@ describe('cancel', () => {
     const t0 = Date.now();
     expect(await cancelLikeTheApi(id)).toEqual({ outcome: 'changed', from: 'running' });
     const closedBefore = srv.hangClosedAt.length;
-    for (let i = 0; i < 50 && srv.hangClosedAt.length === closedBefore; i++)
-      await new Promise((r) => setTimeout(r, 20));
+    await expect
+      .poll(() => srv.hangClosedAt.length, { timeout: 5_000, interval: 20 })
+      .toBeGreaterThan(closedBefore);
     expect((srv.hangClosedAt.at(-1) ?? Infinity) - t0).toBeLessThan(1000);
     const e = await h.waitFor(id, ['cancelled']);
-    for (let i = 0; i < 50 && e.nodeRuns.length < 2; i++) Object.assign(e, await h.get(id));
-    const runs = Object.fromEntries((await h.get(id)).nodeRuns.map((r) => [r.nodeId, r.status]));
-    expect(runs).toEqual({ hang: 'cancelled', after: 'cancelled' });
+    const runs = async () =>
+      Object.fromEntries((await h.get(id)).nodeRuns.map((r) => [r.nodeId, r.status]));
+    await expect
+      .poll(runs, { timeout: 5_000, interval: 20 })
+      .toEqual({ hang: 'cancelled', after: 'cancelled' });
     expect(e.transitions.map((t) => t.to)).toEqual(['pending', 'running', 'cancelled']);
   });
 

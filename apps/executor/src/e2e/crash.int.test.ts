@@ -49,14 +49,14 @@ describe('crash recovery', () => {
       const ids = await Promise.all(Array.from({ length: 6 }, () => h.start(wf)));
       const first = spawnExecutor();
       // ARRANGE: wait until every execution has checkpointed at least its first node
-      for (let i = 0; i < 600; i++) {
-        const done = await h.db.pool.query(
-          `select count(distinct execution_id)::int as n from node_runs where execution_id = any($1) and node_id = 'c1'`,
-          [ids],
-        );
-        if (done.rows[0].n === ids.length) break;
-        await new Promise((r) => setTimeout(r, 25));
-      }
+      const checkpointed = async () =>
+        (
+          await h.db.pool.query<{ n: number }>(
+            `select count(distinct execution_id)::int as n from node_runs where execution_id = any($1) and node_id = 'c1' and status = 'success'`,
+            [ids],
+          )
+        ).rows[0]?.n;
+      await expect.poll(checkpointed, { timeout: 15_000, interval: 25 }).toBe(ids.length);
       // ACT: kill -9 mid-run, remember what was checkpointed, start a new executor
       first.kill('SIGKILL');
       const snapshot = await h.db.pool.query<{ execution_id: string; node_id: string }>(

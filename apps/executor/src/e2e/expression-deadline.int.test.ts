@@ -107,11 +107,14 @@ describe('expressions with a deadline', () => {
     );
     const t0 = Date.now();
     await publishControl(h.redis, { execution_id: id, action: 'cancel' });
-    const e = await h.waitFor(id, ['cancelled'], 15_000);
-    for (let i = 0; i < 100 && nodeError(e, 'runaway')?.status !== 'cancelled'; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      Object.assign(e, await h.get(id));
-    }
+    await h.waitFor(id, ['cancelled'], 15_000);
+    await expect
+      .poll(async () => nodeError(await h.get(id), 'runaway')?.status, {
+        timeout: 5_000,
+        interval: 50,
+      })
+      .toBe('cancelled');
+    const e = await h.get(id);
     console.log(`runaway expression cancelled after ${Date.now() - t0} ms`);
     expect(nodeError(e, 'runaway')).toMatchObject({
       status: 'cancelled',

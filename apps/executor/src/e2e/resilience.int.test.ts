@@ -38,13 +38,15 @@ describe('events', () => {
     const subscription = await subscribeEvents(sub, id, (e) => void seen.push(e));
     await h.queue.enqueue({ executionId: id, tenantId: h.tenantId, priority: 'normal' });
     await h.waitFor(id);
-    for (
-      let i = 0;
-      i < 50 &&
-      !seen.some((e) => e.kind === 'status' && e.status === 'success' && e.node_id === undefined);
-      i++
-    )
-      await new Promise((r) => setTimeout(r, 20));
+    await expect
+      .poll(
+        () =>
+          seen.some(
+            (e) => e.kind === 'status' && e.status === 'success' && e.node_id === undefined,
+          ),
+        { timeout: 5_000, interval: 20 },
+      )
+      .toBe(true);
     await subscription.unsubscribe();
     sub.disconnect();
     const statuses = seen.flatMap((e) =>
@@ -109,8 +111,7 @@ describe('dead-letter queue', () => {
         priority: 5,
         attempts: 3,
       });
-      for (let i = 0; i < 250 && (await dlq.size()) === 0; i++)
-        await new Promise((r) => setTimeout(r, 20));
+      await expect.poll(() => dlq.size(), { timeout: 10_000, interval: 20 }).toBeGreaterThan(0);
       expect(await dlq.size()).toBe(1);
       const job = await own.queue.queue.getJob('poison-1');
       expect(job?.attemptsMade).toBe(1);
@@ -221,9 +222,9 @@ describe('graceful shutdown', () => {
           nodes: [n.http('slow', `${srv.url}/slow?ms=1500&k={{ execution.id }}`)],
         });
         const id = await own.start(wf);
-        for (let i = 0; i < 1500 && !srv.calls.some((c) => c.path.includes(id)); i++)
-          await new Promise((r) => setTimeout(r, 20));
-        expect(srv.calls.some((c) => c.path.includes(id))).toBe(true);
+        await expect
+          .poll(() => srv.calls.some((c) => c.path.includes(id)), { timeout: 30_000, interval: 20 })
+          .toBe(true);
         // ACT: SIGTERM while the node runs, then offer new work
         child.kill('SIGTERM');
         await new Promise((r) => setTimeout(r, 100));
