@@ -1,7 +1,7 @@
 import type { WorkerOptions } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NodeInput } from '../node-definition.ts';
-import { NodeError } from '../node-errors.ts';
+import { nodeFailure } from '../testing/node-failure.ts';
 import { fakeNodeContext } from '../testing/node-context.ts';
 import { createCodeNode, type CodeConfig, type CodeNode } from './code-node.ts';
 import { SandboxPool, type SandboxJob } from './sandbox-pool.ts';
@@ -53,20 +53,11 @@ function run(
   return target.execute(fakeNodeContext({ nodeId: 'script', ...options }), config, input);
 }
 
-async function failure(promise: Promise<unknown>): Promise<NodeError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(NodeError);
-  return err as NodeError;
-}
-
 describe('code node byte caps (measured inside the sandbox)', () => {
   it('fails a 120 MB return value with EXECUTION naming size and limit, then serves the next run', async () => {
     node = codeNode(1);
     const big = `return 'x'.repeat(${120 * MIB})`;
-    const err = await failure(run(node, { source: big, memory_mb: 300, timeout_ms: 30_000 }));
+    const err = await nodeFailure(run(node, { source: big, memory_mb: 300, timeout_ms: 30_000 }));
     expect(err.type).toBe('EXECUTION');
     expect(err.message).toBe(
       `code node output is at least ${120 * MIB + 2} bytes of JSON, over the ${10 * MIB}-byte limit`,
@@ -79,7 +70,7 @@ describe('code node byte caps (measured inside the sandbox)', () => {
   it('fails an object holding 2 × 8 MB strings after serialising it in the sandbox', async () => {
     node = codeNode(1);
     const source = `const s = 'é'.repeat(${4 * MIB}); return { a: s, b: s }`;
-    const err = await failure(run(node, { source, memory_mb: 128 }));
+    const err = await nodeFailure(run(node, { source, memory_mb: 128 }));
     expect(err.type).toBe('EXECUTION');
     expect(err.message).toMatch(/^code node output is \d+ bytes of JSON, over the 10485760-byte/);
   }, 30_000);
@@ -128,7 +119,7 @@ describe('code pool fairness', () => {
         { tenantId: 'A', signal: stopA.signal },
       ).finally(() => settledA++),
     );
-    const errorsA = loopsA.map(failure);
+    const errorsA = loopsA.map(nodeFailure);
     await new Promise((resolve) => setTimeout(resolve, 100));
     const resultB = await run(node, { source: 'return input.total * 2' }, { tenantId: 'B' });
     expect(resultB.output).toBe(42);
@@ -141,11 +132,11 @@ describe('code pool fairness', () => {
     node = codeNode(1);
     const stop = new AbortController();
     let busySettled = false;
-    const busy = failure(
+    const busy = nodeFailure(
       run(node, { source: 'while (true) {}', timeout_ms: 10_000 }, { signal: stop.signal }),
     ).finally(() => (busySettled = true));
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const err = await failure(run(node, { source: 'return 1', timeout_ms: 300 }));
+    const err = await nodeFailure(run(node, { source: 'return 1', timeout_ms: 300 }));
     expect(err.type).toBe('TIMEOUT');
     expect(err.message).toBe(
       'code node exceeded 300 ms while waiting for a sandbox (it did not run)',
@@ -165,15 +156,15 @@ describe('code pool fairness', () => {
     const stop = new AbortController();
     const ask = (tenantId: string, source: string) =>
       pool?.run({ tenantId, timeoutMs: 20_000, prepare: () => ({ ...job, source }) }, stop.signal);
-    const running = failure(ask('A', 'while (true) {}') as Promise<unknown>);
+    const running = nodeFailure(ask('A', 'while (true) {}') as Promise<unknown>);
     await expect.poll(() => pool?.stats().busy, { timeout: 10_000 }).toBe(1);
     const waiting = [ask('A', 'return 1'), ask('A', 'return 2')];
-    const pending = [running, ...waiting.map((p) => failure(p as Promise<unknown>))];
-    const refused = await failure(ask('A', 'return 3') as Promise<unknown>);
+    const pending = [running, ...waiting.map((p) => nodeFailure(p as Promise<unknown>))];
+    const refused = await nodeFailure(ask('A', 'return 3') as Promise<unknown>);
     expect(refused.type).toBe('EXECUTION');
     expect(refused.retryable).toBe(true);
     expect(refused.message).toMatch(/queue is full for this tenant/);
-    const other = failure(ask('B', 'return 4') as Promise<unknown>);
+    const other = nodeFailure(ask('B', 'return 4') as Promise<unknown>);
     expect(pool.stats().queued).toBe(3); // B queued: two of A's and B's
     stop.abort();
     for (const err of await Promise.all([...pending, other])) expect(err.type).toBe('CANCELLATION');

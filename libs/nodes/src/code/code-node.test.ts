@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Value } from '@sinclair/typebox/value';
 import type { NodeContext, NodeInput } from '../node-definition.ts';
-import { NodeError } from '../node-errors.ts';
+import { nodeFailure } from '../testing/node-failure.ts';
 import { createCodeNode, type CodeConfig } from './index.ts';
 import { fakeNodeContext, type CapturedLog } from '../testing/node-context.ts';
 
@@ -31,15 +31,6 @@ function makeCtx(signal?: AbortSignal, logs: CapturedLog[] = []): NodeContext {
 
 function run(source: string, extra: Omit<CodeConfig, 'source'> = {}, signal?: AbortSignal) {
   return node.execute(makeCtx(signal), { source, ...extra }, input);
-}
-
-async function failure(promise: Promise<unknown>): Promise<NodeError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(NodeError);
-  return err as NodeError;
 }
 
 async function expectPoolServes(): Promise<void> {
@@ -154,7 +145,7 @@ describe('code node execution', () => {
   });
 
   it('fails with EXECUTION and the thrown message when user code throws', async () => {
-    const err = await failure(run('throw new Error("boom")'));
+    const err = await nodeFailure(run('throw new Error("boom")'));
     expect(err.type).toBe('EXECUTION');
     expect(err.message).toContain('boom');
     expect(err.retryable).toBe(false);
@@ -162,14 +153,14 @@ describe('code node execution', () => {
 
   it('fails with TRANSFORMATION when the value is not JSON', async () => {
     for (const source of ['return 1n', 'const a = {}; a.self = a; return a', 'return () => 1']) {
-      const err = await failure(run(source));
+      const err = await nodeFailure(run(source));
       expect(err.type).toBe('TRANSFORMATION');
     }
   });
 
   it('fails with TRANSFORMATION when the input is not JSON', async () => {
     const bad: NodeInput = { ...input, input: { n: 1n } };
-    const err = await failure(node.execute(makeCtx(), { source: 'return 1' }, bad));
+    const err = await nodeFailure(node.execute(makeCtx(), { source: 'return 1' }, bad));
     expect(err.type).toBe('TRANSFORMATION');
   });
 
@@ -195,7 +186,7 @@ describe('code node sandbox escapes', () => {
   it.each(escapes)(
     '%s fails as a node error and the pool keeps serving',
     async (_name, source, message) => {
-      const err = await failure(run(source));
+      const err = await nodeFailure(run(source));
       expect(err.type).toBe('EXECUTION');
       expect(err.message).toMatch(message);
       await expectPoolServes();
@@ -213,7 +204,7 @@ describe('code node sandbox escapes', () => {
 
   it('stops while(true){} with TIMEOUT within the limit', async () => {
     const started = performance.now();
-    const err = await failure(run('while (true) {}', { timeout_ms: 50 }));
+    const err = await nodeFailure(run('while (true) {}', { timeout_ms: 50 }));
     expect(err.type).toBe('TIMEOUT');
     expect(err.message).toBe('code node exceeded 50 ms');
     expect(err.retryable).toBe(false);
@@ -223,20 +214,22 @@ describe('code node sandbox escapes', () => {
 
   it('stops an async loop (for(;;){ await null }) with TIMEOUT', async () => {
     const started = performance.now();
-    const err = await failure(run('for (;;) { await null }', { timeout_ms: 50 }));
+    const err = await nodeFailure(run('for (;;) { await null }', { timeout_ms: 50 }));
     expect(err.type).toBe('TIMEOUT');
     expect(performance.now() - started).toBeLessThan(500);
     await expectPoolServes();
   });
 
   it('ends a never-settling promise with TIMEOUT', async () => {
-    const err = await failure(run('await new Promise(() => {}); return 1', { timeout_ms: 200 }));
+    const err = await nodeFailure(
+      run('await new Promise(() => {}); return 1', { timeout_ms: 200 }),
+    );
     expect(err.type).toBe('TIMEOUT');
     await expectPoolServes();
   });
 
   it('stops endless allocation at the memory limit', async () => {
-    const err = await failure(
+    const err = await nodeFailure(
       run('const a = []; while (true) a.push(new Array(1e6).fill(1))', {
         memory_mb: 16,
         timeout_ms: 10_000,
@@ -248,21 +241,21 @@ describe('code node sandbox escapes', () => {
   }, 15_000);
 
   it('refuses a huge single allocation (512 MB string) at the memory limit', async () => {
-    const err = await failure(run("return 'x'.repeat(2 ** 29).length", { memory_mb: 64 }));
+    const err = await nodeFailure(run("return 'x'.repeat(2 ** 29).length", { memory_mb: 64 }));
     expect(err.type).toBe('EXECUTION');
     expect(err.message).toMatch(/memory limit of 64 MB/);
     await expectPoolServes();
   });
 
   it('stops unbounded recursion with EXECUTION', async () => {
-    const err = await failure(run('function f() { return f() } return f()'));
+    const err = await nodeFailure(run('function f() { return f() } return f()'));
     expect(err.type).toBe('EXECUTION');
     expect(err.message).toMatch(/stack overflow/);
     await expectPoolServes();
   });
 
   it('survives a source that overflows the native stack while compiling', async () => {
-    const err = await failure(run(`return ${'['.repeat(50_000)}`));
+    const err = await nodeFailure(run(`return ${'['.repeat(50_000)}`));
     expect(err.type).toBe('EXECUTION');
     await expectPoolServes();
     await expectPoolServes();
@@ -271,7 +264,7 @@ describe('code node sandbox escapes', () => {
   it('terminates a worker stuck in one long native call at deadline + grace', async () => {
     // String.prototype.repeat never checks the interrupt handler; 1e8 chars take ~1 s.
     const started = performance.now();
-    const err = await failure(
+    const err = await nodeFailure(
       run("return 'x'.repeat(1e8).length", { timeout_ms: 100, memory_mb: 200 }),
     );
     expect(err.type).toBe('TIMEOUT');
@@ -288,7 +281,7 @@ describe('code node pool', () => {
     await new Promise((resolve) => setTimeout(resolve, 150));
     const abortedAt = performance.now();
     controller.abort();
-    const err = await failure(pending);
+    const err = await nodeFailure(pending);
     expect(err.type).toBe('CANCELLATION');
     expect(performance.now() - abortedAt).toBeLessThan(200);
     await expectPoolServes();
@@ -297,10 +290,10 @@ describe('code node pool', () => {
   it('rejects at once when the signal is already aborted, and maps a timeout reason to TIMEOUT', async () => {
     const controller = new AbortController();
     controller.abort();
-    expect((await failure(run('return 1', {}, controller.signal))).type).toBe('CANCELLATION');
+    expect((await nodeFailure(run('return 1', {}, controller.signal))).type).toBe('CANCELLATION');
     const timedOut = new AbortController();
     timedOut.abort(new DOMException('deadline', 'TimeoutError'));
-    expect((await failure(run('return 1', {}, timedOut.signal))).type).toBe('TIMEOUT');
+    expect((await nodeFailure(run('return 1', {}, timedOut.signal))).type).toBe('TIMEOUT');
   });
 
   it('queues runs when every worker is busy, and a queued run can be aborted', async () => {
@@ -311,7 +304,7 @@ describe('code node pool', () => {
     const controller = new AbortController();
     const queued = run('return 1', {}, controller.signal);
     controller.abort();
-    expect((await failure(queued)).type).toBe('CANCELLATION');
+    expect((await nodeFailure(queued)).type).toBe('CANCELLATION');
     const results = await Promise.all([...busy, run('return "after"')]);
     expect(results.map((r) => r.output)).toEqual([1999999000000, 1, 'after']);
   });
@@ -360,7 +353,7 @@ describe('code node pool', () => {
     });
     await own.close();
     expect(await own.health()).toMatchObject({ ok: false });
-    expect((await failure(own.execute(makeCtx(), { source: 'return 2' }, input))).type).toBe(
+    expect((await nodeFailure(own.execute(makeCtx(), { source: 'return 2' }, input))).type).toBe(
       'CANCELLATION',
     );
   });

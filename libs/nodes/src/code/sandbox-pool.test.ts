@@ -1,6 +1,6 @@
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { NodeError } from '../node-errors.ts';
+import { nodeFailure } from '../testing/node-failure.ts';
 import { SandboxPool, type SandboxJob } from './sandbox-pool.ts';
 
 const job: SandboxJob = {
@@ -40,19 +40,10 @@ afterEach(async () => {
   pool = undefined;
 });
 
-async function rejection(promise: Promise<unknown>): Promise<NodeError> {
-  const err: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(NodeError);
-  return err as NodeError;
-}
-
 describe('SandboxPool failures', () => {
   it('rejects a run whose worker dies with EXECUTION and replaces the worker', async () => {
     pool = new SandboxPool({ size: 1, defaultMemoryMb: 16, maxMemoryMb: 16, spawn: dyingWorker });
-    const err = await rejection(pool.run(job, new AbortController().signal));
+    const err = await nodeFailure(pool.run(job, new AbortController().signal));
     expect(err.type).toBe('EXECUTION');
     expect(err.message).toMatch(/worker died: exit code 7/);
     expect(pool.stats()).toMatchObject({ size: 1, alive: 1, busy: 0 });
@@ -60,11 +51,11 @@ describe('SandboxPool failures', () => {
 
   it('gives up after repeated boot failures, with a retryable error', async () => {
     pool = new SandboxPool({ size: 1, defaultMemoryMb: 16, maxMemoryMb: 16, spawn: brokenWorker });
-    const first = await rejection(pool.run(job, new AbortController().signal));
+    const first = await nodeFailure(pool.run(job, new AbortController().signal));
     expect(first.message).toMatch(/fail to start: .*no wasm here/);
     expect(first.retryable).toBe(true);
     expect(pool.stats().alive).toBe(0);
-    expect((await rejection(pool.run(job, new AbortController().signal))).type).toBe('EXECUTION');
+    expect((await nodeFailure(pool.run(job, new AbortController().signal))).type).toBe('EXECUTION');
   });
 
   it('ignores replies for other runs and ends the run at deadline + grace', async () => {
@@ -76,7 +67,9 @@ describe('SandboxPool failures', () => {
       spawn: confusedWorker,
     });
     const started = performance.now();
-    const err = await rejection(pool.run({ ...job, timeoutMs: 30 }, new AbortController().signal));
+    const err = await nodeFailure(
+      pool.run({ ...job, timeoutMs: 30 }, new AbortController().signal),
+    );
     expect(err.type).toBe('TIMEOUT');
     expect(performance.now() - started).toBeLessThan(1_000);
   });
@@ -92,11 +85,11 @@ describe('SandboxPool failures', () => {
       pool.run({ ...job, timeoutMs: 5_000 }, new AbortController().signal),
       pool.run(job, new AbortController().signal),
     ];
-    const errors = pending.map(rejection); // handlers attached before close() rejects them
+    const errors = pending.map(nodeFailure); // handlers attached before close() rejects them
     await new Promise((resolve) => setTimeout(resolve, 50));
     await pool.close();
     for (const err of await Promise.all(errors)) expect(err.type).toBe('CANCELLATION');
-    expect((await rejection(pool.run(job, new AbortController().signal))).type).toBe(
+    expect((await nodeFailure(pool.run(job, new AbortController().signal))).type).toBe(
       'CANCELLATION',
     );
     expect(pool.stats().closed).toBe(true);

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createLeastPrivilegedDb,
-  nodeFailure,
   runDb,
   type LeastPrivilegedDb,
 } from '../testing/least-privileged-db.ts';
+import { nodeFailure } from '../testing/node-failure.ts';
 
 // ARRANGE (shared): `make up`'s demo role and database under unique names, dropped afterwards.
 let db: LeastPrivilegedDb;

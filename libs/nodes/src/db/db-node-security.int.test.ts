@@ -5,10 +5,10 @@ import { testDatabaseUrl } from '../../../../test/fixtures.ts';
 import {
   adminUrl,
   createLeastPrivilegedDb,
-  nodeFailure,
   runDb,
   type LeastPrivilegedDb,
 } from '../testing/least-privileged-db.ts';
+import { nodeFailure } from '../testing/node-failure.ts';
 import { auditDbConnections } from './index.ts';
 
 // ARRANGE (shared): `make up`'s demo role and database under unique names, dropped afterwards;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Value } from '@sinclair/typebox/value';
 import pg from 'pg';
 import type { NodeContext, NodeDefinition } from '../node-definition.ts';
-import { NodeError } from '../node-errors.ts';
+import { nodeFailure } from '../testing/node-failure.ts';
 import { createDbNode, DbConfigSchema, type DbConfig, type DbOutput } from './index.ts';
 import { EMPTY_NODE_INPUT, fakeNodeContext } from '../testing/node-context.ts';
 
@@ -42,15 +42,6 @@ const input = EMPTY_NODE_INPUT;
 
 function run(config: DbConfig, signal?: AbortSignal, node = db) {
   return node.execute(makeCtx(signal), config, input);
-}
-
-async function failure(promise: Promise<unknown>): Promise<NodeError> {
-  const err: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(NodeError);
-  return err as NodeError;
 }
 
 async function count(): Promise<number> {
@@ -118,13 +109,13 @@ describe('db node row limits', () => {
       max_rows: 5,
     });
     expect(exact.output.row_count).toBe(5);
-    const err = await failure(
+    const err = await nodeFailure(
       run({ connection: 'main', query: `select id from ${table}`, max_rows: 3 }),
     );
     expect(err).toMatchObject({ type: 'EXECUTION', retryable: false });
     expect(err.message).toContain('max_rows (3)');
     const before = await count();
-    const write = await failure(
+    const write = await nodeFailure(
       run({
         connection: 'main',
         query: `insert into ${table} (id, name) select i, 'bulk' from generate_series(200, 209) as i returning id`,
@@ -137,7 +128,7 @@ describe('db node row limits', () => {
 
   it('caps max_rows at the server limit', async () => {
     const small = makeNode({ maxRows: 2 });
-    const err = await failure(
+    const err = await nodeFailure(
       run(
         { connection: 'main', query: `select id from ${table}`, max_rows: 100 },
         undefined,
@@ -151,7 +142,7 @@ describe('db node row limits', () => {
 describe('db node failures', () => {
   it('rejects a write under read_only with SECURITY and changes nothing', async () => {
     const before = await count();
-    const err = await failure(
+    const err = await nodeFailure(
       run({
         connection: 'main',
         query: `insert into ${table} (id, name) values (300, 'x')`,
@@ -171,10 +162,12 @@ describe('db node failures', () => {
 
   it('fails SQL errors as EXECUTION with the SQLSTATE, and the client stays usable', async () => {
     const single = makeNode({ poolSize: 1 });
-    const syntax = await failure(run({ connection: 'main', query: 'selec 1' }, undefined, single));
+    const syntax = await nodeFailure(
+      run({ connection: 'main', query: 'selec 1' }, undefined, single),
+    );
     expect(syntax).toMatchObject({ type: 'EXECUTION', retryable: false });
     expect(syntax.message).toContain('SQLSTATE 42601');
-    const dup = await failure(
+    const dup = await nodeFailure(
       run(
         {
           connection: 'main',
@@ -198,7 +191,7 @@ describe('db node failures', () => {
 describe('db node time limits', () => {
   it('fails with retryable TIMEOUT when the statement timeout passes', async () => {
     const started = Date.now();
-    const err = await failure(
+    const err = await nodeFailure(
       run({ connection: 'main', query: 'select pg_sleep(5)', timeout_ms: 200 }),
     );
     expect(err).toMatchObject({ type: 'TIMEOUT', retryable: true });
@@ -222,7 +215,7 @@ describe('db node time limits', () => {
     await expect.poll(active, { timeout: 3000, interval: 20 }).toBe(1);
     const started = Date.now();
     controller.abort();
-    const err = await failure(pending);
+    const err = await nodeFailure(pending);
     expect(err).toMatchObject({ type: 'CANCELLATION', retryable: false });
     expect(Date.now() - started).toBeLessThan(100);
     await expect.poll(active, { timeout: 300, interval: 20 }).toBe(0);
@@ -231,7 +224,7 @@ describe('db node time limits', () => {
 
 describe('db node connections', () => {
   it('fails an unreachable connection as retryable CONNECTIVITY', async () => {
-    const err = await failure(run({ connection: 'dead', query: 'select 1' }));
+    const err = await nodeFailure(run({ connection: 'dead', query: 'select 1' }));
     expect(err).toMatchObject({ type: 'CONNECTIVITY', retryable: true });
   });
 

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeContext, NodeDefinition } from '../node-definition.ts';
-import { NodeError } from '../node-errors.ts';
+import { nodeFailure } from '../testing/node-failure.ts';
 import { createHttpNode, type HttpConfig, type HttpOutput, type LookupAddress } from './index.ts';
 import { EMPTY_NODE_INPUT, fakeNodeContext } from '../testing/node-context.ts';
 
@@ -127,15 +127,6 @@ function run(
   return node.execute(makeCtx(signal), config, input);
 }
 
-async function failure(promise: Promise<unknown>): Promise<NodeError> {
-  const err: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(NodeError);
-  return err as NodeError;
-}
-
 describe('http node requests', () => {
   it('parses a JSON response and reports usage', async () => {
     const { output, usage } = await run(allowed, { url: `${base}/json` });
@@ -186,20 +177,20 @@ describe('http node response bodies', () => {
   });
 
   it('fails with TRANSFORMATION when a JSON response does not parse', async () => {
-    const err = await failure(run(allowed, { url: `${base}/bad-json` }));
+    const err = await nodeFailure(run(allowed, { url: `${base}/bad-json` }));
     expect(err).toMatchObject({ type: 'TRANSFORMATION', retryable: false });
   });
 });
 
 describe('http node status handling', () => {
   it('fails 404 as EXECUTION that is not retryable, with the status', async () => {
-    const err = await failure(run(allowed, { url: `${base}/status?code=404&secret=k` }));
+    const err = await nodeFailure(run(allowed, { url: `${base}/status?code=404&secret=k` }));
     expect(err).toMatchObject({ type: 'EXECUTION', retryable: false, status: 404 });
     expect(err.message).toBe(`HTTP 404 from GET ${base}/status`);
   });
 
   it.each([503, 429, 408])('fails %i as retryable EXECUTION with the status', async (code) => {
-    const err = await failure(
+    const err = await nodeFailure(
       run(allowed, { method: 'DELETE', url: `${base}/status?code=${code}` }),
     );
     expect(err).toMatchObject({ type: 'EXECUTION', retryable: true, status: code });
@@ -209,7 +200,7 @@ describe('http node status handling', () => {
   it('accepts the statuses listed in accept_status', async () => {
     const ok = await run(allowed, { url: `${base}/status?code=404`, accept_status: [404, '2xx'] });
     expect(ok.output).toMatchObject({ status: 404, body: { error: 'status' } });
-    const err = await failure(run(allowed, { url: `${base}/json`, accept_status: [201] }));
+    const err = await nodeFailure(run(allowed, { url: `${base}/json`, accept_status: [201] }));
     expect(err).toMatchObject({ type: 'EXECUTION', retryable: false, status: 200 });
   });
 });
@@ -220,13 +211,15 @@ describe('http node transport failures', () => {
     await once(probe, 'listening');
     const freePort = (probe.address() as AddressInfo).port;
     await new Promise((resolve) => probe.close(resolve));
-    const err = await failure(run(allowed, { url: `http://127.0.0.1:${freePort}/` }));
+    const err = await nodeFailure(run(allowed, { url: `http://127.0.0.1:${freePort}/` }));
     expect(err).toMatchObject({ type: 'CONNECTIVITY', retryable: true });
   });
 
   it('fails with retryable TIMEOUT after timeout_ms', async () => {
     const started = Date.now();
-    const err = await failure(run(allowed, { url: `${base}/hang?tag=timeout`, timeout_ms: 100 }));
+    const err = await nodeFailure(
+      run(allowed, { url: `${base}/hang?tag=timeout`, timeout_ms: 100 }),
+    );
     expect(err).toMatchObject({ type: 'TIMEOUT', retryable: true });
     expect(Date.now() - started).toBeLessThan(1000);
   });
@@ -240,7 +233,7 @@ describe('http node transport failures', () => {
     await seen;
     const started = Date.now();
     controller.abort();
-    const err = await failure(pending);
+    const err = await nodeFailure(pending);
     expect(Date.now() - started).toBeLessThan(200);
     expect(err).toMatchObject({ type: 'CANCELLATION', retryable: false });
     await expect.poll(() => closedSockets.includes('abort'), { timeout: 500 }).toBe(true);
@@ -249,7 +242,7 @@ describe('http node transport failures', () => {
 
 describe('http node response limits', () => {
   it('stops reading once max_response_bytes is passed while streaming', async () => {
-    const err = await failure(
+    const err = await nodeFailure(
       run(allowed, { url: `${base}/stream?tag=stream`, max_response_bytes: 10_000 }),
     );
     expect(err).toMatchObject({ type: 'EXECUTION', retryable: false });
@@ -258,7 +251,7 @@ describe('http node response limits', () => {
   });
 
   it('fails at once when content-length is over the limit', async () => {
-    const err = await failure(run(allowed, { url: `${base}/big`, max_response_bytes: 1000 }));
+    const err = await nodeFailure(run(allowed, { url: `${base}/big`, max_response_bytes: 1000 }));
     expect(err.message).toContain('max_response_bytes (1000 bytes)');
   });
 });
@@ -305,19 +298,21 @@ describe('http node redirect safety', () => {
   it('refuses a redirect to a loopback target that is not allowed', async () => {
     const node = makeNode(['public.test'], { 'public.test': ['127.0.0.1'] });
     const to = encodeURIComponent(`${base}/json`);
-    const err = await failure(run(node, { url: `http://public.test:${port}/redirect?to=${to}` }));
+    const err = await nodeFailure(
+      run(node, { url: `http://public.test:${port}/redirect?to=${to}` }),
+    );
     expect(err).toMatchObject({ type: 'SECURITY', retryable: false });
   });
 
   it('refuses a redirect to a non-http scheme', async () => {
-    const err = await failure(
+    const err = await nodeFailure(
       run(allowed, { url: `${base}/redirect?to=${encodeURIComponent('file:///etc/passwd')}` }),
     );
     expect(err).toMatchObject({ type: 'SECURITY', retryable: false });
   });
 
   it('fails after more than five redirects', async () => {
-    const err = await failure(run(allowed, { url: `${base}/loop` }));
+    const err = await nodeFailure(run(allowed, { url: `${base}/loop` }));
     expect(err).toMatchObject({ type: 'EXECUTION', retryable: false });
     expect(err.message).toContain('too many redirects');
   });
@@ -331,7 +326,7 @@ describe('http node address policy', () => {
       `http://[::1]:${port}/json`,
       `http://2130706433:${port}/json`,
     ]) {
-      const err = await failure(run(strict, { url }));
+      const err = await nodeFailure(run(strict, { url }));
       expect(err).toMatchObject({ type: 'SECURITY', retryable: false });
     }
   });
@@ -347,7 +342,7 @@ describe('http node address policy', () => {
     ['NAT64 of a private IP', '64:ff9b::a00:1'],
   ])('refuses a host resolving to a %s address', async (_label, ip) => {
     const node = makeNode([], { 'evil.test': [ip] });
-    const err = await failure(run(node, { url: 'http://evil.test/' }));
+    const err = await nodeFailure(run(node, { url: 'http://evil.test/' }));
     expect(err).toMatchObject({ type: 'SECURITY', retryable: false });
     expect(err.message).toContain(ip);
   });
@@ -356,7 +351,7 @@ describe('http node address policy', () => {
 describe('http node allowlist', () => {
   it('refuses a host when any of its addresses is refused', async () => {
     const node = makeNode([], { 'mixed.test': ['93.184.216.34', '192.168.1.1'] });
-    const err = await failure(run(node, { url: 'http://mixed.test/' }));
+    const err = await nodeFailure(run(node, { url: 'http://mixed.test/' }));
     expect(err).toMatchObject({ type: 'SECURITY' });
   });
 
@@ -368,18 +363,18 @@ describe('http node allowlist', () => {
 
   it('does not open metadata addresses through a CIDR entry', async () => {
     const node = makeNode(['169.254.0.0/16'], { 'meta.test': ['169.254.169.254'] });
-    const err = await failure(run(node, { url: 'http://meta.test/latest/meta-data' }));
+    const err = await nodeFailure(run(node, { url: 'http://meta.test/latest/meta-data' }));
     expect(err).toMatchObject({ type: 'SECURITY' });
   });
 
   it('fails a DNS failure as retryable CONNECTIVITY', async () => {
     const node = makeNode([], {});
-    const err = await failure(run(node, { url: 'http://nowhere.test/' }));
+    const err = await nodeFailure(run(node, { url: 'http://nowhere.test/' }));
     expect(err).toMatchObject({ type: 'CONNECTIVITY', retryable: true });
   });
 
   it('refuses non-http schemes at run time', async () => {
-    const err = await failure(run(allowed, { url: 'ftp://127.0.0.1/file' }));
+    const err = await nodeFailure(run(allowed, { url: 'ftp://127.0.0.1/file' }));
     expect(err).toMatchObject({ type: 'SECURITY', retryable: false });
   });
 

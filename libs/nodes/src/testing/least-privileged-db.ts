@@ -3,7 +3,6 @@ import pg from 'pg';
 import { dropDemoDatabase, ensureDemoDatabase } from '../../../../scripts/demo-db.ts';
 import { testDatabaseUrl } from '../../../../test/fixtures.ts';
 import type { NodeDefinition } from '../node-definition.ts';
-import { NodeError } from '../node-errors.ts';
 import { createDbNode, type DbConfig, type DbNodeOptions, type DbOutput } from '../db/index.ts';
 import { EMPTY_NODE_INPUT, fakeNodeContext } from './node-context.ts';
 
@@ -76,14 +75,4 @@ export function runDb(
   options: { tenantId?: string; signal?: AbortSignal } = {},
 ) {
   return node.execute(fakeNodeContext({ nodeId: 'q', ...options }), config, EMPTY_NODE_INPUT);
-}
-
-/** The NodeError a promise rejects with (fails the test when it resolves). */
-export async function nodeFailure(promise: Promise<unknown>): Promise<NodeError> {
-  const err: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof NodeError)) throw new TypeError(`expected a NodeError, got ${String(err)}`);
-  return err;
 }
