@@ -19,7 +19,11 @@ function engineOverFakes(order: string[]) {
   };
   const deps: EngineDeps = {
     runStore,
-    leases: { renew: () => Promise.resolve([]), release: unused, orphans: unused },
+    leases: {
+      renew: () => Promise.resolve({ held: [], lost: [] }),
+      release: unused,
+      orphans: unused,
+    },
     registry: createNodeRegistry([]),
     events: { status: () => undefined, logs: () => undefined },
     dlq: { add: unused },

@@ -5,7 +5,7 @@ import type {
   Fence,
   FinishOutcome,
   FinishRequest,
-  LostLease,
+  LeaseRenewal,
   NewLogEntry,
   NodeRunWrite,
   OrphanCursor,
@@ -52,8 +52,11 @@ export interface RunStorePort {
 
 /** Execution leases: renewed while a run lasts, released on hand-over, swept when expired. */
 export interface LeasePort {
-  /** Renews every fence's lease at once; returns those that could not be renewed. */
-  renew(fences: readonly Fence[]): Promise<LostLease[]>;
+  /**
+   * Renews every fence's lease at once; returns those renewed, with the execution's current
+   * timeout, and those that could not be renewed.
+   */
+  renew(fences: readonly Fence[]): Promise<LeaseRenewal>;
   /** Ends a held lease now (fenced): the run stopped here and may continue elsewhere. */
   release(fence: Fence): Promise<void>;
   /** Non-terminal executions nobody holds, oldest first, `limit` after `after`. */

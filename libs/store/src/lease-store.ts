@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type {
   ExecutionStatus,
   Fence,
-  LostLease,
+  LeaseRenewal,
   OrphanCursor,
   OrphanExecution,
   Priority,
@@ -20,26 +20,36 @@ export function createLeaseStore(deps: { pool: pg.Pool; leaseMs?: number }) {
   const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
   return {
     /**
-     * Renews the leases of every run in `fences` in one statement; returns those that could
-     * not be renewed (the run is no longer this holder's to continue).
+     * Renews the leases of every run in `fences` in one statement; returns those renewed,
+     * with their current timeout, and those that could not be (the run is no longer this
+     * holder's to continue).
      */
-    async renew(fences: readonly Fence[]): Promise<LostLease[]> {
-      if (fences.length === 0) return [];
+    async renew(fences: readonly Fence[]): Promise<LeaseRenewal> {
+      if (fences.length === 0) return { held: [], lost: [] };
       const res = await pool.query<{
         id: string;
         held_attempt: number;
         status: ExecutionStatus | null;
         attempt: number | null;
+        renewed: boolean;
+        timeout_seconds: number | null;
       }>({
         name: 'lf_renew_leases',
         text: RENEW_LEASES_SQL,
         values: [fences.map((f) => f.executionId), fences.map((f) => f.attempt), leaseMs],
       });
-      return res.rows.map((r) => ({
-        fence: { executionId: r.id, attempt: r.held_attempt },
-        status: r.status,
-        attempt: r.attempt,
-      }));
+      const fenceOf = (r: { id: string; held_attempt: number }) => ({
+        executionId: r.id,
+        attempt: r.held_attempt,
+      });
+      return {
+        held: res.rows
+          .filter((r) => r.renewed)
+          .map((r) => ({ fence: fenceOf(r), timeoutSeconds: r.timeout_seconds })),
+        lost: res.rows
+          .filter((r) => !r.renewed)
+          .map((r) => ({ fence: fenceOf(r), status: r.status, attempt: r.attempt })),
+      };
     },
 
     /** Ends a held lease now (fenced): the run stopped here and may continue elsewhere. */

@@ -95,8 +95,9 @@ export const MARK_DEAD_SQL = `with cur as (
 /**
  * Extends the leases of the runs one worker holds (`$1` ids, `$2` attempts) by `$3` ms, in
  * one statement. Rows are locked in id order, as the checkpoint batch does, so the two cannot
- * deadlock. Returns the runs whose lease could NOT be renewed, with their current status and
- * attempt (taken over, cancelled, finished or gone).
+ * deadlock. Returns every run: `renewed` ones with their current `timeout_seconds` (a change
+ * whose control signal was lost still reaches the run), the others with their current status
+ * and attempt (taken over, cancelled, finished or gone).
  */
 export const RENEW_LEASES_SQL = `with r as (
     select * from unnest($1::text[], $2::int[]) as r(id, attempt)
@@ -105,11 +106,10 @@ export const RENEW_LEASES_SQL = `with r as (
     where e.status = ${CLAIMED} order by e.id for no key update of e
   ), upd as (
     update executions e set lease_expires_at = now() + $3::int * interval '1 millisecond'
-    from held where e.id = held.id returning e.id
+    from held where e.id = held.id returning e.id, e.timeout_seconds
   )
-  select r.id, r.attempt as held_attempt, e.status, e.attempt
-  from r left join executions e on e.id = r.id
-  where not exists (select 1 from upd where upd.id = r.id)`;
+  select r.id, r.attempt as held_attempt, e.status, e.attempt, upd.id is not null as renewed, upd.timeout_seconds
+  from r left join executions e on e.id = r.id left join upd on upd.id = r.id`;
 
 /** Ends a lease now (fenced), so the sweeper may hand the run to another worker at once. */
 export const RELEASE_LEASE_SQL = `update executions set lease_expires_at = now()

@@ -288,8 +288,9 @@ describe('leases', () => {
     // ACT: another worker takes b over; then the first renews both
     const takeover = await createRunStore({ pool: db.pool, workerId: 'w2' }).claim(b, new Date());
     if (!takeover.claimed) throw new TypeError('no takeover');
-    const lost = await leases.renew([claimA.execution.fence, claimB.execution.fence]);
+    const { held, lost } = await leases.renew([claimA.execution.fence, claimB.execution.fence]);
     // ASSERT
+    expect(held).toEqual([{ fence: claimA.execution.fence, timeoutSeconds: null }]);
     expect(lost).toEqual([
       {
         fence: claimB.execution.fence,

@@ -112,6 +112,19 @@ export interface LostLease {
   readonly attempt: number | null;
 }
 
+/** A run whose lease was renewed, with the execution's current timeout. */
+export interface HeldLease {
+  readonly fence: Fence;
+  /** `timeout_seconds` now (null: the workflow's own timeout applies). */
+  readonly timeoutSeconds: number | null;
+}
+
+/** What one lease renewal found: the runs still held (renewed) and those lost. */
+export interface LeaseRenewal {
+  readonly held: readonly HeldLease[];
+  readonly lost: readonly LostLease[];
+}
+
 /** A non-terminal execution that no worker holds (a sweeper candidate). */
 export interface OrphanExecution {
   readonly id: string;

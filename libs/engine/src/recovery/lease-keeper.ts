@@ -7,7 +7,9 @@ import type { RunTable } from '../run/run-handle.ts';
  * be renewed is no longer ours: cancelled by the API (stopped as a cancel) or taken over
  * (stopped as `lease_lost`, writing nothing more). A failed renewal (Postgres
  * unreachable) is only logged: the next one may succeed, and the run's BullMQ job lock
- * still keeps it from being handed out twice.
+ * still keeps it from being handed out twice. The renewal also reads each held run's
+ * `timeout_seconds`: a timeout change whose control signal was lost re-arms the run's
+ * deadline within a third of a lease.
  */
 export function startLeaseKeeper(
   deps: { leases: Pick<LeasePort, 'renew'>; runs: RunTable; log: EngineLogger },
@@ -19,7 +21,9 @@ export function startLeaseKeeper(
     if (busy || fences.length === 0) return;
     busy = true;
     try {
-      for (const lost of await deps.leases.renew(fences)) {
+      const renewal = await deps.leases.renew(fences);
+      for (const held of renewal.held) deps.runs.applyTimeout(held.fence, held.timeoutSeconds);
+      for (const lost of renewal.lost) {
         const { executionId, attempt } = lost.fence;
         // Finished by this very run a moment ago (its final write beat the renewal).
         if (lost.attempt === attempt && (lost.status === 'success' || lost.status === 'failed'))

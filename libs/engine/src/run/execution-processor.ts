@@ -149,13 +149,18 @@ export async function processExecution(
         ? 'execution started'
         : `execution resumed from checkpoints (attempt ${exec.fence.attempt})`,
   });
-  const reloadTimeout = async () => {
-    const state = await deps.runStore.readState(executionId);
-    const ms =
-      state?.timeoutSeconds != null ? state.timeoutSeconds * 1000 : workflow.settings.timeout_ms;
+  let armedSeconds = exec.timeoutSeconds;
+  const applyTimeout = (seconds: number | null) => {
+    if (seconds === armedSeconds || handle.stopKind !== undefined) return;
+    armedSeconds = seconds;
+    const ms = seconds !== null ? seconds * 1000 : workflow.settings.timeout_ms;
     handle.armDeadline(exec.startedAt, ms, deps.clock.now());
   };
-  deps.runs.add({ handle, fence: exec.fence, reloadTimeout });
+  const reloadTimeout = async () => {
+    const state = await deps.runStore.readState(executionId);
+    if (state) applyTimeout(state.timeoutSeconds);
+  };
+  deps.runs.add({ handle, fence: exec.fence, reloadTimeout, applyTimeout });
   try {
     const timeoutMs = timeoutMsOf(exec, workflow);
     const pendingTooLong =

@@ -69,6 +69,11 @@ export interface RunEntry {
   /** The claim this run holds (its lease is renewed under this fence). */
   readonly fence: Fence;
   readonly reloadTimeout: () => Promise<void>;
+  /**
+   * Re-arms the deadline when `timeoutSeconds` (the execution's current timeout, null for
+   * the workflow's) differs from the one the run last armed. Omitted: changes are ignored.
+   */
+  readonly applyTimeout?: (timeoutSeconds: number | null) => void;
 }
 
 /**
@@ -123,6 +128,12 @@ export class RunTable {
   /** The fences of every run (for lease renewal). */
   fences(): Fence[] {
     return [...this.runs.values()].map((r) => r.fence);
+  }
+
+  /** Hands a run the execution's current timeout (read by the lease renewal). */
+  applyTimeout(fence: Fence, timeoutSeconds: number | null): void {
+    const run = this.runs.get(fence.executionId);
+    if (run?.fence.attempt === fence.attempt) run.applyTimeout?.(timeoutSeconds);
   }
 
   async reloadTimeout(executionId: string): Promise<void> {
