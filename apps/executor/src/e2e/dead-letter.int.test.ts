@@ -1,31 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeadLetterQueue } from '@linkflow/queue';
 import { startTestServer, type TestServer } from '../../../../test/http-test-server.ts';
-import { createExecutorHarness, n, type ExecutorHarness } from '../testing/executor-harness.ts';
+import { childExecutors, killed } from '../testing/child-executors.ts';
+import { createExecutorHarness, n } from '../testing/executor-harness.ts';
 
-const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
 let srv: TestServer;
-const children: ChildProcess[] = [];
-
-/** An executor in a child process, so the test can kill it like a crashed machine. */
-function spawnExecutor(h: ExecutorHarness): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
-    env: { ...process.env, ...h.env, EXECUTOR_ID: `dead-${children.length}` },
-    stdio: 'ignore',
-  });
-  children.push(child);
-  return child;
-}
-
-function killed(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
+const executors = childExecutors('dead', process.env);
 
 /** Calls the test server received whose path mentions `text`. */
 const callsWith = (text: string) => srv.calls.filter((c) => c.path.includes(text)).length;
@@ -34,7 +14,7 @@ beforeAll(async () => {
   srv = await startTestServer();
 });
 afterAll(async () => {
-  await Promise.all(children.map(killed));
+  await executors.killAll();
   await srv.close();
 });
 
@@ -55,7 +35,7 @@ describe('dead-letter path', () => {
         // ACT: an executor takes the job and dies, three times; the next executor's only
         // slot is busy with another long execution
         for (let crash = 1; crash <= 3; crash++) {
-          const child = spawnExecutor(h);
+          const child = executors.spawn(h);
           await expect.poll(() => callsWith(`k=${id}`), { timeout: 30_000 }).toBe(crash);
           await killed(child);
         }

@@ -1,5 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeadLetterQueue } from '@linkflow/queue';
@@ -9,29 +7,11 @@ import {
 } from '../../../../scripts/scratch-database.ts';
 import { startTestServer, type TestServer } from '../../../../test/http-test-server.ts';
 import { testDatabaseUrl } from '../../../../test/fixtures.ts';
+import { childExecutors, killed } from '../testing/child-executors.ts';
 import { createExecutorHarness, n, type ExecutorHarness } from '../testing/executor-harness.ts';
 
-const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
 let srv: TestServer;
-const children: ChildProcess[] = [];
-
-/** An executor in a child process, so the test can kill it like a crashed machine. */
-function spawnExecutor(h: ExecutorHarness, env: Record<string, string> = {}): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
-    env: { ...process.env, ...h.env, EXECUTOR_ID: `life-${children.length}`, ...env },
-    stdio: 'ignore',
-  });
-  children.push(child);
-  return child;
-}
-
-function killed(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
+const executors = childExecutors('life', process.env);
 
 /** Calls the test server received whose path mentions `text`. */
 const callsWith = (text: string) => srv.calls.filter((c) => c.path.includes(text)).length;
@@ -40,7 +20,7 @@ beforeAll(async () => {
   srv = await startTestServer();
 });
 afterAll(async () => {
-  await Promise.all(children.map(killed));
+  await executors.killAll();
   await srv.close();
 });
 
@@ -121,7 +101,7 @@ describe('leases and the sweeper', () => {
           ],
         });
         const id = await h.start(wf);
-        const child = spawnExecutor(h);
+        const child = executors.spawn(h);
         await expect.poll(() => callsWith(`slow?ms=3000&k=${id}`), { timeout: 30_000 }).toBe(1);
         const lease = await h.db.pool.query<{ lease_expires_at: Date | null }>(
           'select lease_expires_at from executions where id = $1',
