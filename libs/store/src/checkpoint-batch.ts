@@ -22,7 +22,8 @@ export interface CheckpointRequest {
  * Many checkpoints in ONE statement (one commit). The fence row of each execution is
  * locked (`FOR NO KEY UPDATE`), so a concurrent claim by another worker either waits for
  * this write or makes it match nothing. Log lines get consecutive per-execution seqs from
- * the execution's counter, in request order.
+ * the execution's counter, in request order. The nodes a request says are starting get
+ * `running` rows in the same commit (a row left `running` by an earlier attempt restarts).
  */
 const BATCH_SQL = `with w as (
     select * from unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::timestamptz[],
@@ -46,6 +47,16 @@ const BATCH_SQL = `with w as (
       duration_ms = excluded.duration_ms, output = excluded.output, output_bytes = excluded.output_bytes,
       error = excluded.error, attempt_log = excluded.attempt_log, usage = excluded.usage, cost = excluded.cost, updated_at = now()
     returning 1
+  ), st as (
+    select * from unnest($23::int[], $24::text[], $25::text[]) as st(w_ord, node_id, type)
+  ), starts as (
+    insert into node_runs (execution_id, node_id, type, status, attempts, started_at, updated_at)
+    select distinct on (ok.exec_id, st.node_id) ok.exec_id, st.node_id, st.type, 'running', 1, now(), now()
+    from st join ok on ok.ord = st.w_ord
+    on conflict (execution_id, node_id) do update set status = 'running', attempts = 1, started_at = excluded.started_at,
+      finished_at = null, duration_ms = null, error = null, updated_at = now()
+    where node_runs.status = 'running'
+    returning 1
   ), counts as (
     select ok.exec_id, count(*)::int as n from ok join l on l.w_ord = ok.ord group by ok.exec_id
   ), seqs as (
@@ -67,6 +78,9 @@ const json = (v: unknown) => (v === undefined || v === null ? null : JSON.string
 function batchArgs(batch: readonly CheckpointRequest[]): unknown[] {
   const col = <T>(f: (r: CheckpointRequest) => T) => batch.map(f);
   const logs = batch.flatMap((r, i) => r.logs.map((log) => ({ w: i + 1, log })));
+  const starts = batch.flatMap((r, i) =>
+    (r.run.starting ?? []).map((start) => ({ w: i + 1, start })),
+  );
   return [
     col((r) => r.fence.executionId),
     col((r) => r.fence.attempt),
@@ -90,6 +104,9 @@ function batchArgs(batch: readonly CheckpointRequest[]): unknown[] {
     logs.map((x) => x.log.nodeId),
     logs.map((x) => x.log.message),
     logs.map((x) => json(x.log.data)),
+    starts.map((x) => x.w),
+    starts.map((x) => x.start.nodeId),
+    starts.map((x) => x.start.type),
   ];
 }
 

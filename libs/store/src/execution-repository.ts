@@ -80,13 +80,19 @@ const INSERT_SQL = `with r as (
   )
   select ${EXECUTION_COLUMNS} from ins e`;
 
-/** Cancels the execution `$1` of tenant `$2` while `cancel` is legal, with its transition. */
+/**
+ * Cancels the execution `$1` of tenant `$2` while `cancel` is legal, with its transition; its
+ * node runs still `running` end `cancelled` now (the executor then records their own timing).
+ */
 const CANCEL_SQL = `with cur as (select id, status from executions where id = $1 and tenant_id = $2 for update),
    upd as (update executions e set status = ${sqlStatus(CANCELLED_STATUS)}, finished_at = $3, updated_at = $3, error = $4
            from cur where e.id = cur.id and cur.status in ${sqlStatusList(statusesAllowing('cancel'))}
            returning e.id, cur.status as from_status),
    tr as (insert into execution_transitions (execution_id, from_status, to_status, at, reason)
-          select id, from_status, ${sqlStatus(CANCELLED_STATUS)}, $3, $5 from upd)
+          select id, from_status, ${sqlStatus(CANCELLED_STATUS)}, $3, $5 from upd),
+   nodes as (update node_runs nr set status = 'cancelled', error = $4, finished_at = $3, updated_at = $3,
+             duration_ms = greatest(0, floor(extract(epoch from $3::timestamptz - nr.started_at) * 1000))::int
+           from upd where nr.execution_id = upd.id and nr.status = 'running')
    select cur.status as before, exists(select 1 from upd) as changed from cur`;
 
 /** Sets the timeout of the execution `$1` of tenant `$2` while it is active. */

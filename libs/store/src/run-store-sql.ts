@@ -14,7 +14,11 @@ import { sqlStatus, sqlStatusList } from './status-sql.ts';
 
 const CLAIMED = sqlStatus(CLAIMED_STATUS);
 
-/** pending|running (claimable) → running (claimed), attempt + 1, leased to $3 for $4 ms; returns the pinned definition and, on a resume, the checkpoints. */
+/**
+ * pending|running (claimable) → running (claimed), attempt + 1, leased to $3 for $4 ms; returns
+ * the pinned definition and, on a resume, the checkpoints. The root nodes (no incoming edge)
+ * that have not settled are recorded `running`: they start right after the claim.
+ */
 export const CLAIM_SQL = `with req as (
     select * from unnest($1::text[], $2::timestamptz[]) with ordinality as r(id, at, ord)
   ), cur as (
@@ -30,6 +34,16 @@ export const CLAIM_SQL = `with req as (
     insert into execution_transitions (execution_id, from_status, to_status, at, reason)
     select id, prev_status, ${CLAIMED}, at, 'picked up by ' || $3 from upd
     where prev_status in ${sqlStatusList(statusesAllowing('start'))}
+  ), roots as (
+    insert into node_runs (execution_id, node_id, type, status, attempts, started_at, updated_at)
+    select upd.id, n->>'id', coalesce(n->>'type', 'unknown'), 'running', 1, upd.at, now()
+    from upd join workflow_versions wv on wv.workflow_id = upd.workflow_id and wv.version = upd.workflow_version
+      cross join lateral jsonb_array_elements(wv.definition->'nodes') n
+    where n->>'id' is not null and not exists (
+      select 1 from jsonb_array_elements(wv.definition->'edges') ed where ed->>'to' = n->>'id')
+    on conflict (execution_id, node_id) do update set status = 'running', attempts = 1, started_at = excluded.started_at,
+      finished_at = null, duration_ms = null, error = null, updated_at = now()
+    where node_runs.status = 'running'
   )
   select req.ord::int as ord, cur.status as current_status, upd.id as claimed_id, upd.tenant_id, upd.workflow_id,
     upd.workflow_version, upd.input_data, upd.attempt, upd.timeout_seconds, upd.created_at, upd.started_at,
@@ -41,7 +55,11 @@ export const CLAIM_SQL = `with req as (
   from req left join cur on cur.id = req.id left join upd on upd.id = req.id
     left join workflow_versions v on v.workflow_id = upd.workflow_id and v.version = upd.workflow_version`;
 
-/** running → success|failed with output, error, summed cost, the transition and the last log lines. */
+/**
+ * running → success|failed with output, error, summed cost, the transition and the last log
+ * lines. Node runs still `running` end `cancelled` (with the TIMEOUT error on a timeout), timed,
+ * as the engine records a node it aborts.
+ */
 export const FINISH_SQL = `with r as (
     select * from unnest($1::text[], $2::int[], $3::text[], $4::jsonb[], $5::jsonb[], $6::timestamptz[], $7::text[])
       with ordinality as r(id, attempt, status, output, error, at, reason, ord)
@@ -56,7 +74,14 @@ export const FINISH_SQL = `with r as (
       log_seq = e.log_seq + coalesce(lc.n, 0)
     from r left join lc on lc.r_ord = r.ord
     where e.id = r.id and e.attempt = r.attempt and e.status = ${CLAIMED}
-    returning e.id, e.log_seq, r.ord, coalesce(lc.n, 0) as n, r.status, r.at, r.reason
+    returning e.id, e.log_seq, r.ord, coalesce(lc.n, 0) as n, r.status, r.at, r.reason, r.error
+  ), unsettled as (
+    update node_runs nr set status = 'cancelled',
+      error = case when upd.error->>'type' = 'TIMEOUT' then upd.error
+        else '{"type":"CANCELLATION","message":"the execution ended before the node finished"}'::jsonb end,
+      finished_at = upd.at, updated_at = upd.at,
+      duration_ms = greatest(0, floor(extract(epoch from upd.at - nr.started_at) * 1000))::int
+    from upd where nr.execution_id = upd.id and nr.status = 'running'
   ), tr as (
     insert into execution_transitions (execution_id, from_status, to_status, at, reason)
     select id, ${CLAIMED}, status, at, reason from upd

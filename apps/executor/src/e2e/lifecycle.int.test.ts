@@ -50,10 +50,14 @@ describe('shutdown after the grace period', () => {
         await expect.poll(() => callsWith(`slow?ms=2500&k=${id}`), { timeout: 15_000 }).toBe(1);
         // ACT: the grace period (300 ms) ends while `slow` is in flight
         await executor.stop(300);
-        // ASSERT: not terminal, and the interrupted node is not recorded as settled
+        // ASSERT: not terminal, and the interrupted node is not recorded as settled (it stays
+        // `running`: the execution resumes elsewhere and runs it again)
         const stopped = await h.get(id);
         expect(stopped.status).toBe('running');
-        expect(stopped.nodeRuns.map((r) => `${r.nodeId}:${r.status}`)).toEqual(['first:success']);
+        expect(stopped.nodeRuns.map((r) => `${r.nodeId}:${r.status}`)).toEqual([
+          'first:success',
+          'slow:running',
+        ]);
         await h.startExecutor();
         const done = await h.waitFor(id, ['success', 'failed', 'cancelled'], 30_000);
         expect(done.status).toBe('success');

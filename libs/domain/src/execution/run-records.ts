@@ -73,6 +73,17 @@ export interface NodeRunWrite {
   readonly attemptLog: readonly unknown[];
   readonly usage: Readonly<Record<string, number>> | null;
   readonly cost: string;
+  /**
+   * Nodes this settlement makes ready: recorded `running` (attempt 1, started now) in the
+   * same statement, so an in-flight node is visible without a commit of its own.
+   */
+  readonly starting?: readonly NodeStart[];
+}
+
+/** A node about to start, recorded `running`. */
+export interface NodeStart {
+  readonly nodeId: string;
+  readonly type: string;
 }
 
 /** The final write of a run: its status, output or error, and the last log lines. */

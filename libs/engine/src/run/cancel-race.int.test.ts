@@ -23,7 +23,8 @@ import {
 import { RunTable } from './run-handle.ts';
 import { Semaphore } from './semaphore.ts';
 
-// An API cancel that races a node's completion: the node ran and succeeded, so its result
+// In-flight node runs are visible (`running`, then `cancelled` with their timing), and an
+// API cancel that races a node's completion: the node ran and succeeded, so its result
 // and logs are recorded even though the execution ends `cancelled`. The race is made
 // deterministic with a test transaction holding the execution row lock while the API's
 // cancel statement and then the engine's write queue behind it (the cancel goes first).
@@ -39,7 +40,11 @@ const gate: NodeDefinition<never> = {
   rawFields: [],
   execute: async (ctx) => {
     startedNodes.push(ctx.nodeId);
-    if (ctx.nodeId === 'slow') await opened;
+    if (ctx.nodeId === 'slow')
+      await new Promise<void>((resolve) => {
+        void opened.then(resolve);
+        ctx.signal.addEventListener('abort', () => resolve());
+      });
     return { output: { node: ctx.nodeId }, usage: {} };
   },
 };
@@ -61,7 +66,10 @@ afterAll(async () => {
   await db.close();
 });
 
-async function newExecution(definition: WorkflowDefinition): Promise<string> {
+async function newExecution(
+  definition: WorkflowDefinition,
+  timeoutSeconds?: number,
+): Promise<string> {
   const workflows = createWorkflowRepository({ prisma: db.prisma, pool: db.pool, ids });
   const workflowId = (await workflows.create(tenantId, definition)).id;
   const created = await createExecutionRepository({ pool: db.pool }).create({
@@ -71,6 +79,7 @@ async function newExecution(definition: WorkflowDefinition): Promise<string> {
     workflowVersion: 1,
     priority: 'normal',
     inputData: {},
+    timeoutSeconds,
     at: new Date(),
   });
   if (created.outcome !== 'created') throw new TypeError('execution not created');
@@ -193,5 +202,79 @@ describe('a cancel racing a node completion', () => {
     expect(nodes['slow']).toMatchObject({ status: 'success', output: { node: 'slow' } });
     expect(nodes['next']?.status).toBe('cancelled');
     expect(startedNodes).toEqual(['slow']);
+  }, 30_000);
+});
+
+describe('in-flight node runs', () => {
+  const nodeRun = async (id: string, nodeId: string) =>
+    (await createExecutionRepository({ pool: db.pool }).get(tenantId, id))?.nodeRuns.find(
+      (n) => n.nodeId === nodeId,
+    );
+
+  it('shows a root node running while it runs', async () => {
+    // ARRANGE
+    const id = await newExecution({
+      name: 'visible-root',
+      nodes: [{ id: 'slow', type: 'http', config: {} }],
+      edges: [],
+    });
+    opened = new Promise((resolve) => (open = resolve));
+    startedNodes.length = 0;
+    // ACT
+    const run = processExecution(processorDeps(), id, new CompiledWorkflowCache());
+    await expect.poll(() => startedNodes.includes('slow'), { timeout: 10_000 }).toBe(true);
+    // ASSERT
+    expect(await nodeRun(id, 'slow')).toMatchObject({ status: 'running', attempts: 1 });
+    expect((await nodeRun(id, 'slow'))?.startedAt).toBeInstanceOf(Date);
+    open();
+    await run;
+    expect(await nodeRun(id, 'slow')).toMatchObject({ status: 'success', attempts: 1 });
+  }, 30_000);
+
+  it('shows a chained node running, then cancelled with its attempt and timing', async () => {
+    // ARRANGE: first ──▶ slow
+    const id = await newExecution({
+      name: 'visible-chain',
+      nodes: [
+        { id: 'first', type: 'http', config: {} },
+        { id: 'slow', type: 'http', config: {} },
+      ],
+      edges: [{ from: 'first', to: 'slow' }],
+    });
+    opened = new Promise((resolve) => (open = resolve));
+    startedNodes.length = 0;
+    const deps = processorDeps();
+    const run = processExecution(deps, id, new CompiledWorkflowCache());
+    await expect.poll(() => startedNodes.includes('slow'), { timeout: 10_000 }).toBe(true);
+    expect(await nodeRun(id, 'slow')).toMatchObject({ status: 'running', attempts: 1 });
+    // ACT: the API's cancel, then its control signal
+    await createExecutionRepository({ pool: db.pool }).cancel(tenantId, id, new Date(), 'test');
+    deps.runs.cancel(id);
+    await run;
+    // ASSERT
+    const slow = await nodeRun(id, 'slow');
+    expect(slow).toMatchObject({ status: 'cancelled' });
+    expect(slow?.attempts).toBeGreaterThanOrEqual(1);
+    expect(slow?.startedAt).toBeInstanceOf(Date);
+    expect(slow?.finishedAt).toBeInstanceOf(Date);
+    expect(slow?.durationMs).toBeGreaterThanOrEqual(0);
+    expect(await nodeRun(id, 'first')).toMatchObject({ status: 'success' });
+  }, 30_000);
+
+  it('ends a node in flight at the execution timeout cancelled with TIMEOUT, timed', async () => {
+    // ARRANGE: a 1 s execution timeout; slow never finishes on its own
+    const id = await newExecution(
+      { name: 'visible-timeout', nodes: [{ id: 'slow', type: 'http', config: {} }], edges: [] },
+      1,
+    );
+    opened = new Promise(() => undefined);
+    // ACT
+    await processExecution(processorDeps(), id, new CompiledWorkflowCache());
+    // ASSERT
+    const slow = await nodeRun(id, 'slow');
+    expect(slow).toMatchObject({ status: 'cancelled', error: { type: 'TIMEOUT' } });
+    expect(slow?.attempts).toBeGreaterThanOrEqual(1);
+    expect(slow?.finishedAt).toBeInstanceOf(Date);
+    expect(slow?.durationMs).toBeGreaterThanOrEqual(0);
   }, 30_000);
 });

@@ -5,9 +5,10 @@ import {
   type Fence,
   type NewLogEntry,
   type NodeRunWrite,
+  type NodeStart,
 } from '@linkflow/domain';
 import type { RunStorePort } from '../ports.ts';
-import type { SettledWithoutRun } from './dag-runner.ts';
+import type { SettledWithoutRun, SettleNext } from './dag-runner.ts';
 import { withDbRetry } from './db-retry.ts';
 import type { NodeRunResult } from './node-runner.ts';
 import type { RunEvents } from './run-events.ts';
@@ -93,8 +94,9 @@ export class Checkpointer {
   async settle(
     nodeId: string,
     result: NodeRunResult | SettledWithoutRun,
-    last = false,
+    next: SettleNext = { last: false, starting: [] },
   ): Promise<void> {
+    const { last } = next;
     // A node interrupted because the run is handed over did not settle: the next holder runs
     // it again, so recording it `cancelled` would make the resumed execution skip (and fail) it.
     if (result.status === 'cancelled' && isHandOver(this.handle.stopKind)) return;
@@ -110,7 +112,11 @@ export class Checkpointer {
       };
       return;
     }
-    const write = toWrite(nodeId, this.typeOf(nodeId), result);
+    const stopped = this.handle.stopKind !== undefined;
+    const write: NodeRunWrite = {
+      ...toWrite(nodeId, this.typeOf(nodeId), result),
+      ...(stopped ? {} : { starting: next.starting.map((id) => this.startOf(id)) }),
+    };
     const allowed = this.handle.stopKind === 'cancel' ? WHILE_CANCELLED : [CLAIMED_STATUS];
     let seqs = await this.write(write, logs, allowed);
     // Fenced out: a cancel by the API (same attempt) must not erase a node that ran; it is
@@ -153,6 +159,10 @@ export class Checkpointer {
     const deferred = this.deferred;
     this.deferred = undefined;
     return deferred;
+  }
+
+  private startOf(nodeId: string): NodeStart {
+    return { nodeId, type: this.typeOf(nodeId) };
   }
 
   /** Gives back a held-back node whose final write did not happen. */

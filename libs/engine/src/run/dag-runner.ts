@@ -37,8 +37,19 @@ export interface DagRunRequest {
   onSettled(
     nodeId: string,
     result: NodeRunResult | SettledWithoutRun,
-    last?: boolean,
+    next?: SettleNext,
   ): Promise<void>;
+}
+
+/** What follows a node's settlement, known before its checkpoint is written. */
+export interface SettleNext {
+  /** Nothing depends on or runs beside the node: its write may ride the final status. */
+  readonly last: boolean;
+  /**
+   * Nodes this settlement makes ready and that will start next (within `max_concurrency`):
+   * the checkpoint records them `running` in the same statement.
+   */
+  readonly starting: readonly string[];
 }
 
 /** How a DAG ended: the outcome, or `aborted` (cancel, timeout, hand-over) with the reason. */
@@ -72,6 +83,20 @@ async function settleWithoutRun(
   await Promise.all(ids.map((id) => req.onSettled(id, { status, error })));
 }
 
+/** The nodes that become ready once `id` settles with `result`, within the free capacity. */
+function startingAfter(
+  workflow: CompiledWorkflow,
+  states: ReadonlyMap<string, NodeState>,
+  settled: { id: string; result: NodeRunResult; othersRunning: number },
+): string[] {
+  const { id, result } = settled;
+  if (result.status === 'failed' && workflow.settings.fail_fast) return [];
+  const projected = new Map(states);
+  projected.set(id, { status: result.status, output: result.output, error: result.error });
+  const capacity = workflow.settings.max_concurrency - settled.othersRunning;
+  return planNextSteps(workflow.dag, projected).run.slice(0, Math.max(capacity, 0));
+}
+
 /**
  * Drives one execution's DAG: starts every ready node (up to `max_concurrency`),
  * checkpoints each result before re-planning, settles skipped branches, and on
@@ -92,11 +117,13 @@ export async function runDag(deps: NodeRunnerDeps, req: DagRunRequest): Promise<
       signal: controller.signal,
       tenantId: req.tenantId,
     }).then(async (result) => {
-      await req.onSettled(
-        id,
-        result,
-        !controller.signal.aborted && isLastToSettle(workflow, states, id),
-      );
+      const stopped = controller.signal.aborted;
+      await req.onSettled(id, result, {
+        last: !stopped && isLastToSettle(workflow, states, id),
+        starting: stopped
+          ? []
+          : startingAfter(workflow, states, { id, result, othersRunning: running.size - 1 }),
+      });
       states.set(id, { status: result.status, output: result.output, error: result.error });
       if (result.status === 'failed' && workflow.settings.fail_fast && !controller.signal.aborted) {
         controller.abort(

@@ -178,9 +178,9 @@ export async function processExecution(
       tenantId: exec.tenantId,
       signal: handle.controller.signal,
       onStarted: (nodeId) => deps.events.status(executionId, 'running', nodeId),
-      onSettled: (nodeId, result, last) => {
+      onSettled: (nodeId, result, next) => {
         if ('cost' in result) deps.observe?.cost(Number(result.cost));
-        return checkpointer.settle(nodeId, result, last);
+        return checkpointer.settle(nodeId, result, next);
       },
     });
     await finish(deps, { exec, checkpointer, log, handle }, outcome);
