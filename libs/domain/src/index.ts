@@ -23,5 +23,6 @@ export * from './cost/cost-model.ts';
 export * from './config/env-parsers.ts';
 export * from './batching/micro-batcher.ts';
 export * from './config/json-nul.ts';
+export * from './config/storable-text.ts';
 export * from './config/shared-config.ts';
 export * from './config/db-connections.ts';

@@ -1,7 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 
-/** Node id: short, URL- and expression-safe (`nodes.<id>` must be a JSONata path). */
-export const NODE_ID_PATTERN = '^[A-Za-z_][A-Za-z0-9_]{0,63}$';
+/**
+ * Node id: short, URL- and expression-safe (`nodes.<id>` must be a JSONata path), and not a
+ * name plain objects inherit (`__proto__` as a key of a context object would be lost).
+ */
+export const NODE_ID_PATTERN =
+  '^(?!(?:__proto__|constructor|prototype)$)[A-Za-z_][A-Za-z0-9_]{0,63}$';
 
 /**
  * Longest timeout a definition may ask for (24 h), for a node, a whole execution or a node

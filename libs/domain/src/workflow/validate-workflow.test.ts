@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fakeCatalog } from '../testing/fake-catalog.ts';
 import { accessProblems, validateWorkflow } from './validate-workflow.ts';
+import { UNSTORABLE_TEXT_MESSAGE } from '../config/storable-text.ts';
 
 const catalog = fakeCatalog();
 const t = (id: string, expression = '1') => ({ id, type: 'transform', config: { expression } });
@@ -180,11 +181,22 @@ describe('validateWorkflow', () => {
     expect(found.length).toBeGreaterThanOrEqual(3);
   });
 
-  it('refuses NUL characters, which cannot be stored', () => {
-    expect(problems({ name: 'n\u0000', nodes: [t('a')] })).toEqual([
-      { path: '/', message: 'must not contain NUL characters (\\u0000): they cannot be stored' },
+  it('refuses NUL characters and lone surrogates, which cannot be stored, naming the field', () => {
+    const message = UNSTORABLE_TEXT_MESSAGE;
+    expect(problems({ name: 'n\u0000', nodes: [t('a')] })).toEqual([{ path: '/name', message }]);
+    expect(problems({ name: 'a\ud800', nodes: [t('a')] })).toEqual([{ path: '/name', message }]);
+    expect(problems({ name: 'w', nodes: [t('a', '"x\udc00"')] })).toEqual([
+      { path: '/nodes/0/config/expression', message },
     ]);
     expect(problems({ name: 'ok', nodes: [t('a', '"a\\u0000b"')] })).toEqual([]);
+    expect(problems({ name: 'ok \ud83d\ude00', nodes: [t('a')] })).toEqual([]);
+  });
+
+  it('refuses node ids plain objects inherit', () => {
+    for (const id of ['__proto__', 'constructor', 'prototype']) {
+      expect(problems({ name: 'w', nodes: [t(id)] }).map((p) => p.path)).toEqual(['/nodes/0/id']);
+    }
+    expect(problems({ name: 'w', nodes: [t('__proto__x'), t('proto')] })).toEqual([]);
   });
 
   it('does not let __proto__ keys pollute objects', () => {

@@ -1,6 +1,6 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { FieldProblem } from '../errors/app-error.ts';
-import { jsonHasNul } from '../config/json-nul.ts';
+import { findUnstorableText, UNSTORABLE_TEXT_MESSAGE } from '../config/storable-text.ts';
 import { compileExpression } from '../expressions/expression.ts';
 import { compileConfig } from '../expressions/compiled-config.ts';
 import { err, ok, type Result } from '../result.ts';
@@ -110,11 +110,9 @@ export function validateWorkflow(
 ): Result<WorkflowDefinition, FieldProblem[]> {
   const schema = schemaProblems(input);
   if (schema.length > 0) return err(schema);
-  if (jsonHasNul(JSON.stringify(input))) {
-    return err([
-      { path: '/', message: 'must not contain NUL characters (\\u0000): they cannot be stored' },
-    ]);
-  }
+  const unstorable = findUnstorableText(input);
+  if (unstorable !== undefined)
+    return err([{ path: unstorable, message: UNSTORABLE_TEXT_MESSAGE }]);
   const def = input as WorkflowDefinition;
   const problems = [...nodeProblems(def, catalog), ...edgeProblems(def)];
   if (options.tenant !== undefined) problems.push(...accessProblems(def, catalog, options.tenant));
