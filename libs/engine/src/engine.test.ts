@@ -16,6 +16,7 @@ function engineOverFakes(order: string[]) {
     finish: unused,
     markDead: unused,
     readState: unused,
+    isTransient: () => false,
   };
   const deps: EngineDeps = {
     runStore,

@@ -48,6 +48,11 @@ export interface RunStorePort {
   markDead(executionId: string, reason: string, at: Date): Promise<boolean>;
   /** Current status, attempt and timeout (for fence checks and control signals). */
   readState(executionId: string): Promise<ExecutionState | undefined>;
+  /**
+   * Whether an error from these calls means "the store is briefly unreachable, try again"
+   * (the adapter judges by its driver's error classes and codes, never by message text).
+   */
+  isTransient(err: unknown): boolean;
 }
 
 /** Execution leases: renewed while a run lasts, released on hand-over, swept when expired. */

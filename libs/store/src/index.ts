@@ -2,6 +2,7 @@ export * from './db-client.ts';
 export * from './records.ts';
 export * from './cursor.ts';
 export * from './store-errors.ts';
+export * from './transient-errors.ts';
 export * from './api-key-repository.ts';
 export * from './workflow-repository.ts';
 export * from './execution-repository.ts';

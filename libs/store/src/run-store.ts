@@ -1,3 +1,4 @@
+import { isTransientStoreError } from './transient-errors.ts';
 import type pg from 'pg';
 import {
   CLAIMED_STATUS,
@@ -195,6 +196,9 @@ export function createRunStore(deps: { pool: pg.Pool; workerId?: string; leaseMs
     key: (r) => r.fence.executionId,
   });
   return {
+    /** Whether a failed call is worth retrying (by error class and SQLSTATE). */
+    isTransient: isTransientStoreError,
+
     /**
      * Takes an execution for this worker: pending → running (recorded), or re-takes a
      * running one (attempt + 1, which fences the previous holder out), and leases it.

@@ -54,7 +54,7 @@ const WHILE_CANCELLED: readonly ExecutionStatus[] = [CLAIMED_STATUS, CANCELLED_S
 
 /** The ports a {@link Checkpointer} writes through. */
 export interface CheckpointerDeps {
-  readonly runStore: Pick<RunStorePort, 'checkpoint' | 'readState' | 'appendLogs'>;
+  readonly runStore: Pick<RunStorePort, 'checkpoint' | 'readState' | 'appendLogs' | 'isTransient'>;
   readonly events: RunEvents;
   readonly onDbRetry?: (err: unknown) => void;
 }
@@ -150,6 +150,7 @@ export class Checkpointer {
     allowed: readonly ExecutionStatus[],
   ): Promise<number[] | undefined> {
     return withDbRetry(() => this.deps.runStore.checkpoint(this.fence, run, logs, allowed), {
+      isTransient: this.deps.runStore.isTransient,
       onRetry: this.deps.onDbRetry,
     });
   }
@@ -199,6 +200,7 @@ export class Checkpointer {
   async flush(): Promise<void> {
     const logs = this.pending.splice(0);
     const seqs = await withDbRetry(() => this.deps.runStore.appendLogs(this.fence, logs), {
+      isTransient: this.deps.runStore.isTransient,
       onRetry: this.deps.onDbRetry,
     });
     if (seqs) this.deps.events.logs(this.fence.executionId, logs, seqs);
@@ -210,6 +212,7 @@ export class Checkpointer {
    */
   private async investigate(): Promise<boolean> {
     const state = await withDbRetry(() => this.deps.runStore.readState(this.fence.executionId), {
+      isTransient: this.deps.runStore.isTransient,
       onRetry: this.deps.onDbRetry,
     });
     const cancelled = state?.status === CANCELLED_STATUS && state.attempt === this.fence.attempt;

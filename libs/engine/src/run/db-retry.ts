@@ -1,34 +1,5 @@
+import type { RunStorePort } from '../ports.ts';
 import { sleep } from './abortable.ts';
-
-const TRANSIENT_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  '57P01',
-  '57P02',
-  '57P03',
-  '40P01',
-  '40001',
-  '08000',
-  '08001',
-  '08003',
-  '08006',
-  '53300',
-]);
-
-/** True for errors that mean "Postgres is briefly unreachable", not "the statement is wrong". */
-export function isTransientDbError(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  const code = 'code' in err ? String(err.code) : '';
-  const message = 'message' in err ? String(err.message) : '';
-  return (
-    TRANSIENT_CODES.has(code) ||
-    /Connection terminated|connection timeout|Client has encountered a connection error/i.test(
-      message,
-    )
-  );
-}
 
 /**
  * Retries `work` with exponential backoff while Postgres is unreachable, so a node's
@@ -38,9 +9,11 @@ export function isTransientDbError(err: unknown): boolean {
 export async function withDbRetry<T>(
   work: () => Promise<T>,
   options: {
+    /** The store's classifier ({@link RunStorePort.isTransient}). */
+    isTransient: (err: unknown) => boolean;
     maxWaitMs?: number;
     onRetry?: ((err: unknown, delayMs: number) => void) | undefined;
-  } = {},
+  },
 ): Promise<T> {
   const maxWait = options.maxWaitMs ?? 30_000;
   let waited = 0;
@@ -48,7 +21,7 @@ export async function withDbRetry<T>(
     try {
       return await work();
     } catch (err) {
-      if (!isTransientDbError(err) || waited >= maxWait) throw err;
+      if (!options.isTransient(err) || waited >= maxWait) throw err;
       options.onRetry?.(err, delay);
       await sleep(delay, new AbortController().signal);
       waited += delay;

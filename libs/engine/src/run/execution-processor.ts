@@ -111,7 +111,9 @@ export async function processExecution(
   executionId: string,
   cache: CompiledWorkflowCache,
 ): Promise<HandOver | undefined> {
-  const claim = await withDbRetry(() => deps.runStore.claim(executionId, deps.clock.now()));
+  const claim = await withDbRetry(() => deps.runStore.claim(executionId, deps.clock.now()), {
+    isTransient: deps.runStore.isTransient,
+  });
   if (!claim.claimed) {
     deps.log.info({ executionId, status: claim.status }, 'execution not claimable; skipping job');
     return undefined;
@@ -278,7 +280,9 @@ async function finish(
   const logs = [...earlier, { ...verdict, ...(error ? { data: { error } } : {}) }];
   const carried = lastNode ? { lastNode: { run: lastNode.run, logs: lastNode.logs } } : {};
   const request = { status: outcome.status, output, error, at, reason, logs, ...carried };
-  const written = await withDbRetry(() => deps.runStore.finish(c.exec.fence, request));
+  const written = await withDbRetry(() => deps.runStore.finish(c.exec.fence, request), {
+    isTransient: deps.runStore.isTransient,
+  });
   if (!written) return fencedOut(deps, c, { lastNode, logs: earlier });
   if (lastNode) c.checkpointer.published(lastNode, written.nodeSeqs);
   deps.events.logs(id, logs, written.seqs);

@@ -1,0 +1,34 @@
+import pg from 'pg';
+
+/**
+ * SQLSTATEs that mean "try again": the server is shutting down or starting (57P01–57P03),
+ * a deadlock or serialization failure (40P01, 40001), connection exceptions (08xxx), too
+ * many connections (53300).
+ */
+const TRANSIENT_SQLSTATES = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '40P01',
+  '40001',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '53300',
+]);
+
+/**
+ * Whether a failed store call is worth retrying, judged by the error's class and SQLSTATE,
+ * never its text: a `DatabaseError` is the server answering (transient only for the codes
+ * above); a system error (`syscall` set: refused, reset, timed out) or a plain `Error` from
+ * the driver (a terminated or timed-out connection) is the connection failing beneath SQL.
+ * Our own errors (AppError, TypeError and the like) are never transient.
+ */
+export function isTransientStoreError(err: unknown): boolean {
+  if (err instanceof pg.DatabaseError) return TRANSIENT_SQLSTATES.has(err.code ?? '');
+  if (!(err instanceof Error)) return false;
+  if ('syscall' in err) return true;
+  return Object.getPrototypeOf(err) === Error.prototype;
+}
