@@ -66,6 +66,25 @@ describe('BreakerRegistry', () => {
     await expect(registry.fire('c:80', () => Promise.resolve('ok'))).resolves.toBe('ok');
     expect(changes.map(([, s]) => s)).toEqual(['open', 'half_open', 'closed']);
   });
+
+  it('fails a call made while the half-open trial is in flight with CIRCUIT_OPEN', async () => {
+    registry = new BreakerRegistry({
+      errorThresholdPercentage: 50,
+      volumeThreshold: 1,
+      resetTimeoutMs: 100,
+      rollingCountTimeoutMs: 10_000,
+    });
+    await expect(registry.fire('h:80', failRetryable)).rejects.toBeInstanceOf(NodeError);
+    await expect.poll(() => registry.states()['h:80'], { timeout: 5_000 }).toBe('half_open');
+    let finish = (_: string) => {};
+    const trial = registry.fire('h:80', () => new Promise<string>((r) => (finish = r)));
+    await expect(registry.fire('h:80', () => Promise.resolve('x'))).rejects.toMatchObject({
+      type: 'CIRCUIT_OPEN',
+      message: 'circuit breaker for h:80 is half-open',
+    });
+    finish('ok');
+    await expect(trial).resolves.toBe('ok');
+  });
 });
 
 describe('BreakerRegistry eviction', () => {

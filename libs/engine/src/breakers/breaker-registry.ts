@@ -60,6 +60,9 @@ interface Entry {
  * recently used past `maxBreakers`, are shut down and forgotten (never one with a call in
  * flight); a target called again later starts with a fresh, closed breaker.
  */
+const isBreakerRejection = (err: unknown): boolean =>
+  typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'EOPENBREAKER';
+
 export class BreakerRegistry {
   /** In least-recently-used order: a use moves the entry to the end. */
   private readonly entries = new Map<string, Entry>();
@@ -146,8 +149,11 @@ export class BreakerRegistry {
     try {
       return (await breaker.fire(action)) as T;
     } catch (err) {
-      if (breaker.opened && !(err instanceof NodeError)) {
-        throw new NodeError('CIRCUIT_OPEN', `circuit breaker for ${target} is open`, {
+      // Opossum rejects with EOPENBREAKER both when open and when half-open with its one trial
+      // call already in flight; either way the call never ran.
+      if (isBreakerRejection(err) || (breaker.opened && !(err instanceof NodeError))) {
+        const state = breaker.halfOpen ? 'half-open' : 'open';
+        throw new NodeError('CIRCUIT_OPEN', `circuit breaker for ${target} is ${state}`, {
           retryable: false,
           cause: err,
         });
