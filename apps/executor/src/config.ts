@@ -14,6 +14,8 @@ export { ConfigError };
 export interface ExecutorConfig extends SharedConfig {
   /** Executions taken at once, and node runs in flight at once, in this process. */
   readonly concurrency: number;
+  /** Node slots one tenant may hold at once; undefined: half of `concurrency`, at least 1. */
+  readonly slotsPerTenant: number | undefined;
   readonly metricsPort: number;
   /** Interface of the unauthenticated metrics/health server (loopback unless chosen). */
   readonly metricsHost: string;
@@ -50,6 +52,10 @@ export function loadConfig(env: Env): ExecutorConfig {
     (p): ExecutorConfig => ({
       ...parseSharedConfig(p),
       concurrency: p.int('EXECUTOR_CONCURRENCY', 32, 1, 1000),
+      slotsPerTenant:
+        p.read('EXECUTOR_SLOTS_PER_TENANT') === undefined
+          ? undefined
+          : p.int('EXECUTOR_SLOTS_PER_TENANT', 1, 1, 1000),
       metricsPort: p.int('EXECUTOR_METRICS_PORT', 9464, 0, 65535),
       metricsHost: p.str('EXECUTOR_METRICS_HOST', '127.0.0.1'),
       workerId: p.str('EXECUTOR_ID', `${hostname()}:${process.pid}`),

@@ -21,7 +21,7 @@ import {
 } from './run/execution-processor.ts';
 import type { RunEvents } from './run/run-events.ts';
 import { RunTable } from './run/run-handle.ts';
-import { Semaphore } from './run/semaphore.ts';
+import { defaultSlotsPerTenant, FairSlots } from './run/fair-slots.ts';
 
 /** What the engine measures; the executor wires it to Prometheus. */
 export interface EngineMetrics {
@@ -38,6 +38,8 @@ export interface EngineMetrics {
 export interface EngineLimits {
   /** Node runs in flight at once in this process (node types with their own pool aside). */
   readonly concurrency: number;
+  /** Node slots one tenant may hold at once; undefined: half of `concurrency`, at least 1. */
+  readonly slotsPerTenant?: number | undefined;
   /** Lease of a claimed execution; renewed every third of it while the run lasts. */
   readonly leaseMs: number;
   readonly maxOutputBytes: number;
@@ -111,7 +113,10 @@ function processorDeps(deps: EngineDeps, runs: RunTable, breakers: BreakerRegist
     nodes: {
       registry: deps.registry,
       breakers,
-      slots: new Semaphore(limits.concurrency),
+      slots: new FairSlots({
+        size: limits.concurrency,
+        perTenant: limits.slotsPerTenant ?? defaultSlotsPerTenant(limits.concurrency),
+      }),
       clock,
       random: deps.random ?? Math.random,
       maxOutputBytes: limits.maxOutputBytes,

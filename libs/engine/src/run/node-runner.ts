@@ -24,13 +24,18 @@ import {
 import type { BreakerRegistry } from '../breakers/breaker-registry.ts';
 import { childController, raceAbort, sleep } from './abortable.ts';
 import { storableLogData, storableLogMessage } from './log-caps.ts';
-import type { Semaphore } from './semaphore.ts';
+
+/** The executor's node slots (`FairSlots`; a plain `Semaphore` ignores the tenant). */
+export interface NodeSlots {
+  /** Waits for a slot of `tenant`; rejects with the signal's reason when it aborts first. */
+  acquire(tenant: string, signal?: AbortSignal): Promise<() => void>;
+}
 
 /** What {@link runNode} needs: node types, breakers, slots, the clock and the caps. */
 export interface NodeRunnerDeps {
   readonly registry: NodeRegistry;
   readonly breakers: BreakerRegistry;
-  readonly slots: Semaphore;
+  readonly slots: NodeSlots;
   readonly clock: Clock;
   readonly random: () => number;
   readonly maxOutputBytes: number;
@@ -106,7 +111,13 @@ async function attemptOnce(
   // The slot first: a node's timeout must not run down while it waits for one. A node limited
   // by its own pool (code) takes none: it waits in that pool's fair queue instead, holding no
   // slot other node types need, and its deadline counts from here.
-  const release = def.ownConcurrency ? () => undefined : await deps.slots.acquire();
+  // Per-tenant share of the slots: one tenant's hung nodes cannot starve another's.
+  let release: () => void = () => undefined;
+  try {
+    if (!def.ownConcurrency) release = await deps.slots.acquire(tenantId, signal);
+  } catch (err) {
+    return { ok: false, error: toNodeError(err, signal) };
+  }
   const { controller, dispose } = childController(signal);
   const timeoutMs = node.spec.timeout_ms;
   const timer =
