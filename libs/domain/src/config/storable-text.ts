@@ -5,6 +5,7 @@
  */
 
 /** A raw NUL or lone surrogate in a JS string (no `u` flag: it must see code units). */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this looks for
 const RAW_UNSTORABLE =
   /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 

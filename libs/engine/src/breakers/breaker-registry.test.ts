@@ -76,7 +76,7 @@ describe('BreakerRegistry', () => {
     });
     await expect(registry.fire('h:80', failRetryable)).rejects.toBeInstanceOf(NodeError);
     await expect.poll(() => registry.states()['h:80'], { timeout: 5_000 }).toBe('half_open');
-    let finish = (_: string) => {};
+    let finish: (value: string) => void = () => {};
     const trial = registry.fire('h:80', () => new Promise<string>((r) => (finish = r)));
     await expect(registry.fire('h:80', () => Promise.resolve('x'))).rejects.toMatchObject({
       type: 'CIRCUIT_OPEN',
