@@ -7,6 +7,8 @@ import {
   type ExpressionFailure,
   type ExpressionFailureReason,
 } from './expression.ts';
+import { DEFAULT_MAX_VALUE_BYTES } from './evaluation-guard.ts';
+import { jsonBytesAtLeast } from './json-size.ts';
 import { hasTemplate, parseTemplate, stringifyValue } from './template.ts';
 
 type Segment = { readonly text: string } | { readonly expr: CompiledExpression };
@@ -113,6 +115,16 @@ function setAt(target: unknown, path: readonly (string | number)[], value: unkno
   if (last !== undefined) cursor[last] = value;
 }
 
+/** A rendered value's size: a string's length, anything else's JSON bytes (from below). */
+const renderedBytes = (value: unknown, limit: number): number =>
+  typeof value === 'string' ? value.length : jsonBytesAtLeast(value, limit);
+
+const overBudget = (path: string, budget: number): RenderProblem => ({
+  path,
+  reason: 'limit',
+  message: `the config's rendered templates are together over the ${budget}-byte limit`,
+});
+
 /**
  * Compiles every `{{ }}` in `config` except under the top-level `rawFields`. Problems
  * carry JSON-pointer paths under `base` (e.g. `/nodes/2/config`).
@@ -133,9 +145,15 @@ export function compileConfig(
     async render(context, options) {
       if (slots.length === 0) return ok(config as Record<string, unknown>);
       const out = structuredClone(config) as Record<string, unknown>;
+      // The value cap holds for the whole config, not per template: sixty templates of
+      // 10 MB each must fail at the second, not fill the heap.
+      const budget = options?.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
+      let total = 0;
       for (const slot of slots) {
         const value = await renderSlot(slot, context, options);
         if (!value.ok) return err({ path: pointer(base, slot.path), ...value.error });
+        total += renderedBytes(value.value, budget - total);
+        if (total > budget) return err(overBudget(pointer(base, slot.path), budget));
         setAt(out, slot.path, value.value);
       }
       return ok(out);
