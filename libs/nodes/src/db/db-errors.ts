@@ -132,6 +132,29 @@ export function forbiddenStatementError(commandTag: string): NodeError {
   );
 }
 
+/**
+ * The failure for a statement that changed a role or role/database settings (`ALTER ROLE … PASSWORD`
+ * or `… SET`, `CREATE`/`DROP ROLE`, `GRANT` of a role, `ALTER DATABASE`), however it was written
+ * (also inside `DO` or a function): on a shared connection it would change every tenant's
+ * sessions. It is rolled back.
+ */
+export function roleChangeError(): NodeError {
+  return new NodeError(
+    'SECURITY',
+    'changing roles or role/database settings is not allowed in a db node (rolled back)',
+    { retryable: false },
+  );
+}
+
+/** The failure for `COPY … FROM STDIN` / `COPY … TO STDOUT` (rolled back). */
+export function copyUnsupportedError(): NodeError {
+  return new NodeError(
+    'VALIDATION',
+    'COPY FROM STDIN/TO STDOUT is not supported by the db node; use INSERT … SELECT or a SELECT',
+    { retryable: false },
+  );
+}
+
 /** The failure for a connection whose role is privileged (checked at first use). */
 export function privilegedConnectionError(
   connection: string,

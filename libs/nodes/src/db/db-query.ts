@@ -4,6 +4,7 @@ import type { PoolSet } from './db-pools.ts';
 import {
   forbiddenStatementError,
   ResultTooLargeError,
+  roleChangeError,
   toDbError,
   tooManyRowsError,
 } from './db-errors.ts';
@@ -48,6 +49,18 @@ const MAX_STATEMENT_TIMEOUT_MS = 2_147_483_647;
  */
 const TRANSACTION_CONTROL =
   /^(BEGIN|START TRANSACTION|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|PREPARE TRANSACTION)\b/;
+
+/**
+ * Whether this transaction changed a role, role membership or role/database settings. Those
+ * commands keep a RowExclusiveLock on the shared catalog they wrote until the transaction ends,
+ * and `pg_locks` shows it to the role itself, so this sees them however the statement was
+ * written (`DO`, `EXECUTE`, a function), unlike a look at its text or command tag.
+ */
+const ROLE_CHANGE_QUERY = `select exists (
+    select 1 from pg_locks
+     where pid = pg_backend_pid() and locktype = 'relation' and mode <> 'AccessShareLock'
+       and relation = any (array['pg_authid', 'pg_auth_members', 'pg_db_role_setting',
+                                 'pg_database']::regclass[])) as changed`;
 
 /**
  * Runs one parameterized statement in its own transaction:
@@ -118,6 +131,7 @@ async function runInTransaction(session: Session, req: QueryRequest): Promise<Qu
     if (result.truncated || result.rows.length > req.maxRows) throw tooManyRowsError(req.maxRows);
     const control = TRANSACTION_CONTROL.exec(result.commandTag ?? '');
     if (control) throw forbiddenStatementError(control[1] ?? 'transaction control');
+    if (!req.readOnly) await refuseRoleChange(session);
     await client.query('COMMIT');
     return { rows: result.rows, rowCount: result.rowCount ?? result.rows.length, queryMs };
   } catch (err) {
@@ -129,4 +143,10 @@ async function runInTransaction(session: Session, req: QueryRequest): Promise<Qu
       });
     throw err;
   }
+}
+
+/** Throws `roleChangeError` when the open transaction changed a role or its settings. */
+async function refuseRoleChange(session: Session): Promise<void> {
+  const { rows } = await session.client.query<{ changed: boolean }>(ROLE_CHANGE_QUERY);
+  if (rows[0]?.changed === true) throw roleChangeError();
 }

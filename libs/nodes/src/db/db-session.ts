@@ -104,31 +104,44 @@ export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<
 /**
  * Stops an abandoned statement on the server (closing our socket would not: a backend in
  * `pg_sleep` or a long scan does not notice a gone client), waits briefly for it to unwind,
- * then destroys the client so no transaction state survives.
+ * then destroys the client so no transaction state survives. A statement still running after
+ * the wait (a `DO` loop can catch its cancel and go on) has its backend terminated: a role may
+ * terminate its own backends, and left running it would hold a connection slot and its
+ * transaction's locks.
  */
 export async function cancelAndDiscard(
   url: string,
   session: Session,
   work: Promise<unknown>,
 ): Promise<void> {
-  if (session.pid !== undefined) await cancelBackend(url, session.pid).catch(() => undefined);
+  const { pid } = session;
+  if (pid !== undefined) await signalBackend(url, pid, 'cancel').catch(() => undefined);
   let timer: NodeJS.Timeout | undefined;
-  const unwound = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, UNWIND_MS);
+  const unwound = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), UNWIND_MS);
   });
-  await Promise.race([
+  const outcome = await Promise.race([
     work.then(
-      () => undefined,
-      () => undefined,
+      () => 'done' as const,
+      () => 'done' as const,
     ),
     unwound,
   ]);
   clearTimeout(timer);
+  if (outcome === 'late' && pid !== undefined)
+    await signalBackend(url, pid, 'terminate').catch(() => undefined);
   session.release(true);
 }
 
-/** `pg_cancel_backend(pid)` from a short-lived connection outside the pool (which may be full). */
-async function cancelBackend(url: string, pid: number): Promise<void> {
+/**
+ * `pg_cancel_backend(pid)` or `pg_terminate_backend(pid)` from a short-lived connection outside
+ * the pool (which may be full).
+ */
+async function signalBackend(
+  url: string,
+  pid: number,
+  signal: 'cancel' | 'terminate',
+): Promise<void> {
   const client = new Client({
     connectionString: url,
     connectionTimeoutMillis: 2000,
@@ -137,7 +150,10 @@ async function cancelBackend(url: string, pid: number): Promise<void> {
   client.on('error', () => undefined);
   try {
     await client.connect();
-    await client.query('select pg_cancel_backend($1)', [pid]);
+    await client.query(
+      signal === 'cancel' ? 'select pg_cancel_backend($1)' : 'select pg_terminate_backend($1)',
+      [pid],
+    );
   } finally {
     await client.end().catch(() => undefined);
   }

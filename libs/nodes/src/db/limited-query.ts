@@ -1,5 +1,5 @@
 import { Query, type ClientBase, type Connection, type QueryConfig, type QueryResultRow } from 'pg';
-import { resultTooLargeError } from './db-errors.ts';
+import { copyUnsupportedError, resultTooLargeError } from './db-errors.ts';
 
 /** Rows read by a row-limited query, and whether more were waiting on the server. */
 export interface LimitedResult {
@@ -33,9 +33,12 @@ const base = Query.prototype as unknown as QueryHooks;
  * past `maxBytes` the socket is destroyed at once, so one huge row (which the driver would
  * buffer whole) costs at most the budget plus one chunk of memory.
  */
+
 class LimitedQuery extends Query {
   truncated = false;
   overBudget = false;
+  /** The statement was a `COPY … FROM STDIN` or `COPY … TO STDOUT` (the node streams neither). */
+  copy = false;
   commandTag: string | undefined;
   onOverBudget: () => void = () => undefined;
   private synced = false;
@@ -94,6 +97,23 @@ class LimitedQuery extends Query {
     base.handleEmptyQuery.call(this, connection);
   }
 
+  // `COPY … FROM STDIN`: end the copy at once (the server then fails the statement), instead of
+  // node-postgres' default which reports it as a cancel (SQLSTATE 57014, read as TIMEOUT).
+  handleCopyInResponse(connection: Connection): void {
+    this.copy = true;
+    // node-postgres has `sendCopyFail` but its typings do not declare it.
+    const copyFail = Reflect.get(connection, 'sendCopyFail') as (
+      this: Connection,
+      msg: string,
+    ) => void;
+    copyFail.call(connection, copyUnsupportedError().message);
+  }
+
+  // `COPY … TO STDOUT` data: not rows, dropped (its bytes still count against the budget).
+  handleCopyData(): void {
+    this.copy = true;
+  }
+
   handleError(err: Error, connection: Connection): void {
     if (connection.stream.writable) this.sync(connection);
     base.handleError.call(this, err, connection);
@@ -130,6 +150,7 @@ export function queryLimited(
     const query: LimitedQuery = new LimitedQuery(config, maxBytes, (err, result) => {
       query.done();
       if (query.overBudget) reject(resultTooLargeError(maxBytes));
+      else if (query.copy) reject(copyUnsupportedError());
       else if (err !== undefined && err !== null) reject(err);
       else
         resolve({
