@@ -4,39 +4,30 @@
  * are refused or failed before they reach a write, never turned into a 500 by the database.
  */
 
-/** A raw NUL or lone surrogate in a JS string (no `u` flag: it must see code units). */
-// eslint-disable-next-line no-control-regex -- NUL is exactly what this looks for
-const RAW_UNSTORABLE =
-  /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** A lone surrogate in a JS string (no `u` flag: it must see code units). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
- * The same in JSON text: the raw characters, or their `\u` escapes when the backslash is not
- * itself escaped (`"\\u0000"` in JSON is the harmless six characters `\u0000`).
+ * NUL or a lone surrogate as a `\u` escape in JSON text, when the backslash is not itself
+ * escaped (`"\\u0000"` in JSON is the harmless six characters `\u0000`).
  */
-const JSON_UNSTORABLE = new RegExp(
-  [
-    RAW_UNSTORABLE.source,
-    String.raw`(?<=(?:^|[^\\])(?:\\\\)*)(?:\\u0000|\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f][0-9a-f]{2})|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f][0-9a-f]{2})`,
-  ].join('|'),
-  'i',
-);
+const ESCAPED_UNSTORABLE =
+  /(?<=(?:^|[^\\])(?:\\\\)*)(?:\\u0000|\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f][0-9a-f]{2})|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f][0-9a-f]{2})/i;
 
 /** True when a string holds a NUL or a lone UTF-16 surrogate. */
 export function textIsUnstorable(text: string): boolean {
-  return RAW_UNSTORABLE.test(text);
+  return text.includes('\0') || LONE_SURROGATE.test(text);
 }
 
 /** True when JSON text encodes a NUL or a lone UTF-16 surrogate (raw or `\u`-escaped). */
 export function jsonHasUnstorableText(json: string): boolean {
-  return JSON_UNSTORABLE.test(json);
+  return textIsUnstorable(json) || ESCAPED_UNSTORABLE.test(json);
 }
 
 /** Drops NUL and replaces lone surrogates with U+FFFD: for log lines, which must not fail. */
 export function toStorableText(text: string): string {
   if (!textIsUnstorable(text)) return text;
-  return text
-    .replaceAll('\u0000', '')
-    .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+  return text.replaceAll('\u0000', '').replace(new RegExp(LONE_SURROGATE.source, 'g'), '\ufffd');
 }
 
 const pointerPart = (key: string): string => key.replaceAll('~', '~0').replaceAll('/', '~1');
