@@ -1,7 +1,6 @@
 import {
   costUnits,
   formatMoney,
-  jsonHasNul,
   resolveRetryPolicy,
   retryDelayMs,
   shouldRetry,
@@ -24,6 +23,7 @@ import {
 import type { BreakerRegistry } from '../breakers/breaker-registry.ts';
 import { childController, raceAbort, sleep } from './abortable.ts';
 import { storableLogData, storableLogMessage } from './log-caps.ts';
+import { deepOutputError, storableOutputJson } from './output-json.ts';
 
 /** The executor's node slots (`FairSlots`; a plain `Semaphore` ignores the tenant). */
 export interface NodeSlots {
@@ -166,24 +166,10 @@ async function attemptOnce(
       target === undefined ? run() : deps.breakers.fire(target, run),
       controller.signal,
     );
-    const json = JSON.stringify(result.output ?? null);
-    if (jsonHasNul(json)) {
-      throw new NodeError(
-        'EXECUTION',
-        'node output contains a NUL character (\\u0000), which cannot be stored',
-        { retryable: false },
-      );
-    }
-    if (Buffer.byteLength(json) > deps.maxOutputBytes) {
-      throw new NodeError(
-        'EXECUTION',
-        `node output is ${Buffer.byteLength(json)} bytes, over the ${deps.maxOutputBytes}-byte limit`,
-        { retryable: false },
-      );
-    }
+    const json = storableOutputJson(result.output, deps.maxOutputBytes);
     return { ok: true, output: result.output ?? null, json, usage: result.usage };
   } catch (err) {
-    return { ok: false, error: toNodeError(err, controller.signal) };
+    return { ok: false, error: toNodeError(deepOutputError(err), controller.signal) };
   } finally {
     release();
     clearTimeout(timer);
