@@ -38,12 +38,16 @@ describe('db connection privileges', () => {
     expect(ok.output.rows).toEqual([{ one: 1 }]);
   });
 
-  it('audits each connection: superuser, server-file roles and CREATEROLE are privileged', async () => {
+  it('audits each connection: superuser, server-file and signal roles, CREATEROLE are privileged', async () => {
     const exec = `lf_t_exec_${marker}`;
     const creator = `lf_t_creator_${marker}`;
+    const signal = `lf_t_signal_${marker}`;
     await db.admin.query(`create role ${exec} login in role pg_execute_server_program`);
     await db.admin.query(`create role ${creator} login createrole`);
-    await db.admin.query(`grant connect on database ${db.database} to ${exec}, ${creator}`);
+    await db.admin.query(`create role ${signal} login in role pg_signal_backend`);
+    await db.admin.query(
+      `grant connect on database ${db.database} to ${exec}, ${creator}, ${signal}`,
+    );
     const as = (role: string) => db.url.replace(/\/\/[^@]+@/, `//${role}@`);
     try {
       const audit = await auditDbConnections({
@@ -51,6 +55,7 @@ describe('db connection privileges', () => {
         demo: { url: db.url, tenants: ['dev'] },
         exec: { url: as(exec) },
         creator: { url: as(creator) },
+        signal: { url: as(signal) },
         dead: { url: 'postgresql://postgres@127.0.0.1:1/postgres' },
       });
       expect(audit).toEqual([
@@ -66,10 +71,17 @@ describe('db connection privileges', () => {
           verdict: 'privileged',
           reasons: [`role "${creator}" has CREATEROLE`],
         },
+        {
+          name: 'signal',
+          verdict: 'privileged',
+          reasons: [`role "${signal}" is a member of pg_signal_backend`],
+        },
         { name: 'dead', verdict: 'unreachable', reasons: [expect.stringMatching(/ECONNREFUSED/)] },
       ]);
     } finally {
-      await db.admin.query(`drop owned by ${exec}, ${creator}; drop role ${exec}, ${creator}`);
+      await db.admin.query(
+        `drop owned by ${exec}, ${creator}, ${signal}; drop role ${exec}, ${creator}, ${signal}`,
+      );
     }
   });
 });

@@ -2,11 +2,16 @@ import { Client, type ClientBase } from 'pg';
 import type { DbConnectionConfig } from '@linkflow/domain';
 import { privilegedConnectionError } from './db-errors.ts';
 
-/** Predefined roles whose members run programs or read/write files on the database server. */
+/**
+ * Predefined roles whose members run programs or read/write files on the database server, or
+ * (`pg_signal_backend`) cancel and terminate any non-superuser backend: other roles' sessions,
+ * LinkFlow's own if it shares the server.
+ */
 export const SERVER_ROLES = [
   'pg_execute_server_program',
   'pg_read_server_files',
   'pg_write_server_files',
+  'pg_signal_backend',
 ] as const;
 
 /** Server-file functions that Postgres grants to no one but superusers unless an operator did. */
