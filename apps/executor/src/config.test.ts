@@ -33,4 +33,18 @@ describe('executor loadConfig', () => {
       expect((err as ConfigError).issues).toHaveLength(5);
     }
   });
+
+  it('reads the per-tenant slot share and the retained-output budget, unset by default', () => {
+    expect(loadConfig({})).toMatchObject({
+      slotsPerTenant: undefined,
+      maxRetainedOutputBytes: undefined,
+    });
+    expect(
+      loadConfig({
+        EXECUTOR_SLOTS_PER_TENANT: '3',
+        LINKFLOW_MAX_RETAINED_OUTPUT_BYTES: '52428800',
+      }),
+    ).toMatchObject({ slotsPerTenant: 3, maxRetainedOutputBytes: 52_428_800 });
+    expect(() => loadConfig({ EXECUTOR_SLOTS_PER_TENANT: '0' })).toThrow(ConfigError);
+  });
 });

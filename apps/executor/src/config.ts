@@ -28,6 +28,8 @@ export interface ExecutorConfig extends SharedConfig {
   readonly expressionTimeoutMs: number;
   /** A successful execution whose output (its sinks' outputs) is larger fails instead. */
   readonly maxExecutionOutputBytes: number;
+  /** Node outputs one run may hold in memory; undefined: 4 x `maxExecutionOutputBytes`. */
+  readonly maxRetainedOutputBytes: number | undefined;
   /** BullMQ job lock; a crashed worker's job is taken over after about lock + stalled interval. */
   readonly lockMs: number;
   readonly stalledIntervalMs: number;
@@ -72,6 +74,10 @@ export function loadConfig(env: Env): ExecutorConfig {
         1024,
         512 * 1024 * 1024,
       ),
+      maxRetainedOutputBytes:
+        p.read('LINKFLOW_MAX_RETAINED_OUTPUT_BYTES') === undefined
+          ? undefined
+          : p.int('LINKFLOW_MAX_RETAINED_OUTPUT_BYTES', 1024, 1024, 4 * 1024 * 1024 * 1024),
       lockMs: p.int('EXECUTOR_LOCK_MS', 30_000, 500, 600_000),
       stalledIntervalMs: p.int('EXECUTOR_STALLED_INTERVAL_MS', 30_000, 500, 600_000),
       maxStalledCount: p.int('EXECUTOR_MAX_STALLED_COUNT', 2, 0, 100),

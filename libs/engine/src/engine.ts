@@ -22,6 +22,7 @@ import {
 import type { RunEvents } from './run/run-events.ts';
 import { RunTable } from './run/run-handle.ts';
 import { defaultSlotsPerTenant, FairSlots } from './run/fair-slots.ts';
+import { RETAINED_OUTPUT_FACTOR } from './run/output-cap.ts';
 
 /** What the engine measures; the executor wires it to Prometheus. */
 export interface EngineMetrics {
@@ -44,6 +45,8 @@ export interface EngineLimits {
   readonly leaseMs: number;
   readonly maxOutputBytes: number;
   readonly maxExecutionOutputBytes: number;
+  /** Node outputs one run may hold in memory; undefined: 4 x `maxExecutionOutputBytes`. */
+  readonly maxRetainedOutputBytes?: number | undefined;
   /** Ceiling on one expression or template evaluation. */
   readonly expressionTimeoutMs: number;
 }
@@ -120,6 +123,8 @@ function processorDeps(deps: EngineDeps, runs: RunTable, breakers: BreakerRegist
       clock,
       random: deps.random ?? Math.random,
       maxOutputBytes: limits.maxOutputBytes,
+      maxRetainedOutputBytes:
+        limits.maxRetainedOutputBytes ?? RETAINED_OUTPUT_FACTOR * limits.maxExecutionOutputBytes,
       expressionTimeoutMs: limits.expressionTimeoutMs,
       ...(metrics && {
         onRetry: (type) => metrics.nodeRetried(type),

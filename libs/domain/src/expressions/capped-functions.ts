@@ -1,7 +1,8 @@
 import jsonata from 'jsonata';
+import { AppError } from '../errors/app-error.ts';
 import { distinctValues, mergeSort, type Comparator } from './collection-functions.ts';
 import { findUnsafeConstruct } from './compile-checks.ts';
-import type { EvaluationGuard } from './evaluation-guard.ts';
+import { MAX_EVAL_DEPTH, MAX_EVAL_SOURCES, type EvaluationGuard } from './evaluation-guard.ts';
 import { jsonBytesAtLeast } from './json-size.ts';
 import { codePointLength, pad, substring } from './string-functions.ts';
 
@@ -67,7 +68,10 @@ const CHECKS: Record<Wrapped, (guard: EvaluationGuard, args: unknown[]) => void>
       );
   },
   eval(guard, [source]) {
-    if (typeof source !== 'string') return;
+    // Each distinct source is parsed (a jsonata instance) and checked once per evaluation.
+    if (typeof source !== 'string' || guard.evalSources.has(source)) return;
+    if (guard.evalSources.size >= MAX_EVAL_SOURCES)
+      throw guard.fail('limit', `$eval of more than ${MAX_EVAL_SOURCES} different sources`);
     let ast: unknown;
     try {
       ast = jsonata(source).ast();
@@ -76,6 +80,7 @@ const CHECKS: Record<Wrapped, (guard: EvaluationGuard, args: unknown[]) => void>
     }
     const problem = findUnsafeConstruct(ast);
     if (problem !== undefined) throw guard.fail('limit', `$eval: ${problem}`);
+    guard.evalSources.add(source);
   },
   split(guard, [text, separator, limit]) {
     if (typeof text !== 'string' || typeof separator !== 'string') return;
@@ -88,8 +93,19 @@ const CHECKS: Record<Wrapped, (guard: EvaluationGuard, args: unknown[]) => void>
 
 function wrapped(name: Wrapped, guardOf: GuardOf): Implementation {
   return async function (this: Focus, ...args: never[]) {
-    CHECKS[name](guardOf(this.environment), args);
-    return (await original(name)).implementation.apply(this, args);
+    const guard = guardOf(this.environment);
+    CHECKS[name](guard, args);
+    const { implementation } = await original(name);
+    if (name !== 'eval') return implementation.apply(this, args);
+    // Recursion through $eval nests whole evaluations (and their parses).
+    if (guard.evalDepth >= MAX_EVAL_DEPTH)
+      throw guard.fail('limit', `$eval nested more than ${MAX_EVAL_DEPTH} deep`);
+    guard.evalDepth++;
+    try {
+      return await implementation.apply(this, args);
+    } finally {
+      guard.evalDepth--;
+    }
   };
 }
 
@@ -151,11 +167,7 @@ function defaultAfter(guard: EvaluationGuard, items: readonly unknown[]): Compar
   return (a, b) => (a as number | string) > (b as number | string);
 }
 
-/**
- * Registers the capped built-ins on a compiled expression. `guardOf` finds the running
- * evaluation's guard from the `this.environment` jsonata passes.
- */
-export function registerCappedFunctions(expression: jsonata.Expression, guardOf: GuardOf): void {
+function registerCappedFunctions(expression: jsonata.Expression, guardOf: GuardOf): string[] {
   const signatures: Record<Wrapped, string> = {
     string: '<x-b?:s>',
     toMillis: '<s-s?:n>',
@@ -168,6 +180,44 @@ export function registerCappedFunctions(expression: jsonata.Expression, guardOf:
       wrapped(name, guardOf) as unknown as Registered,
       signatures[name],
     );
-  for (const [name, [implementation, signature]] of Object.entries(replacements(guardOf)))
+  const replaced = Object.entries(replacements(guardOf));
+  for (const [name, [implementation, signature]] of replaced)
     expression.registerFunction(name, implementation as unknown as Registered, signature);
+  return [...WRAPPED, ...replaced.map(([name]) => name)];
+}
+
+const HOOK_ENTRY = Symbol.for('jsonata.__evaluate_entry');
+const definitions = new WeakMap<GuardOf, ReadonlyMap<string, unknown>>();
+
+/**
+ * The capped built-ins as jsonata function values, defined once: registerFunction
+ * parses each signature into a matcher, which made every compiled template twice as
+ * costly. They are read back from a prototype expression whose entry hook runs
+ * synchronously on `evaluate` (before its first await).
+ */
+function sharedDefinitions(guardOf: GuardOf): ReadonlyMap<string, unknown> {
+  const known = definitions.get(guardOf);
+  if (known) return known;
+  const prototype = jsonata('0');
+  const names = registerCappedFunctions(prototype, guardOf);
+  const found = new Map<string, unknown>();
+  const read = (_node: unknown, _input: unknown, environment: { lookup(n: string): unknown }) => {
+    for (const name of names) found.set(name, environment.lookup(name));
+  };
+  prototype.assign(HOOK_ENTRY as unknown as string, read);
+  prototype.evaluate({}).catch(() => undefined);
+  if (found.size !== names.length)
+    throw new AppError('INTERNAL', 'could not read the capped built-ins back', {
+      kind: 'internal',
+    });
+  definitions.set(guardOf, found);
+  return found;
+}
+
+/**
+ * Binds the capped built-ins on a compiled expression. `guardOf` finds the running
+ * evaluation's guard from the `this.environment` jsonata passes.
+ */
+export function bindCappedFunctions(expression: jsonata.Expression, guardOf: GuardOf): void {
+  for (const [name, definition] of sharedDefinitions(guardOf)) expression.assign(name, definition);
 }

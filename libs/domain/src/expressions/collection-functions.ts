@@ -44,29 +44,50 @@ function isFunctionValue(value: object): boolean {
 }
 
 /**
- * A string equal for two values exactly when jsonata's deep equality holds: object
- * keys in any order, arrays in order, functions by identity.
+ * Keys equal for two values exactly when jsonata's deep equality holds: object keys
+ * in any order, arrays in order, functions by identity. Structures are hash-consed:
+ * a key names each child by a small id, and keys are memoised per object, so a value
+ * whose parts are shared (`{"a": $v, "b": $v}` nested 20 times) costs its distinct
+ * nodes, not its logical size, and no key repeats a long string.
  */
-export function equalityKey(value: unknown, functionIds = new Map<object, number>()): string {
-  if (value === undefined) return 'u';
-  if (
-    typeof value === 'function' ||
-    (typeof value === 'object' && value !== null && isFunctionValue(value))
-  ) {
-    let id = functionIds.get(value);
-    if (id === undefined) functionIds.set(value, (id = functionIds.size));
-    return `f${id}`;
+export class EqualityKeys {
+  private readonly structures = new Map<string, number>();
+  private readonly strings = new Map<string, number>();
+  private readonly functions = new Map<object, number>();
+  private readonly memo = new WeakMap<object, string>();
+
+  /** The key of `value`. */
+  keyOf(value: unknown): string {
+    if (value === undefined) return 'u';
+    if (typeof value === 'string') return `s${intern(this.strings, value)}`;
+    if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value}:${value}`;
+    if (value === null) return 'null';
+    if (typeof value !== 'object' && typeof value !== 'function') return 'null';
+    const known = this.memo.get(value);
+    if (known !== undefined) return known;
+    const key = this.structureKey(value);
+    this.memo.set(value, key);
+    return key;
   }
-  const keyOf = (item: unknown) => equalityKey(item, functionIds);
-  if (Array.isArray(value)) return `[${value.map(keyOf).join(',')}]`;
-  if (typeof value === 'object' && value !== null) {
-    const record = value as Record<string, unknown>;
-    const keys = Object.getOwnPropertyNames(record).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${keyOf(record[k])}`).join(',')}}`;
+
+  private structureKey(value: object): string {
+    if (typeof value === 'function' || isFunctionValue(value))
+      return `f${intern(this.functions, value)}`;
+    let shallow: string;
+    if (Array.isArray(value)) shallow = `[${value.map((item) => this.keyOf(item)).join(',')}]`;
+    else {
+      const record = value as Record<string, unknown>;
+      const keys = Object.getOwnPropertyNames(record).sort();
+      shallow = `{${keys.map((k) => `s${intern(this.strings, k)}:${this.keyOf(record[k])}`).join(',')}}`;
+    }
+    return `o${intern(this.structures, shallow)}`;
   }
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value}:${value}`;
-  return 'null';
+}
+
+function intern<K>(ids: Map<K, number>, key: K): number {
+  let id = ids.get(key);
+  if (id === undefined) ids.set(key, (id = ids.size));
+  return id;
 }
 
 /** The first occurrence of every distinct value, in order. */
@@ -78,13 +99,13 @@ export async function distinctValues(
   // Scalars by value (1 and "1" differ), objects and arrays by their equality key.
   const scalars = new Set<unknown>();
   const structures = new Set<unknown>();
-  const functionIds = new Map<object, number>();
+  const keys = new EqualityKeys();
   for (let i = 0; i < items.length; i++) {
     if ((i + 1) % PULSE_EVERY === 0) await pulse();
     const value = items[i];
     const isStructure = typeof value === 'object' && value !== null;
     const seen = isStructure ? structures : scalars;
-    const key = isStructure ? equalityKey(value, functionIds) : value;
+    const key = isStructure ? keys.keyOf(value) : value;
     if (seen.has(key)) continue;
     seen.add(key);
     into.push(value);

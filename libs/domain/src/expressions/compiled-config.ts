@@ -9,7 +9,7 @@ import {
 } from './expression.ts';
 import { DEFAULT_MAX_VALUE_BYTES } from './evaluation-guard.ts';
 import { jsonBytesAtLeast } from './json-size.ts';
-import { hasTemplate, parseTemplate, stringifyValue } from './template.ts';
+import { hasTemplate, parseTemplate, stringifyValue, type ParsedTemplate } from './template.ts';
 
 type Segment = { readonly text: string } | { readonly expr: CompiledExpression };
 
@@ -37,22 +37,56 @@ export interface CompiledConfig {
 const pointer = (base: string, path: readonly (string | number)[]): string =>
   `${base}/${path.map((p) => String(p).replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`;
 
-function compileSlot(
-  path: (string | number)[],
-  text: string,
-  problems: FieldProblem[],
-  base: string,
-): Slot | undefined {
+/** Most `{{ }}` templates in one config string. */
+export const MAX_TEMPLATES_PER_STRING = 64;
+/** Most `{{ }}` templates in one node config. */
+export const MAX_TEMPLATES_PER_CONFIG = 256;
+/** Most characters of template source (inside the braces) in one node config. */
+export const MAX_TEMPLATE_SOURCE_CHARS = 64 * 1024;
+
+interface ParsedSlot {
+  readonly path: (string | number)[];
+  readonly parsed: ParsedTemplate;
+}
+
+interface Collected {
+  readonly slots: ParsedSlot[];
+  readonly problems: FieldProblem[];
+  readonly base: string;
+  templates: number;
+  sourceChars: number;
+  /** Set once a config-wide limit is passed: later strings are not parsed. */
+  overflow: boolean;
+}
+
+/** Parses one string's templates and counts them against the limits; compiles nothing. */
+function parseSlot(path: (string | number)[], text: string, acc: Collected): void {
   const parsed = parseTemplate(text);
+  const at = pointer(acc.base, path);
   if (parsed === undefined) {
-    problems.push({
-      path: pointer(base, path),
-      message: 'template has an unclosed or empty {{ }}',
-    });
-    return undefined;
+    acc.problems.push({ path: at, message: 'template has an unclosed or empty {{ }}' });
+    return;
   }
-  const segments: Segment[] = [];
+  let count = 0;
   for (const part of parsed.parts) {
+    if (part.kind !== 'expr') continue;
+    count++;
+    acc.sourceChars += part.source.length;
+  }
+  acc.templates += count;
+  if (count > MAX_TEMPLATES_PER_STRING) {
+    acc.problems.push({
+      path: at,
+      message: `string has ${count} {{ }} templates, more than ${MAX_TEMPLATES_PER_STRING}`,
+    });
+    return;
+  }
+  acc.slots.push({ path, parsed });
+}
+
+function compileSlot(slot: ParsedSlot, problems: FieldProblem[], base: string): Slot | undefined {
+  const segments: Segment[] = [];
+  for (const part of slot.parsed.parts) {
     if (part.kind === 'text') {
       segments.push({ text: part.text });
       continue;
@@ -60,25 +94,33 @@ function compileSlot(
     const compiled = compileExpression(part.source);
     if (!compiled.ok) {
       problems.push({
-        path: pointer(base, path),
+        path: pointer(base, slot.path),
         message: `expression does not parse: ${compiled.error}`,
       });
       return undefined;
     }
     segments.push({ expr: compiled.value });
   }
-  return { path, single: parsed.isSingle, segments };
+  return { path: slot.path, single: slot.parsed.isSingle, segments };
 }
 
-function collectSlots(
-  value: unknown,
-  path: (string | number)[],
-  acc: { slots: Slot[]; problems: FieldProblem[]; base: string },
-): void {
+function overConfigLimits(acc: Collected): string | undefined {
+  if (acc.templates > MAX_TEMPLATES_PER_CONFIG)
+    return `config has more than ${MAX_TEMPLATES_PER_CONFIG} {{ }} templates`;
+  if (acc.sourceChars > MAX_TEMPLATE_SOURCE_CHARS)
+    return `config's {{ }} templates have more than ${MAX_TEMPLATE_SOURCE_CHARS} characters of source`;
+  return undefined;
+}
+
+function collectSlots(value: unknown, path: (string | number)[], acc: Collected): void {
+  if (acc.overflow) return;
   if (typeof value === 'string') {
     if (!hasTemplate(value)) return;
-    const slot = compileSlot(path, value, acc.problems, acc.base);
-    if (slot) acc.slots.push(slot);
+    parseSlot(path, value, acc);
+    const over = overConfigLimits(acc);
+    if (over === undefined) return;
+    acc.overflow = true;
+    acc.problems.push({ path: acc.base, message: over });
   } else if (Array.isArray(value)) {
     value.forEach((item, i) => collectSlots(item, [...path, i], acc));
   } else if (typeof value === 'object' && value !== null) {
@@ -127,19 +169,34 @@ const overBudget = (path: string, budget: number): RenderProblem => ({
 
 /**
  * Compiles every `{{ }}` in `config` except under the top-level `rawFields`. Problems
- * carry JSON-pointer paths under `base` (e.g. `/nodes/2/config`).
+ * carry JSON-pointer paths under `base` (e.g. `/nodes/2/config`); a config over
+ * {@link MAX_TEMPLATES_PER_STRING}, {@link MAX_TEMPLATES_PER_CONFIG} or
+ * {@link MAX_TEMPLATE_SOURCE_CHARS} is a problem before anything is compiled.
  */
 export function compileConfig(
   config: Readonly<Record<string, unknown>>,
   rawFields: readonly string[],
   base = '/config',
 ): Result<CompiledConfig, FieldProblem[]> {
-  const acc = { slots: [] as Slot[], problems: [] as FieldProblem[], base };
+  const acc: Collected = {
+    slots: [],
+    problems: [],
+    base,
+    templates: 0,
+    sourceChars: 0,
+    overflow: false,
+  };
   for (const [key, value] of Object.entries(config)) {
     if (!rawFields.includes(key)) collectSlots(value, [key], acc);
   }
+  // Every limit is checked before any template is compiled (a compile costs ~15 KB).
   if (acc.problems.length > 0) return err(acc.problems);
-  const slots = acc.slots;
+  const slots: Slot[] = [];
+  for (const parsed of acc.slots) {
+    const slot = compileSlot(parsed, acc.problems, base);
+    if (slot) slots.push(slot);
+  }
+  if (acc.problems.length > 0) return err(acc.problems);
   return ok({
     hasTemplates: slots.length > 0,
     async render(context, options) {

@@ -1,4 +1,5 @@
 import { AppError } from '../errors/app-error.ts';
+import { LogicalSizes } from './logical-size.ts';
 import { checkedRegexEngine, type LinearRegExp } from './safe-regex.ts';
 
 /**
@@ -46,6 +47,19 @@ export const MAX_EVALUATION_DEPTH = 5000;
 const BUILT_BYTES_FACTOR = 8;
 /** Bytes counted per array slot (a pointer or a double). */
 const SLOT_BYTES = 8;
+/**
+ * Items that path steps may hand to jsonata's native flattening, per evaluation, as a
+ * multiple of `maxItems`: `$a.$a` over 20,000 items makes 4 * 10^8 without a hook.
+ */
+const STEP_ITEMS_FACTOR = 4;
+/**
+ * Most logical nodes in one value (shared parts counted each time they appear):
+ * jsonata's native `=`, `**` and `in` walk about 2 million nodes a second, with no hook.
+ */
+export const MAX_LOGICAL_NODES = 2 ** 20;
+/** Nested `$eval` calls, and distinct `$eval` sources, per evaluation. */
+export const MAX_EVAL_DEPTH = 16;
+export const MAX_EVAL_SOURCES = 256;
 
 /** Thrown inside jsonata to unwind an evaluation that hit a limit; never escapes it. */
 export class ExpressionLimitError extends AppError {
@@ -89,6 +103,7 @@ const BUILDERS = new Set([
 
 interface StepNode {
   readonly type?: string;
+  readonly steps?: readonly object[];
   readonly value?: unknown;
   readonly procedure?: { readonly value?: unknown };
 }
@@ -104,15 +119,25 @@ export class EvaluationGuard {
   readonly maxValueBytes: number;
   /** Most items in one array: no JSON array within `maxValueBytes` holds more. */
   readonly maxItems: number;
+  /** Most logical nodes in one value: {@link MAX_LOGICAL_NODES} or `maxItems` if fewer. */
+  readonly maxNodes: number;
   private readonly limitAt: number;
   private readonly ceilingBinds: boolean;
   private lastYield: number;
   private built = 0;
+  private stepItems = 0;
+  private readonly sizes = new LogicalSizes();
+  /** Steps of the paths entered so far: their array results get flattened natively. */
+  private readonly pathSteps = new WeakSet<object>();
+  /** `$eval` sources already checked in this evaluation, and the current nesting. */
+  readonly evalSources = new Set<string>();
+  evalDepth = 0;
   private engine: typeof LinearRegExp | undefined;
 
   constructor(private readonly options: EvaluateOptions = {}) {
     this.maxValueBytes = options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
     this.maxItems = Math.floor(this.maxValueBytes / 2);
+    this.maxNodes = Math.min(this.maxItems, MAX_LOGICAL_NODES);
     const start = options.now?.() ?? 0;
     this.lastYield = start;
     const ceiling = options.maxMs === undefined ? Infinity : start + options.maxMs;
@@ -130,6 +155,7 @@ export class EvaluationGuard {
   /** Before a step: stops on a failure, an abort or the time limit; yields when due. */
   enter(node: StepNode): Promise<void> | undefined {
     const wait = this.pulse();
+    if (node.type === 'path') for (const step of node.steps ?? []) this.pathSteps.add(step);
     if (node.type === 'regex') this.engine ??= checkedRegexEngine(() => this.check());
     return wait;
   }
@@ -187,13 +213,38 @@ export class EvaluationGuard {
           'limit',
           `expression built an array of ${result.length} items, over the ${this.maxItems}-item limit`,
         );
+      this.checkLogicalSize(result);
+      if (this.pathSteps.has(node)) this.countStepItems(result.length);
       built = result.length * SLOT_BYTES;
-    } else return;
+    } else {
+      if (typeof result === 'object' && result !== null) this.checkLogicalSize(result);
+      return;
+    }
     if (!isBuilder(node)) return;
     this.built += built;
     const budget = this.maxValueBytes * BUILT_BYTES_FACTOR;
     if (this.built > budget)
       throw this.fail('limit', `expression built more than ${budget} bytes of strings and arrays`);
+  }
+
+  /**
+   * No value may have more than `maxNodes` logical nodes, shared parts counted every
+   * time they appear: so no native walk of one value can hold the event loop long.
+   */
+  private checkLogicalSize(value: object): void {
+    const size = this.sizes.sizeOf(value);
+    if (size > this.maxNodes)
+      throw this.fail(
+        'limit',
+        `expression built a value of ${size} nodes (shared parts counted each time), over the ${this.maxNodes}-node limit`,
+      );
+  }
+
+  private countStepItems(items: number): void {
+    this.stepItems += items;
+    const budget = this.maxItems * STEP_ITEMS_FACTOR;
+    if (this.stepItems > budget)
+      throw this.fail('limit', `expression's path steps produced more than ${budget} items`);
   }
 }
 

@@ -1,6 +1,6 @@
 import jsonata from 'jsonata';
 import { err, ok, type Result } from '../result.ts';
-import { registerCappedFunctions } from './capped-functions.ts';
+import { bindCappedFunctions } from './capped-functions.ts';
 import { findUnsafeConstruct } from './compile-checks.ts';
 import {
   EvaluationGuard,
@@ -125,7 +125,7 @@ export function compileExpression(source: string): Result<CompiledExpression, st
   if (unsafe !== undefined) return err(unsafe);
   compiled.assign(HOOK_ENTRY as unknown as string, onEntry);
   compiled.assign(HOOK_EXIT as unknown as string, onExit);
-  registerCappedFunctions(compiled, guardOf);
+  bindCappedFunctions(compiled, guardOf);
   return ok({
     source,
     evaluate: (context, options) => run(compiled, context, options),

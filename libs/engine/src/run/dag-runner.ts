@@ -10,6 +10,7 @@ import {
 import { NodeError, type NodeInput } from '@linkflow/nodes';
 import { childController } from './abortable.ts';
 import { runNode, type NodeRunnerDeps, type NodeRunResult } from './node-runner.ts';
+import { RetainedOutputs } from './output-cap.ts';
 
 /** A node that settled without running (skipped branch, or cancelled by upstream/abort). */
 export interface SettledWithoutRun {
@@ -107,6 +108,11 @@ export async function runDag(deps: NodeRunnerDeps, req: DagRunRequest): Promise<
   const { controller, dispose } = childController(req.signal);
   const { workflow, states } = req;
   const running = new Map<string, Promise<void>>();
+  const retained =
+    deps.maxRetainedOutputBytes === undefined
+      ? undefined
+      : new RetainedOutputs(deps.maxRetainedOutputBytes, outputsOf(states));
+  let overflow: Outcome | undefined;
   const start = (id: string) => {
     const node = workflow.nodes.get(id);
     if (!node) return;
@@ -125,6 +131,11 @@ export async function runDag(deps: NodeRunnerDeps, req: DagRunRequest): Promise<
           : startingAfter(workflow, states, { id, result, othersRunning: running.size - 1 }),
       });
       states.set(id, { status: result.status, output: result.output, error: result.error });
+      const over = result.status === 'success' ? retained?.add(id, result.outputBytes) : undefined;
+      if (over?.status === 'failed' && !controller.signal.aborted) {
+        overflow = over;
+        controller.abort(new NodeError('EXECUTION', over.error.message, { retryable: false }));
+      }
       if (result.status === 'failed' && workflow.settings.fail_fast && !controller.signal.aborted) {
         controller.abort(
           new NodeError('CANCELLATION', `cancelled because node ${id} failed (fail_fast)`, {
@@ -153,7 +164,8 @@ export async function runDag(deps: NodeRunnerDeps, req: DagRunRequest): Promise<
       if (running.size > 0) await Promise.race(running.values());
     }
     await Promise.all(running.values());
-    return await finishDag(req, controller.signal);
+    const outcome = await finishDag(req, controller.signal);
+    return overflow && outcome.status !== 'aborted' ? overflow : outcome;
   } catch (err) {
     // A checkpoint that cannot be written fails the job (BullMQ retries it from the
     // checkpoints); nodes still in flight must not run on unreachable by cancel/timeout.

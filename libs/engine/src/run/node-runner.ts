@@ -39,6 +39,11 @@ export interface NodeRunnerDeps {
   readonly clock: Clock;
   readonly random: () => number;
   readonly maxOutputBytes: number;
+  /**
+   * Bytes of node outputs one DAG run may hold in memory (LINKFLOW_MAX_RETAINED_OUTPUT_BYTES);
+   * past it the execution fails with EXECUTION at once. Undefined: no limit.
+   */
+  readonly maxRetainedOutputBytes?: number | undefined;
   /** Ceiling on one expression or template evaluation (LINKFLOW_EXPRESSION_TIMEOUT_MS). */
   readonly expressionTimeoutMs?: number;
   readonly onRetry?: (type: string) => void;

@@ -50,3 +50,44 @@ export function capExecutionOutput(outcome: Outcome, caps: OutputCaps): Outcome 
     },
   };
 }
+
+/** How many execution output caps of node outputs one run may hold in memory by default. */
+export const RETAINED_OUTPUT_FACTOR = 4;
+
+/**
+ * The bytes of node outputs one DAG run holds in memory (every successful node's output
+ * stays there for later templates and the final output). Past `maxBytes` the run fails with
+ * EXECUTION as soon as it happens, not only at the end: sixty 9 MB sinks would otherwise fill
+ * the heap before the execution output cap is ever checked.
+ */
+export class RetainedOutputs {
+  #bytes: number;
+
+  /** `resumed`: outputs already held (checkpointed nodes of a resumed run). */
+  constructor(
+    readonly maxBytes: number,
+    resumed: Readonly<Record<string, unknown>> = {},
+  ) {
+    this.#bytes = executionOutputBytes(resumed, maxBytes);
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Counts one more output. @returns the failure when the run now holds too much */
+  add(nodeId: string, bytes: number): Outcome | undefined {
+    this.#bytes += bytes;
+    if (this.#bytes <= this.maxBytes) return undefined;
+    return {
+      status: 'failed',
+      error: {
+        type: 'EXECUTION',
+        node_id: nodeId,
+        message:
+          `node outputs held by this execution add up to ${this.#bytes} bytes, over the ` +
+          `${this.maxBytes}-byte limit (LINKFLOW_MAX_RETAINED_OUTPUT_BYTES)`,
+      },
+    };
+  }
+}
