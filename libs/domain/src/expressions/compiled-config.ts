@@ -61,7 +61,7 @@ interface Collected {
 
 /** Parses one string's templates and counts them against the limits; compiles nothing. */
 function parseSlot(path: (string | number)[], text: string, acc: Collected): void {
-  const parsed = parseTemplate(text);
+  const parsed = parseTemplate(text, MAX_TEMPLATES_PER_STRING);
   const at = pointer(acc.base, path);
   if (parsed === undefined) {
     acc.problems.push({ path: at, message: 'template has an unclosed or empty {{ }}' });
@@ -74,10 +74,10 @@ function parseSlot(path: (string | number)[], text: string, acc: Collected): voi
     acc.sourceChars += part.source.length;
   }
   acc.templates += count;
-  if (count > MAX_TEMPLATES_PER_STRING) {
+  if (parsed.tooMany === true) {
     acc.problems.push({
       path: at,
-      message: `string has ${count} {{ }} templates, more than ${MAX_TEMPLATES_PER_STRING}`,
+      message: `string has more than ${MAX_TEMPLATES_PER_STRING} {{ }} templates`,
     });
     return;
   }

@@ -12,6 +12,8 @@ export interface ParsedTemplate {
   readonly parts: readonly TemplatePart[];
   /** True when the string is exactly one `{{ }}` (the raw value is used). */
   readonly isSingle: boolean;
+  /** True when parsing stopped at the `maxExprs + 1`-th template (`parts` is partial). */
+  readonly tooMany?: boolean;
 }
 
 /** True when a string contains a template opener. */
@@ -38,10 +40,14 @@ function findClose(text: string, start: number): number {
   return -1;
 }
 
-/** Splits a string into text and expression parts; `undefined` when a `{{` is unclosed or empty. */
-export function parseTemplate(text: string): ParsedTemplate | undefined {
+/**
+ * Splits a string into text and expression parts; `undefined` when a `{{` is unclosed
+ * or empty. Stops (`tooMany`) past `maxExprs` templates, so a huge string costs little.
+ */
+export function parseTemplate(text: string, maxExprs = Infinity): ParsedTemplate | undefined {
   const parts: TemplatePart[] = [];
   let pos = 0;
+  let exprCount = 0;
   while (pos < text.length) {
     const open = text.indexOf('{{', pos);
     if (open === -1) {
@@ -54,6 +60,7 @@ export function parseTemplate(text: string): ParsedTemplate | undefined {
     const source = text.slice(open + 2, close).trim();
     if (source === '') return undefined;
     parts.push({ kind: 'expr', source });
+    if (++exprCount > maxExprs) return { parts, isSingle: false, tooMany: true };
     pos = close + 2;
   }
   const exprs = parts.filter((p) => p.kind === 'expr');
