@@ -52,7 +52,7 @@ export interface RunStorePort {
    * Whether an error from these calls means "the store is briefly unreachable, try again"
    * (the adapter judges by its driver's error classes and codes, never by message text).
    */
-  isTransient(err: unknown): boolean;
+  readonly isTransient: (err: unknown) => boolean;
 }
 
 /** Execution leases: renewed while a run lasts, released on hand-over, swept when expired. */
