@@ -1,4 +1,3 @@
-import type { RunStorePort } from '../ports.ts';
 import { sleep } from './abortable.ts';
 
 /**
@@ -9,7 +8,7 @@ import { sleep } from './abortable.ts';
 export async function withDbRetry<T>(
   work: () => Promise<T>,
   options: {
-    /** The store's classifier ({@link RunStorePort.isTransient}). */
+    /** The store's classifier (`RunStorePort.isTransient`). */
     isTransient: (err: unknown) => boolean;
     maxWaitMs?: number;
     onRetry?: ((err: unknown, delayMs: number) => void) | undefined;
