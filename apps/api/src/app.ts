@@ -15,9 +15,10 @@ import { registerExecutionRoutes, type ExecutionSignals } from './executions/exe
 import { registerLogRoutes } from './executions/log-routes.ts';
 import { RunnableCache, type Enqueuer } from './executions/start-execution.ts';
 import { registerHealthRoutes, type Probe } from './health/health-routes.ts';
-import { installErrorHandling } from './http/error-handler.ts';
+import { installErrorHandling, sendProblem } from './http/error-handler.ts';
 import { installJsonBodyParser } from './http/json-body.ts';
 import { installMetrics } from './http/metrics-hooks.ts';
+import { installStorableTextCheck } from './http/storable-text.ts';
 import { schemaController } from './http/validation.ts';
 import { ProblemSchema } from './http/schemas.ts';
 import { registerNodeTypeRoutes } from './workflows/node-type-routes.ts';
@@ -78,11 +79,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
     },
     schemaController,
+    // Router-level errors (param over maxParamLength, malformed URL) skip the error handler.
+    frameworkErrors: (error, request, reply) => {
+      sendProblem(request, reply, error);
+    },
   });
   installErrorHandling(app);
   // The API speaks JSON only: anything else is 415, not a string body.
   app.removeContentTypeParser(['text/plain']);
   installJsonBodyParser(app);
+  installStorableTextCheck(app);
   app.addSchema(ProblemSchema);
   await installDocs(app);
   installAuth(app, deps.authenticator);

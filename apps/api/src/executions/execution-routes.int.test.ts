@@ -99,7 +99,7 @@ describe('POST /api/executions', () => {
     const before = await written();
     const res = await start({ input_data: { text: 'a\u0000b' } });
     expect(res.statusCode).toBe(400);
-    expect(res.json().errors[0].path).toBe('/input_data');
+    expect(res.json().errors[0].path).toBe('/input_data/text');
     expect(await written()).toEqual(before);
   });
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Static } from '@sinclair/typebox';
-import { DEFAULT_PRIORITY, jsonHasNul } from '@linkflow/domain';
+import { DEFAULT_PRIORITY, findUnstorableText, UNSTORABLE_TEXT_MESSAGE } from '@linkflow/domain';
 import type { ExecutionRepository } from '@linkflow/store';
 import { principalOf } from '../auth/auth.ts';
 import { apiErrors } from '../http/api-errors.ts';
@@ -43,11 +43,15 @@ function pick<T>(body: T | undefined, header: T | undefined, field: string): T |
   return body ?? header;
 }
 
-/** Postgres jsonb cannot store NUL characters: refuse them up front rather than fail with 500. */
+/**
+ * Postgres jsonb cannot store NUL or lone surrogates: refuse them up front rather than fail
+ * with 500 (the app-wide check does too; this keeps the route safe on its own).
+ */
 function checkStorable(inputData: unknown): void {
-  if (jsonHasNul(JSON.stringify(inputData ?? null))) {
+  const path = findUnstorableText(inputData ?? null);
+  if (path !== undefined) {
     throw apiErrors.invalidRequest([
-      { path: '/input_data', message: 'must not contain NUL characters (\\u0000)' },
+      { path: `/input_data${path === '/' ? '' : path}`, message: UNSTORABLE_TEXT_MESSAGE },
     ]);
   }
 }

@@ -53,6 +53,8 @@ function validationProblems(error: FastifyError): FieldProblem[] {
 /** Fastify's own 4xx statuses (body parsing, routing, limits) as error kinds and codes. */
 const FASTIFY_4XX: Readonly<Record<number, { kind: ErrorKind; code: string }>> = {
   404: { kind: 'not_found', code: 'NOT_FOUND' },
+  // A path parameter over maxParamLength: no id is that long.
+  414: { kind: 'not_found', code: 'NOT_FOUND' },
   415: { kind: 'unsupported_media_type', code: 'UNSUPPORTED_MEDIA_TYPE' },
 };
 

@@ -22,7 +22,7 @@ async function runWith(output: () => unknown, log = 'ok') {
     rawFields: [],
     execute: (ctx) => {
       ctx.log('info', log, { text: log });
-      return Promise.resolve({ output: output() });
+      return Promise.resolve({ output: output(), usage: {} });
     },
   };
   const registry = createNodeRegistry([node]);
