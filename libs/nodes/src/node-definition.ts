@@ -12,7 +12,7 @@ export interface NodeUsage {
   query_ms?: number;
 }
 
-/** The evaluation context of DESIGN.md: `{input, nodes: {<id>: <output>}, execution}`. */
+/** The evaluation context of expressions: `{input, nodes: {<id>: <output>}, execution}`. */
 export interface NodeInput {
   readonly input: unknown;
   readonly nodes: Readonly<Record<string, unknown>>;

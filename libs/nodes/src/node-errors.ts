@@ -1,7 +1,7 @@
 import { AppError, isRetryableType, type ErrorType } from '@linkflow/domain';
 
 /**
- * A node run failure. `type` is one of DESIGN.md's error types; `retryable` follows it
+ * A node run failure. `type` is one of the contract's error types (docs/api.md); `retryable` follows it
  * unless the node says otherwise (an HTTP 404 is EXECUTION but not retryable).
  */
 export class NodeError extends AppError {

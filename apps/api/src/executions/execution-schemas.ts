@@ -10,7 +10,7 @@ import {
 } from '@linkflow/domain';
 import { nullable, PageQuery, pageOf, stringEnum, Timestamp } from '../http/schemas.ts';
 
-/** Request and response schemas of the execution routes (DESIGN.md "Shapes and rules"). */
+/** Request and response schemas of the execution routes (docs/api.md, Executions). */
 
 const IdempotencyKey = Type.String({ minLength: 1, maxLength: 255 });
 

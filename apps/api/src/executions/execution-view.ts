@@ -54,7 +54,7 @@ export function executionSummaryView(e: ExecutionRecord): Static<typeof Executio
   };
 }
 
-/** The execution as clients read it (DESIGN.md "Shapes and rules"). */
+/** The execution as clients read it (docs/api.md, Executions). */
 export function executionView(
   e: ExecutionRecord,
   detail?: Pick<ExecutionDetail, 'nodeRuns' | 'transitions'>,

@@ -16,7 +16,7 @@ interface OpenApiDocument {
   components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
 }
 
-/** The success status each route answers (DESIGN.md's routes and shapes). */
+/** The success status each route answers (docs/api.md). */
 const SUCCESS: Record<string, string[]> = {
   'POST /api/workflows': ['201'],
   'GET /api/workflows': ['200'],

@@ -18,7 +18,7 @@ export interface SharedConfig {
 export const DEFAULT_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/linkflow';
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
-/** Parses the shared variables (DESIGN.md "Running it"); issues go to the parsers' list. */
+/** Parses the shared variables (README, Configuration); issues go to the parsers' list. */
 export function parseSharedConfig(p: ReturnType<typeof createEnvParsers>): SharedConfig {
   return {
     databaseUrl: p.url('DATABASE_URL', DEFAULT_DATABASE_URL, ['postgresql:', 'postgres:']),

@@ -1,6 +1,6 @@
 /**
  * The cost model: usage × rate card. Money is computed in integer units of 1e-8 USD
- * (the 8 decimals DESIGN.md shows) so sums never drift, and printed as a decimal string.
+ * (the 8 decimals the API shows) so sums never drift, and printed as a decimal string.
  */
 export interface Usage {
   readonly wall_ms: number;

@@ -1,4 +1,4 @@
-/** Node-run and execution error types, exactly as DESIGN.md lists them. */
+/** Node-run and execution error types, exactly as docs/api.md lists them. */
 export const ERROR_TYPES = [
   'CONNECTIVITY',
   'TIMEOUT',

@@ -1,6 +1,6 @@
 import type { RunError } from './error-types.ts';
 
-/** Longest error message kept (UTF-8 bytes, the note included): DESIGN.md's 8 KiB. */
+/** Longest error message kept (UTF-8 bytes, the note included): the contract's 8 KiB. */
 export const MAX_ERROR_MESSAGE_BYTES = 8 * 1024;
 /** Longest log entry message kept (UTF-8 bytes, the note included). */
 export const MAX_LOG_MESSAGE_BYTES = 8 * 1024;

@@ -53,7 +53,7 @@ export const SettingsSchema = Type.Object(
   { additionalProperties: false },
 );
 
-/** A workflow definition as clients send it (DESIGN.md "Workflow definition"). */
+/** A workflow definition as clients send it (docs/api.md, Workflows). */
 export const WorkflowDefinitionSchema = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 200 }),

@@ -12,7 +12,7 @@ function problems(def: unknown) {
 }
 
 describe('validateWorkflow', () => {
-  it('accepts the DESIGN.md example', () => {
+  it('accepts the documented example', () => {
     const def = {
       name: 'order-sync',
       nodes: [
