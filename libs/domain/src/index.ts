@@ -1,5 +1,6 @@
 export * from './errors/app-error.ts';
 export * from './errors/error-types.ts';
+export * from './errors/driver-errors.ts';
 export * from './errors/domain-errors.ts';
 export * from './errors/truncate.ts';
 export * from './result.ts';

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { isBeneathSql } from '@linkflow/domain';
 
 /**
  * SQLSTATEs that mean "try again": the server is shutting down or starting (57P01–57P03),
@@ -28,7 +29,5 @@ const TRANSIENT_SQLSTATES = new Set([
  */
 export function isTransientStoreError(err: unknown): boolean {
   if (err instanceof pg.DatabaseError) return TRANSIENT_SQLSTATES.has(err.code ?? '');
-  if (!(err instanceof Error)) return false;
-  if ('syscall' in err) return true;
-  return Object.getPrototypeOf(err) === Error.prototype;
+  return isBeneathSql(err);
 }

@@ -1,4 +1,5 @@
 import { DatabaseError } from 'pg';
+import { isBeneathSql } from '@linkflow/domain';
 import { NodeError } from '../node-errors.ts';
 
 /** What the mapping needs to word and classify a failure. */
@@ -13,10 +14,6 @@ const CONNECTION_STATES: ReadonlySet<string> = new Set(['57P01', '57P02', '57P03
 
 /** SQLSTATEs that only need another attempt: serialization failure, deadlock, lock timeout. */
 const TRANSIENT_STATES: ReadonlySet<string> = new Set(['40001', '40P01', '55P03']);
-
-/** Client-side failures of the socket (node-postgres words them, no SQLSTATE). */
-const CONNECTION_MESSAGE =
-  /connect|terminat|closed|timeout expired|not queryable|socket|ECONN|ENOTFOUND|EAI_AGAIN|EHOST|ENETUNREACH/i;
 
 /**
  * Maps anything a query threw into a NodeError:
@@ -33,11 +30,8 @@ export function toDbError(err: unknown, ctx: DbErrorContext): NodeError {
   if (err instanceof NodeError) return err;
   if (err instanceof DatabaseError) return fromSqlState(err, ctx);
   const message = err instanceof Error ? err.message : String(err);
-  const code =
-    typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string'
-      ? err.code
-      : '';
-  if (CONNECTION_MESSAGE.test(message) || /^E[A-Z]+$/.test(code)) {
+  // Below SQL (by class, not wording): the socket or the driver's connection failed.
+  if (isBeneathSql(err)) {
     return new NodeError(
       'CONNECTIVITY',
       `database "${ctx.connection}" is unreachable: ${message}`,
