@@ -136,7 +136,7 @@ export default tseslint.config(
   {
     // The engine reaches Postgres, Redis, the clock and events only through its ports.
     files: ['libs/engine/**'],
-    ignores: ['libs/engine/**/*.test.ts'],
+    ignores: ['libs/engine/**/*.test.ts', 'libs/engine/**/testing/**'],
     rules: layer(
       [
         ...io.filter((name) => name !== 'opossum'),
@@ -150,8 +150,9 @@ export default tseslint.config(
     ),
   },
   {
-    // Engine tests may run against the real store (integration), never the queue or an app.
-    files: ['libs/engine/**/*.test.ts'],
+    // Engine tests (and their testing/ support) may run against the real store (integration),
+    // never the queue or an app.
+    files: ['libs/engine/**/*.test.ts', 'libs/engine/**/testing/**'],
     rules: layer(
       ['@linkflow/queue', '@linkflow/telemetry', '@linkflow/api', '@linkflow/executor', 'bullmq'],
       'engine tests need no BullMQ, telemetry or app',

@@ -1,27 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WorkflowDefinition } from '@linkflow/domain';
+import { describe, expect, it } from 'vitest';
 import { createNodeRegistry, type NodeDefinition } from '@linkflow/nodes';
-import {
-  createApiKeyRepository,
-  createDb,
-  createExecutionRepository,
-  createLeaseStore,
-  createRunStore,
-  createWorkflowRepository,
-  type Db,
-} from '@linkflow/store';
-import { testDatabaseUrl } from '../../../../test/fixtures.ts';
-import { BreakerRegistry } from '../breakers/breaker-registry.ts';
-import { createRecordingLogger } from '../testing/recording-logger.ts';
-import {
-  CompiledWorkflowCache,
-  processExecution,
-  type ProcessorDeps,
-} from './execution-processor.ts';
-import { RunTable } from './run-handle.ts';
-import { Semaphore } from './semaphore.ts';
+import { createExecutionRepository } from '@linkflow/store';
+import { useStoreFixture } from '../testing/store-fixture.ts';
+import { CompiledWorkflowCache, processExecution } from './execution-processor.ts';
 
 // In-flight node runs are visible (`running`, then `cancelled` with their timing), and an
 // API cancel that races a node's completion: the node ran and succeeded, so its result
@@ -50,67 +32,13 @@ const gate: NodeDefinition<never> = {
 };
 const registry = createNodeRegistry([gate]);
 
-let db: Db;
-let tenantId: string;
-const breakers = new BreakerRegistry();
-const ids = { next: () => randomUUID() };
-
-beforeAll(async () => {
-  db = createDb({ url: testDatabaseUrl(), maxConnections: 8 });
-  tenantId = await createApiKeyRepository({ prisma: db.prisma, ids }).ensureTenant(
-    `t-${randomUUID()}`,
-  );
-});
-afterAll(async () => {
-  breakers.shutdown();
-  await db.close();
-});
-
-async function newExecution(
-  definition: WorkflowDefinition,
-  timeoutSeconds?: number,
-): Promise<string> {
-  const workflows = createWorkflowRepository({ prisma: db.prisma, pool: db.pool, ids });
-  const workflowId = (await workflows.create(tenantId, definition)).id;
-  const created = await createExecutionRepository({ pool: db.pool }).create({
-    id: ids.next(),
-    tenantId,
-    workflowId,
-    workflowVersion: 1,
-    priority: 'normal',
-    inputData: {},
-    timeoutSeconds,
-    at: new Date(),
-  });
-  if (created.outcome !== 'created') throw new TypeError('execution not created');
-  return created.execution.id;
-}
-
-function processorDeps(): ProcessorDeps {
-  const clock = { now: () => new Date() };
-  return {
-    runStore: createRunStore({ pool: db.pool, workerId: 'race-int', leaseMs: 30_000 }),
-    leases: createLeaseStore({ pool: db.pool, leaseMs: 30_000 }),
-    registry,
-    runs: new RunTable(),
-    clock,
-    workerId: 'race-int',
-    log: createRecordingLogger(),
-    events: { status: () => undefined, logs: () => undefined },
-    nodes: {
-      registry,
-      breakers,
-      slots: new Semaphore(4),
-      clock,
-      random: () => 0.5,
-      maxOutputBytes: 1024 * 1024,
-    },
-  };
-}
+const store = useStoreFixture({ maxConnections: 8 });
+const newExecution = store.newExecution;
+const processorDeps = () => store.processorDeps({ registry, workerId: 'race-int' });
 
 /** Backends of the test database waiting on a lock. */
 async function lockWaiters(): Promise<number> {
-  const res = await db.pool.query<{ n: number }>(
+  const res = await store.db.pool.query<{ n: number }>(
     `select count(*)::int as n from pg_stat_activity
      where datname = current_database() and wait_event_type = 'Lock'`,
   );
@@ -126,12 +54,12 @@ async function cancelRacingCompletion(id: string): Promise<void> {
   startedNodes.length = 0;
   const run = processExecution(processorDeps(), id, new CompiledWorkflowCache());
   await expect.poll(() => startedNodes.includes('slow'), { timeout: 10_000 }).toBe(true);
-  const locker = await db.pool.connect();
+  const locker = await store.db.pool.connect();
   try {
     await locker.query('begin');
     await locker.query('select id from executions where id = $1 for update', [id]);
-    const cancel = createExecutionRepository({ pool: db.pool }).cancel(
-      tenantId,
+    const cancel = createExecutionRepository({ pool: store.db.pool }).cancel(
+      store.tenantId,
       id,
       new Date(),
       'cancelled by the test',
@@ -148,15 +76,15 @@ async function cancelRacingCompletion(id: string): Promise<void> {
 }
 
 async function stored(id: string) {
-  const status = await db.pool.query<{ status: string }>(
+  const status = await store.db.pool.query<{ status: string }>(
     'select status from executions where id = $1',
     [id],
   );
-  const nodes = await db.pool.query<{ node_id: string; status: string; output: unknown }>(
+  const nodes = await store.db.pool.query<{ node_id: string; status: string; output: unknown }>(
     'select node_id, status, output from node_runs where execution_id = $1 order by node_id',
     [id],
   );
-  const logs = await db.pool.query<{ message: string }>(
+  const logs = await store.db.pool.query<{ message: string }>(
     'select message from execution_logs where execution_id = $1 order by seq',
     [id],
   );
@@ -207,9 +135,9 @@ describe('a cancel racing a node completion', () => {
 
 describe('in-flight node runs', () => {
   const nodeRun = async (id: string, nodeId: string) =>
-    (await createExecutionRepository({ pool: db.pool }).get(tenantId, id))?.nodeRuns.find(
-      (n) => n.nodeId === nodeId,
-    );
+    (
+      await createExecutionRepository({ pool: store.db.pool }).get(store.tenantId, id)
+    )?.nodeRuns.find((n) => n.nodeId === nodeId);
 
   it('shows a root node running while it runs', async () => {
     // ARRANGE
@@ -248,7 +176,12 @@ describe('in-flight node runs', () => {
     await expect.poll(() => startedNodes.includes('slow'), { timeout: 10_000 }).toBe(true);
     expect(await nodeRun(id, 'slow')).toMatchObject({ status: 'running', attempts: 1 });
     // ACT: the API's cancel, then its control signal
-    await createExecutionRepository({ pool: db.pool }).cancel(tenantId, id, new Date(), 'test');
+    await createExecutionRepository({ pool: store.db.pool }).cancel(
+      store.tenantId,
+      id,
+      new Date(),
+      'test',
+    );
     deps.runs.cancel(id);
     await run;
     // ASSERT

@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type {
   ExecutionStatus,
   NodeRunWrite,
@@ -8,26 +7,10 @@ import type {
   WorkflowDefinition,
 } from '@linkflow/domain';
 import { createNodeRegistry, createTransformNode, type NodeDefinition } from '@linkflow/nodes';
-import {
-  createApiKeyRepository,
-  createDb,
-  createExecutionRepository,
-  createLeaseStore,
-  createRunStore,
-  createWorkflowRepository,
-  type Db,
-} from '@linkflow/store';
-import { testDatabaseUrl } from '../../../../test/fixtures.ts';
-import { BreakerRegistry } from '../breakers/breaker-registry.ts';
-import { createRecordingLogger } from '../testing/recording-logger.ts';
-import {
-  CompiledWorkflowCache,
-  processExecution,
-  type ProcessorDeps,
-} from './execution-processor.ts';
+import { createRunStore } from '@linkflow/store';
+import { useStoreFixture } from '../testing/store-fixture.ts';
+import { CompiledWorkflowCache, processExecution } from './execution-processor.ts';
 import type { RunEvents } from './run-events.ts';
-import { RunTable } from './run-handle.ts';
-import { Semaphore } from './semaphore.ts';
 
 // The engine against the real store (Postgres, no BullMQ): what it checkpoints and how it
 // finishes, read back from the database.
@@ -64,38 +47,14 @@ const step: NodeDefinition<never> = {
 };
 const registry = createNodeRegistry([step, createTransformNode()]);
 
-let db: Db;
-let tenantId: string;
+const store = useStoreFixture({ maxConnections: 4 });
 let workflowId: string;
-const breakers = new BreakerRegistry();
-const ids = { next: () => randomUUID() };
 
 beforeAll(async () => {
-  db = createDb({ url: testDatabaseUrl(), maxConnections: 4 });
-  tenantId = await createApiKeyRepository({ prisma: db.prisma, ids }).ensureTenant(
-    `t-${randomUUID()}`,
-  );
-  const workflows = createWorkflowRepository({ prisma: db.prisma, pool: db.pool, ids });
-  workflowId = (await workflows.create(tenantId, definition)).id;
-});
-afterAll(async () => {
-  breakers.shutdown();
-  await db.close();
+  workflowId = await store.createWorkflow(definition);
 });
 
-async function newExecution(): Promise<string> {
-  const created = await createExecutionRepository({ pool: db.pool }).create({
-    id: ids.next(),
-    tenantId,
-    workflowId,
-    workflowVersion: 1,
-    priority: 'normal',
-    inputData: {},
-    at: new Date(),
-  });
-  if (created.outcome !== 'created') throw new TypeError('execution not created');
-  return created.execution.id;
-}
+const newExecution = (): Promise<string> => store.createExecution(workflowId);
 
 /** A processor over the real run and lease stores, recording the live events it sends. */
 function processorOn(workerId: string) {
@@ -104,39 +63,21 @@ function processorOn(workerId: string) {
     status: (_id, status, nodeId) => events.push({ status, nodeId }),
     logs: () => undefined,
   };
-  const clock = { now: () => new Date() };
-  const deps: ProcessorDeps = {
-    runStore: createRunStore({ pool: db.pool, workerId, leaseMs: 30_000 }),
-    leases: createLeaseStore({ pool: db.pool, leaseMs: 30_000 }),
-    registry,
-    runs: new RunTable(),
-    clock,
-    workerId,
-    log: createRecordingLogger(),
-    events: recordEvents,
-    nodes: {
-      registry,
-      breakers,
-      slots: new Semaphore(4),
-      clock,
-      random: () => 0.5,
-      maxOutputBytes: 1024 * 1024,
-    },
-  };
+  const deps = store.processorDeps({ registry, workerId, events: recordEvents });
   return { deps, events };
 }
 
 async function stored(executionId: string) {
-  const execution = await db.pool.query<{
+  const execution = await store.db.pool.query<{
     status: ExecutionStatus;
     output: unknown;
     attempt: number;
   }>('select status, output, attempt from executions where id = $1', [executionId]);
-  const nodes = await db.pool.query<{ node_id: string; status: NodeStatus; output: unknown }>(
+  const nodes = await store.db.pool.query<{ node_id: string; status: NodeStatus; output: unknown }>(
     'select node_id, status, output from node_runs where execution_id = $1 order by node_id',
     [executionId],
   );
-  const transitions = await db.pool.query<{ to_status: string }>(
+  const transitions = await store.db.pool.query<{ to_status: string }>(
     'select to_status from execution_transitions where execution_id = $1 order by id',
     [executionId],
   );
@@ -192,7 +133,11 @@ describe('processExecution on the real store', () => {
   it('resumes a taken-over execution without re-running its checkpointed nodes', async () => {
     // ARRANGE: a first worker claimed the execution, checkpointed a and b, then died
     const id = await newExecution();
-    const first = createRunStore({ pool: db.pool, workerId: 'engine-int-dead', leaseMs: 30_000 });
+    const first = createRunStore({
+      pool: store.db.pool,
+      workerId: 'engine-int-dead',
+      leaseMs: 30_000,
+    });
     const claim = await first.claim(id, new Date());
     if (!claim.claimed) throw new TypeError('not claimed');
     expect(await first.checkpoint(claim.execution.fence, checkpointOf('a'))).toEqual([]);
