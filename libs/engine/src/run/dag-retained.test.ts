@@ -1,17 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { compileWorkflow } from '@linkflow/domain';
 import { createNodeRegistry, createTransformNode } from '@linkflow/nodes';
-import { BreakerRegistry } from '../breakers/breaker-registry.ts';
+import { compileTestWorkflow, dagRequest, withNodeDeps } from '../testing/node-runner-fakes.ts';
 import { runDag } from './dag-runner.ts';
 import { RetainedOutputs } from './output-cap.ts';
-import { Semaphore } from './semaphore.ts';
 
 describe('runDag retained outputs', () => {
   it('fails the execution with EXECUTION as soon as the outputs it holds pass the budget', async () => {
     //   a -> b -> c, each returning 600 characters, 1000 bytes may be held
     const registry = createNodeRegistry([createTransformNode()]);
     const big = { expression: "$pad('', 600, 'x')" };
-    const compiled = compileWorkflow(
+    const workflow = compileTestWorkflow(
       {
         name: 'w',
         nodes: ['a', 'b', 'c'].map((id) => ({ id, type: 'transform', config: big })),
@@ -22,35 +20,24 @@ describe('runDag retained outputs', () => {
       },
       registry,
     );
-    if (!compiled.ok) throw new TypeError('bad test workflow');
-    const breakers = new BreakerRegistry();
     const started: string[] = [];
     const settled: Record<string, string> = {};
     // ACT
-    const outcome = await runDag(
-      {
-        registry,
-        breakers,
-        slots: new Semaphore(4),
-        clock: { now: () => new Date() },
-        random: () => 0.5,
-        maxOutputBytes: 1024,
-        maxRetainedOutputBytes: 1000,
-      },
-      {
-        workflow: compiled.value,
-        states: new Map(),
-        context: { input: {}, execution: { id: 'e', workflow_id: 'w', attempt: 1 } },
-        tenantId: 't1',
-        signal: new AbortController().signal,
-        onStarted: (id) => started.push(id),
-        onSettled: (id, result) => {
-          settled[id] = result.status;
-          return Promise.resolve();
-        },
-      },
+    const outcome = await withNodeDeps(
+      registry,
+      { slots: 4, maxOutputBytes: 1024, maxRetainedOutputBytes: 1000 },
+      (deps) =>
+        runDag(
+          deps,
+          dagRequest(workflow, {
+            onStarted: (id) => started.push(id),
+            onSettled: (id, result) => {
+              settled[id] = result.status;
+              return Promise.resolve();
+            },
+          }),
+        ),
     );
-    breakers.shutdown();
     // ASSERT
     expect(outcome).toMatchObject({
       status: 'failed',

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { Type } from '@sinclair/typebox';
-import { compileWorkflow } from '@linkflow/domain';
 import {
   abortError,
   NodeError,
@@ -8,9 +7,8 @@ import {
   createTransformNode,
   type NodeDefinition,
 } from '@linkflow/nodes';
-import { BreakerRegistry } from '../breakers/breaker-registry.ts';
+import { compileTestWorkflow, dagRequest, withNodeDeps } from '../testing/node-runner-fakes.ts';
 import { runDag } from './dag-runner.ts';
-import { Semaphore } from './semaphore.ts';
 
 /** A node that only ends when its signal aborts (and says when it did). */
 function hangingNode(aborted: string[]): NodeDefinition<never> {
@@ -34,7 +32,7 @@ describe('runDag', () => {
     //   fast (transform)    hang (never ends on its own)
     const aborted: string[] = [];
     const registry = createNodeRegistry([createTransformNode(), hangingNode(aborted)]);
-    const compiled = compileWorkflow(
+    const workflow = compileTestWorkflow(
       {
         name: 'w',
         nodes: [
@@ -44,31 +42,19 @@ describe('runDag', () => {
       },
       registry,
     );
-    if (!compiled.ok) throw new TypeError('bad test workflow');
-    const breakers = new BreakerRegistry();
-    const deps = {
-      registry,
-      breakers,
-      slots: new Semaphore(4),
-      clock: { now: () => new Date() },
-      random: () => 0.5,
-      maxOutputBytes: 1024,
-    };
     // ACT: the checkpoint of `fast` fails for good
-    const run = runDag(deps, {
-      workflow: compiled.value,
-      states: new Map(),
-      context: { input: {}, execution: { id: 'e', workflow_id: 'w', attempt: 1 } },
-      tenantId: 't1',
-      signal: new AbortController().signal,
-      onStarted: () => undefined,
-      onSettled: (id) =>
-        id === 'fast' ? Promise.reject(new TypeError('database gone')) : Promise.resolve(),
+    await withNodeDeps(registry, { slots: 4, maxOutputBytes: 1024 }, async (deps) => {
+      const run = runDag(
+        deps,
+        dagRequest(workflow, {
+          onSettled: (id) =>
+            id === 'fast' ? Promise.reject(new TypeError('database gone')) : Promise.resolve(),
+        }),
+      );
+      // ASSERT
+      await expect(run).rejects.toThrow('database gone');
+      expect(aborted).toEqual(['hang']);
     });
-    // ASSERT
-    await expect(run).rejects.toThrow('database gone');
-    expect(aborted).toEqual(['hang']);
-    breakers.shutdown();
   });
 });
 
@@ -86,7 +72,7 @@ describe('runDag outcome', () => {
           Promise.reject(new NodeError('CANCELLATION', 'client closed', { retryable: false })),
       } satisfies NodeDefinition<never>,
     ]);
-    const compiled = compileWorkflow(
+    const workflow = compileTestWorkflow(
       {
         name: 'w',
         nodes: [
@@ -97,33 +83,14 @@ describe('runDag outcome', () => {
       },
       registry,
     );
-    if (!compiled.ok) throw new TypeError('bad test workflow');
-    const breakers = new BreakerRegistry();
     // ACT
-    const outcome = await runDag(
-      {
-        registry,
-        breakers,
-        slots: new Semaphore(4),
-        clock: { now: () => new Date() },
-        random: () => 0.5,
-        maxOutputBytes: 1024,
-      },
-      {
-        workflow: compiled.value,
-        states: new Map(),
-        context: { input: {}, execution: { id: 'e', workflow_id: 'w', attempt: 1 } },
-        tenantId: 't1',
-        signal: new AbortController().signal,
-        onStarted: () => undefined,
-        onSettled: () => Promise.resolve(),
-      },
+    const outcome = await withNodeDeps(registry, { slots: 4, maxOutputBytes: 1024 }, (deps) =>
+      runDag(deps, dagRequest(workflow)),
     );
     // ASSERT
     expect(outcome).toEqual({
       status: 'failed',
       error: { type: 'CANCELLATION', message: 'client closed', node_id: 'gone' },
     });
-    breakers.shutdown();
   });
 });

@@ -1,15 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { Type } from '@sinclair/typebox';
 import {
-  compileWorkflow,
   MAX_ERROR_MESSAGE_BYTES,
   MAX_LOG_DATA_BYTES,
   MAX_LOG_MESSAGE_BYTES,
 } from '@linkflow/domain';
 import { createNodeRegistry, NodeError, type NodeDefinition } from '@linkflow/nodes';
-import { BreakerRegistry } from '../breakers/breaker-registry.ts';
-import { runNode } from './node-runner.ts';
-import { Semaphore } from './semaphore.ts';
+import { runTestNode } from '../testing/node-runner-fakes.ts';
 
 /** A node that logs a 100 KB message with 200 KB of data, then fails with a 1 MB message. */
 const noisyNode: NodeDefinition<never> = {
@@ -37,30 +34,12 @@ const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
 
 describe('runNode byte caps', () => {
   it('truncates the error message and caps log messages and data where they are made', async () => {
-    const registry = createNodeRegistry([noisyNode]);
-    const compiled = compileWorkflow(
+    const result = await runTestNode(
+      createNodeRegistry([noisyNode]),
       { name: 'w', nodes: [{ id: 'noisy', type: 'code', config: {} }] },
-      registry,
+      'noisy',
+      { maxOutputBytes: 1024 },
     );
-    if (!compiled.ok) throw new TypeError('bad test workflow');
-    const breakers = new BreakerRegistry();
-    const result = await runNode(
-      {
-        registry,
-        breakers,
-        slots: new Semaphore(1),
-        clock: { now: () => new Date() },
-        random: () => 0.5,
-        maxOutputBytes: 1024,
-      },
-      compiled.value.nodes.get('noisy')!,
-      {
-        input: { input: {}, nodes: {}, execution: { id: 'e', workflow_id: 'w', attempt: 1 } },
-        signal: new AbortController().signal,
-        tenantId: 't',
-      },
-    );
-    breakers.shutdown();
 
     expect(result.status).toBe('failed');
     expect(Buffer.byteLength(result.error?.message ?? '')).toBeLessThanOrEqual(
@@ -78,8 +57,8 @@ describe('runNode byte caps', () => {
   });
 
   it('keeps a RETRY_EXHAUSTED message and its cause within 8 KiB', async () => {
-    const registry = createNodeRegistry([flakyNode]);
-    const compiled = compileWorkflow(
+    const result = await runTestNode(
+      createNodeRegistry([flakyNode]),
       {
         name: 'w',
         nodes: [
@@ -91,27 +70,9 @@ describe('runNode byte caps', () => {
           },
         ],
       },
-      registry,
+      'flaky',
+      { maxOutputBytes: 1024 },
     );
-    if (!compiled.ok) throw new TypeError('bad test workflow');
-    const breakers = new BreakerRegistry();
-    const result = await runNode(
-      {
-        registry,
-        breakers,
-        slots: new Semaphore(1),
-        clock: { now: () => new Date() },
-        random: () => 0.5,
-        maxOutputBytes: 1024,
-      },
-      compiled.value.nodes.get('flaky')!,
-      {
-        input: { input: {}, nodes: {}, execution: { id: 'e', workflow_id: 'w', attempt: 1 } },
-        signal: new AbortController().signal,
-        tenantId: 't',
-      },
-    );
-    breakers.shutdown();
     expect(result.error?.type).toBe('RETRY_EXHAUSTED');
     expect(Buffer.byteLength(result.error?.message ?? '')).toBeLessThanOrEqual(
       MAX_ERROR_MESSAGE_BYTES,

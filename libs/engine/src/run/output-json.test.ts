@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Type } from '@sinclair/typebox';
-import { compileWorkflow } from '@linkflow/domain';
 import { createNodeRegistry, type NodeDefinition } from '@linkflow/nodes';
-import { BreakerRegistry } from '../breakers/breaker-registry.ts';
-import { runNode } from './node-runner.ts';
+import { runTestNode } from '../testing/node-runner-fakes.ts';
 import { MAX_OUTPUT_DEPTH } from './output-json.ts';
-import { Semaphore } from './semaphore.ts';
 
 const nested = (depth: number): unknown => {
   let value: unknown = 'leaf';
@@ -14,7 +11,7 @@ const nested = (depth: number): unknown => {
 };
 
 /** Runs one node whose execute returns `output` after logging `log`. */
-async function runWith(output: () => unknown, log = 'ok') {
+function runWith(output: () => unknown, log = 'ok') {
   const node: NodeDefinition<never> = {
     type: 'transform',
     version: 1,
@@ -25,33 +22,12 @@ async function runWith(output: () => unknown, log = 'ok') {
       return Promise.resolve({ output: output(), usage: {} });
     },
   };
-  const registry = createNodeRegistry([node]);
-  const compiled = compileWorkflow(
+  return runTestNode(
+    createNodeRegistry([node]),
     { name: 'w', nodes: [{ id: 'n', type: 'transform', config: {} }] },
-    registry,
+    'n',
+    { maxOutputBytes: 10_000_000 },
   );
-  if (!compiled.ok) throw new TypeError('bad test workflow');
-  const breakers = new BreakerRegistry();
-  try {
-    return await runNode(
-      {
-        registry,
-        breakers,
-        slots: new Semaphore(1),
-        clock: { now: () => new Date() },
-        random: () => 0.5,
-        maxOutputBytes: 10_000_000,
-      },
-      compiled.value.nodes.get('n')!,
-      {
-        input: { input: {}, nodes: {}, execution: { id: 'e', workflow_id: 'w', attempt: 1 } },
-        signal: new AbortController().signal,
-        tenantId: 't',
-      },
-    );
-  } finally {
-    breakers.shutdown();
-  }
 }
 
 describe('runNode output storability', () => {

@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Type } from '@sinclair/typebox';
-import { compileWorkflow } from '@linkflow/domain';
 import { createNodeRegistry, type NodeDefinition } from '@linkflow/nodes';
-import { BreakerRegistry } from '../breakers/breaker-registry.ts';
-import { runNode } from './node-runner.ts';
-import { Semaphore } from './semaphore.ts';
+import { runTestNode } from '../testing/node-runner-fakes.ts';
 
 /** A node that echoes its rendered config. */
 const echoNode: NodeDefinition<Record<string, unknown>> = {
@@ -15,34 +12,13 @@ const echoNode: NodeDefinition<Record<string, unknown>> = {
   execute: (_ctx, config) => Promise.resolve({ output: Object.keys(config).length, usage: {} }),
 };
 
-async function renderNode(config: Record<string, unknown>) {
-  const registry = createNodeRegistry([echoNode]);
-  const compiled = compileWorkflow(
+function renderNode(config: Record<string, unknown>) {
+  return runTestNode(
+    createNodeRegistry([echoNode]),
     { name: 'w', nodes: [{ id: 'echo', type: 'transform', config }] },
-    registry,
+    'echo',
+    { maxOutputBytes: 1024 },
   );
-  if (!compiled.ok) throw new TypeError(JSON.stringify(compiled.error));
-  const breakers = new BreakerRegistry();
-  try {
-    return await runNode(
-      {
-        registry,
-        breakers,
-        slots: new Semaphore(1),
-        clock: { now: () => new Date() },
-        random: () => 0.5,
-        maxOutputBytes: 1024,
-      },
-      compiled.value.nodes.get('echo')!,
-      {
-        input: { input: {}, nodes: {}, execution: { id: 'e', workflow_id: 'w', attempt: 1 } },
-        signal: new AbortController().signal,
-        tenantId: 't',
-      },
-    );
-  } finally {
-    breakers.shutdown();
-  }
 }
 
 describe('config rendering cap', () => {
