@@ -1,22 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDeadLetterQueue } from '@linkflow/queue';
-import { startTestServer, type TestServer } from '../../../../test/http-test-server.ts';
-import { childExecutors, killed } from '../testing/child-executors.ts';
+import { killed, useChildExecutorSuite } from '../testing/child-executors.ts';
 import { createExecutorHarness, n } from '../testing/executor-harness.ts';
 
-let srv: TestServer;
-const executors = childExecutors('dead', process.env);
-
-/** Calls the test server received whose path mentions `text`. */
-const callsWith = (text: string) => srv.calls.filter((c) => c.path.includes(text)).length;
-
-beforeAll(async () => {
-  srv = await startTestServer();
-});
-afterAll(async () => {
-  await executors.killAll();
-  await srv.close();
-});
+const e2e = useChildExecutorSuite('dead', process.env);
+const { executors, callsWith } = e2e;
 
 describe('dead-letter path', () => {
   it(
@@ -29,7 +17,7 @@ describe('dead-letter path', () => {
         const slow = (name: string) =>
           h.createWorkflow({
             name,
-            nodes: [n.http('slow', `${srv.url}/slow?ms=60000&k={{ execution.id }}`)],
+            nodes: [n.http('slow', `${e2e.srv.url}/slow?ms=60000&k={{ execution.id }}`)],
           });
         const id = await h.start(await slow('crashy'));
         // ACT: an executor takes the job and dies, three times; the next executor's only
@@ -66,21 +54,21 @@ describe('dead-letter path', () => {
         const wf = await h.createWorkflow({
           name: 'lock-lost',
           nodes: [
-            n.http('first', `${srv.url}/count/{{ execution.id }}-first`),
-            n.http('hang', `${srv.url}/hang?k={{ execution.id }}`, { timeout_ms: 25_000 }),
+            n.http('first', `${e2e.srv.url}/count/{{ execution.id }}-first`),
+            n.http('hang', `${e2e.srv.url}/hang?k={{ execution.id }}`, { timeout_ms: 25_000 }),
           ],
           edges: [{ from: 'first', to: 'hang' }],
         });
         await h.startExecutor();
         const id = await h.start(wf);
         await expect.poll(() => callsWith(`hang?k=${id}`), { timeout: 15_000 }).toBe(1);
-        const closedBefore = srv.hangClosedAt.length;
+        const closedBefore = e2e.srv.hangClosedAt.length;
         // ACT: the job's lock disappears (as if it expired while the worker was busy)
         await h.redis.del(`bull:${h.queueName}:${id}:lock`);
         // ASSERT: the old run aborts its in-flight node long before the node's timeout, and the
         // execution goes on under a new attempt without re-running the checkpointed node
         await expect
-          .poll(() => srv.hangClosedAt.length - closedBefore, { timeout: 10_000 })
+          .poll(() => e2e.srv.hangClosedAt.length - closedBefore, { timeout: 10_000 })
           .toBeGreaterThan(0);
         await expect.poll(() => callsWith(`hang?k=${id}`), { timeout: 15_000 }).toBe(2);
         const row = await h.db.pool.query<{ attempt: number; status: string }>(
@@ -88,7 +76,7 @@ describe('dead-letter path', () => {
           [id],
         );
         expect(row.rows[0]).toEqual({ attempt: 2, status: 'running' });
-        expect(srv.counts.get(`count/${id}-first`)).toBe(1);
+        expect(e2e.srv.counts.get(`count/${id}-first`)).toBe(1);
         // the new holder keeps its lock: no further stall or takeover over 3 lock periods
         await new Promise((r) => setTimeout(r, 6_000));
         expect(callsWith(`hang?k=${id}`)).toBe(2);

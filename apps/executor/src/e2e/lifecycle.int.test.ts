@@ -5,24 +5,12 @@ import {
   createScratchDatabase,
   type ScratchDatabase,
 } from '../../../../scripts/scratch-database.ts';
-import { startTestServer, type TestServer } from '../../../../test/http-test-server.ts';
 import { testDatabaseUrl } from '../../../../test/fixtures.ts';
-import { childExecutors, killed } from '../testing/child-executors.ts';
+import { killed, useChildExecutorSuite } from '../testing/child-executors.ts';
 import { createExecutorHarness, n, type ExecutorHarness } from '../testing/executor-harness.ts';
 
-let srv: TestServer;
-const executors = childExecutors('life', process.env);
-
-/** Calls the test server received whose path mentions `text`. */
-const callsWith = (text: string) => srv.calls.filter((c) => c.path.includes(text)).length;
-
-beforeAll(async () => {
-  srv = await startTestServer();
-});
-afterAll(async () => {
-  await executors.killAll();
-  await srv.close();
-});
+const e2e = useChildExecutorSuite('life', process.env);
+const { executors, callsWith } = e2e;
 
 describe('shutdown after the grace period', () => {
   it(
@@ -32,12 +20,12 @@ describe('shutdown after the grace period', () => {
       //  first(count) -> slow(2.5 s) -> last(count)
       const h = await createExecutorHarness();
       try {
-        const count = (id: string) => n.http(id, `${srv.url}/count/{{ execution.id }}-${id}`);
+        const count = (id: string) => n.http(id, `${e2e.srv.url}/count/{{ execution.id }}-${id}`);
         const wf = await h.createWorkflow({
           name: 'shutdown',
           nodes: [
             count('first'),
-            n.http('slow', `${srv.url}/slow?ms=2500&k={{ execution.id }}`),
+            n.http('slow', `${e2e.srv.url}/slow?ms=2500&k={{ execution.id }}`),
             count('last'),
           ],
           edges: [
@@ -62,7 +50,7 @@ describe('shutdown after the grace period', () => {
         const done = await h.waitFor(id, ['success', 'failed', 'cancelled'], 30_000);
         expect(done.status).toBe('success');
         expect(done.output).toEqual({ last: expect.objectContaining({ status: 200 }) });
-        expect(srv.counts.get(`count/${id}-first`)).toBe(1);
+        expect(e2e.srv.counts.get(`count/${id}-first`)).toBe(1);
         expect(callsWith(`slow?ms=2500&k=${id}`)).toBe(2);
       } finally {
         await h.close();
@@ -91,12 +79,12 @@ describe('leases and the sweeper', () => {
       );
       try {
         //  first(count) -> slow(3 s) -> last(count)
-        const count = (id: string) => n.http(id, `${srv.url}/count/{{ execution.id }}-${id}`);
+        const count = (id: string) => n.http(id, `${e2e.srv.url}/count/{{ execution.id }}-${id}`);
         const wf = await h.createWorkflow({
           name: 'flushed',
           nodes: [
             count('first'),
-            n.http('slow', `${srv.url}/slow?ms=3000&k={{ execution.id }}`),
+            n.http('slow', `${e2e.srv.url}/slow?ms=3000&k={{ execution.id }}`),
             count('last'),
           ],
           edges: [
@@ -119,8 +107,8 @@ describe('leases and the sweeper', () => {
         // ASSERT
         const done = await h.waitFor(id, ['success', 'failed', 'cancelled'], 60_000);
         expect(done.status).toBe('success');
-        expect(srv.counts.get(`count/${id}-first`)).toBe(1);
-        expect(srv.counts.get(`count/${id}-last`)).toBe(1);
+        expect(e2e.srv.counts.get(`count/${id}-first`)).toBe(1);
+        expect(e2e.srv.counts.get(`count/${id}-last`)).toBe(1);
       } finally {
         await h.close();
       }

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
+import { startTestServer, type TestServer } from '../../../../test/http-test-server.ts';
 import type { ExecutorHarness } from './executor-harness.ts';
 
 const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
@@ -39,5 +41,44 @@ export function childExecutors(prefix: string, baseEnv: NodeJS.ProcessEnv): Chil
     async killAll() {
       await Promise.all(children.map(killed));
     },
+  };
+}
+
+/** The shared setup of an e2e file that crashes executors: a test server and child executors. */
+export interface ChildExecutorSuite {
+  /** The HTTP test server (started in `beforeAll`). */
+  readonly srv: TestServer;
+  readonly executors: ChildExecutors;
+  /** Calls the test server received whose path mentions `text`. */
+  callsWith(text: string): number;
+}
+
+/**
+ * Starts the test server before the file's tests and, after them, kills every child
+ * executor started with prefix `prefix` and closes the server.
+ */
+export function useChildExecutorSuite(
+  prefix: string,
+  baseEnv: NodeJS.ProcessEnv,
+): ChildExecutorSuite {
+  let server: TestServer | undefined;
+  const executors = childExecutors(prefix, baseEnv);
+  const srv = (): TestServer => {
+    if (server === undefined) throw new TypeError('the test server is used before beforeAll');
+    return server;
+  };
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await executors.killAll();
+    await server?.close();
+  });
+  return {
+    get srv() {
+      return srv();
+    },
+    executors,
+    callsWith: (text) => srv().calls.filter((c) => c.path.includes(text)).length,
   };
 }
