@@ -1,22 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createLeastPrivilegedDb,
-  runDb,
-  type LeastPrivilegedDb,
-} from '../testing/least-privileged-db.ts';
+import { describe, expect, it } from 'vitest';
+import { runDb, useLeastPrivilegedDb } from '../testing/least-privileged-db.ts';
 import { nodeFailure } from '../testing/node-failure.ts';
 
 // ARRANGE (shared): `make up`'s demo role and database under unique names, dropped afterwards.
-let db: LeastPrivilegedDb;
-
-beforeAll(async () => {
-  db = await createLeastPrivilegedDb();
-});
-
-afterAll(async () => {
-  await db.drop();
-});
+const db = useLeastPrivilegedDb();
 
 describe('pooled sessions are reset before the next run', () => {
   it('does not leak settings, advisory locks or temp tables to the next run on the session', async () => {

@@ -1,22 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createLeastPrivilegedDb,
-  runDb,
-  type LeastPrivilegedDb,
-} from '../testing/least-privileged-db.ts';
+import { describe, expect, it } from 'vitest';
+import { runDb, useLeastPrivilegedDb } from '../testing/least-privileged-db.ts';
 import { nodeFailure } from '../testing/node-failure.ts';
 
 // ARRANGE (shared): `make up`'s demo role and database under unique names, dropped afterwards.
-let db: LeastPrivilegedDb;
-
-beforeAll(async () => {
-  db = await createLeastPrivilegedDb();
-});
-
-afterAll(async () => {
-  await db.drop();
-});
+const db = useLeastPrivilegedDb();
 
 /** The role's password hash and its `ALTER ROLE … SET` defaults, as the superuser sees them. */
 async function roleState(): Promise<unknown> {

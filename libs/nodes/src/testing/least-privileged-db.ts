@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import { dropDemoDatabase, ensureDemoDatabase } from '../../../../scripts/demo-db.ts';
 import { testDatabaseUrl } from '../../../../test/fixtures.ts';
 import type { NodeDefinition } from '../node-definition.ts';
@@ -65,6 +66,40 @@ export async function createLeastPrivilegedDb(): Promise<LeastPrivilegedDb> {
       await admin.end();
       await dropDemoDatabase(names);
     },
+  };
+}
+
+/**
+ * A {@link LeastPrivilegedDb} for a whole test file: created in `beforeAll`, dropped in
+ * `afterAll`. Its members may be read from the file's hooks and tests only.
+ */
+export function useLeastPrivilegedDb(): LeastPrivilegedDb {
+  let created: LeastPrivilegedDb | undefined;
+  const db = (): LeastPrivilegedDb => {
+    if (created === undefined) throw new TypeError('the demo database is used before beforeAll');
+    return created;
+  };
+  beforeAll(async () => {
+    created = await createLeastPrivilegedDb();
+  });
+  afterAll(async () => {
+    await created?.drop();
+  });
+  return {
+    get role() {
+      return db().role;
+    },
+    get database() {
+      return db().database;
+    },
+    get url() {
+      return db().url;
+    },
+    get admin() {
+      return db().admin;
+    },
+    node: (options) => db().node(options),
+    drop: () => db().drop(),
   };
 }
 
