@@ -13,6 +13,7 @@ function engineOverFakes(order: string[]) {
     claim: unused,
     checkpoint: unused,
     appendLogs: unused,
+    markStarted: unused,
     finish: unused,
     markDead: unused,
     readState: unused,

@@ -8,6 +8,7 @@ import type {
   LeaseRenewal,
   NewLogEntry,
   NodeRunWrite,
+  NodeStart,
   OrphanCursor,
   OrphanExecution,
   Priority,
@@ -40,6 +41,11 @@ export interface RunStorePort {
     logs?: readonly NewLogEntry[],
     whileStatus?: readonly ExecutionStatus[],
   ): Promise<number[] | undefined>;
+  /**
+   * Records nodes `running` that start without a checkpoint having announced them (fenced;
+   * a node that settled meanwhile is left alone).
+   */
+  markStarted(fence: Fence, starts: readonly NodeStart[], at: Date): Promise<void>;
   /** Appends execution-level log lines (fenced on the attempt); undefined when fenced out. */
   appendLogs(fence: Fence, logs: readonly NewLogEntry[]): Promise<number[] | undefined>;
   /** The final status write (fenced); undefined when fenced out. */

@@ -105,6 +105,21 @@ export const APPEND_FENCED_LOGS_SQL = `with s as (update executions set log_seq 
     with ordinality as t(at, level, node_id, message, data, ord)
   returning seq`;
 
+/**
+ * Records nodes `running` that start without a checkpoint having announced them (ready at a
+ * resume, or made ready by a skipped branch): fenced on (id, attempt, running); a row that
+ * settled meanwhile is left alone, one left `running` by an earlier attempt restarts.
+ */
+export const MARK_STARTED_SQL = `with e as (
+    select id from executions where id = $1 and attempt = $2 and status = ${CLAIMED} for no key update
+  )
+  insert into node_runs (execution_id, node_id, type, status, attempts, started_at, updated_at)
+  select e.id, s.node_id, s.type, 'running', 1, $5, now()
+  from e cross join unnest($3::text[], $4::text[]) as s(node_id, type)
+  on conflict (execution_id, node_id) do update set status = 'running', attempts = 1, started_at = excluded.started_at,
+    finished_at = null, duration_ms = null, error = null, updated_at = now()
+  where node_runs.status = 'running'`;
+
 /** A job that could not be processed (dead-lettered): pending|running → failed, recorded. */
 export const MARK_DEAD_SQL = `with cur as (
     select id, status from executions where id = $1 and status in ${sqlStatusList(statusesAllowing('fail'))} for update

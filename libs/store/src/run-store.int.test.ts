@@ -242,6 +242,34 @@ describe('run store fencing', () => {
     ).toEqual([]);
   });
 
+  it('marks unannounced nodes running for the holder only, leaving settled rows alone', async () => {
+    const store = createRunStore({ pool: db.pool });
+    const id = await newExecution();
+    const first = await store.claim(id, new Date());
+    if (!first.claimed) throw new TypeError('no claim');
+    const second = await store.claim(id, new Date());
+    if (!second.claimed) throw new TypeError('no re-claim');
+    const statusOf = async (nodeId: string) =>
+      (
+        await db.pool.query<{ status: string }>(
+          'select status from node_runs where execution_id = $1 and node_id = $2',
+          [id, nodeId],
+        )
+      ).rows[0]?.status;
+    // the fenced-out attempt writes nothing
+    await store.markStarted(first.execution.fence, [{ nodeId: 'x', type: 'http' }], new Date());
+    expect(await statusOf('x')).toBeUndefined();
+    // the holder's mark lands; a settled row stays settled
+    await store.checkpoint(second.execution.fence, write(1));
+    const starts = [
+      { nodeId: 'x', type: 'http' },
+      { nodeId: 'a', type: 'transform' },
+    ];
+    await store.markStarted(second.execution.fence, starts, new Date());
+    expect(await statusOf('x')).toBe('running');
+    expect(await statusOf('a')).toBe('success');
+  });
+
   it('lists a pending execution past the grace period as an orphan', async () => {
     const leases = createLeaseStore({ pool: db.pool });
     const id = await newExecution();

@@ -12,6 +12,7 @@ import {
   type FinishRequest,
   type NewLogEntry,
   type NodeRunWrite,
+  type NodeStart,
   type NodeStatus,
   type RunError,
   type WorkflowDefinition,
@@ -23,7 +24,13 @@ import {
   type CheckpointRequest,
 } from './checkpoint-batch.ts';
 import { appendLogArgs } from './log-repository.ts';
-import { APPEND_FENCED_LOGS_SQL, CLAIM_SQL, FINISH_SQL, MARK_DEAD_SQL } from './run-store-sql.ts';
+import {
+  APPEND_FENCED_LOGS_SQL,
+  CLAIM_SQL,
+  FINISH_SQL,
+  MARK_DEAD_SQL,
+  MARK_STARTED_SQL,
+} from './run-store-sql.ts';
 
 interface CheckpointJson {
   node_id: string;
@@ -229,6 +236,21 @@ export function createRunStore(deps: { pool: pg.Pool; workerId?: string; leaseMs
         fence.attempt,
       ]);
       return res.rowCount === 0 ? undefined : res.rows.map((r) => r.seq);
+    },
+
+    /**
+     * Records nodes `running` that started without a checkpoint announcing them (fenced;
+     * settled rows are left alone). Rare: resumes and nodes made ready by a skip.
+     */
+    async markStarted(fence: Fence, starts: readonly NodeStart[], at: Date): Promise<void> {
+      if (starts.length === 0) return;
+      await pool.query(MARK_STARTED_SQL, [
+        fence.executionId,
+        fence.attempt,
+        starts.map((s) => s.nodeId),
+        starts.map((s) => s.type),
+        at,
+      ]);
     },
 
     /**

@@ -54,9 +54,14 @@ const WHILE_CANCELLED: readonly ExecutionStatus[] = [CLAIMED_STATUS, CANCELLED_S
 
 /** The ports a {@link Checkpointer} writes through. */
 export interface CheckpointerDeps {
-  readonly runStore: Pick<RunStorePort, 'checkpoint' | 'readState' | 'appendLogs' | 'isTransient'>;
+  readonly runStore: Pick<
+    RunStorePort,
+    'checkpoint' | 'readState' | 'appendLogs' | 'markStarted' | 'isTransient'
+  >;
   readonly events: RunEvents;
   readonly onDbRetry?: (err: unknown) => void;
+  /** A `running` mark that could not be written (the node's own checkpoint still is). */
+  readonly onMarkFailed?: (err: unknown) => void;
 }
 
 /** A node result held back to ride with the final status write. */
@@ -189,6 +194,17 @@ export class Checkpointer {
       deferred.status as Parameters<RunEvents['status']>[1],
       deferred.nodeId,
     );
+  }
+
+  /**
+   * Records nodes `running` that start unannounced, without holding them up: the write is
+   * not awaited (a lost mark only delays the row until the node's own checkpoint).
+   */
+  markStarted(nodeIds: readonly string[], at: Date): void {
+    const starts = nodeIds.map((id) => this.startOf(id));
+    this.deps.runStore.markStarted(this.fence, starts, at).catch((err: unknown) => {
+      this.deps.onMarkFailed?.(err);
+    });
   }
 
   /** Hands over the buffered execution-level lines (the final write stores them). */

@@ -31,6 +31,11 @@ export interface DagRunRequest {
   /** A node started (for live events). */
   onStarted(nodeId: string): void;
   /**
+   * Nodes that start without a checkpoint (or the claim, for roots) having recorded them
+   * `running`: nodes ready at a resume, or made ready by a skipped branch.
+   */
+  onUnannounced?(nodeIds: readonly string[]): void;
+  /**
    * Checkpoints a node; must resolve before any dependant starts. `last` is true when the
    * node is a sink and every other node has settled: nothing can depend on or run beside
    * it, so its write may ride with the execution's final status.
@@ -84,18 +89,54 @@ async function settleWithoutRun(
   await Promise.all(ids.map((id) => req.onSettled(id, { status, error })));
 }
 
-/** The nodes that become ready once `id` settles with `result`, within the free capacity. */
-function startingAfter(
-  workflow: CompiledWorkflow,
-  states: ReadonlyMap<string, NodeState>,
-  settled: { id: string; result: NodeRunResult; othersRunning: number },
-): string[] {
-  const { id, result } = settled;
-  if (result.status === 'failed' && workflow.settings.fail_fast) return [];
-  const projected = new Map(states);
-  projected.set(id, { status: result.status, output: result.output, error: result.error });
-  const capacity = workflow.settings.max_concurrency - settled.othersRunning;
-  return planNextSteps(workflow.dag, projected).run.slice(0, Math.max(capacity, 0));
+/**
+ * Which started nodes a checkpoint or the claim recorded `running`, and the results of nodes
+ * whose checkpoints are being written. A node's checkpoint announces the nodes it makes
+ * ready; with two parents settling at once, the second one's projection sees the first's
+ * result (`settling`), so their common child is announced too.
+ */
+class StartLedger {
+  readonly settling = new Map<string, NodeState>();
+  private readonly announced: Set<string>;
+  /** Announced but not started yet: they take capacity in later projections. */
+  private readonly waiting = new Set<string>();
+
+  constructor(workflow: CompiledWorkflow) {
+    // The claim records the roots.
+    this.announced = new Set(
+      workflow.dag.order.filter((id) => (workflow.dag.incoming.get(id)?.length ?? 0) === 0),
+    );
+  }
+
+  announce(ids: readonly string[]): void {
+    for (const id of ids) {
+      this.announced.add(id);
+      this.waiting.add(id);
+    }
+  }
+
+  /** Marks `ids` started; returns those nobody announced. */
+  started(ids: readonly string[]): string[] {
+    for (const id of ids) this.waiting.delete(id);
+    return ids.filter((id) => !this.announced.has(id));
+  }
+
+  /** The nodes that become ready once `id` settles with `result`, within the free capacity. */
+  startingAfter(
+    workflow: CompiledWorkflow,
+    states: ReadonlyMap<string, NodeState>,
+    settled: { id: string; result: NodeRunResult; running: number },
+  ): string[] {
+    const { id, result } = settled;
+    if (result.status === 'failed' && workflow.settings.fail_fast) return [];
+    const projected = new Map(states);
+    for (const [other, state] of this.settling) projected.set(other, state);
+    projected.set(id, { status: result.status, output: result.output, error: result.error });
+    const busy = settled.running - this.settling.size - 1 + this.waiting.size;
+    const capacity = Math.max(workflow.settings.max_concurrency - busy, 0);
+    const ready = planNextSteps(workflow.dag, projected).run;
+    return ready.filter((n) => !this.announced.has(n)).slice(0, capacity);
+  }
 }
 
 /**
@@ -113,6 +154,7 @@ export async function runDag(deps: NodeRunnerDeps, req: DagRunRequest): Promise<
       ? undefined
       : new RetainedOutputs(deps.maxRetainedOutputBytes, outputsOf(states));
   let overflow: Outcome | undefined;
+  const ledger = new StartLedger(workflow);
   const start = (id: string) => {
     const node = workflow.nodes.get(id);
     if (!node) return;
@@ -124,13 +166,21 @@ export async function runDag(deps: NodeRunnerDeps, req: DagRunRequest): Promise<
       tenantId: req.tenantId,
     }).then(async (result) => {
       const stopped = controller.signal.aborted;
-      await req.onSettled(id, result, {
-        last: !stopped && isLastToSettle(workflow, states, id),
-        starting: stopped
-          ? []
-          : startingAfter(workflow, states, { id, result, othersRunning: running.size - 1 }),
-      });
-      states.set(id, { status: result.status, output: result.output, error: result.error });
+      const starting = stopped
+        ? []
+        : ledger.startingAfter(workflow, states, { id, result, running: running.size });
+      const state = { status: result.status, output: result.output, error: result.error };
+      ledger.settling.set(id, state);
+      ledger.announce(starting);
+      try {
+        await req.onSettled(id, result, {
+          last: !stopped && isLastToSettle(workflow, states, id),
+          starting,
+        });
+      } finally {
+        ledger.settling.delete(id);
+      }
+      states.set(id, state);
       const over = result.status === 'success' ? retained?.add(id, result.outputBytes) : undefined;
       if (over?.status === 'failed' && !controller.signal.aborted) {
         overflow = over;
@@ -159,7 +209,10 @@ export async function runDag(deps: NodeRunnerDeps, req: DagRunRequest): Promise<
         message: 'not run because an upstream node failed',
       });
       const capacity = workflow.settings.max_concurrency - running.size;
-      plan.run.slice(0, Math.max(capacity, 0)).forEach(start);
+      const starting = plan.run.slice(0, Math.max(capacity, 0));
+      const unannounced = ledger.started(starting);
+      if (unannounced.length > 0) req.onUnannounced?.(unannounced);
+      starting.forEach(start);
       if (running.size === 0 && plan.skip.length === 0 && plan.cancel.length === 0) break;
       if (running.size > 0) await Promise.race(running.values());
     }

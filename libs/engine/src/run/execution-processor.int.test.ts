@@ -35,14 +35,17 @@ const definition: WorkflowDefinition = {
 
 /** Node runs of `step` nodes, in start order. */
 const started: string[] = [];
+/** While set, node `c` waits for it before finishing. */
+let holdC: Promise<void> | undefined;
 const step: NodeDefinition<never> = {
   type: 'http',
   version: 1,
   configSchema: Type.Object({}),
   rawFields: [],
-  execute: (ctx) => {
+  execute: async (ctx) => {
     started.push(ctx.nodeId);
-    return Promise.resolve({ output: { node: ctx.nodeId, by: 'run' }, usage: {} });
+    if (ctx.nodeId === 'c' && holdC) await holdC;
+    return { output: { node: ctx.nodeId, by: 'run' }, usage: {} };
   },
 };
 const registry = createNodeRegistry([step, createTransformNode()]);
@@ -156,5 +159,31 @@ describe('processExecution on the real store', () => {
     expect(transitions).toEqual(['pending', 'running', 'success']);
     // the dead worker's attempt is fenced out: its late writes change nothing
     expect(await first.checkpoint(claim.execution.fence, checkpointOf('c'))).toBeUndefined();
+  });
+
+  it('shows a node that a resume starts as running while it runs', async () => {
+    // ARRANGE: a and b checkpointed by a dead worker; c (not a root) will be held in flight
+    const id = await newExecution();
+    const first = createRunStore({ pool: store.db.pool, workerId: 'engine-int-dead2' });
+    const claim = await first.claim(id, new Date());
+    if (!claim.claimed) throw new TypeError('not claimed');
+    await first.checkpoint(claim.execution.fence, checkpointOf('a'));
+    await first.checkpoint(claim.execution.fence, checkpointOf('b'));
+    let release: () => void = () => undefined;
+    holdC = new Promise((resolve) => (release = resolve));
+    const { deps } = processorOn('engine-int-3');
+    // ACT: another worker takes it over; c starts and is held
+    const run = processExecution(deps, id, new CompiledWorkflowCache());
+    try {
+      // ASSERT: c's row says running (attempt 1, started) while it is in flight
+      await expect
+        .poll(async () => (await stored(id)).nodes['c']?.status, { timeout: 5_000 })
+        .toBe('running');
+    } finally {
+      release();
+      holdC = undefined;
+    }
+    await run;
+    expect((await stored(id)).nodes['c']?.status).toBe('success');
   });
 });

@@ -131,6 +131,7 @@ export async function processExecution(
       runStore: deps.runStore,
       events: deps.events,
       onDbRetry: (err) => log.warn({ err }, 'checkpoint write failed; retrying'),
+      onMarkFailed: (err) => log.debug({ err }, 'could not record a node as running'),
     },
     exec.fence,
     handle,
@@ -180,6 +181,7 @@ export async function processExecution(
       tenantId: exec.tenantId,
       signal: handle.controller.signal,
       onStarted: (nodeId) => deps.events.status(executionId, 'running', nodeId),
+      onUnannounced: (nodeIds) => checkpointer.markStarted(nodeIds, deps.clock.now()),
       onSettled: (nodeId, result, next) => {
         if ('cost' in result) deps.observe?.cost(Number(result.cost));
         return checkpointer.settle(nodeId, result, next);

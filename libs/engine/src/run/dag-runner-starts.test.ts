@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { createNodeRegistry, createTransformNode } from '@linkflow/nodes';
+import type { WorkflowDefinition } from '@linkflow/domain';
+import { compileTestWorkflow, dagRequest, withNodeDeps } from '../testing/node-runner-fakes.ts';
+import { runDag, type DagRunRequest } from './dag-runner.ts';
+
+const registry = createNodeRegistry([createTransformNode()]);
+
+function transforms(ids: readonly string[]): WorkflowDefinition['nodes'] {
+  return ids.map((id) => ({ id, type: 'transform', config: { expression: '1' } }));
+}
+
+/** Runs a DAG and records how each started node was recorded `running`. */
+async function recordStarts(
+  definition: WorkflowDefinition,
+  overrides: Partial<DagRunRequest> = {},
+) {
+  const workflow = compileTestWorkflow(definition, registry);
+  const announced: string[] = [];
+  const unannounced: string[] = [];
+  const started: string[] = [];
+  const outcome = await withNodeDeps(registry, { slots: 8, maxOutputBytes: 1024 }, (deps) =>
+    runDag(
+      deps,
+      dagRequest(workflow, {
+        onStarted: (id) => started.push(id),
+        onUnannounced: (ids) => unannounced.push(...ids),
+        ...overrides,
+        onSettled: async (id, result, next) => {
+          announced.push(...(next?.starting ?? []));
+          await overrides.onSettled?.(id, result, next);
+        },
+      }),
+    ),
+  );
+  return { outcome, announced, unannounced, started };
+}
+
+describe('runDag records every started node running before or as it starts', () => {
+  it('announces a join whose two parents settle at the same moment', async () => {
+    //   a ─┐
+    //      ├─> c
+    //   b ─┘      (a's checkpoint is still being written when b settles)
+    let releaseA: () => void = () => undefined;
+    const aHeld = new Promise<void>((resolve) => (releaseA = resolve));
+    const { outcome, announced, unannounced } = await recordStarts(
+      {
+        name: 'w',
+        nodes: transforms(['a', 'b', 'c']),
+        edges: [
+          { from: 'a', to: 'c' },
+          { from: 'b', to: 'c' },
+        ],
+      },
+      {
+        onSettled: async (id) => {
+          if (id === 'a') await aHeld;
+          if (id === 'b') releaseA();
+        },
+      },
+    );
+    expect(outcome.status).toBe('success');
+    expect(announced).toEqual(['c']);
+    expect(unannounced).toEqual([]);
+  });
+
+  it('reports nodes ready at a resume as unannounced, and announces the rest', async () => {
+    //   a (checkpointed) -> b -> c
+    const { announced, unannounced, started } = await recordStarts(
+      {
+        name: 'w',
+        nodes: transforms(['a', 'b', 'c']),
+        edges: [
+          { from: 'a', to: 'b' },
+          { from: 'b', to: 'c' },
+        ],
+      },
+      { states: new Map([['a', { status: 'success', output: 1, error: null }]]) },
+    );
+    expect(started).toEqual(['b', 'c']);
+    expect(unannounced).toEqual(['b']);
+    expect(announced).toEqual(['c']);
+  });
+
+  it('covers every started non-root exactly once in a wider DAG', async () => {
+    //   r1 -> x ─┐        r2 -> y ─┼─> z -> end
+    //            └──────────────────┘
+    const { announced, unannounced, started } = await recordStarts({
+      name: 'w',
+      nodes: transforms(['r1', 'r2', 'x', 'y', 'z', 'end']),
+      edges: [
+        { from: 'r1', to: 'x' },
+        { from: 'r2', to: 'y' },
+        { from: 'x', to: 'z' },
+        { from: 'y', to: 'z' },
+        { from: 'z', to: 'end' },
+      ],
+    });
+    const nonRoots = started.filter((id) => id !== 'r1' && id !== 'r2').sort();
+    expect([...announced, ...unannounced].sort()).toEqual(nonRoots);
+    expect(nonRoots).toEqual(['end', 'x', 'y', 'z']);
+  });
+
+  it('announces no more nodes than max_concurrency leaves room for', async () => {
+    //   root -> a, b, c, d   (max_concurrency 2)
+    const { announced, unannounced, started } = await recordStarts({
+      name: 'w',
+      settings: { max_concurrency: 2 },
+      nodes: transforms(['root', 'a', 'b', 'c', 'd']),
+      edges: ['a', 'b', 'c', 'd'].map((to) => ({ from: 'root', to })),
+    });
+    expect(started).toHaveLength(5);
+    expect(announced.slice(0, 2)).toEqual(['a', 'b']);
+    expect([...announced, ...unannounced].sort()).toEqual(['a', 'b', 'c', 'd']);
+  });
+});
