@@ -6,6 +6,7 @@ import type { NodeRegistry } from '@linkflow/nodes';
 import type {
   ExecutionRepository,
   LogRepository,
+  RecoveryRepository,
   TenantDirectory,
   WorkflowRepository,
 } from '@linkflow/store';
@@ -13,6 +14,7 @@ import type { ApiMetrics } from '@linkflow/telemetry';
 import { installAuth, type Authenticator } from './auth/auth.ts';
 import { registerExecutionRoutes, type ExecutionSignals } from './executions/execution-routes.ts';
 import { registerLogRoutes } from './executions/log-routes.ts';
+import { registerRecoveryRoutes } from './executions/recovery-routes.ts';
 import { RunnableCache, type Enqueuer } from './executions/start-execution.ts';
 import { registerHealthRoutes, type Probe } from './health/health-routes.ts';
 import { installErrorHandling, sendProblem } from './http/error-handler.ts';
@@ -33,6 +35,7 @@ export interface AppDeps {
   readonly executions: ExecutionRepository;
   readonly tenants: TenantDirectory;
   readonly logs: LogRepository;
+  readonly recovery: RecoveryRepository;
   readonly registry: NodeRegistry;
   readonly queue: Enqueuer;
   readonly signals: ExecutionSignals;
@@ -102,6 +105,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerNodeTypeRoutes(app, deps.registry);
   registerExecutionRoutes(app, { ...deps, catalog: deps.registry, runnable: new RunnableCache() });
   registerLogRoutes(app, deps);
+  registerRecoveryRoutes(app, deps);
   await app.ready();
   return app;
 }

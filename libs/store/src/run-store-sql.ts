@@ -16,7 +16,8 @@ const CLAIMED = sqlStatus(CLAIMED_STATUS);
 
 /**
  * pending|running (claimable) → running (claimed), attempt + 1, leased to $3 for $4 ms; returns
- * the pinned definition and, on a resume, the checkpoints. The root nodes (no incoming edge)
+ * the pinned definition and, on a resume (a re-take, or a recovered execution claimed before),
+ * the checkpoints. The root nodes (no incoming edge)
  * that have not settled are recorded `running`: they start right after the claim.
  */
 export const CLAIM_SQL = `with req as (
@@ -48,7 +49,7 @@ export const CLAIM_SQL = `with req as (
   select req.ord::int as ord, cur.status as current_status, upd.id as claimed_id, upd.tenant_id, upd.workflow_id,
     upd.workflow_version, upd.input_data, upd.attempt, upd.timeout_seconds, upd.created_at, upd.started_at,
     upd.priority, upd.prev_status, v.definition,
-    case when upd.prev_status = ${CLAIMED} then (
+    case when upd.prev_status = ${CLAIMED} or upd.attempt > 1 then (
       select coalesce(json_agg(json_build_object('node_id', n.node_id, 'status', n.status, 'output', n.output,
         'error', n.error, 'attempts', n.attempts)), '[]'::json) from node_runs n where n.execution_id = upd.id)
     else '[]'::json end as checkpoints

@@ -146,3 +146,19 @@ export const LogPage = Type.Object({
   items: Type.Array(LogEntryView),
   next_after: nullable(Type.Integer({ description: 'pass as `after` for the next page' })),
 });
+
+/** `GET …/checkpoints` and `POST …/checkpoint`: the settled nodes, durable now. */
+export const CheckpointsView = Type.Object({
+  execution_id: Type.String(),
+  checkpoints: Type.Array(
+    Type.Object({
+      node_id: Type.String(),
+      type: Type.String(),
+      status: stringEnum(NODE_STATUSES),
+      attempts: Type.Integer(),
+      output_bytes: Type.Integer({ description: 'size of the stored output (JSON bytes)' }),
+      at: nullable(Timestamp),
+    }),
+  ),
+  at: Timestamp,
+});

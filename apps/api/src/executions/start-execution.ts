@@ -26,14 +26,19 @@ export interface StartRequest {
   readonly trace: Record<string, string> | undefined;
 }
 
+/** What a job is enqueued with. */
+export interface EnqueueJob {
+  executionId: string;
+  tenantId: string;
+  priority: Priority;
+  trace?: Record<string, string>;
+}
+
 /** The producer side of the queue as this service needs it. */
 export interface Enqueuer {
-  enqueue(request: {
-    executionId: string;
-    tenantId: string;
-    priority: Priority;
-    trace?: Record<string, string>;
-  }): Promise<unknown>;
+  enqueue(request: EnqueueJob): Promise<unknown>;
+  /** Enqueues again, replacing a finished job of the same execution (recover). */
+  requeue(request: EnqueueJob): Promise<unknown>;
 }
 
 /**

@@ -30,6 +30,14 @@ export const apiErrors = {
       kind: 'conflict',
       details: { status },
     }),
+  notRecoverable: (id: string, status: string, leaseLive: boolean) =>
+    new AppError(
+      'EXECUTION_NOT_RECOVERABLE',
+      leaseLive
+        ? `execution '${id}' is running and its worker holds a live lease`
+        : `execution '${id}' is ${status}: only failed or abandoned running executions recover`,
+      { kind: 'conflict', details: { status } },
+    ),
   workflowNotRunnable: (problems: readonly FieldProblem[]) =>
     new AppError(
       'WORKFLOW_NOT_RUNNABLE',

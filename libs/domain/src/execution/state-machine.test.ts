@@ -32,7 +32,7 @@ const TABLE: [ExecutionStatus, ExecutionEvent, ExecutionStatus | 'illegal'][] = 
   ['running', 'succeed', 'success'],
   ['running', 'fail', 'failed'],
   ['running', 'cancel', 'cancelled'],
-  ['running', 'recover', 'illegal'],
+  ['running', 'recover', 'pending'],
   ['success', 'start', 'illegal'],
   ['success', 'succeed', 'illegal'],
   ['success', 'fail', 'illegal'],

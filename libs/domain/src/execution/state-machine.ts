@@ -13,12 +13,13 @@ type TransitionTable = Readonly<
 >;
 
 /**
- * The execution state machine as data. `recover` puts a failed execution back to
- * pending so it resumes from its checkpoints.
+ * The execution state machine as data. `recover` puts a failed execution, or a running one
+ * whose holder is gone (no live lease: the store checks that), back to pending so it
+ * resumes from its checkpoints.
  */
 const NEXT = {
   pending: { start: 'running', cancel: 'cancelled', fail: 'failed' },
-  running: { succeed: 'success', fail: 'failed', cancel: 'cancelled' },
+  running: { succeed: 'success', fail: 'failed', cancel: 'cancelled', recover: 'pending' },
   success: {},
   failed: { recover: 'pending' },
   cancelled: {},
@@ -78,6 +79,9 @@ export const INITIAL_STATUS = 'pending' satisfies ExecutionStatus;
  * write are fenced on it.
  */
 export const CLAIMED_STATUS = NEXT.pending.start;
+
+/** Where `recover` leads: the execution waits to be claimed again. */
+export const RECOVERED_STATUS = NEXT.failed.recover;
 
 /** Where `cancel` leads (from any {@link ACTIVE_STATUSES}). */
 export const CANCELLED_STATUS = NEXT.running.cancel;

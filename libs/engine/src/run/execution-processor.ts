@@ -148,7 +148,7 @@ export async function processExecution(
     at: started,
     level: 'info',
     message:
-      exec.previousStatus === 'pending'
+      exec.previousStatus === 'pending' && exec.fence.attempt === 1
         ? 'execution started'
         : `execution resumed from checkpoints (attempt ${exec.fence.attempt})`,
   });
@@ -166,8 +166,11 @@ export async function processExecution(
   deps.runs.add({ handle, fence: exec.fence, reloadTimeout, applyTimeout });
   try {
     const timeoutMs = timeoutMsOf(exec, workflow);
+    // A first start counts the timeout from creation while pending; a recovered execution
+    // (claimed before) from its new start.
     const pendingTooLong =
       exec.previousStatus === 'pending' &&
+      exec.fence.attempt === 1 &&
       timeoutMs !== undefined &&
       exec.createdAt.getTime() + timeoutMs <= started.getTime();
     handle.armDeadline(pendingTooLong ? exec.createdAt : exec.startedAt, timeoutMs, started);
