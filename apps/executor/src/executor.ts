@@ -12,6 +12,7 @@ import {
   createDb,
   createLeaderLock,
   createLeaseStore,
+  createRetentionStore,
   createRunStore,
   createTenantDirectory,
 } from '@linkflow/store';
@@ -99,6 +100,23 @@ function buildEngine(config: ExecutorConfig, log: Logger, c: Connections, clock:
         onError: (err) => log.debug({ err }, 'sweeper lock connection failed'),
       }),
       options: { intervalMs: config.reconcileIntervalMs, pendingGraceMs: config.reconcileAfterMs },
+    },
+    retention: {
+      store: createRetentionStore({ pool: c.db.pool }),
+      lock: createLeaderLock({
+        url: config.databaseUrl,
+        name: 'retention',
+        applicationName: `linkflow-retention:${config.workerId}`,
+        staleAfterMs: Math.max(3 * config.retentionIntervalMs, 30_000),
+        onError: (err) => log.debug({ err }, 'retention lock connection failed'),
+      }),
+      options: {
+        days: config.retentionDays,
+        intervalMs: config.retentionIntervalMs,
+        batchSize: 100,
+        maxBatches: 100,
+        deleteExecutions: config.retentionDeleteExecutions,
+      },
     },
   });
   return { engine, metrics, registry, queue, dlq };

@@ -8,10 +8,12 @@ import type {
   JobQueuePort,
   LeasePort,
   RunStorePort,
+  RetentionPort,
   SweepLock,
 } from './ports.ts';
 import { createDeadLetterer, type DeadLetterer } from './recovery/dead-letter.ts';
 import { startLeaseKeeper } from './recovery/lease-keeper.ts';
+import { startRetention, type RetentionOptions } from './recovery/retention.ts';
 import { startSweeper, type SweeperOptions } from './recovery/sweeper.ts';
 import {
   CompiledWorkflowCache,
@@ -70,6 +72,12 @@ export interface EngineDeps {
     readonly queue: JobQueuePort;
     readonly lock: SweepLock;
     readonly options: SweeperOptions;
+  };
+  /** Retention's store, fleet lock and settings; without it this engine deletes nothing. */
+  readonly retention?: {
+    readonly store: RetentionPort;
+    readonly lock: SweepLock;
+    readonly options: RetentionOptions;
   };
 }
 
@@ -166,13 +174,17 @@ export function createEngine(deps: EngineDeps): Engine {
   const stopSweeper = sweep
     ? startSweeper({ ...sweep, leases: deps.leases, deadLetterer, log }, sweep.options)
     : () => Promise.resolve();
+  const { retention } = deps;
+  const stopRetention = retention
+    ? startRetention({ ...retention, clock: deps.clock, log }, retention.options)
+    : () => Promise.resolve();
   return {
     process: (executionId) => processExecution(processor, executionId, cache),
     runs,
     deadLetterer,
     breakers,
     async drain(closeConsumer, graceMs) {
-      await stopSweeper();
+      await Promise.all([stopSweeper(), stopRetention()]);
       const closing = closeConsumer();
       if (await settledWithin(closing, graceMs)) return;
       log.warn(

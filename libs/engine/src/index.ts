@@ -13,3 +13,4 @@ export * from './recovery/dead-letter.ts';
 export * from './recovery/job-failures.ts';
 export * from './recovery/lease-keeper.ts';
 export * from './recovery/sweeper.ts';
+export * from './recovery/retention.ts';

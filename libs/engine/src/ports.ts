@@ -124,6 +124,16 @@ export interface JobQueuePort {
 }
 
 /** A fleet-wide lock: only the process holding it sweeps. */
+/** Deletes what retention no longer keeps: node runs and logs of old terminal executions. */
+export interface RetentionPort {
+  /** One batch of at most `limit` executions that finished before `before`. */
+  purge(request: {
+    before: Date;
+    limit: number;
+    deleteExecutions: boolean;
+  }): Promise<{ executions: number; nodeRuns: number; logs: number }>;
+}
+
 export interface SweepLock {
   /** Takes or keeps the lock; false when another process holds it. */
   hold(): Promise<boolean>;

@@ -13,3 +13,4 @@ export * from './lease-store.ts';
 export * from './leader-lock.ts';
 export * from './tenant-directory.ts';
 export * from './recovery-repository.ts';
+export * from './retention-store.ts';
