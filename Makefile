@@ -4,7 +4,7 @@ export CHECKPOINT_DISABLE := 1
 export DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/linkflow
 export REDIS_URL ?= redis://127.0.0.1:6379
 
-.PHONY: help setup install generate services up down migrate api executor key lint typecheck test test-unit test-int build ci bench coverage
+.PHONY: help setup install generate services tools up down migrate api executor key lint typecheck test test-unit test-int build ci bench coverage
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -19,6 +19,9 @@ setup: install generate ## install dependencies and generate code
 
 services: ## make sure Postgres and Redis are running
 	./scripts/ensure-services.sh
+
+tools: ## install promtool (Debian package prometheus) for the metrics tests, if missing
+	./scripts/ensure-promtool.sh
 
 migrate: services ## apply migrations to $$DATABASE_URL (creates the database)
 	npx prisma migrate deploy

@@ -14,6 +14,7 @@ import type { ApiMetrics } from '@linkflow/telemetry';
 import { installAuth, type Authenticator } from './auth/auth.ts';
 import { registerExecutionRoutes, type ExecutionSignals } from './executions/execution-routes.ts';
 import { registerLogRoutes } from './executions/log-routes.ts';
+import { registerExecutionMetricsRoute } from './executions/metrics-routes.ts';
 import { registerRecoveryRoutes } from './executions/recovery-routes.ts';
 import { RunnableCache, type Enqueuer } from './executions/start-execution.ts';
 import { registerHealthRoutes, type Probe } from './health/health-routes.ts';
@@ -105,6 +106,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerNodeTypeRoutes(app, deps.registry);
   registerExecutionRoutes(app, { ...deps, catalog: deps.registry, runnable: new RunnableCache() });
   registerLogRoutes(app, deps);
+  registerExecutionMetricsRoute(app, deps);
   registerRecoveryRoutes(app, deps);
   await app.ready();
   return app;

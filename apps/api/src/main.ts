@@ -1,5 +1,5 @@
 import { checkDbConnectionsAtStartup, createBuiltinRegistry } from '@linkflow/nodes';
-import { createExecutionQueue, createRedis } from '@linkflow/queue';
+import { createDeadLetterQueue, createExecutionQueue, createRedis } from '@linkflow/queue';
 import { createDb } from '@linkflow/store';
 import {
   createLogger,
@@ -32,6 +32,7 @@ async function main(): Promise<void> {
     onError: (err) => logger.warn({ err }, 'redis error'),
   });
   const queue = createExecutionQueue({ connection: redis, name: config.queueName });
+  const dlq = createDeadLetterQueue({ connection: redis, name: config.queueName });
   const registry = createBuiltinRegistry({
     enabled: config.nodeTypes,
     httpAllow: config.httpAllow,
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
       db,
       redis,
       queue,
+      dlq,
       registry,
       logger,
       bodyLimit: config.bodyLimit,
@@ -53,7 +55,7 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
     await app.close();
-    await Promise.allSettled([queue.close(), registry.close()]);
+    await Promise.allSettled([queue.close(), dlq.close(), registry.close()]);
     redis.disconnect();
     await db.close();
     await tracing.shutdown();

@@ -3,7 +3,7 @@ import type { Redis } from '@linkflow/queue';
 import { uuidv7 } from 'uuidv7';
 import type { Clock, IdGen } from '@linkflow/domain';
 import type { NodeRegistry } from '@linkflow/nodes';
-import type { ExecutionQueue } from '@linkflow/queue';
+import { readQueueSnapshot, type DeadLetterQueue, type ExecutionQueue } from '@linkflow/queue';
 import {
   createApiKeyRepository,
   createExecutionRepository,
@@ -23,6 +23,8 @@ export interface ApiClients {
   readonly db: Db;
   readonly redis: Redis;
   readonly queue: ExecutionQueue;
+  /** The queue's DLQ, read for `linkflow_dlq_size`. */
+  readonly dlq: Pick<DeadLetterQueue, 'size'>;
   readonly registry: NodeRegistry;
   readonly logger: FastifyBaseLogger;
   readonly bodyLimit: number;
@@ -49,7 +51,12 @@ export function wireApiDeps(clients: ApiClients): AppDeps {
     queue,
     signals: createQueueSignals({ redis, queue }),
     probes: { postgres: () => db.pool.query('select 1'), redis: () => redis.ping() },
-    metrics: createApiMetrics(),
+    metrics: createApiMetrics({
+      queue: {
+        read: () => readQueueSnapshot({ queue, dlq: clients.dlq }),
+        onError: (err) => clients.logger.warn({ err }, 'queue metrics unavailable for this scrape'),
+      },
+    }),
     ids,
     clock,
   };

@@ -9,6 +9,8 @@ describe('executor loadConfig', () => {
       concurrency: 32,
       metricsPort: 9464,
       metricsHost: '127.0.0.1',
+      metricsMaxWorkflows: 50,
+      metricsMaxTargets: 50,
       leaseMs: 30_000,
       maxStalledCount: 2,
       expressionTimeoutMs: 1000,
@@ -46,5 +48,15 @@ describe('executor loadConfig', () => {
       }),
     ).toMatchObject({ slotsPerTenant: 3, maxRetainedOutputBytes: 52_428_800 });
     expect(() => loadConfig({ EXECUTOR_SLOTS_PER_TENANT: '0' })).toThrow(ConfigError);
+  });
+
+  it('reads the metric label caps and refuses a cap below 1', () => {
+    expect(
+      loadConfig({ LINKFLOW_METRICS_MAX_WORKFLOWS: '5', LINKFLOW_METRICS_MAX_TARGETS: '7' }),
+    ).toMatchObject({ metricsMaxWorkflows: 5, metricsMaxTargets: 7 });
+    expect(() => loadConfig({ LINKFLOW_METRICS_MAX_WORKFLOWS: '0' })).toThrow(
+      /LINKFLOW_METRICS_MAX_WORKFLOWS/,
+    );
+    expect(() => loadConfig({ LINKFLOW_METRICS_MAX_TARGETS: 'many' })).toThrow(ConfigError);
   });
 });

@@ -19,6 +19,10 @@ export interface ExecutorConfig extends SharedConfig {
   readonly metricsPort: number;
   /** Interface of the unauthenticated metrics/health server (loopback unless chosen). */
   readonly metricsHost: string;
+  /** Workflow names with their own `workflow` series; the rest count as `other`. */
+  readonly metricsMaxWorkflows: number;
+  /** Breaker targets with their own `target` series; the rest share `other`. */
+  readonly metricsMaxTargets: number;
   readonly workerId: string;
   readonly codePoolSize: number;
   /** Code sandboxes one tenant may hold at once; undefined: half the pool, at least 1. */
@@ -65,6 +69,8 @@ export function loadConfig(env: Env): ExecutorConfig {
           : p.int('EXECUTOR_SLOTS_PER_TENANT', 1, 1, 1000),
       metricsPort: p.int('EXECUTOR_METRICS_PORT', 9464, 0, 65535),
       metricsHost: p.str('EXECUTOR_METRICS_HOST', '127.0.0.1'),
+      metricsMaxWorkflows: p.int('LINKFLOW_METRICS_MAX_WORKFLOWS', 50, 1, 10_000),
+      metricsMaxTargets: p.int('LINKFLOW_METRICS_MAX_TARGETS', 50, 1, 10_000),
       workerId: p.str('EXECUTOR_ID', `${hostname()}:${process.pid}`),
       codePoolSize: p.int('EXECUTOR_CODE_WORKERS', 2, 1, 64),
       codeMaxPerTenant:

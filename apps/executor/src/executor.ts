@@ -6,7 +6,7 @@ import {
   createEventPublisher,
   createExecutionQueue,
   createRedis,
-  startQueueSampler,
+  readQueueSnapshot,
 } from '@linkflow/queue';
 import {
   createDb,
@@ -62,7 +62,16 @@ function connect(config: ExecutorConfig, log: Logger) {
 
 /** The engine over the executor's ports: Postgres stores, Redis events, the DLQ, metrics. */
 function buildEngine(config: ExecutorConfig, log: Logger, c: Connections, clock: Clock) {
-  const metrics = createExecutorMetrics();
+  const queue = createExecutionQueue({ connection: c.producerRedis, name: config.queueName });
+  const dlq = createDeadLetterQueue({ connection: c.producerRedis, name: config.queueName });
+  const metrics = createExecutorMetrics({
+    maxWorkflows: config.metricsMaxWorkflows,
+    maxTargets: config.metricsMaxTargets,
+    queue: {
+      read: () => readQueueSnapshot({ queue, dlq }),
+      onError: (err) => log.warn({ err }, 'queue metrics unavailable for this scrape'),
+    },
+  });
   const registry = createBuiltinRegistry({
     enabled: config.nodeTypes,
     httpAllow: config.httpAllow,
@@ -74,8 +83,6 @@ function buildEngine(config: ExecutorConfig, log: Logger, c: Connections, clock:
     maxOutputBytes: config.maxOutputBytes,
   });
   const { workerId, leaseMs } = config;
-  const queue = createExecutionQueue({ connection: c.producerRedis, name: config.queueName });
-  const dlq = createDeadLetterQueue({ connection: c.producerRedis, name: config.queueName });
   const engine = createEngine({
     runStore: createRunStore({ pool: c.db.pool, workerId, leaseMs }),
     leases: createLeaseStore({ pool: c.db.pool, leaseMs }),
@@ -155,13 +162,6 @@ export async function startExecutor(
     queue: rt.queue,
     log,
   });
-  const stopSampler = startQueueSampler({
-    queue: rt.queue,
-    dlq: rt.dlq,
-    depth: rt.metrics.queueDepth,
-    dlqSize: rt.metrics.dlqSize,
-    onError: (err) => log.debug({ err }, 'queue sample failed'),
-  });
   const health = startHealth(config, log, c, rt);
   const server = await health.server;
   health.loop.current = runWorkerLoop(worker, { log, onFailed: (e) => options.onFatal?.(e) });
@@ -174,7 +174,6 @@ export async function startExecutor(
     async stop(graceMs) {
       // Order matters: no new jobs, running ones get the grace period and then are handed
       // over while leases are still renewed and node clients open; then everything closes.
-      stopSampler();
       await rt.engine.drain(() => worker.close(), graceMs);
       rt.engine.close();
       // Redis commands retry for ever while Redis is down: bound each step, then disconnect.

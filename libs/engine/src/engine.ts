@@ -26,11 +26,24 @@ import { RunTable } from './run/run-handle.ts';
 import { defaultSlotsPerTenant, FairSlots } from './run/fair-slots.ts';
 import { RETAINED_OUTPUT_FACTOR } from './run/output-cap.ts';
 
+/** A run that began in this process: `workflow` is the pinned definition's name. */
+export interface RunStarted {
+  readonly workflow: string;
+  readonly priority: string;
+  /** True when it continues an earlier attempt (crash, hand-over), not a first start. */
+  readonly resumed: boolean;
+}
+
 /** What the engine measures; the executor wires it to Prometheus. */
 export interface EngineMetrics {
-  executionStarted(priority: string): void;
+  executionStarted(run: RunStarted): void;
+  /**
+   * The run stopped: `success`, `failed` or `cancelled`, or `lost` when it was handed over
+   * without a final status (another worker continues it).
+   */
   executionFinished(status: string, seconds: number): void;
-  cost(usd: number): void;
+  /** A settled node run's cost in USD, under its workflow's name. */
+  cost(usd: number, workflow: string): void;
   nodeRetried(type: string): void;
   nodeAttempted(type: string, status: 'success' | 'failed', seconds: number): void;
   breakerChanged(target: string, state: BreakerState): void;
@@ -141,9 +154,9 @@ function processorDeps(deps: EngineDeps, runs: RunTable, breakers: BreakerRegist
     },
     ...(metrics && {
       observe: {
-        started: (priority) => metrics.executionStarted(priority),
+        started: (run) => metrics.executionStarted(run),
         finished: (status, seconds) => metrics.executionFinished(status, seconds),
-        cost: (usd) => metrics.cost(usd),
+        cost: (usd, workflow) => metrics.cost(usd, workflow),
       },
     }),
   };
@@ -155,6 +168,7 @@ export function createEngine(deps: EngineDeps): Engine {
   const { log, metrics } = deps;
   const runs = new RunTable();
   const breakers = new BreakerRegistry(undefined, {
+    onCreate: (target) => metrics?.breakerChanged(target, 'closed'),
     onStateChange: (target, state) => metrics?.breakerChanged(target, state),
     onEvict: (target) => metrics?.breakerEvicted(target),
     now: () => deps.clock.now().getTime(),

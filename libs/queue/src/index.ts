@@ -6,4 +6,4 @@ export * from './execution-queue.ts';
 export * from './dead-letter-queue.ts';
 export * from './channels.ts';
 export * from './event-publisher.ts';
-export * from './queue-sampler.ts';
+export * from './queue-snapshot.ts';

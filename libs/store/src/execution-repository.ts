@@ -18,6 +18,7 @@ import {
   type ExecutionRow,
 } from './execution-rows.ts';
 import type { ExecutionDetail, ExecutionRecord, Page } from './records.ts';
+import { readExecutionTimings } from './execution-timings.ts';
 import { sqlStatus, sqlStatusList } from './status-sql.ts';
 import { storeErrors } from './store-errors.ts';
 
@@ -192,6 +193,9 @@ export function createExecutionRepository(deps: { pool: pg.Pool }) {
       const row = res.rows[0];
       return row ? toExecutionDetail(row) : undefined;
     },
+
+    /** Timings, attempts and cost of the tenant's execution (no outputs); undefined if none. */
+    timings: (tenantId: string, id: string) => readExecutionTimings(pool, tenantId, id),
 
     async list(tenantId: string, filter: ExecutionFilter): Promise<Page<ExecutionRecord>> {
       const where = ['e.tenant_id = $1'];

@@ -1,11 +1,7 @@
 import { Gauge, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { CappedGauge } from './capped-gauge.ts';
-import {
-  BREAKER_STATE_VALUE,
-  createExecutorMetrics,
-  MAX_BREAKER_TARGET_LABELS,
-} from './metrics.ts';
+import { BREAKER_STATE_VALUE, createExecutorMetrics, DEFAULT_MAX_LABEL_VALUES } from './metrics.ts';
 
 function capped(max: number) {
   const registry = new Registry();
@@ -49,16 +45,26 @@ describe('CappedGauge', () => {
   });
 });
 
-describe('linkflow_breaker_state', () => {
-  it(`caps its target label set at ${MAX_BREAKER_TARGET_LABELS} series plus other`, async () => {
-    const metrics = createExecutorMetrics(new Registry());
+describe('linkflow_circuit_breaker_state', () => {
+  it(`caps its target label set at ${DEFAULT_MAX_LABEL_VALUES} series plus other by default`, async () => {
+    const metrics = createExecutorMetrics();
     for (let i = 0; i < 1000; i += 1)
       metrics.breakerState.set(`host-${i}.example:443`, BREAKER_STATE_VALUE.closed);
     metrics.breakerState.set('host-999.example:443', BREAKER_STATE_VALUE.open);
     const lines = (await metrics.registry.metrics())
       .split('\n')
-      .filter((l) => l.startsWith('linkflow_breaker_state{'));
-    expect(lines).toHaveLength(MAX_BREAKER_TARGET_LABELS + 1);
-    expect(lines).toContain('linkflow_breaker_state{target="other"} 2');
+      .filter((l) => l.startsWith('linkflow_circuit_breaker_state{'));
+    expect(lines).toHaveLength(DEFAULT_MAX_LABEL_VALUES + 1);
+    expect(lines).toContain('linkflow_circuit_breaker_state{target="other"} 2');
+  });
+
+  it('takes its cap from maxTargets', async () => {
+    const metrics = createExecutorMetrics({ maxTargets: 2 });
+    for (const host of ['a:80', 'b:80', 'c:80'])
+      metrics.breakerState.set(host, BREAKER_STATE_VALUE.half_open);
+    expect(metrics.breakerState.labelledKeys()).toEqual(['a:80', 'b:80']);
+    expect(await metrics.registry.metrics()).toContain(
+      'linkflow_circuit_breaker_state{target="other"} 1',
+    );
   });
 });

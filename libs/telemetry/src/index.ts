@@ -2,6 +2,8 @@ export * from './telemetry-errors.ts';
 export * from './logger.ts';
 export * from './metrics.ts';
 export * from './capped-gauge.ts';
+export * from './label-cap.ts';
+export * from './queue-metrics.ts';
 export * from './tracing.ts';
 export * from './startup.ts';
 export * from './health-server.ts';

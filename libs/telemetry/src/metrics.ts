@@ -1,14 +1,13 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { CappedGauge } from './capped-gauge.ts';
+import { LabelCap } from './label-cap.ts';
+import { registerQueueMetrics, type QueueMetricsSource } from './queue-metrics.ts';
 
-/** Prefix of every LinkFlow metric (including the Node.js default metrics). */
-export const METRIC_PREFIX = 'linkflow_';
-
-/** Values of `linkflow_breaker_state`. */
+/** Values of `linkflow_circuit_breaker_state`. */
 export const BREAKER_STATE_VALUE = { closed: 0, half_open: 1, open: 2 } as const;
 
-/** Targets with their own `linkflow_breaker_state` series; the rest share `target="other"`. */
-export const MAX_BREAKER_TARGET_LABELS = 50;
+/** Default cap of the `workflow` and `target` label sets (the rest count as `other`). */
+export const DEFAULT_MAX_LABEL_VALUES = 50;
 
 /** Buckets (seconds) for whole executions: sub-second up to the 10-minute range. */
 export const EXECUTION_DURATION_BUCKETS: readonly number[] = [
@@ -21,9 +20,47 @@ export const SHORT_DURATION_BUCKETS: readonly number[] = [
 ];
 
 /**
- * What the API measures, on `registry` (never prom-client's global one): its HTTP requests
- * and the process. Execution metrics live on the executors, which run the executions; the
- * API does not export them, so none of them reads a constant 0 there.
+ * prom-client default gauges whose names end in `_total`, which Prometheus reserves for
+ * counters (`promtool check metrics` fails on them). Each is the sum of the labelled gauge
+ * of the same name without the suffix (`sum(nodejs_active_handles)`), so nothing is lost.
+ */
+export const DROPPED_DEFAULT_METRICS: readonly string[] = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
+/** prom-client's default process metrics under their usual names, minus the three above. */
+function collectProcessMetrics(registry: Registry): void {
+  collectDefaultMetrics({ register: registry });
+  for (const name of DROPPED_DEFAULT_METRICS) registry.removeSingleMetric(name);
+}
+
+/** What both processes may measure besides their own metrics. */
+export interface MetricsOptions {
+  /** Defaults to a new registry (never prom-client's global one). */
+  readonly registry?: Registry;
+  /**
+   * Queue counts read at scrape time (`linkflow_queue_jobs`, `linkflow_dlq_size`); without
+   * it the process exports neither.
+   */
+  readonly queue?: QueueMetricsSource;
+}
+
+export interface ExecutorMetricsOptions extends MetricsOptions {
+  /** Workflow names with their own series (default {@link DEFAULT_MAX_LABEL_VALUES}). */
+  readonly maxWorkflows?: number;
+  /** Breaker targets with their own series (default {@link DEFAULT_MAX_LABEL_VALUES}). */
+  readonly maxTargets?: number;
+}
+
+/** The queue gauges, present when a {@link QueueMetricsSource} was given. */
+export type QueueGauges = ReturnType<typeof registerQueueMetrics>;
+
+/**
+ * What the API measures: its HTTP requests, the queues (read at scrape) and the process.
+ * Execution metrics live on the executors, which run the executions; the API does not
+ * export them, so none of them reads a constant 0 there.
  */
 export interface ApiMetrics {
   /** Serve `registry.metrics()` with `registry.contentType` on `/metrics`. */
@@ -32,48 +69,51 @@ export interface ApiMetrics {
   readonly httpRequests: Counter<'method' | 'route' | 'status'>;
   /** `linkflow_http_request_duration_seconds{method,route}` */
   readonly httpRequestDuration: Histogram<'method' | 'route'>;
+  readonly queue: QueueGauges | undefined;
 }
 
 /**
- * What an executor measures, on `registry`: the executions and node runs it runs, the
- * queues it samples, its breakers and the process. Labels are low-cardinality on purpose:
- * no execution, workflow or tenant ids.
+ * What an executor measures: the executions and node runs it runs, its breakers, the
+ * queues (read at scrape) and the process. Labels are low-cardinality on purpose: no ids;
+ * `workflow` is the workflow's name and `target` a breaker key, both capped.
  */
 export interface ExecutorMetrics {
   /** Serve `registry.metrics()` with `registry.contentType` on `/metrics`. */
   readonly registry: Registry;
-  /** `linkflow_executions_started_total{priority}` */
-  readonly executionsStarted: Counter<'priority'>;
+  /**
+   * The cap of the `workflow` label shared by started and cost: record
+   * `workflows.label(name)`, never the raw name.
+   */
+  readonly workflows: LabelCap;
+  /** `linkflow_executions_started_total{workflow,priority}`: first starts, not resumes. */
+  readonly executionsStarted: Counter<'workflow' | 'priority'>;
   /** `linkflow_executions_finished_total{status}` (success, failed, cancelled) */
   readonly executionsFinished: Counter<'status'>;
   /** `linkflow_executions_active`: executions running in this process. */
   readonly executionsActive: Gauge;
-  /** `linkflow_execution_duration_seconds{status}` */
+  /** `linkflow_execution_duration_seconds{status}`: start (or resume) to terminal status. */
   readonly executionDuration: Histogram<'status'>;
   /** `linkflow_node_duration_seconds{type,status}`: one observation per node run attempt. */
   readonly nodeDuration: Histogram<'type' | 'status'>;
   /** `linkflow_node_retries_total{type}` */
   readonly nodeRetries: Counter<'type'>;
-  /** `linkflow_queue_depth{queue,state,priority}` */
-  readonly queueDepth: Gauge<'queue' | 'state' | 'priority'>;
-  /** `linkflow_dlq_size` */
-  readonly dlqSize: Gauge;
   /**
-   * `linkflow_breaker_state{target}`: see {@link BREAKER_STATE_VALUE}. The first
-   * {@link MAX_BREAKER_TARGET_LABELS} targets get a series, the rest share `other` (their
-   * worst state); `remove` drops an evicted breaker's series.
+   * `linkflow_circuit_breaker_state{target}`: see {@link BREAKER_STATE_VALUE}. The first
+   * `maxTargets` targets get a series, the rest share `other` (their worst state); `remove`
+   * drops an evicted breaker's series.
    */
   readonly breakerState: CappedGauge<'target'>;
-  /** `linkflow_cost_usd_total`: no labels (per-workflow cost lives in Postgres reports). */
-  readonly costUsd: Counter;
+  /** `linkflow_execution_cost_usd_total{workflow}`: cost of settled node runs in USD. */
+  readonly cost: Counter<'workflow'>;
+  readonly queue: QueueGauges | undefined;
 }
 
 function executionMetrics(registers: Registry[]) {
   return {
     executionsStarted: new Counter({
       name: 'linkflow_executions_started_total',
-      help: 'Executions started, by priority.',
-      labelNames: ['priority'] as const,
+      help: 'Executions started (first start, not a resume), by workflow name and priority.',
+      labelNames: ['workflow', 'priority'] as const,
       registers,
     }),
     executionsFinished: new Counter({
@@ -89,11 +129,22 @@ function executionMetrics(registers: Registry[]) {
     }),
     executionDuration: new Histogram({
       name: 'linkflow_execution_duration_seconds',
-      help: 'Execution duration from start to terminal status.',
+      help: 'Execution run time in this process, from start or resume to terminal status.',
       labelNames: ['status'] as const,
       buckets: [...EXECUTION_DURATION_BUCKETS],
       registers,
     }),
+    cost: new Counter({
+      name: 'linkflow_execution_cost_usd_total',
+      help: 'Cost of settled node runs in US dollars, by workflow name.',
+      labelNames: ['workflow'] as const,
+      registers,
+    }),
+  };
+}
+
+function nodeMetrics(registers: Registry[], maxTargets: number) {
+  return {
     nodeDuration: new Histogram({
       name: 'linkflow_node_duration_seconds',
       help: 'Node run attempt duration, by node type and status.',
@@ -107,36 +158,15 @@ function executionMetrics(registers: Registry[]) {
       labelNames: ['type'] as const,
       registers,
     }),
-    costUsd: new Counter({
-      name: 'linkflow_cost_usd_total',
-      help: 'Cost of finished node runs in US dollars.',
-      registers,
-    }),
-  };
-}
-
-function infrastructureMetrics(registers: Registry[]) {
-  return {
-    queueDepth: new Gauge({
-      name: 'linkflow_queue_depth',
-      help: 'Jobs in a queue, by state and priority.',
-      labelNames: ['queue', 'state', 'priority'] as const,
-      registers,
-    }),
-    dlqSize: new Gauge({
-      name: 'linkflow_dlq_size',
-      help: 'Entries in the dead-letter queue.',
-      registers,
-    }),
     breakerState: new CappedGauge(
       new Gauge({
-        name: 'linkflow_breaker_state',
+        name: 'linkflow_circuit_breaker_state',
         help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open (target "other": the worst past the cap).',
         labelNames: ['target'] as const,
         registers,
       }),
       'target',
-      MAX_BREAKER_TARGET_LABELS,
+      maxTargets,
     ),
   };
 }
@@ -160,22 +190,32 @@ function httpMetrics(registers: Registry[]) {
 }
 
 /**
- * The API's metrics plus the Node.js default metrics (`linkflow_process_*`,
- * `linkflow_nodejs_*`) on `registry`. Build it once per process in the composition root.
- * @throws Error from prom-client when `registry` already holds these metrics.
+ * The API's metrics plus prom-client's default process metrics under their usual names
+ * (`process_*`, `nodejs_*`; see {@link DROPPED_DEFAULT_METRICS}). Build it once per process in the composition root.
+ * @throws Error from prom-client when the registry already holds these metrics.
  */
-export function createApiMetrics(registry: Registry = new Registry()): ApiMetrics {
-  collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
-  return { registry, ...httpMetrics([registry]) };
+export function createApiMetrics(options: MetricsOptions = {}): ApiMetrics {
+  const registry = options.registry ?? new Registry();
+  collectProcessMetrics(registry);
+  const queue = options.queue && registerQueueMetrics([registry], options.queue);
+  return { registry, ...httpMetrics([registry]), queue };
 }
 
 /**
- * An executor's metrics plus the Node.js default metrics (`linkflow_process_*`,
- * `linkflow_nodejs_*`) on `registry`. Build it once per process in the composition root.
- * @throws Error from prom-client when `registry` already holds these metrics.
+ * An executor's metrics plus prom-client's default process metrics (`process_*`,
+ * `nodejs_*`). Build it once per process in the composition root.
+ * @throws Error from prom-client when the registry already holds these metrics.
  */
-export function createExecutorMetrics(registry: Registry = new Registry()): ExecutorMetrics {
+export function createExecutorMetrics(options: ExecutorMetricsOptions = {}): ExecutorMetrics {
+  const registry = options.registry ?? new Registry();
   const registers = [registry];
-  collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
-  return { registry, ...executionMetrics(registers), ...infrastructureMetrics(registers) };
+  collectProcessMetrics(registry);
+  const queue = options.queue && registerQueueMetrics(registers, options.queue);
+  return {
+    registry,
+    workflows: new LabelCap(options.maxWorkflows ?? DEFAULT_MAX_LABEL_VALUES),
+    ...executionMetrics(registers),
+    ...nodeMetrics(registers, options.maxTargets ?? DEFAULT_MAX_LABEL_VALUES),
+    queue,
+  };
 }

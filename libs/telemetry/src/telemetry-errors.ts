@@ -6,6 +6,8 @@ import { AppError } from '@linkflow/domain';
  * Codes:
  * - `INVALID_LOGGER_OPTIONS` (user): the logger cannot be built as asked.
  * - `INVALID_OTLP_ENDPOINT` (user): the OTLP endpoint is not an http(s) URL.
+ * - `METRICS_SOURCE_TIMEOUT` (unavailable): a value read at scrape time (queue counts) did not
+ *   arrive in time; the scrape answers without it.
  */
 export const telemetryErrors = {
   invalidLoggerOptions: (reason: string, cause?: unknown) =>
@@ -17,5 +19,11 @@ export const telemetryErrors = {
     new AppError('INVALID_OTLP_ENDPOINT', 'OTLP endpoint must be an http(s) URL', {
       kind: 'user',
       details: { endpoint },
+    }),
+  metricsSourceTimeout: (source: string, timeoutMs: number) =>
+    new AppError('METRICS_SOURCE_TIMEOUT', `${source} did not answer within ${timeoutMs} ms`, {
+      kind: 'unavailable',
+      retryable: true,
+      details: { source, timeoutMs },
     }),
 };

@@ -30,6 +30,7 @@ const SUCCESS: Record<string, string[]> = {
   'POST /api/executions/{id}/cancel': ['200'],
   'PUT /api/executions/{id}/timeout': ['200'],
   'GET /api/executions/{id}/logs': ['200'],
+  'GET /api/executions/{id}/metrics': ['200'],
 };
 
 async function openApi(): Promise<OpenApiDocument> {
@@ -99,8 +100,21 @@ describe('OpenAPI document', () => {
   });
 });
 
+describe('OpenAPI: execution metrics', () => {
+  it('describes GET /api/executions/{id}/metrics with nullable timings', async () => {
+    const doc = await openApi();
+    const schema = doc.paths['/api/executions/{id}/metrics']?.['get']?.responses['200']?.content?.[
+      'application/json'
+    ]?.schema as { required?: string[]; properties?: Record<string, { type?: unknown }> };
+    expect(schema.required).toEqual(
+      expect.arrayContaining(['queue_wait_ms', 'duration_ms', 'total_ms', 'nodes', 'cost']),
+    );
+    expect(schema.properties?.['queue_wait_ms']?.type).toEqual(['integer', 'null']);
+  });
+});
+
 describe('GET /metrics on the API', () => {
-  it('exports what the API measures and no execution metric', async () => {
+  it('exports what the API measures (HTTP, queues, process) and no execution metric', async () => {
     await h.request('GET', '/api/workflows');
     const text = (await h.request('GET', '/metrics', { key: null })).body;
     const names = [...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]);
@@ -109,7 +123,10 @@ describe('GET /metrics on the API', () => {
       expect.arrayContaining([
         'linkflow_http_requests_total',
         'linkflow_http_request_duration_seconds',
-        'linkflow_process_cpu_user_seconds_total',
+        'linkflow_queue_jobs',
+        'linkflow_dlq_size',
+        'process_cpu_user_seconds_total',
+        'nodejs_eventloop_lag_seconds',
       ]),
     );
     for (const executorOnly of [
@@ -119,10 +136,8 @@ describe('GET /metrics on the API', () => {
       'linkflow_execution_duration_seconds',
       'linkflow_node_duration_seconds',
       'linkflow_node_retries_total',
-      'linkflow_queue_depth',
-      'linkflow_dlq_size',
-      'linkflow_breaker_state',
-      'linkflow_cost_usd_total',
+      'linkflow_circuit_breaker_state',
+      'linkflow_execution_cost_usd_total',
     ])
       expect(names).not.toContain(executorOnly);
   });

@@ -147,11 +147,12 @@ describe('health, metrics and docs', () => {
     });
   });
 
-  it('serves Prometheus metrics with the linkflow_ prefix', async () => {
+  it('serves Prometheus metrics: linkflow_* and unprefixed process metrics', async () => {
     await h.request('GET', '/health/live', { key: null });
     const res = await h.request('GET', '/metrics', { key: null });
     expect(res.statusCode).toBe(200);
     expect(res.body).toContain('linkflow_http_requests_total');
+    expect(res.body).toMatch(/^process_resident_memory_bytes \d+/m);
   });
 
   it('serves an OpenAPI 3.1 document', async () => {

@@ -3,7 +3,12 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { DbConnectionConfig } from '@linkflow/domain';
 import { uuidv7 } from 'uuidv7';
 import { createBuiltinRegistry } from '@linkflow/nodes';
-import { createExecutionQueue, createRedis, type ExecutionQueue } from '@linkflow/queue';
+import {
+  createDeadLetterQueue,
+  createExecutionQueue,
+  createRedis,
+  type ExecutionQueue,
+} from '@linkflow/queue';
 import { createApiKeyRepository, createDb, type Db } from '@linkflow/store';
 import { createLogger } from '@linkflow/telemetry';
 import type { Redis } from '@linkflow/queue';
@@ -39,12 +44,18 @@ export async function createApiHarness(
     signals?: Partial<ExecutionSignals>;
     /** LINKFLOW_DB_CONNECTIONS as parsed (default: `main` on the test database, every tenant). */
     dbConnections?: Readonly<Record<string, DbConnectionConfig>>;
+    /** Share a queue with an executor harness (default: a fresh one). */
+    queueName?: string;
   } = {},
 ): Promise<ApiHarness> {
   const ids = { next: () => uuidv7() };
   const db = createDb({ url: testDatabaseUrl(), maxConnections: 4 });
   const redis = createRedis(testRedisUrl(), { role: 'producer' });
-  const queue = createExecutionQueue({ connection: redis, name: `t-${randomUUID()}` });
+  const queue = createExecutionQueue({
+    connection: redis,
+    name: options.queueName ?? `t-${randomUUID()}`,
+  });
+  const dlq = createDeadLetterQueue({ connection: redis, name: queue.name });
   const registry = createBuiltinRegistry({
     enabled: options.nodeTypes,
     httpAllow: [],
@@ -53,7 +64,8 @@ export async function createApiHarness(
   });
   const logger = createLogger({ level: 'silent', name: 'api-test' });
   const bodyLimit = options.bodyLimit ?? 1024 * 1024;
-  const deps = wireApiDeps({ db, redis, queue, registry, logger, bodyLimit, cacheKeys: false });
+  const clients = { db, redis, queue, dlq, registry, logger, bodyLimit, cacheKeys: false };
+  const deps = wireApiDeps(clients);
   const app = await buildApp({ ...deps, signals: { ...deps.signals, ...options.signals } });
   const keys = createApiKeyRepository({ prisma: db.prisma, ids });
   const newTenant = () => keys.ensureTenant(`t-${randomUUID()}`);
@@ -94,7 +106,8 @@ export async function createApiHarness(
     async close() {
       await app.close();
       await queue.queue.obliterate({ force: true });
-      await queue.close();
+      await dlq.queue.obliterate({ force: true });
+      await Promise.all([queue.close(), dlq.close()]);
       await registry.close();
       redis.disconnect();
       await db.close();

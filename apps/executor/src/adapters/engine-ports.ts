@@ -2,19 +2,29 @@ import type { EngineMetrics, JobQueuePort, StalledJob } from '@linkflow/engine';
 import { isLiveJobState, type ExecutionQueue } from '@linkflow/queue';
 import { BREAKER_STATE_VALUE, type ExecutorMetrics } from '@linkflow/telemetry';
 
-/** The engine's measurements as the executor's Prometheus metrics. */
+/** Statuses that end an execution; a run handed over (`lost`) ends only here. */
+const TERMINAL = new Set(['success', 'failed', 'cancelled']);
+
+/**
+ * The engine's measurements as the executor's Prometheus metrics. A resumed run is active
+ * but not started again; a handed-over run leaves `active` without finishing (its new
+ * holder finishes it); workflow names go through the capped label set.
+ */
 export function engineMetrics(m: ExecutorMetrics): EngineMetrics {
   return {
-    executionStarted: (priority) => {
+    executionStarted: ({ workflow, priority, resumed }) => {
       m.executionsActive.inc();
-      m.executionsStarted.inc({ priority });
+      if (!resumed) m.executionsStarted.inc({ workflow: m.workflows.label(workflow), priority });
     },
     executionFinished: (status, seconds) => {
       m.executionsActive.dec();
+      if (!TERMINAL.has(status)) return;
       m.executionsFinished.inc({ status });
       m.executionDuration.observe({ status }, seconds);
     },
-    cost: (usd) => m.costUsd.inc(usd),
+    cost: (usd, workflow) => {
+      if (usd > 0) m.cost.inc({ workflow: m.workflows.label(workflow) }, usd);
+    },
     nodeRetried: (type) => m.nodeRetries.inc({ type }),
     nodeAttempted: (type, status, seconds) => m.nodeDuration.observe({ type, status }, seconds),
     breakerChanged: (target, state) => m.breakerState.set(target, BREAKER_STATE_VALUE[state]),

@@ -83,10 +83,14 @@ describe('executor metrics and health', () => {
       );
       await own.waitFor(id);
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      expect(metrics).toMatch(/linkflow_executions_started_total\{priority="high"\} 1/);
+      expect(metrics).toContain(
+        'linkflow_executions_started_total{workflow="m",priority="high"} 1',
+      );
       expect(metrics).toMatch(/linkflow_executions_finished_total\{status="success"\} 1/);
-      expect(metrics).toMatch(/linkflow_cost_usd_total [0-9.e-]+/);
-      expect(metrics).toContain('linkflow_queue_depth{queue=');
+      expect(metrics).toMatch(/linkflow_execution_cost_usd_total\{workflow="m"\} [0-9.e-]+/);
+      expect(metrics).toContain(
+        `linkflow_queue_jobs{queue="${own.queueName}",state="waiting",priority="high"} 0`,
+      );
       expect(metrics).toContain('linkflow_dlq_size 0');
       const ready = await fetch(`http://127.0.0.1:${port}/health/ready`);
       expect(ready.status).toBe(200);

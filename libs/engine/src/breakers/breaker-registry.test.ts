@@ -117,6 +117,22 @@ describe('BreakerRegistry eviction', () => {
     await expect(registry.fire('old:80', ok)).resolves.toBe('ok');
   });
 
+  it('reports each breaker it makes, again after an eviction', async () => {
+    let now = 1_000;
+    const created: string[] = [];
+    registry = new BreakerRegistry(quiet, {
+      now: () => now,
+      eviction: { idleTtlMs: 1_000 },
+      onCreate: (t) => created.push(t),
+    });
+    await registry.fire('a:80', ok);
+    await registry.fire('a:80', ok);
+    await registry.fire('b:80', ok);
+    now += 5_000;
+    await registry.fire('a:80', ok);
+    expect(created).toEqual(['a:80', 'b:80', 'a:80']);
+  });
+
   it('keeps at most maxBreakers, evicting the least recently used first', async () => {
     const evicted: string[] = [];
     registry = new BreakerRegistry(quiet, {

@@ -38,6 +38,8 @@ export const DEFAULT_BREAKER_EVICTION: BreakerEviction = {
 
 /** Observers of breakers (metrics): state changes, and eviction so a series can be removed. */
 export interface BreakerHooks {
+  /** A breaker was made for a target (it starts closed), so its state can show at once. */
+  readonly onCreate?: (target: string) => void;
   readonly onStateChange?: (target: string, state: BreakerState) => void;
   readonly onEvict?: (target: string) => void;
   /** Milliseconds clock for idle eviction (tests inject one). */
@@ -92,6 +94,7 @@ export class BreakerRegistry {
     breaker.on('open', changed('open'));
     breaker.on('halfOpen', changed('half_open'));
     breaker.on('close', changed('closed'));
+    this.hooks.onCreate?.(target);
     return { breaker, lastUsedAt: this.now(), inFlight: 0 };
   }
 

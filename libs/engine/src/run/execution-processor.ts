@@ -37,9 +37,9 @@ export interface ProcessorDeps {
   /** LINKFLOW_MAX_EXECUTION_OUTPUT_BYTES: a larger output fails the execution (EXECUTION). */
   readonly maxExecutionOutputBytes?: number;
   readonly observe?: {
-    started(priority: string): void;
+    started(run: { workflow: string; priority: string; resumed: boolean }): void;
     finished(status: string, seconds: number): void;
-    cost(usd: number): void;
+    cost(usd: number, workflow: string): void;
   };
 }
 
@@ -142,7 +142,12 @@ export async function processExecution(
     return undefined;
   }
   const started = deps.clock.now();
-  deps.observe?.started(exec.priority);
+  const workflowName = exec.definition.name;
+  deps.observe?.started({
+    workflow: workflowName,
+    priority: exec.priority,
+    resumed: exec.previousStatus !== 'pending',
+  });
   if (exec.previousStatus === 'pending') deps.events.status(executionId, 'running');
   checkpointer.log({
     at: started,
@@ -186,7 +191,7 @@ export async function processExecution(
       onStarted: (nodeId) => deps.events.status(executionId, 'running', nodeId),
       onUnannounced: (nodeIds) => checkpointer.markStarted(nodeIds, deps.clock.now()),
       onSettled: (nodeId, result, next) => {
-        if ('cost' in result) deps.observe?.cost(Number(result.cost));
+        if ('cost' in result) deps.observe?.cost(Number(result.cost), workflowName);
         return checkpointer.settle(nodeId, result, next);
       },
     });
