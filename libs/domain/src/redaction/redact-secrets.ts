@@ -219,19 +219,10 @@ export function summarizeValue(value: unknown, bytes?: number): ValueSummary {
   const size = bytes === undefined ? {} : { bytes };
   if (value === null || value === undefined) return { type: 'null', ...size };
   if (Array.isArray(value)) return { type: 'array', length: value.length, ...size };
-  switch (typeof value) {
-    case 'string':
-      return { type: 'string', length: value.length, ...size };
-    case 'number':
-    case 'bigint':
-      return { type: 'number', ...size };
-    case 'boolean':
-      return { type: 'boolean', ...size };
-    case 'object':
-      return { type: 'object', keys: Object.keys(value).slice(0, MAX_SUMMARY_KEYS), ...size };
-    case 'function':
-    case 'symbol':
-    case 'undefined':
-      return { type: 'null', ...size };
-  }
+  if (typeof value === 'string') return { type: 'string', length: value.length, ...size };
+  if (typeof value === 'number' || typeof value === 'bigint') return { type: 'number', ...size };
+  if (typeof value === 'boolean') return { type: 'boolean', ...size };
+  if (typeof value === 'object')
+    return { type: 'object', keys: Object.keys(value).slice(0, MAX_SUMMARY_KEYS), ...size };
+  return { type: 'null', ...size };
 }
