@@ -5,3 +5,6 @@ export * from './capped-gauge.ts';
 export * from './tracing.ts';
 export * from './startup.ts';
 export * from './health-server.ts';
+export * from './instrumentations.ts';
+export * from './span-redaction.ts';
+export * from './span-export.ts';
