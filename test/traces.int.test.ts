@@ -289,7 +289,7 @@ describe('one trace from the API request to every node attempt', () => {
     ).toBe(true);
   });
 
-  it('keeps header secrets and the connection password out of logs, outputs, pino lines and spans', async () => {
+  it('keeps header secrets, the connection password and the API key out of logs, outputs, pino lines and spans', async () => {
     const logs = await api(base, key, 'GET', `/api/executions/${execution.id}/logs`);
     const detail = await api(base, key, 'GET', `/api/executions/${execution.id}`);
     expect(logs.status).toBe(200);
@@ -310,7 +310,7 @@ describe('one trace from the API request to every node attempt', () => {
       spans: collector.bodies.join('\n'),
     };
     for (const [place, text] of Object.entries(places))
-      for (const secret of SECRETS)
+      for (const secret of [...SECRETS, key])
         expect(text.includes(secret), `${secret} in ${place}`).toBe(false);
   });
 });
