@@ -33,10 +33,10 @@ down: ## stop the API and executor started by `make up`
 	./scripts/down.sh
 
 api: ## run the API in the foreground
-	node --import tsx apps/api/src/main.ts
+	node --import tsx --import ./apps/api/src/instrumentation.ts apps/api/src/main.ts
 
 executor: ## run one executor in the foreground
-	node --max-old-space-size=$${EXECUTOR_HEAP_MB:-384} --import tsx apps/executor/src/main.ts
+	node --max-old-space-size=$${EXECUTOR_HEAP_MB:-384} --import tsx --import ./apps/executor/src/instrumentation.ts apps/executor/src/main.ts
 
 key: ## create an API key: make key TENANT=acme SCOPES=executions:write,executions:read
 	@TENANT="$(TENANT)" SCOPES="$(SCOPES)" npx tsx scripts/create-key.ts

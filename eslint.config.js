@@ -217,6 +217,8 @@ export default tseslint.config(
     files: [
       '**/config.ts',
       '**/main.ts',
+      // Loaded with `node --import` before main.ts: it reads the config to start tracing.
+      '**/instrumentation.ts',
       '**/*.test.ts',
       'bench/**',
       'scripts/**',

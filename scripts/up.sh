@@ -17,7 +17,9 @@ start() { # name node-flags
     echo "$1 already running (pid $(cat ".run/$1.pid"))"; return
   fi
   # node directly (not npx): SIGTERM must reach the app for a graceful shutdown.
-  nohup node $2 --import tsx "apps/$1/src/main.ts" >".run/$1.log" 2>&1 &
+  # instrumentation.ts starts OpenTelemetry before the app's modules load (README, "Traces").
+  nohup node $2 --import tsx --import "./apps/$1/src/instrumentation.ts" "apps/$1/src/main.ts" \
+    >".run/$1.log" 2>&1 &
   echo $! >".run/$1.pid"
   echo "started $1 (pid $!, log .run/$1.log)"
 }

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
  * A local HTTP server for node tests (loopback only). Routes:
  * `/json?total=N`, `/slow?ms=N`, `/flaky/<key>?fails=N` (503 until N calls failed),
  * `/count/<key>` (counts calls), `/hang` (never answers; records when the client gives up),
- * `/status/<code>`, `/big?bytes=N`.
+ * `/status/<code>`, `/big?bytes=N`, `/echo` (answers the request's headers).
  */
 export interface TestServer {
   readonly url: string;
@@ -53,6 +53,8 @@ function route(
       return json(Number(key), { status: Number(key) });
     case 'big':
       return json(200, { data: 'x'.repeat(Number(url.searchParams.get('bytes') ?? 0)) });
+    case 'echo':
+      return json(200, { headers: req.headers });
     case undefined:
     default:
       return json(404, { error: 'no route' });

@@ -1,23 +1,24 @@
+// First: the OpenTelemetry SDK starts before any instrumented module loads.
+import { tracing } from './instrumentation.ts';
+import { configSecretValues } from '@linkflow/domain';
 import { checkDbConnectionsAtStartup, createBuiltinRegistry } from '@linkflow/nodes';
 import { createDeadLetterQueue, createExecutionQueue, createRedis } from '@linkflow/queue';
 import { createDb } from '@linkflow/store';
-import {
-  createLogger,
-  exitWithConfigIssues,
-  loadConfigOrExit,
-  startTracing,
-} from '@linkflow/telemetry';
+import { createLogger, exitWithConfigIssues, loadConfigOrExit } from '@linkflow/telemetry';
 import { buildApp } from './app.ts';
 import { loadConfig } from './config.ts';
 import { wireApiDeps } from './wiring.ts';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit('linkflow-api', () => loadConfig(process.env));
-  const tracing = startTracing({
-    serviceName: 'linkflow-api',
-    ...(config.otlpEndpoint ? { otlpEndpoint: config.otlpEndpoint } : {}),
+  const logger = createLogger({
+    level: config.logLevel,
+    name: 'linkflow-api',
+    secretValues: configSecretValues(config),
   });
-  const logger = createLogger({ level: config.logLevel, name: 'linkflow-api' });
+  tracing.onExportError((err, failedBatches) =>
+    logger.warn({ err, failedBatches }, 'trace export failed; spans dropped'),
+  );
   // Refuses (exit 78) a db connection whose role is privileged, before serving anything.
   const dbCheck = await checkDbConnectionsAtStartup(config.dbConnections, {
     allowPrivileged: config.dbAllowPrivileged,

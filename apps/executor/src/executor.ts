@@ -1,4 +1,5 @@
-import type { Clock } from '@linkflow/domain';
+import { trace } from '@opentelemetry/api';
+import { configSecretValues, type Clock } from '@linkflow/domain';
 import { createEngine, settledWithin } from '@linkflow/engine';
 import { createBuiltinRegistry } from '@linkflow/nodes';
 import {
@@ -23,6 +24,7 @@ import {
   type Logger,
 } from '@linkflow/telemetry';
 import { engineMetrics, jobQueuePort } from './adapters/engine-ports.ts';
+import { createEngineTracing } from './adapters/engine-tracing.ts';
 import { listenForControl } from './adapters/control-listener.ts';
 import type { ExecutorConfig } from './config.ts';
 import { createExecutionWorker, runWorkerLoop, type WorkerLoop } from './worker.ts';
@@ -96,6 +98,9 @@ function buildEngine(config: ExecutorConfig, log: Logger, c: Connections, clock:
     workerId,
     limits: config,
     metrics: engineMetrics(metrics),
+    // The global tracer: a no-op until instrumentation.ts has started the SDK.
+    tracing: createEngineTracing(trace.getTracer('linkflow-executor')),
+    secretValues: configSecretValues(config),
     sweep: {
       queue: jobQueuePort(queue),
       lock: createLeaderLock({

@@ -1,20 +1,21 @@
+// First: the OpenTelemetry SDK starts before any instrumented module loads.
+import { tracing } from './instrumentation.ts';
+import { configSecretValues } from '@linkflow/domain';
 import { checkDbConnectionsAtStartup } from '@linkflow/nodes';
-import {
-  createLogger,
-  exitWithConfigIssues,
-  loadConfigOrExit,
-  startTracing,
-} from '@linkflow/telemetry';
+import { createLogger, exitWithConfigIssues, loadConfigOrExit } from '@linkflow/telemetry';
 import { loadConfig } from './config.ts';
 import { startExecutor } from './executor.ts';
 
 function main(): void {
   const config = loadConfigOrExit('linkflow-executor', () => loadConfig(process.env));
-  const tracing = startTracing({
-    serviceName: 'linkflow-executor',
-    ...(config.otlpEndpoint ? { otlpEndpoint: config.otlpEndpoint } : {}),
+  const log = createLogger({
+    level: config.logLevel,
+    name: 'linkflow-executor',
+    secretValues: configSecretValues(config),
   });
-  const log = createLogger({ level: config.logLevel, name: 'linkflow-executor' });
+  tracing.onExportError((err, failedBatches) =>
+    log.warn({ err, failedBatches }, 'trace export failed; spans dropped'),
+  );
   // Exits 78 for a db connection whose role is privileged. It runs beside start-up: the db node
   // checks its connection's role at first use too, so no query runs on it meanwhile.
   const dbPolicy = { allowPrivileged: config.dbAllowPrivileged };
@@ -33,7 +34,7 @@ function main(): void {
       'shutting down: no new jobs; running executions get the grace period',
     );
     await (await started).stop(config.shutdownGraceMs);
-    await Promise.race([tracing.shutdown(), new Promise((r) => setTimeout(r, 2000))]);
+    await tracing.shutdown(2_000);
     process.exit(exitCode);
   };
   // A worker whose fetch loop died takes no more jobs: stop and exit non-zero so the

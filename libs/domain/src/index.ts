@@ -27,3 +27,4 @@ export * from './config/json-nul.ts';
 export * from './config/storable-text.ts';
 export * from './config/shared-config.ts';
 export * from './config/db-connections.ts';
+export * from './redaction/redact-secrets.ts';

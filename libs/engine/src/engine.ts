@@ -10,6 +10,7 @@ import type {
   RunStorePort,
   RetentionPort,
   SweepLock,
+  TracingPort,
 } from './ports.ts';
 import { createDeadLetterer, type DeadLetterer } from './recovery/dead-letter.ts';
 import { startLeaseKeeper } from './recovery/lease-keeper.ts';
@@ -80,6 +81,13 @@ export interface EngineDeps {
   readonly metrics?: EngineMetrics;
   /** Jitter source for retry backoff (tests pass a fixed one). */
   readonly random?: () => number;
+  /** Spans per execution run and node attempt; none when absent. */
+  readonly tracing?: TracingPort;
+  /**
+   * Secret strings the process knows (connection passwords): redacted wherever they would
+   * reach node logs, outputs or errors, on top of each node config's own secrets.
+   */
+  readonly secretValues?: readonly string[];
   /** The sweeper's queue, fleet lock and pace; without it this engine does not sweep. */
   readonly sweep?: {
     readonly queue: JobQueuePort;
@@ -134,8 +142,12 @@ function processorDeps(deps: EngineDeps, runs: RunTable, breakers: BreakerRegist
     log: deps.log,
     maxExecutionOutputBytes: limits.maxExecutionOutputBytes,
     events: deps.events,
+    ...(deps.tracing && { tracing: deps.tracing }),
     nodes: {
       registry: deps.registry,
+      log: deps.log,
+      ...(deps.tracing && { tracing: deps.tracing }),
+      ...(deps.secretValues && { secretValues: deps.secretValues }),
       breakers,
       slots: new FairSlots({
         size: limits.concurrency,

@@ -139,3 +139,61 @@ export interface SweepLock {
   hold(): Promise<boolean>;
   release(): Promise<void>;
 }
+
+/** How a traced unit of work (an execution run, a node attempt) ended. */
+export interface SpanOutcome {
+  /**
+   * `success`, `failed` (marks the span an error), `cancelled`, or for an execution run
+   * `handed_over` (stopped without a final status; another worker continues it).
+   */
+  readonly status: string;
+  /** The error type (`TIMEOUT`, `CONNECTIVITY`, …) when it failed or was cancelled. */
+  readonly errorType?: string | undefined;
+  /** The error message, already redacted by the engine. */
+  readonly errorMessage?: string | undefined;
+  /** What the unit cost in USD (a node attempt: its own wall time and usage; a run: its nodes). */
+  readonly costUsd?: number | undefined;
+}
+
+/** A span the engine started; ended exactly once. */
+export interface TraceSpan {
+  /**
+   * Runs `fn` with this span as the active context, so spans started inside it (node attempts
+   * under a run; the http/pg client spans of a node's own calls under its attempt) are its
+   * children and log lines written inside carry its trace id.
+   */
+  within<T>(fn: () => T): T;
+  end(outcome: SpanOutcome): void;
+}
+
+/** The execution run a span stands for (one claim of an execution). */
+export interface ExecutionSpanInfo {
+  readonly executionId: string;
+  readonly tenantId: string;
+  readonly workflowId: string;
+  readonly workflowVersion: number;
+  /** The claim's fencing attempt: 1 for a fresh start, more for a resumed execution. */
+  readonly attempt: number;
+  /** True when the run resumes from checkpoints (after a crash, a hand-over or recover). */
+  readonly resumed: boolean;
+}
+
+/** The node attempt a span stands for. */
+export interface NodeAttemptSpanInfo {
+  readonly executionId: string;
+  readonly nodeId: string;
+  readonly nodeType: string;
+  /** 1 for the first try, 2 for the first retry, … */
+  readonly attempt: number;
+}
+
+/**
+ * Tracing as the engine needs it (the executor wires it to OpenTelemetry; tests to a fake).
+ * Each span's parent is the active one where it starts: a run's span continues the context
+ * the job carried (the API request's trace), and a node attempt's span is a child of its run's
+ * span because the DAG runs {@link TraceSpan.within} it.
+ */
+export interface TracingPort {
+  startExecution(info: ExecutionSpanInfo): TraceSpan;
+  startNodeAttempt(info: NodeAttemptSpanInfo): TraceSpan;
+}

@@ -7,3 +7,6 @@ export * from './queue-metrics.ts';
 export * from './tracing.ts';
 export * from './startup.ts';
 export * from './health-server.ts';
+export * from './instrumentations.ts';
+export * from './span-redaction.ts';
+export * from './span-export.ts';

@@ -44,6 +44,33 @@ describe('createLogger', () => {
     expect(JSON.stringify(line)).not.toMatch(/hunter2|lf_secret|Bearer top|t0k3n/);
   });
 
+  it('redacts secrets at any depth, in messages and errors, and known secret values', () => {
+    const { stream, lines } = captureLines();
+    const log = createLogger({
+      level: 'info',
+      name: 'executor',
+      destination: stream,
+      secretValues: ['pw-from-config'],
+    });
+
+    log.child({ executionId: 'e1' }).warn(
+      {
+        node: { config: { headers: { 'X-Api-Key': 'k-123456', Accept: 'text/plain' } } },
+        err: new TypeError('login failed for postgres://app:hunter22@db/x'),
+        note: 'echo pw-from-config',
+      },
+      'calling https://api.example/x?token=abcdef with Bearer s3cr3t',
+    );
+
+    const text = JSON.stringify(lines);
+    expect(text).not.toMatch(/pw-from-config|k-123456|hunter22|abcdef|s3cr3t/);
+    expect(lines[0]).toMatchObject({
+      node: { config: { headers: { 'X-Api-Key': REDACTED, Accept: 'text/plain' } } },
+      err: { type: 'TypeError', message: `login failed for postgres://app:${REDACTED}@db/x` },
+      msg: `calling https://api.example/x?token=${REDACTED} with Bearer ${REDACTED}`,
+    });
+  });
+
   it('writes the service, the level label and an ISO time on every line', () => {
     const { stream, lines } = captureLines();
     const log = createLogger({ level: 'debug', name: 'executor', destination: stream });

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { context, isSpanContextValid, trace } from '@opentelemetry/api';
+import { REDACTED, redactSecrets } from '@linkflow/domain';
 import {
   pino,
   type DestinationStream,
@@ -15,7 +16,9 @@ export type { Logger } from 'pino';
 /**
  * Paths pino redacts by default (pino `redact` syntax; `*` is one level of nesting). The idea
  * follows trigger.dev's `DEFAULT_FILTERED_KEYS`: credentials, tokens and auth headers never
- * reach a log line, at the top level or one level down.
+ * reach a log line. Every logged value also goes through the domain's `redactSecrets` (any
+ * depth, secret-looking names, URL passwords, bearer tokens, known secret values): these paths
+ * are the fast first line.
  */
 export const DEFAULT_REDACT_PATHS: readonly string[] = [
   'authorization',
@@ -40,7 +43,7 @@ export const DEFAULT_REDACT_PATHS: readonly string[] = [
 ];
 
 /** What replaces a redacted value. */
-export const REDACTED = '[REDACTED]';
+export { REDACTED };
 
 /** Options for {@link createLogger}. */
 export interface CreateLoggerOptions {
@@ -54,6 +57,11 @@ export interface CreateLoggerOptions {
   readonly destination?: DestinationStream;
   /** Paths redacted on top of {@link DEFAULT_REDACT_PATHS} (e.g. node secret params). */
   readonly redactPaths?: readonly string[];
+  /**
+   * Secret strings this process knows (connection passwords from its configuration): replaced
+   * wherever they appear in a line, message or field.
+   */
+  readonly secretValues?: readonly string[];
 }
 
 /** Adds the active span's ids so a log line can be found from its trace and back. */
@@ -88,12 +96,21 @@ function prettyTransport(options: CreateLoggerOptions): LoggerOptions['transport
  */
 export function createLogger(options: CreateLoggerOptions): Logger {
   const transport = prettyTransport(options);
+  const values = options.secretValues ?? [];
   const loggerOptions: LoggerOptions = {
     level: options.level,
     base: { service: options.name, pid: process.pid, hostname: hostname() },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // Child bindings are not redacted (pino serialises them once, outside these hooks):
+    // bind ids, never configs.
     formatters: { level: (label) => ({ level: label }) },
     redact: { paths: [...DEFAULT_REDACT_PATHS, ...(options.redactPaths ?? [])], censor: REDACTED },
+    hooks: {
+      // Fields, message and interpolation arguments alike.
+      logMethod(args, method) {
+        method.apply(this, redactSecrets(args, { values }));
+      },
+    },
     mixin: traceFields,
   };
   if (transport !== undefined) return pino({ ...loggerOptions, transport });

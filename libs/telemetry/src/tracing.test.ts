@@ -93,6 +93,32 @@ describe('trace propagation', () => {
   });
 });
 
+describe('span redaction', () => {
+  it('exports attributes, events and status without secrets', () => {
+    const span = tracing.tracer.startSpan('client', {
+      attributes: {
+        'url.full': 'http://app:pw-12345@db.internal/x?token=t0k3n&page=2',
+        'http.request.header.authorization': ['Bearer s3cr3t'],
+        'linkflow.node.id': 'fetch',
+      },
+    });
+    span.recordException(new TypeError('login failed: password=hunter22'));
+    span.setStatus({ code: SpanStatusCode.ERROR, message: 'GET https://x/?api_key=k3y failed' });
+    span.end();
+
+    const [exported] = exporter.getFinishedSpans();
+    expect(JSON.stringify([exported?.attributes, exported?.events, exported?.status])).not.toMatch(
+      /pw-12345|t0k3n|s3cr3t|hunter22|k3y/,
+    );
+    expect(exported?.attributes).toEqual({
+      'url.full': 'http://app:[redacted]@db.internal/x?token=[redacted]&page=2',
+      'http.request.header.authorization': '[redacted]',
+      'linkflow.node.id': 'fetch',
+    });
+    expect(exported?.spanContext().traceId).toBe(span.spanContext().traceId);
+  });
+});
+
 describe('otlpTracesUrl', () => {
   it('appends the traces path to a base endpoint once', () => {
     expect(otlpTracesUrl('http://jaeger:4318')).toBe('http://jaeger:4318/v1/traces');

@@ -8,6 +8,8 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { RedactingSpanProcessor } from './span-redaction.ts';
+import { ReportingExporter, type ExportErrorHandler } from './span-export.ts';
 import { telemetryErrors } from './telemetry-errors.ts';
 
 /** Options for {@link startTracing}. */
@@ -24,6 +26,13 @@ export interface TracingOptions {
   readonly spanProcessors?: readonly SpanProcessor[];
   /** Auto-instrumentations; they only patch modules loaded after `startTracing`. */
   readonly instrumentations?: NodeSDKConfiguration['instrumentations'];
+  /**
+   * How long one export may take, retries included (default: the SDK's 10 s, or
+   * `OTEL_EXPORTER_OTLP_TIMEOUT`). A collector that is down costs at most this per batch.
+   */
+  readonly exportTimeoutMs?: number;
+  /** Least time between two export-failure reports (default 60 s). */
+  readonly exportErrorIntervalMs?: number;
 }
 
 /** A started tracing SDK. */
@@ -31,11 +40,19 @@ export interface Tracing {
   /** Tracer named after the service. */
   readonly tracer: Tracer;
   /**
-   * Flushes pending spans, stops the SDK and unregisters the OpenTelemetry globals (always,
-   * even when the flush fails). Rejects with the exporter's error when the collector is
-   * unreachable, after the exporter's retries (seconds): bound it with the grace period.
+   * Where failed exports are reported (a warning log line): at most once per
+   * `exportErrorIntervalMs`, with how many batches failed since the last report. Before a
+   * handler is set, failures are silent. Spans of a failed batch are dropped; the queue of
+   * unexported spans is bounded (2,048, `OTEL_BSP_MAX_QUEUE_SIZE`), so a collector that is
+   * down costs neither memory nor the service.
    */
-  shutdown(): Promise<void>;
+  onExportError(handler: ExportErrorHandler): void;
+  /**
+   * Flushes pending spans, stops the SDK and unregisters the OpenTelemetry globals (always,
+   * even when the flush fails). Resolves after at most `timeoutMs` (default 2 s) even when
+   * the collector does not answer; export failures are reported, never thrown.
+   */
+  shutdown(timeoutMs?: number): Promise<void>;
 }
 
 /**
@@ -56,17 +73,24 @@ export function otlpTracesUrl(endpoint: string): string {
   return base.endsWith('/v1/traces') ? base : `${base}/v1/traces`;
 }
 
-function spanProcessorsFor(options: TracingOptions): SpanProcessor[] {
+function spanProcessorsFor(options: TracingOptions, exporter?: ReportingExporter): SpanProcessor[] {
   const processors = [...(options.spanProcessors ?? [])];
-  if (options.otlpEndpoint !== undefined) {
-    processors.push(
-      new BatchSpanProcessor(new OTLPTraceExporter({ url: otlpTracesUrl(options.otlpEndpoint) })),
-    );
-  }
+  if (exporter !== undefined) processors.push(new BatchSpanProcessor(exporter));
   // NodeSDK registers no tracer provider at all when the list is empty, and then spans
   // have no ids to propagate; a no-op processor keeps spans recorded but unexported.
   if (processors.length === 0) processors.push(new NoopSpanProcessor());
-  return processors;
+  // Whatever an instrumentation recorded, nothing leaves the process unredacted.
+  return processors.map((processor) => new RedactingSpanProcessor(processor));
+}
+
+function otlpExporter(options: TracingOptions): ReportingExporter | undefined {
+  if (options.otlpEndpoint === undefined) return undefined;
+  const url = otlpTracesUrl(options.otlpEndpoint);
+  const timeout =
+    options.exportTimeoutMs === undefined ? {} : { timeoutMillis: options.exportTimeoutMs };
+  return new ReportingExporter(new OTLPTraceExporter({ url, ...timeout }), {
+    intervalMs: options.exportErrorIntervalMs ?? 60_000,
+  });
 }
 
 /**
@@ -76,16 +100,18 @@ function spanProcessorsFor(options: TracingOptions): SpanProcessor[] {
  * readers and log processors are set empty explicitly (NodeSDK would otherwise build OTLP
  * exporters for them from the environment). Call it once, first, from `instrumentation.ts`
  * (loaded with `--import`). The SDK still honours the standard `OTEL_*` variables it reads
- * itself (`OTEL_SDK_DISABLED`, sampler).
+ * itself (`OTEL_SDK_DISABLED`, sampler, `OTEL_BSP_*` batching, `OTEL_EXPORTER_OTLP_TIMEOUT`).
+ * Every span processor sees spans redacted ({@link RedactingSpanProcessor}).
  * @throws AppError `INVALID_OTLP_ENDPOINT` when `otlpEndpoint` is not an http(s) URL.
  */
 export function startTracing(options: TracingOptions): Tracing {
+  const exporter = otlpExporter(options);
   const sdk = new NodeSDK({
     resource: defaultResource().merge(
       resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName }),
     ),
     resourceDetectors: [],
-    spanProcessors: spanProcessorsFor(options),
+    spanProcessors: spanProcessorsFor(options, exporter),
     metricReaders: [],
     logRecordProcessors: [],
     textMapPropagator: new core.CompositePropagator({
@@ -96,10 +122,18 @@ export function startTracing(options: TracingOptions): Tracing {
   sdk.start();
   return {
     tracer: trace.getTracer(options.serviceName),
-    async shutdown() {
+    onExportError(handler) {
+      exporter?.reportTo(handler);
+    },
+    async shutdown(timeoutMs = 2_000) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      });
       try {
-        await sdk.shutdown();
+        await Promise.race([sdk.shutdown().catch((err: unknown) => exporter?.report(err)), late]);
       } finally {
+        clearTimeout(timer);
         // NodeSDK leaves its globals registered; clearing them lets a later start register again.
         trace.disable();
         propagation.disable();

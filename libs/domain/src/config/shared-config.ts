@@ -1,3 +1,4 @@
+import { collectSecretValues } from '../redaction/redact-secrets.ts';
 import type { DbConnectionConfig } from './db-connections.ts';
 import { LOG_LEVEL_NAMES, type createEnvParsers, type LogLevelName } from './env-parsers.ts';
 
@@ -31,4 +32,13 @@ export function parseSharedConfig(p: ReturnType<typeof createEnvParsers>): Share
     httpAllow: p.list('LINKFLOW_HTTP_ALLOW') ?? [],
     otlpEndpoint: p.read('OTEL_EXPORTER_OTLP_ENDPOINT'),
   };
+}
+
+/**
+ * The secret strings in a process's configuration (the passwords of `DATABASE_URL`,
+ * `REDIS_URL` and every `LINKFLOW_DB_CONNECTIONS` URL), for the logger and the engine to
+ * redact wherever they would appear.
+ */
+export function configSecretValues(config: SharedConfig): string[] {
+  return collectSecretValues([config.databaseUrl, config.redisUrl, config.dbConnections]);
 }

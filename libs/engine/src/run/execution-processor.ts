@@ -5,12 +5,13 @@ import {
   type Clock,
   type CompiledWorkflow,
   type NodeState,
+  redactText,
   truncateRunError,
   type RunError,
 } from '@linkflow/domain';
 import type { NodeRegistry } from '@linkflow/nodes';
 import { LRUCache } from 'lru-cache';
-import type { EngineLogger, LeasePort, RunStorePort } from '../ports.ts';
+import type { EngineLogger, LeasePort, RunStorePort, SpanOutcome, TracingPort } from '../ports.ts';
 import { Checkpointer, type DeferredNode } from './checkpointer.ts';
 import { runDag, type DagRunOutcome } from './dag-runner.ts';
 import { withDbRetry } from './db-retry.ts';
@@ -41,6 +42,8 @@ export interface ProcessorDeps {
     finished(status: string, seconds: number): void;
     cost(usd: number, workflow: string): void;
   };
+  /** A span per execution run, the parent of its node attempts' spans. */
+  readonly tracing?: TracingPort;
 }
 
 const SETTLED = new Set(['success', 'failed', 'skipped', 'cancelled']);
@@ -105,6 +108,8 @@ export type HandOver = Extract<StopKind, 'lease_lost' | 'shutdown'>;
  * execution is left alone; a running one (its worker died) resumes from its
  * checkpoints and finished nodes do not run again. Resolves to the hand-over kind when
  * the run stopped without a final status (another worker continues it), else undefined.
+ * The run is traced as one span (the active context's child: the trace the job carried)
+ * whose node attempts are its children.
  */
 export async function processExecution(
   deps: ProcessorDeps,
@@ -119,6 +124,41 @@ export async function processExecution(
     return undefined;
   }
   const exec = claim.execution;
+  const span = deps.tracing?.startExecution({
+    executionId,
+    tenantId: exec.tenantId,
+    workflowId: exec.workflowId,
+    workflowVersion: exec.workflowVersion,
+    attempt: exec.fence.attempt,
+    resumed: exec.previousStatus !== 'pending',
+  });
+  const trace: RunTrace = { outcome: { status: 'failed', errorType: 'UNKNOWN' }, costUsd: 0 };
+  const run = () => runClaimed(deps, { exec, cache, trace });
+  try {
+    return await (span === undefined ? run() : span.within(run));
+  } catch (err) {
+    trace.outcome = { status: 'failed', errorType: 'UNKNOWN', errorMessage: describe(err) };
+    throw err;
+  } finally {
+    span?.end({ ...trace.outcome, costUsd: trace.costUsd });
+  }
+}
+
+/** What the run's span ends with, filled in as the run goes. */
+interface RunTrace {
+  outcome: SpanOutcome;
+  costUsd: number;
+}
+
+function describe(err: unknown): string {
+  return redactText(err instanceof Error ? err.message : String(err));
+}
+
+async function runClaimed(
+  deps: ProcessorDeps,
+  { exec, cache, trace }: { exec: ClaimedExecution; cache: CompiledWorkflowCache; trace: RunTrace },
+): Promise<HandOver | undefined> {
+  const { executionId } = exec.fence;
   const log = deps.log.child({
     executionId,
     workflowId: exec.workflowId,
@@ -138,7 +178,7 @@ export async function processExecution(
     (id) => ('dag' in workflow ? (workflow.nodes.get(id)?.spec.type ?? 'unknown') : 'unknown'),
   );
   if (!('dag' in workflow)) {
-    await finish(deps, { exec, checkpointer, log }, { status: 'failed', error: workflow });
+    await finish(deps, { exec, checkpointer, log, trace }, { status: 'failed', error: workflow });
     return undefined;
   }
   const started = deps.clock.now();
@@ -191,11 +231,14 @@ export async function processExecution(
       onStarted: (nodeId) => deps.events.status(executionId, 'running', nodeId),
       onUnannounced: (nodeIds) => checkpointer.markStarted(nodeIds, deps.clock.now()),
       onSettled: (nodeId, result, next) => {
-        if ('cost' in result) deps.observe?.cost(Number(result.cost), workflowName);
+        if ('cost' in result) {
+          deps.observe?.cost(Number(result.cost), workflowName);
+          trace.costUsd += Number(result.cost);
+        }
         return checkpointer.settle(nodeId, result, next);
       },
     });
-    await finish(deps, { exec, checkpointer, log, handle }, outcome);
+    await finish(deps, { exec, checkpointer, log, handle, trace }, outcome);
     deps.observe?.finished(
       outcomeStatus(outcome, handle),
       (deps.clock.now().getTime() - started.getTime()) / 1000,
@@ -245,6 +288,8 @@ interface FinishContext {
   checkpointer: Checkpointer;
   log: EngineLogger;
   handle?: RunHandle;
+  /** Told how the run ended, for its span. */
+  trace: RunTrace;
 }
 
 async function finish(
@@ -256,8 +301,12 @@ async function finish(
   const at = deps.clock.now();
   if (outcome.status === 'aborted') {
     const kind = c.handle?.stopKind;
-    if (isHandOver(kind)) return handOver(deps, c, kind === 'shutdown');
+    if (isHandOver(kind)) {
+      c.trace.outcome = { status: 'handed_over' };
+      return handOver(deps, c, kind === 'shutdown');
+    }
     if (kind === 'cancel') {
+      c.trace.outcome = { status: 'cancelled', errorType: 'CANCELLATION' };
       c.checkpointer.log({
         at,
         level: 'warn',
@@ -278,6 +327,10 @@ async function finish(
   });
   const output = outcome.status === 'success' ? outcome.output : null;
   const error = outcome.status === 'failed' ? truncateRunError(outcome.error) : null;
+  c.trace.outcome = {
+    status: outcome.status,
+    ...(error ? { errorType: error.type, errorMessage: redactText(error.message) } : {}),
+  };
   const reason =
     outcome.status === 'success'
       ? 'all nodes finished'
@@ -316,7 +369,11 @@ async function fencedOut(
     ...unwritten.logs,
     { ...cancelled, message: 'execution cancelled while its final status was being written' },
   ]);
-  if (!recorded) return c.log.warn('final write fenced out (taken over)');
+  if (!recorded) {
+    c.trace.outcome = { status: 'handed_over' };
+    return c.log.warn('final write fenced out (taken over)');
+  }
+  c.trace.outcome = { status: 'cancelled', errorType: 'CANCELLATION' };
   deps.events.status(c.exec.fence.executionId, 'cancelled');
   c.log.info('execution cancelled as it finished; its node runs are recorded');
 }

@@ -1,9 +1,13 @@
 import {
+  collectSecretValues,
   costUnits,
   formatMoney,
+  redactSecrets,
+  redactText,
   resolveRetryPolicy,
   retryDelayMs,
   shouldRetry,
+  summarizeValue,
   truncateText,
   type Clock,
   type CompiledNode,
@@ -21,8 +25,15 @@ import {
   type NodeUsage,
 } from '@linkflow/nodes';
 import type { BreakerRegistry } from '../breakers/breaker-registry.ts';
+import type { EngineLogger, TracingPort } from '../ports.ts';
 import { childController, raceAbort, sleep } from './abortable.ts';
 import { storableLogData, storableLogMessage } from './log-caps.ts';
+import {
+  logAttemptFailed,
+  logNodeSettled,
+  tracedAttempt,
+  type AttemptSubject,
+} from './node-observe.ts';
 import { deepOutputError, storableOutputJson } from './output-json.ts';
 
 /** The executor's node slots (`FairSlots`; a plain `Semaphore` ignores the tenant). */
@@ -48,6 +59,15 @@ export interface NodeRunnerDeps {
   readonly expressionTimeoutMs?: number;
   readonly onRetry?: (type: string) => void;
   readonly onAttempt?: (type: string, status: 'success' | 'failed', seconds: number) => void;
+  /** A span per node attempt (see {@link TracingPort}); none when absent. */
+  readonly tracing?: TracingPort;
+  /** Where retries and settled nodes are logged (pino lines with execution and node ids). */
+  readonly log?: EngineLogger;
+  /**
+   * Secret strings known to the process (the operator's connection passwords): replaced by
+   * `[redacted]` wherever they would reach a node's logs, output or error.
+   */
+  readonly secretValues?: readonly string[];
 }
 
 /** A log line a node wrote while it ran (capped, NUL-free), stored with its checkpoint. */
@@ -84,14 +104,24 @@ export interface NodeRunResult {
   readonly logs: readonly NodeLogLine[];
 }
 
-const toRunError = (e: NodeError): RunError => ({
+/** A node error as stored, its message redacted (secret values, URL passwords, tokens). */
+const toRunError = (e: NodeError, secrets: readonly string[]): RunError => ({
   type: e.type,
-  message: e.message,
+  message: redactText(e.message, secrets),
   ...(e.status === undefined ? {} : { status: e.status }),
 });
 
-type AttemptOutcome =
+/** How one attempt ended. */
+export type AttemptOutcome =
   { ok: true; output: unknown; json: string; usage: NodeUsage } | { ok: false; error: NodeError };
+
+/**
+ * The secret values of one node run: the process's, plus those of the node's rendered config
+ * (header values under secret names, URL passwords, …) once it is rendered.
+ */
+export interface RunSecrets {
+  values: readonly string[];
+}
 
 /** One node run as the DAG runner asks for it. */
 export interface NodeRunRequest {
@@ -102,15 +132,17 @@ export interface NodeRunRequest {
   readonly tenantId: string;
 }
 
-interface AttemptRequest extends NodeRunRequest {
+/** One attempt of a node run. */
+export interface AttemptRequest extends NodeRunRequest {
   readonly attempt: number;
   readonly logs: NodeLogLine[];
+  readonly secrets: RunSecrets;
 }
 
 async function attemptOnce(
   deps: NodeRunnerDeps,
   node: CompiledNode,
-  { input, signal, tenantId, attempt, logs }: AttemptRequest,
+  { input, signal, tenantId, attempt, logs, secrets }: AttemptRequest,
 ): Promise<AttemptOutcome> {
   const def = deps.registry.resolve(node.spec.type);
   // The slot first: a node's timeout must not run down while it waits for one. A node limited
@@ -149,6 +181,8 @@ async function attemptOnce(
     });
     const rendered = await node.config.render(input, evaluation);
     if (!rendered.ok) throw expressionError(rendered.error, controller.signal, rendered.error.path);
+    const values = [...(deps.secretValues ?? []), ...collectSecretValues(rendered.value)];
+    secrets.values = values;
     const ctx = {
       signal: controller.signal,
       clock: deps.clock,
@@ -161,8 +195,8 @@ async function attemptOnce(
         logs.push({
           at: deps.clock.now(),
           level,
-          message: storableLogMessage(message),
-          ...(data ? { data: storableLogData(data) } : {}),
+          message: storableLogMessage(redactText(message, values)),
+          ...(data ? { data: storableLogData(redactSecrets(data, { values })) } : {}),
         }),
     };
     const target = def.breakerKey?.(rendered.value);
@@ -171,8 +205,10 @@ async function attemptOnce(
       target === undefined ? run() : deps.breakers.fire(target, run),
       controller.signal,
     );
-    const json = storableOutputJson(result.output, deps.maxOutputBytes);
-    return { ok: true, output: result.output ?? null, json, usage: result.usage };
+    // A server that echoes a secret header back must not put it in the stored output.
+    const output = redactSecrets(result.output ?? null, { byName: false, values });
+    const json = storableOutputJson(output, deps.maxOutputBytes);
+    return { ok: true, output, json, usage: result.usage };
   } catch (err) {
     return { ok: false, error: toNodeError(deepOutputError(err), controller.signal) };
   } finally {
@@ -182,16 +218,17 @@ async function attemptOnce(
   }
 }
 
-function finalError(error: NodeError, attempts: number): RunError {
+function finalError(error: NodeError, attempts: number, secrets: readonly string[]): RunError {
+  const cause = toRunError(error, secrets);
   if (attempts > 1 && error.retryable) {
     return {
       type: 'RETRY_EXHAUSTED',
       // The prefix could push an 8 KiB message past the cap.
-      message: truncateText(`gave up after ${attempts} attempts: ${error.message}`),
-      cause: toRunError(error),
+      message: truncateText(`gave up after ${attempts} attempts: ${cause.message}`),
+      cause,
     };
   }
-  return toRunError(error);
+  return cause;
 }
 
 /**
@@ -210,10 +247,13 @@ export async function runNode(
   // One line per settled node (its start is in node_runs and in the live `running` event).
   const logs: NodeLogLine[] = [];
   const attemptLog: AttemptRecord[] = [];
+  const secrets: RunSecrets = { values: deps.secretValues ?? [] };
+  const c: SettleContext = { deps, node, startedAt, attemptLog, logs, secrets, request };
   for (let attempt = 1; ; attempt++) {
-    const begun = deps.clock.now();
-    const outcome = await attemptOnce(deps, node, { ...request, attempt, logs });
-    const ended = deps.clock.now();
+    const subject = subjectOf(c, attempt);
+    const { outcome, begun, ended } = await tracedAttempt(deps, subject, () =>
+      attemptOnce(deps, node, { ...request, attempt, logs, secrets }),
+    );
     const record: AttemptRecord = {
       attempt,
       started_at: begun.toISOString(),
@@ -223,55 +263,56 @@ export async function runNode(
     deps.onAttempt?.(node.spec.type, outcome.ok ? 'success' : 'failed', record.duration_ms / 1000);
     if (outcome.ok) {
       attemptLog.push(record);
-      return settle(
-        { deps, node, startedAt, attemptLog, logs },
-        {
-          status: 'success',
-          output: outcome.output,
-          json: outcome.json,
-          usage: outcome.usage,
-          error: null,
-        },
-      );
+      return settle(c, {
+        status: 'success',
+        output: outcome.output,
+        json: outcome.json,
+        usage: outcome.usage,
+        error: null,
+      });
     }
-    attemptLog.push({ ...record, error: toRunError(outcome.error) });
+    attemptLog.push({ ...record, error: toRunError(outcome.error, secrets.values) });
     const cancelled = signal.aborted || outcome.error.type === 'CANCELLATION';
     if (cancelled || !shouldRetry(policy, attempt, outcome.error)) {
       const error = cancelled ? toNodeError(signal.reason ?? outcome.error, signal) : outcome.error;
-      return settle(
-        { deps, node, startedAt, attemptLog, logs },
-        {
-          status: cancelled ? 'cancelled' : 'failed',
-          output: null,
-          json: null,
-          usage: {},
-          error: cancelled ? toRunError(error) : finalError(error, attempt),
-        },
-      );
+      const runError = cancelled
+        ? toRunError(error, secrets.values)
+        : finalError(error, attempt, secrets.values);
+      return settle(c, {
+        status: cancelled ? 'cancelled' : 'failed',
+        ...NO_RESULT,
+        error: runError,
+      });
     }
     const delay = retryDelayMs(policy, attempt, deps.random());
     deps.onRetry?.(node.spec.type);
+    logAttemptFailed(deps.log, subject, { errorType: outcome.error.type, delayMs: delay });
     logs.push({
       at: ended,
       level: 'warn',
       message: `node ${node.spec.id} attempt ${attempt} failed; retrying in ${delay} ms`,
-      data: { error: toRunError(outcome.error) },
+      data: { error: toRunError(outcome.error, secrets.values) },
     });
     try {
       await sleep(delay, signal);
     } catch {
-      return settle(
-        { deps, node, startedAt, attemptLog, logs },
-        {
-          status: 'cancelled',
-          output: null,
-          json: null,
-          usage: {},
-          error: toRunError(toNodeError(signal.reason, signal)),
-        },
-      );
+      const error = toRunError(toNodeError(signal.reason, signal), secrets.values);
+      return settle(c, { status: 'cancelled', ...NO_RESULT, error });
     }
   }
+}
+
+const NO_RESULT = { output: null, json: null, usage: {} } as const;
+
+function subjectOf(c: SettleContext, attempt: number): AttemptSubject {
+  return {
+    executionId: c.request.input.execution.id,
+    nodeId: c.node.spec.id,
+    nodeType: c.node.spec.type,
+    attempt,
+    secrets: c.secrets,
+    signal: c.request.signal,
+  };
 }
 
 interface SettleContext {
@@ -280,6 +321,8 @@ interface SettleContext {
   startedAt: Date;
   attemptLog: AttemptRecord[];
   logs: NodeLogLine[];
+  secrets: RunSecrets;
+  request: NodeRunRequest;
 }
 
 function settle(
@@ -308,8 +351,15 @@ function settle(
     data: {
       type: c.node.spec.type,
       attempts: c.attemptLog.length,
+      // A summary (type, size, keys), never the values: outputs may hold personal data.
+      ...(r.status === 'success' ? { output: summarizeValue(r.output, outputBytes) } : {}),
       ...(r.error ? { error: r.error } : {}),
     },
+  });
+  logNodeSettled(c.deps.log, subjectOf(c, c.attemptLog.length), {
+    status: r.status,
+    errorType: r.error?.type,
+    durationMs,
   });
   return {
     status: r.status,

@@ -1,0 +1,102 @@
+import {
+  context,
+  createContextKey,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
+import type { SpanOutcome, TraceSpan, TracingPort } from '@linkflow/engine';
+
+/**
+ * Span attribute names (README, "Traces"). Ids and types only: no configs, inputs or outputs.
+ */
+export const SPAN_ATTRIBUTES = {
+  executionId: 'linkflow.execution.id',
+  tenantId: 'linkflow.tenant.id',
+  workflowId: 'linkflow.workflow.id',
+  workflowVersion: 'linkflow.workflow.version',
+  /** The run's claim attempt (1 fresh, more when resumed). */
+  executionAttempt: 'linkflow.execution.attempt',
+  resumed: 'linkflow.execution.resumed',
+  nodeId: 'linkflow.node.id',
+  nodeType: 'linkflow.node.type',
+  /** The node attempt (1 first try, 2 first retry, …). */
+  attempt: 'linkflow.attempt',
+  status: 'linkflow.status',
+  errorType: 'linkflow.error.type',
+  costUsd: 'linkflow.cost_usd',
+} as const;
+
+/** Span names: one run of an execution, one attempt of a node (`linkflow.node http`). */
+export const SPAN_NAMES = {
+  execution: 'linkflow.execution',
+  node: (type: string) => `linkflow.node ${type}`,
+} as const;
+
+/** The run's workflow attributes, repeated on its node spans (searchable per node). */
+const RUN_ATTRIBUTES = createContextKey('linkflow run attributes');
+
+function ended(span: Span, outcome: SpanOutcome): void {
+  span.setAttribute(SPAN_ATTRIBUTES.status, outcome.status);
+  if (outcome.errorType !== undefined)
+    span.setAttribute(SPAN_ATTRIBUTES.errorType, outcome.errorType);
+  if (outcome.costUsd !== undefined) span.setAttribute(SPAN_ATTRIBUTES.costUsd, outcome.costUsd);
+  if (outcome.status === 'failed') {
+    const message = [outcome.errorType, outcome.errorMessage].filter(Boolean).join(': ');
+    span.setStatus({ code: SpanStatusCode.ERROR, ...(message ? { message } : {}) });
+  }
+  span.end();
+}
+
+function handle(span: Span, active: Context): TraceSpan {
+  return {
+    within: (fn) => context.with(active, fn),
+    end: (outcome) => ended(span, outcome),
+  };
+}
+
+/**
+ * The engine's {@link TracingPort} over OpenTelemetry: a CONSUMER span per execution run (the
+ * job's context is active when it starts, so it continues the API request's trace) and an
+ * INTERNAL span per node attempt under it. Failed units get status ERROR.
+ */
+export function createEngineTracing(tracer: Tracer): TracingPort {
+  return {
+    startExecution(info) {
+      const run: Attributes = {
+        [SPAN_ATTRIBUTES.executionId]: info.executionId,
+        [SPAN_ATTRIBUTES.workflowId]: info.workflowId,
+        [SPAN_ATTRIBUTES.workflowVersion]: info.workflowVersion,
+      };
+      const span = tracer.startSpan(SPAN_NAMES.execution, {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          ...run,
+          [SPAN_ATTRIBUTES.tenantId]: info.tenantId,
+          [SPAN_ATTRIBUTES.executionAttempt]: info.attempt,
+          [SPAN_ATTRIBUTES.resumed]: info.resumed,
+        },
+      });
+      return handle(span, trace.setSpan(context.active(), span).setValue(RUN_ATTRIBUTES, run));
+    },
+    startNodeAttempt(info) {
+      const run = (context.active().getValue(RUN_ATTRIBUTES) as Attributes | undefined) ?? {
+        [SPAN_ATTRIBUTES.executionId]: info.executionId,
+      };
+      const span = tracer.startSpan(SPAN_NAMES.node(info.nodeType), {
+        kind: SpanKind.INTERNAL,
+        attributes: {
+          ...run,
+          [SPAN_ATTRIBUTES.nodeId]: info.nodeId,
+          [SPAN_ATTRIBUTES.nodeType]: info.nodeType,
+          [SPAN_ATTRIBUTES.attempt]: info.attempt,
+        },
+      });
+      return handle(span, trace.setSpan(context.active(), span));
+    },
+  };
+}
