@@ -13,11 +13,15 @@ import type { ApiMetrics } from '@linkflow/telemetry';
 import { installAuth, type Authenticator } from './auth/auth.ts';
 import { registerExecutionRoutes, type ExecutionSignals } from './executions/execution-routes.ts';
 import { registerLogRoutes } from './executions/log-routes.ts';
+import type { EventHub } from './executions/stream/event-hub.ts';
+import { installWebSocket, registerStreamRoutes } from './executions/stream/stream-routes.ts';
+import type { WsConfig } from './config.ts';
 import { RunnableCache, type Enqueuer } from './executions/start-execution.ts';
 import { registerHealthRoutes, type Probe } from './health/health-routes.ts';
 import { installErrorHandling, sendProblem } from './http/error-handler.ts';
 import { installJsonBodyParser } from './http/json-body.ts';
 import { installMetrics } from './http/metrics-hooks.ts';
+import { withSafeRequestLogs } from './http/request-log.ts';
 import { installStorableTextCheck } from './http/storable-text.ts';
 import { schemaController } from './http/validation.ts';
 import { ProblemSchema } from './http/schemas.ts';
@@ -33,6 +37,9 @@ export interface AppDeps {
   readonly executions: ExecutionRepository;
   readonly tenants: TenantDirectory;
   readonly logs: LogRepository;
+  /** Live events of executions for the log streams (one Redis subscriber per process). */
+  readonly hub: EventHub;
+  readonly ws: WsConfig;
   readonly registry: NodeRegistry;
   readonly queue: Enqueuer;
   readonly signals: ExecutionSignals;
@@ -66,7 +73,7 @@ async function installDocs(app: FastifyInstance): Promise<void> {
 /** Builds a ready Fastify instance without listening (main.ts owns the process). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: deps.logger,
+    loggerInstance: withSafeRequestLogs(deps.logger),
     bodyLimit: deps.bodyLimit,
     requestIdHeader: 'x-request-id',
     genReqId: () => deps.ids.next(),
@@ -85,6 +92,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   installErrorHandling(app);
+  const streams = await installWebSocket(app);
   // The API speaks JSON only: anything else is 415, not a string body.
   app.removeContentTypeParser(['text/plain']);
   installJsonBodyParser(app);
@@ -102,6 +110,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerNodeTypeRoutes(app, deps.registry);
   registerExecutionRoutes(app, { ...deps, catalog: deps.registry, runnable: new RunnableCache() });
   registerLogRoutes(app, deps);
+  registerStreamRoutes(app, { ...deps, streams });
   await app.ready();
   return app;
 }

@@ -31,6 +31,12 @@ async function main(): Promise<void> {
     connectionName: 'linkflow-api',
     onError: (err) => logger.warn({ err }, 'redis error'),
   });
+  // Log streams share one pub/sub connection (a subscribed connection can run nothing else).
+  const subscriber = createRedis(config.redisUrl, {
+    role: 'subscriber',
+    connectionName: 'linkflow-api-streams',
+    onError: (err) => logger.warn({ err }, 'redis subscriber error'),
+  });
   const queue = createExecutionQueue({ connection: redis, name: config.queueName });
   const registry = createBuiltinRegistry({
     enabled: config.nodeTypes,
@@ -43,6 +49,8 @@ async function main(): Promise<void> {
     wireApiDeps({
       db,
       redis,
+      subscriber,
+      ws: config.ws,
       queue,
       registry,
       logger,
@@ -55,6 +63,7 @@ async function main(): Promise<void> {
     await app.close();
     await Promise.allSettled([queue.close(), registry.close()]);
     redis.disconnect();
+    subscriber.disconnect();
     await db.close();
     await tracing.shutdown();
     process.exit(0);

@@ -32,6 +32,10 @@ export interface ApiMetrics {
   readonly httpRequests: Counter<'method' | 'route' | 'status'>;
   /** `linkflow_http_request_duration_seconds{method,route}` */
   readonly httpRequestDuration: Histogram<'method' | 'route'>;
+  /** `linkflow_ws_streams`: live log streams open on this process. */
+  readonly wsStreams: Gauge;
+  /** `linkflow_ws_streams_closed_total{reason}`: end, client, slow_consumer, bad_frame, shutdown, error. */
+  readonly wsStreamsClosed: Counter<'reason'>;
 }
 
 /**
@@ -141,6 +145,22 @@ function infrastructureMetrics(registers: Registry[]) {
   };
 }
 
+function streamMetrics(registers: Registry[]) {
+  return {
+    wsStreams: new Gauge({
+      name: 'linkflow_ws_streams',
+      help: 'Live log streams (WebSocket) open on this process.',
+      registers,
+    }),
+    wsStreamsClosed: new Counter({
+      name: 'linkflow_ws_streams_closed_total',
+      help: 'Live log streams closed, by reason.',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+  };
+}
+
 function httpMetrics(registers: Registry[]) {
   return {
     httpRequests: new Counter({
@@ -166,7 +186,7 @@ function httpMetrics(registers: Registry[]) {
  */
 export function createApiMetrics(registry: Registry = new Registry()): ApiMetrics {
   collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
-  return { registry, ...httpMetrics([registry]) };
+  return { registry, ...httpMetrics([registry]), ...streamMetrics([registry]) };
 }
 
 /**
