@@ -34,7 +34,7 @@ export interface ApiMetrics {
   readonly httpRequestDuration: Histogram<'method' | 'route'>;
   /** `linkflow_ws_streams`: live log streams open on this process. */
   readonly wsStreams: Gauge;
-  /** `linkflow_ws_streams_closed_total{reason}`: end, client, slow_consumer, bad_frame, shutdown, error. */
+  /** `linkflow_ws_streams_closed_total{reason}`: end, client, slow_consumer, bad_frame, shutdown. */
   readonly wsStreamsClosed: Counter<'reason'>;
 }
 

@@ -6,7 +6,7 @@ import { logEntryView } from '../execution-view.ts';
 import type { EventHub } from './event-hub.ts';
 
 /** Why a stream closed (the `reason` label of `linkflow_ws_streams_closed_total`). */
-export type CloseReason = 'end' | 'client' | 'slow_consumer' | 'bad_frame' | 'shutdown' | 'error';
+export type CloseReason = 'end' | 'client' | 'slow_consumer' | 'bad_frame' | 'shutdown';
 
 /** Close codes (RFC 6455): normal, going away, policy violation (bad frame, slow reader). */
 export const CLOSE_CODES: Readonly<Record<Exclude<CloseReason, 'client'>, number>> = {
@@ -14,7 +14,6 @@ export const CLOSE_CODES: Readonly<Record<Exclude<CloseReason, 'client'>, number
   shutdown: 1001,
   bad_frame: 1008,
   slow_consumer: 1008,
-  error: 1011,
 };
 
 export interface LogStreamDeps {
