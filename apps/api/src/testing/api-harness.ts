@@ -59,10 +59,12 @@ export async function createApiHarness(
     /** Where the streams' subscriber connects (default: the test Redis). */
     subscriberUrl?: string;
     logger?: FastifyBaseLogger;
+    /** The API's database URL (default: the test database), e.g. through a proxy. */
+    databaseUrl?: string;
   } = {},
 ): Promise<ApiHarness> {
   const ids = { next: () => uuidv7() };
-  const db = createDb({ url: testDatabaseUrl(), maxConnections: 4 });
+  const db = createDb({ url: options.databaseUrl ?? testDatabaseUrl(), maxConnections: 4 });
   const redis = createRedis(testRedisUrl(), { role: 'producer' });
   const subscriber = createRedis(options.subscriberUrl ?? testRedisUrl(), {
     role: 'subscriber',

@@ -1,7 +1,7 @@
 import { createServer, Socket, type AddressInfo } from 'node:net';
 import type { NewLogEntry } from '@linkflow/domain';
 import { createEventPublisher, type Redis } from '@linkflow/queue';
-import { createLogRepository } from '@linkflow/store';
+import { createLogRepository, type Db } from '@linkflow/store';
 import type { ApiHarness } from './api-harness.ts';
 import { sampleWorkflow } from './api-harness.ts';
 
@@ -26,9 +26,11 @@ export interface FakeRun {
 
 export async function createFakeRun(
   h: ApiHarness,
-  publisherRedis: Redis = h.redis,
+  options: { redis?: Redis; pool?: Db['pool'] } = {},
 ): Promise<FakeRun> {
-  const logs = createLogRepository({ pool: h.db.pool });
+  const pool = options.pool ?? h.db.pool;
+  const publisherRedis = options.redis ?? h.redis;
+  const logs = createLogRepository({ pool });
   const events = createEventPublisher(publisherRedis, () => undefined);
   const workflow = await h.request('POST', '/api/workflows', { body: sampleWorkflow('stream') });
   const workflowId = workflow.json<{ id: string }>().id;
@@ -59,7 +61,7 @@ export async function createFakeRun(
       );
     },
     async succeed(id, options = {}) {
-      await h.db.pool.query(
+      await pool.query(
         `update executions set status = 'success', started_at = coalesce(started_at, now()),
            finished_at = now(), updated_at = now() where id = $1`,
         [id],
@@ -72,8 +74,11 @@ export async function createFakeRun(
 /** A TCP proxy to `target` that a test can cut (as if Redis vanished for whoever uses it). */
 export interface TcpProxy {
   readonly url: string;
+  readonly port: number;
   /** Stops listening and destroys every proxied connection; reconnects are refused. */
   cut(): Promise<void>;
+  /** Listens again on the same port. */
+  resume(): Promise<void>;
 }
 
 export async function startTcpProxy(targetPort: number, scheme = 'redis'): Promise<TcpProxy> {
@@ -96,13 +101,16 @@ export async function startTcpProxy(targetPort: number, scheme = 'redis'): Promi
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  const resume = () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return {
     url: `${scheme}://127.0.0.1:${port}`,
+    port,
     async cut() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
       await closed;
     },
+    resume,
   };
 }
 

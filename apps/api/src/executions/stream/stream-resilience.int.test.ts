@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { testRedisUrl } from '../../../../../test/fixtures.ts';
+import { createDb } from '@linkflow/store';
+import { testDatabaseUrl, testRedisUrl } from '../../../../../test/fixtures.ts';
 import { createApiHarness, type ApiHarness } from '../../testing/api-harness.ts';
 import { createFakeRun, metricValue, startTcpProxy } from '../../testing/stream-fixture.ts';
 import { openStream, wsBase, type StreamClient } from '../../testing/ws-client.ts';
@@ -83,4 +84,43 @@ describe('log stream: the Redis subscriber vanishes mid-stream', () => {
     expect(client.seqs()).toEqual(range(1, 5));
     expect(client.messages.at(-1)).toEqual({ kind: 'end', status: 'success' });
   }, 30_000);
+});
+
+describe('log stream: Postgres vanishes mid-stream', () => {
+  it('keeps streaming consecutive live entries, holds back a gap, and fills it once Postgres is back', async () => {
+    // ARRANGE: the API reaches Postgres through a proxy the test cuts; the fake executor does not.
+    const direct = new URL(testDatabaseUrl());
+    const proxy = await startTcpProxy(Number(direct.port || 5432), 'postgresql');
+    const proxied = new URL(testDatabaseUrl());
+    proxied.port = String(proxy.port);
+    const writer = createDb({ url: testDatabaseUrl(), maxConnections: 2 });
+    try {
+      const h = await createApiHarness({ databaseUrl: proxied.href, ws: { checkIntervalMs: 200 } });
+      harnesses.push(h);
+      await h.app.listen({ port: 0, host: '127.0.0.1' });
+      const run = await createFakeRun(h, { pool: writer.pool });
+      const id = await run.newExecution();
+      const client = await connect(h, id);
+      await run.write(id, 2);
+      await expect.poll(() => client.seqs()).toEqual([1, 2]);
+      // ACT 1: Postgres is gone for the API; live entries need none of it.
+      await proxy.cut();
+      await run.write(id, 2);
+      await expect.poll(() => client.seqs()).toEqual(range(1, 4));
+      // ACT 2: two entries pub/sub loses, then one it delivers: a gap the API cannot fill yet.
+      await run.write(id, 2, { publish: false });
+      await run.write(id, 1);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(client.seqs()).toEqual(range(1, 4));
+      // ACT 3: Postgres is back; the check fills the gap, then the end arrives.
+      await proxy.resume();
+      await expect.poll(() => client.seqs(), { timeout: 15_000 }).toEqual(range(1, 7));
+      await run.succeed(id);
+      expect(await client.closed).toEqual({ code: 1000, reason: 'end' });
+      expect(client.seqs()).toEqual(range(1, 7));
+    } finally {
+      await writer.close();
+      await proxy.cut().catch(() => undefined);
+    }
+  }, 60_000);
 });
