@@ -6,6 +6,8 @@ export interface ApiClient {
   createWorkflow(definition: unknown): Promise<string>;
   /** POST /api/executions; resolves with the execution id once the API answered 202. */
   startExecution(workflowId: string, input: unknown): Promise<string>;
+  /** POST /api/executions/:id/cancel; 200 (cancelled) and 409 (already terminal) are fine. */
+  cancelExecution(executionId: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -56,6 +58,16 @@ export function createApiClient(apiUrl: string, apiKey: string, connections: num
       if (status !== 202)
         throw new BenchError(`start execution: ${status} ${JSON.stringify(json)}`);
       return idOf(json, 'start execution', status);
+    },
+    async cancelExecution(executionId) {
+      const { status, json } = await send(
+        pool,
+        `/api/executions/${executionId}/cancel`,
+        headers,
+        {},
+      );
+      if (status !== 200 && status !== 409)
+        throw new BenchError(`cancel execution: ${status} ${JSON.stringify(json)}`);
     },
     close: () => pool.close(),
   };

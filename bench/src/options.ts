@@ -34,6 +34,9 @@ export const FULL_SCALE = {
   rssExecutions: 20_000,
   largePayloadExecutions: 20,
   apiGetSeconds: 10,
+  wsFanoutLines: 200,
+  wsIdleSockets: 2_000,
+  wsEndToEndRuns: 100,
 } as const;
 
 export type ScaledCounts = { readonly [K in keyof typeof FULL_SCALE]: number };

@@ -51,6 +51,11 @@ export interface BenchResults {
   readonly large_payload_ok: boolean;
   readonly large_payload_max_rss_mb: number;
   readonly api_get_rps: number;
+  readonly ws_fanout_p50_ms: number;
+  readonly ws_fanout_p99_ms: number;
+  readonly ws_end_to_end_p50_ms: number;
+  readonly ws_end_to_end_p99_ms: number;
+  readonly ws_idle_kb_per_socket: number;
   readonly notes: readonly string[];
   readonly scenarios: Readonly<Record<string, ScenarioRecord>>;
 }
@@ -72,6 +77,11 @@ export const FIGURES = [
   { field: 'large_payload_ok', scenario: 'large_payload', target: '= true' },
   { field: 'large_payload_max_rss_mb', scenario: 'large_payload', target: '< 512' },
   { field: 'api_get_rps', scenario: 'api_get', target: '>= 5000' },
+  { field: 'ws_fanout_p50_ms', scenario: 'ws_fanout', target: '' },
+  { field: 'ws_fanout_p99_ms', scenario: 'ws_fanout', target: '' },
+  { field: 'ws_end_to_end_p50_ms', scenario: 'ws_end_to_end', target: '' },
+  { field: 'ws_end_to_end_p99_ms', scenario: 'ws_end_to_end', target: '' },
+  { field: 'ws_idle_kb_per_socket', scenario: 'ws_fanout', target: '' },
 ] as const satisfies readonly { field: keyof BenchResults; scenario: string; target: string }[];
 
 function meets(value: number | boolean, target: string): string {

@@ -33,6 +33,13 @@ import type { ScenarioContext } from './scenario-context.ts';
 import { startStack, type Stack } from './services.ts';
 import { readRevision } from './revision.ts';
 import { round } from './stats.ts';
+import {
+  runStreamEndToEnd,
+  runStreamFanout,
+  type FanoutResult,
+  type IdleResult,
+  type StreamEndResult,
+} from './stream-scenarios.ts';
 
 const CLIENTS = 50;
 const PG_CEILING_CONNECTIONS = 16;
@@ -55,6 +62,8 @@ interface ExecutionFigures {
 
 interface Measured extends ExecutionFigures {
   readonly apiGet: ApiGetResult;
+  readonly fanout: FanoutResult & { idle: IdleResult };
+  readonly streamEnd: StreamEndResult;
 }
 
 interface Run {
@@ -171,12 +180,28 @@ async function measureWithStack(run: Run, databaseUrl: string, queue: string): P
       }),
     asDetails,
   );
-  return { ...executions, apiGet };
+  const at = (name: string) => scenarioTarget(run, name, ctx.stack);
+  const target = { redisUrl: run.options.redisUrl, queueName: queue };
+  const fanout = await recordScenario(
+    at('ws_fanout'),
+    () => runStreamFanout(ctx, target),
+    (r) => {
+      const { idle, ...rest } = r;
+      return { ...rest, ...idle };
+    },
+  );
+  const streamEnd = await recordScenario(
+    at('ws_end_to_end'),
+    () => runStreamEndToEnd(ctx),
+    asDetails,
+  );
+  return { ...executions, apiGet, fanout, streamEnd };
 }
 
 function notesFor(m: Measured): string[] {
   const notes = [
-    'latency is finished_at - created_at from the database (ms resolution): the WebSocket stream is not built yet',
+    'latency is finished_at - created_at from the database (ms resolution); ws_end_to_end is POST -> `end` through the stream',
+    `ws_idle_kb_per_socket: API RSS ${round(m.fanout.idle.rssBeforeMb, 1)} -> ${round(m.fanout.idle.rssAfterMb, 1)} MB for ${m.fanout.idle.sockets} idle streams (plus the 100 of the fan-out, closed by then)`,
   ];
   notes.push(
     `rss_drift: ${m.rss.executions} executions took ${round(m.rss.seconds, 1)} s (${round(m.rss.executions / m.rss.seconds, 1)}/s)`,
@@ -229,6 +254,11 @@ function assembleResults(a: Assembly): BenchResults {
     large_payload_ok: m.large.ok,
     large_payload_max_rss_mb: round(m.large.maxRssMb, 1),
     api_get_rps: round(m.apiGet.rps, 1),
+    ws_fanout_p50_ms: round(m.fanout.p50Ms, 2),
+    ws_fanout_p99_ms: round(m.fanout.p99Ms, 2),
+    ws_end_to_end_p50_ms: round(m.streamEnd.p50Ms, 1),
+    ws_end_to_end_p99_ms: round(m.streamEnd.p99Ms, 1),
+    ws_idle_kb_per_socket: round(m.fanout.idle.kbPerSocket, 1),
     notes: notesFor(m),
     scenarios: a.run.records,
   };

@@ -14,6 +14,9 @@ import type { ApiMetrics } from '@linkflow/telemetry';
 import { installAuth, type Authenticator } from './auth/auth.ts';
 import { registerExecutionRoutes, type ExecutionSignals } from './executions/execution-routes.ts';
 import { registerLogRoutes } from './executions/log-routes.ts';
+import type { EventHub } from './executions/stream/event-hub.ts';
+import { installWebSocket, registerStreamRoutes } from './executions/stream/stream-routes.ts';
+import type { WsConfig } from './config.ts';
 import { registerExecutionMetricsRoute } from './executions/metrics-routes.ts';
 import { registerRecoveryRoutes } from './executions/recovery-routes.ts';
 import { RunnableCache, type Enqueuer } from './executions/start-execution.ts';
@@ -21,6 +24,7 @@ import { registerHealthRoutes, type Probe } from './health/health-routes.ts';
 import { installErrorHandling, sendProblem } from './http/error-handler.ts';
 import { installJsonBodyParser } from './http/json-body.ts';
 import { installMetrics } from './http/metrics-hooks.ts';
+import { withSafeRequestLogs } from './http/request-log.ts';
 import { installStorableTextCheck } from './http/storable-text.ts';
 import { schemaController } from './http/validation.ts';
 import { ProblemSchema } from './http/schemas.ts';
@@ -36,6 +40,9 @@ export interface AppDeps {
   readonly executions: ExecutionRepository;
   readonly tenants: TenantDirectory;
   readonly logs: LogRepository;
+  /** Live events of executions for the log streams (one Redis subscriber per process). */
+  readonly hub: EventHub;
+  readonly ws: WsConfig;
   readonly recovery: RecoveryRepository;
   readonly registry: NodeRegistry;
   readonly queue: Enqueuer;
@@ -70,7 +77,7 @@ async function installDocs(app: FastifyInstance): Promise<void> {
 /** Builds a ready Fastify instance without listening (main.ts owns the process). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: deps.logger,
+    loggerInstance: withSafeRequestLogs(deps.logger),
     bodyLimit: deps.bodyLimit,
     requestIdHeader: 'x-request-id',
     genReqId: () => deps.ids.next(),
@@ -89,6 +96,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   installErrorHandling(app);
+  const streams = await installWebSocket(app);
   // The API speaks JSON only: anything else is 415, not a string body.
   app.removeContentTypeParser(['text/plain']);
   installJsonBodyParser(app);
@@ -106,6 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerNodeTypeRoutes(app, deps.registry);
   registerExecutionRoutes(app, { ...deps, catalog: deps.registry, runnable: new RunnableCache() });
   registerLogRoutes(app, deps);
+  registerStreamRoutes(app, { ...deps, streams });
   registerExecutionMetricsRoute(app, deps);
   registerRecoveryRoutes(app, deps);
   await app.ready();

@@ -14,6 +14,19 @@ export interface ApiConfig extends SharedConfig {
   readonly port: number;
   readonly host: string;
   readonly bodyLimit: number;
+  readonly ws: WsConfig;
+}
+
+/** The live log stream (`WS /api/executions/:id/logs/stream`). */
+export interface WsConfig {
+  /** Browser origins allowed to open a stream (`*`: any); requests without Origin always pass. */
+  readonly allowedOrigins: readonly string[];
+  /** Bytes a socket may hold unsent before the stream waits for the client to read. */
+  readonly maxBufferedBytes: number;
+  /** How long a stream waits for a client over `maxBufferedBytes` before closing it (1008). */
+  readonly drainTimeoutMs: number;
+  /** Period of the Postgres check per streamed execution (status, missed entries). */
+  readonly checkIntervalMs: number;
 }
 
 /**
@@ -29,6 +42,12 @@ export function loadConfig(env: Env): ApiConfig {
       port: p.int('API_PORT', 8084, 1, 65535),
       host: p.str('API_HOST', '0.0.0.0'),
       bodyLimit: p.int('API_BODY_LIMIT', 1024 * 1024, 1024, 100 * 1024 * 1024),
+      ws: {
+        allowedOrigins: p.origins('API_WS_ALLOWED_ORIGINS'),
+        maxBufferedBytes: p.int('API_WS_MAX_BUFFERED_BYTES', 1024 * 1024, 16 * 1024, 1024 ** 3),
+        drainTimeoutMs: p.int('API_WS_DRAIN_TIMEOUT_MS', 5_000, 100, 600_000),
+        checkIntervalMs: p.int('API_WS_CHECK_INTERVAL_MS', 2_000, 50, 600_000),
+      },
     }),
   );
 }

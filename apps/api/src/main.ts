@@ -32,6 +32,12 @@ async function main(): Promise<void> {
     connectionName: 'linkflow-api',
     onError: (err) => logger.warn({ err }, 'redis error'),
   });
+  // Log streams share one pub/sub connection (a subscribed connection can run nothing else).
+  const subscriber = createRedis(config.redisUrl, {
+    role: 'subscriber',
+    connectionName: 'linkflow-api-streams',
+    onError: (err) => logger.warn({ err }, 'redis subscriber error'),
+  });
   const queue = createExecutionQueue({ connection: redis, name: config.queueName });
   const dlq = createDeadLetterQueue({ connection: redis, name: config.queueName });
   const registry = createBuiltinRegistry({
@@ -45,6 +51,8 @@ async function main(): Promise<void> {
     wireApiDeps({
       db,
       redis,
+      subscriber,
+      ws: config.ws,
       queue,
       dlq,
       registry,
@@ -58,6 +66,7 @@ async function main(): Promise<void> {
     await app.close();
     await Promise.allSettled([queue.close(), dlq.close(), registry.close()]);
     redis.disconnect();
+    subscriber.disconnect();
     await db.close();
     await tracing.shutdown();
     process.exit(0);

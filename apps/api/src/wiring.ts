@@ -17,11 +17,16 @@ import { createApiMetrics } from '@linkflow/telemetry';
 import { createQueueSignals } from './adapters/queue-signals.ts';
 import type { AppDeps } from './app.ts';
 import { cachedAuthenticator } from './auth/auth.ts';
+import type { WsConfig } from './config.ts';
+import { createEventHub } from './executions/stream/event-hub.ts';
 
 /** The clients a running API holds (main.ts owns their lifecycle). */
 export interface ApiClients {
   readonly db: Db;
   readonly redis: Redis;
+  /** A connection dedicated to pub/sub (`role: 'subscriber'`): the log streams' one subscriber. */
+  readonly subscriber: Redis;
+  readonly ws: WsConfig;
   readonly queue: ExecutionQueue;
   /** The queue's DLQ, read for `linkflow_dlq_size`. */
   readonly dlq: Pick<DeadLetterQueue, 'size'>;
@@ -38,14 +43,23 @@ export function wireApiDeps(clients: ApiClients): AppDeps {
   const ids: IdGen = { next: () => uuidv7() };
   const clock: Clock = { now: () => new Date() };
   const keys = createApiKeyRepository({ prisma: db.prisma, ids });
+  const executions = createExecutionRepository({ pool: db.pool });
+  const hub = createEventHub({
+    subscriber: clients.subscriber,
+    readState: (id) => executions.streamState(id),
+    checkIntervalMs: clients.ws.checkIntervalMs,
+    log: clients.logger,
+  });
   return {
     logger: clients.logger,
     bodyLimit: clients.bodyLimit,
     authenticator: clients.cacheKeys ? cachedAuthenticator(keys) : keys,
     workflows: createWorkflowRepository({ prisma: db.prisma, pool: db.pool, ids }),
-    executions: createExecutionRepository({ pool: db.pool }),
+    executions,
     tenants: createTenantDirectory({ pool: db.pool }),
     logs: createLogRepository({ pool: db.pool }),
+    hub,
+    ws: clients.ws,
     recovery: createRecoveryRepository({ pool: db.pool }),
     registry: clients.registry,
     queue,

@@ -191,6 +191,7 @@ export function createEngine(deps: EngineDeps): Engine {
   const deadLetterer = createDeadLetterer({
     dlq: deps.dlq,
     runStore: deps.runStore,
+    events: deps.events,
     clock: deps.clock,
     log,
     signal: stopping.signal,

@@ -17,7 +17,7 @@ import {
   toExecutionRecord,
   type ExecutionRow,
 } from './execution-rows.ts';
-import type { ExecutionDetail, ExecutionRecord, Page } from './records.ts';
+import type { ExecutionDetail, ExecutionRecord, ExecutionStreamState, Page } from './records.ts';
 import { readExecutionTimings } from './execution-timings.ts';
 import { sqlStatus, sqlStatusList } from './status-sql.ts';
 import { storeErrors } from './store-errors.ts';
@@ -182,6 +182,27 @@ export function createExecutionRepository(deps: { pool: pg.Pool }) {
         tenantId,
       ]);
       return res.rowCount === 1;
+    },
+
+    /**
+     * Status, last log seq and finish time of one execution (one primary-key read: the
+     * WebSocket stream's periodic check). With `tenantId`, only that tenant's execution.
+     */
+    async streamState(id: string, tenantId?: string): Promise<ExecutionStreamState | undefined> {
+      const res = await pool.query<{
+        status: ExecutionStatus;
+        log_seq: number;
+        finished_at: Date | null;
+      }>(
+        tenantId === undefined
+          ? 'select status, log_seq, finished_at from executions where id = $1'
+          : 'select status, log_seq, finished_at from executions where id = $1 and tenant_id = $2',
+        tenantId === undefined ? [id] : [id, tenantId],
+      );
+      const row = res.rows[0];
+      return row
+        ? { status: row.status, logSeq: row.log_seq, finishedAt: row.finished_at }
+        : undefined;
     },
 
     async get(tenantId: string, id: string): Promise<ExecutionDetail | undefined> {

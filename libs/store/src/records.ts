@@ -69,6 +69,14 @@ export interface LogEntry {
 }
 
 /** A page of a keyset-paginated list; `nextCursor` is opaque to clients. */
+/** What a live log stream checks: the status, the last stored log seq, when it finished. */
+export interface ExecutionStreamState {
+  readonly status: ExecutionStatus;
+  /** The highest `seq` stored for the execution (0 before the first entry). */
+  readonly logSeq: number;
+  readonly finishedAt: Date | null;
+}
+
 export interface Page<T> {
   readonly items: readonly T[];
   readonly nextCursor: string | null;

@@ -70,6 +70,10 @@ export interface ApiMetrics {
   /** `linkflow_http_request_duration_seconds{method,route}` */
   readonly httpRequestDuration: Histogram<'method' | 'route'>;
   readonly queue: QueueGauges | undefined;
+  /** `linkflow_ws_streams`: live log streams open on this process. */
+  readonly wsStreams: Gauge;
+  /** `linkflow_ws_streams_closed_total{reason}`: end, client, slow_consumer, bad_frame, shutdown. */
+  readonly wsStreamsClosed: Counter<'reason'>;
 }
 
 /**
@@ -171,6 +175,22 @@ function nodeMetrics(registers: Registry[], maxTargets: number) {
   };
 }
 
+function streamMetrics(registers: Registry[]) {
+  return {
+    wsStreams: new Gauge({
+      name: 'linkflow_ws_streams',
+      help: 'Live log streams (WebSocket) open on this process.',
+      registers,
+    }),
+    wsStreamsClosed: new Counter({
+      name: 'linkflow_ws_streams_closed_total',
+      help: 'Live log streams closed, by reason.',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+  };
+}
+
 function httpMetrics(registers: Registry[]) {
   return {
     httpRequests: new Counter({
@@ -198,7 +218,7 @@ export function createApiMetrics(options: MetricsOptions = {}): ApiMetrics {
   const registry = options.registry ?? new Registry();
   collectProcessMetrics(registry);
   const queue = options.queue && registerQueueMetrics([registry], options.queue);
-  return { registry, ...httpMetrics([registry]), queue };
+  return { registry, ...httpMetrics([registry]), ...streamMetrics([registry]), queue };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Redis } from '@linkflow/queue';
-import { publishControl, type ExecutionQueue } from '@linkflow/queue';
+import { publishControl, publishEvent, type ExecutionQueue } from '@linkflow/queue';
 import { injectTraceContext } from '@linkflow/telemetry';
 import type { ExecutionSignals } from '../executions/execution-routes.ts';
 
@@ -17,6 +17,10 @@ export function createQueueSignals(deps: {
     },
     async dequeue(executionId) {
       await deps.queue.remove(executionId);
+    },
+    async cancelledPending(executionId) {
+      const at = new Date().toISOString();
+      await publishEvent(deps.redis, executionId, { kind: 'status', status: 'cancelled', at });
     },
     traceContext() {
       const carrier = injectTraceContext();

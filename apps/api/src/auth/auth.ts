@@ -17,6 +17,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The scope a route needs; every `/api` route must declare one (or `public`). */
     scope?: Scope | 'public';
+    /**
+     * The key may also come as a `token` query parameter (browsers cannot set headers on a
+     * WebSocket). The header wins when both are given; logs never show the parameter.
+     */
+    tokenInQuery?: boolean;
   }
   interface FastifyRequest {
     principal: ApiKeyPrincipal | null;
@@ -81,6 +86,12 @@ function bearer(request: FastifyRequest): string | undefined {
   return match?.[1];
 }
 
+function queryToken(request: FastifyRequest): string | undefined {
+  if (request.routeOptions.config.tokenInQuery !== true) return undefined;
+  const token = (request.query as Record<string, unknown> | undefined)?.['token'];
+  return typeof token === 'string' && token !== '' ? token : undefined;
+}
+
 /**
  * Deny by default: a `/api` route without a declared scope fails start-up. Each request
  * to a scoped route needs a valid key (401) that carries the scope (403).
@@ -94,7 +105,7 @@ export function installAuth(app: FastifyInstance, authenticator: Authenticator):
   app.addHook('onRequest', async (request) => {
     const scope = request.routeOptions.config.scope;
     if (scope === undefined || scope === 'public') return;
-    const key = bearer(request);
+    const key = bearer(request) ?? queryToken(request);
     const principal = key === undefined ? undefined : await authenticator.authenticate(key);
     if (!principal) throw apiErrors.unauthorized();
     if (!hasScope(principal, scope)) throw apiErrors.forbidden(scope);

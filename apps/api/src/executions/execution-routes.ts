@@ -24,6 +24,11 @@ export interface ExecutionSignals {
   timeoutChanged(executionId: string): Promise<void>;
   /** Removes a pending execution's job from the queue (best effort). */
   dequeue(executionId: string): Promise<void>;
+  /**
+   * Tells live log streams a pending execution was cancelled (no executor holds it, so none
+   * will say so). Called only after the cancel committed.
+   */
+  cancelledPending(executionId: string): Promise<void>;
   /** W3C trace context of the current span, carried in the job. */
   traceContext(): Record<string, string> | undefined;
 }
@@ -183,12 +188,15 @@ function registerCancel(app: FastifyInstance, deps: ExecutionRouteDeps): void {
       if (outcome.outcome === 'terminal') throw apiErrors.executionTerminal(id, outcome.status);
       // The cancel is committed: signalling is best effort (the executor's fenced writes
       // stop it anyway; a dequeued-late job finds the execution terminal and is skipped).
-      await (outcome.from === 'pending' ? deps.signals.dequeue(id) : deps.signals.cancel(id)).catch(
-        (err: unknown) =>
-          request.log.warn(
-            { err, executionId: id },
-            'cancel signal failed; fenced writes will stop the run',
-          ),
+      const signal =
+        outcome.from === 'pending'
+          ? Promise.all([deps.signals.dequeue(id), deps.signals.cancelledPending(id)])
+          : deps.signals.cancel(id);
+      await signal.catch((err: unknown) =>
+        request.log.warn(
+          { err, executionId: id },
+          'cancel signal failed; fenced writes stop the run, streams see it on their next check',
+        ),
       );
       return loadView(deps, tenantId, id);
     },

@@ -50,6 +50,12 @@ export const LogQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 500 })),
 });
 
+/** Query of the live log stream: `after` a seq; `token`, the API key for browsers. */
+export const StreamQuery = Type.Object({
+  after: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647 })),
+  token: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+});
+
 /** `{type, message, node_id, cause?}` or null; stored errors may carry more (`status`). */
 const RunErrorView = Type.Unsafe<{
   type: (typeof ERROR_TYPES)[number];

@@ -44,6 +44,15 @@ export const apiErrors = {
       'workflow uses node types or settings this server does not allow',
       { kind: 'unprocessable', problems },
     ),
+  originNotAllowed: (origin: string) =>
+    new AppError('ORIGIN_NOT_ALLOWED', `origin '${origin}' may not open this stream`, {
+      kind: 'forbidden',
+      details: { origin },
+    }),
+  upgradeRequired: () =>
+    new AppError('UPGRADE_REQUIRED', 'this route is a WebSocket: send an upgrade request', {
+      kind: 'user',
+    }),
   routeWithoutScope: (route: string) =>
     new AppError('ROUTE_WITHOUT_SCOPE', `route ${route} declares no scope`, { kind: 'internal' }),
 };

@@ -7,6 +7,7 @@ import { createLogger } from '@linkflow/telemetry';
 import type { FastifyInstance } from 'fastify';
 import { testDatabaseUrl } from '../../../../test/fixtures.ts';
 import { buildApp } from '../app.ts';
+import { TEST_WS } from '../testing/api-harness.ts';
 import { wireApiDeps } from '../wiring.ts';
 
 /** A port nothing listens on: Redis is "gone" for the whole test. */
@@ -23,7 +24,9 @@ let app: FastifyInstance;
 let close: () => Promise<void>;
 beforeAll(async () => {
   const db = createDb({ url: testDatabaseUrl(), maxConnections: 2 });
-  const redis = createRedis(`redis://127.0.0.1:${await closedPort()}`, { role: 'producer' });
+  const gone = `redis://127.0.0.1:${await closedPort()}`;
+  const redis = createRedis(gone, { role: 'producer' });
+  const subscriber = createRedis(gone, { role: 'subscriber', onError: () => undefined });
   const queue = createExecutionQueue({ connection: redis, name: 'gone' });
   const dlq = createDeadLetterQueue({ connection: redis, name: 'gone' });
   const registry = createBuiltinRegistry({ httpAllow: [], dbConnections: {}, codePoolSize: 0 });
@@ -32,6 +35,8 @@ beforeAll(async () => {
   const deps = wireApiDeps({
     db,
     redis,
+    subscriber,
+    ws: TEST_WS,
     queue,
     dlq,
     registry,
@@ -43,6 +48,7 @@ beforeAll(async () => {
   close = async () => {
     await app.close();
     redis.disconnect();
+    subscriber.disconnect();
     await db.close();
   };
 });

@@ -17,6 +17,17 @@ import { buildApp } from '../app.ts';
 import { wireApiDeps } from '../wiring.ts';
 import type { ExecutionSignals } from '../executions/execution-routes.ts';
 import type { Scope } from '../auth/auth.ts';
+import type { WsConfig } from '../config.ts';
+import type { EventHub } from '../executions/stream/event-hub.ts';
+import type { FastifyBaseLogger } from 'fastify';
+
+/** Stream settings for tests: any origin but one, a fast check. */
+export const TEST_WS: WsConfig = {
+  allowedOrigins: ['https://app.example'],
+  maxBufferedBytes: 1024 * 1024,
+  drainTimeoutMs: 5_000,
+  checkIntervalMs: 500,
+};
 
 /** A real API over the test database and a fresh queue, plus a tenant to call it as. */
 export interface ApiHarness {
@@ -24,6 +35,9 @@ export interface ApiHarness {
   readonly db: Db;
   readonly queue: ExecutionQueue;
   readonly redis: Redis;
+  /** The log streams' pub/sub connection. */
+  readonly subscriber: Redis;
+  readonly hub: EventHub;
   readonly tenantId: string;
   /** An admin key of the harness tenant. */
   readonly adminKey: string;
@@ -44,13 +58,23 @@ export async function createApiHarness(
     signals?: Partial<ExecutionSignals>;
     /** LINKFLOW_DB_CONNECTIONS as parsed (default: `main` on the test database, every tenant). */
     dbConnections?: Readonly<Record<string, DbConnectionConfig>>;
-    /** Share a queue with an executor harness (default: a fresh one). */
+    /** Share a queue with another harness or an executor (default: a fresh one). */
     queueName?: string;
+    ws?: Partial<WsConfig>;
+    /** Where the streams' subscriber connects (default: the test Redis). */
+    subscriberUrl?: string;
+    logger?: FastifyBaseLogger;
+    /** The API's database URL (default: the test database), e.g. through a proxy. */
+    databaseUrl?: string;
   } = {},
 ): Promise<ApiHarness> {
   const ids = { next: () => uuidv7() };
-  const db = createDb({ url: testDatabaseUrl(), maxConnections: 4 });
+  const db = createDb({ url: options.databaseUrl ?? testDatabaseUrl(), maxConnections: 4 });
   const redis = createRedis(testRedisUrl(), { role: 'producer' });
+  const subscriber = createRedis(options.subscriberUrl ?? testRedisUrl(), {
+    role: 'subscriber',
+    onError: () => undefined,
+  });
   const queue = createExecutionQueue({
     connection: redis,
     name: options.queueName ?? `t-${randomUUID()}`,
@@ -62,10 +86,20 @@ export async function createApiHarness(
     dbConnections: options.dbConnections ?? { main: testDatabaseUrl() },
     codePoolSize: 0,
   });
-  const logger = createLogger({ level: 'silent', name: 'api-test' });
+  const logger = options.logger ?? createLogger({ level: 'silent', name: 'api-test' });
   const bodyLimit = options.bodyLimit ?? 1024 * 1024;
-  const clients = { db, redis, queue, dlq, registry, logger, bodyLimit, cacheKeys: false };
-  const deps = wireApiDeps(clients);
+  const deps = wireApiDeps({
+    db,
+    redis,
+    subscriber,
+    ws: { ...TEST_WS, ...options.ws },
+    queue,
+    dlq,
+    registry,
+    logger,
+    bodyLimit,
+    cacheKeys: false,
+  });
   const app = await buildApp({ ...deps, signals: { ...deps.signals, ...options.signals } });
   const keys = createApiKeyRepository({ prisma: db.prisma, ids });
   const newTenant = () => keys.ensureTenant(`t-${randomUUID()}`);
@@ -78,6 +112,8 @@ export async function createApiHarness(
     db,
     queue,
     redis,
+    subscriber,
+    hub: deps.hub,
     tenantId,
     adminKey,
     keyFor,
@@ -110,6 +146,7 @@ export async function createApiHarness(
       await Promise.all([queue.close(), dlq.close()]);
       await registry.close();
       redis.disconnect();
+      subscriber.disconnect();
       await db.close();
     },
   };

@@ -47,6 +47,19 @@ describe('createEnvParsers', () => {
     expect(new ConfigError(issues).message).toContain('PORT');
   });
 
+  it('parses a list of origins and names what is not one', () => {
+    const ok = parse({ O: 'https://app.example, http://localhost:5173/, *' });
+    expect(ok.p.origins('O')).toEqual(['https://app.example', 'http://localhost:5173', '*']);
+    expect(ok.issues).toEqual([]);
+    expect(parse({}).p.origins('O')).toEqual([]);
+    const bad = parse({ O: 'app.example,https://x.example/path' });
+    expect(bad.p.origins('O')).toEqual([]);
+    expect(bad.issues).toEqual([
+      'O: "app.example" is not an origin (scheme://host[:port]) or *',
+      'O: "https://x.example/path" is not an origin (scheme://host[:port]) or *',
+    ]);
+  });
+
   it('reads NAME_FILE through the injected reader', () => {
     const { p } = parse({ SECRET_FILE: '/run/secret' }, (path) => `${path}-content\n`);
     expect(p.read('SECRET')).toBe('/run/secret-content');

@@ -88,6 +88,30 @@ export function createEnvParsers(env: Env, issues: string[], readFile?: (path: s
     connections(name: string): Record<string, DbConnectionConfig> {
       return parseDbConnections(name, read(name), issues);
     },
+    /**
+     * A comma list of web origins (`scheme://host[:port]`, normalised as browsers send them)
+     * or `*` for any; unset is an empty list.
+     */
+    origins(name: string): string[] {
+      return (list(name) ?? []).flatMap((raw) => {
+        if (raw === '*') return [raw];
+        let origin: string | undefined;
+        try {
+          origin = new URL(raw).origin;
+        } catch {
+          origin = undefined;
+        }
+        if (
+          origin === undefined ||
+          origin === 'null' ||
+          origin !== raw.replace(/\/$/, '').toLowerCase()
+        ) {
+          issues.push(`${name}: "${raw}" is not an origin (scheme://host[:port]) or *`);
+          return [];
+        }
+        return [origin];
+      });
+    },
     /** `1`/`true` or `0`/`false`; unset is `false`. */
     flag(name: string): boolean {
       const raw = read(name);

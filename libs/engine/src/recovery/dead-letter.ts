@@ -1,6 +1,7 @@
 import type { Clock } from '@linkflow/domain';
 import type { DeadLetterSink, EngineLogger, RunStorePort } from '../ports.ts';
 import { sleep } from '../run/abortable.ts';
+import type { RunEvents } from '../run/run-events.ts';
 
 /** Records that an execution could not be processed: a DLQ entry and `failed` in Postgres. */
 export interface DeadLetterer {
@@ -17,6 +18,8 @@ export interface DeadLetterer {
 export interface DeadLettererDeps {
   readonly dlq: DeadLetterSink;
   readonly runStore: Pick<RunStorePort, 'markDead'>;
+  /** Live streams learn the execution ended: `failed` once `markDead` committed the move. */
+  readonly events: Pick<RunEvents, 'status'>;
   readonly clock: Clock;
   readonly log: EngineLogger;
   /** Aborts pending retries on shutdown. */
@@ -38,6 +41,9 @@ export function createDeadLetterer(deps: DeadLettererDeps): DeadLetterer {
       deps.runStore.markDead(executionId, reason, deps.clock.now()),
       deps.dlq.add(executionId, reason),
     ]);
+    // Published after the commit, and only by the call that moved it (never twice).
+    if (results[0].status === 'fulfilled' && results[0].value)
+      deps.events.status(executionId, 'failed');
     for (const r of results) if (r.status === 'rejected') throw r.reason;
   };
   return {

@@ -1,0 +1,112 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import websocket from '@fastify/websocket';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { ExecutionRepository, LogRepository } from '@linkflow/store';
+import type { ApiMetrics } from '@linkflow/telemetry';
+import { principalOf } from '../../auth/auth.ts';
+import type { WsConfig } from '../../config.ts';
+import { apiErrors } from '../../http/api-errors.ts';
+import { IdParams } from '../../http/schemas.ts';
+import { StreamQuery } from '../execution-schemas.ts';
+import type { EventHub } from './event-hub.ts';
+import { LogStream, type CloseReason } from './log-stream.ts';
+
+/** The streams open on one app (closed with 1001 by `app.close()`). */
+export type OpenStreams = Set<LogStream>;
+
+export interface StreamRouteDeps {
+  readonly streams: OpenStreams;
+  readonly executions: Pick<ExecutionRepository, 'streamState'>;
+  readonly logs: Pick<LogRepository, 'list'>;
+  readonly hub: EventHub;
+  readonly ws: WsConfig;
+  readonly metrics: Pick<ApiMetrics, 'wsStreams' | 'wsStreamsClosed'>;
+}
+
+/** Frames a client may send are pointless here (the stream is one-way): keep them tiny. */
+const MAX_CLIENT_FRAME_BYTES = 1024;
+/** How long `app.close()` lets sockets finish their close handshake before destroying them. */
+const SHUTDOWN_GRACE_MS = 2_000;
+
+function checkOrigin(allowed: readonly string[]) {
+  const any = allowed.includes('*');
+  return (request: FastifyRequest, _reply: unknown, done: (err?: Error) => void) => {
+    const origin = request.headers.origin;
+    // No Origin: not a browser (a browser always sends it on a WebSocket upgrade).
+    const refused = origin !== undefined && !any && !allowed.includes(origin.toLowerCase());
+    done(refused ? apiErrors.originNotAllowed(origin) : undefined);
+  };
+}
+
+/** Closes every stream with 1001 and waits (bounded) for the sockets to go. */
+async function shutdown(app: FastifyInstance, streams: Set<LogStream>): Promise<void> {
+  for (const stream of streams) stream.close('shutdown');
+  const clients = app.websocketServer.clients;
+  const deadline = Date.now() + SHUTDOWN_GRACE_MS;
+  while (clients.size > 0 && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  for (const client of clients) client.terminate();
+  // Not awaited: its callback waits for every client's 'close', which an in-memory
+  // (injectWS) socket may never emit once terminated.
+  app.websocketServer.close();
+}
+
+/**
+ * Registers @fastify/websocket. Call it before any other `onRequest` hook: the plugin's own
+ * hook marks upgrade requests, and only marked ones get their socket destroyed after a
+ * refusal (a 401 from an earlier hook would otherwise leave the connection open).
+ */
+export async function installWebSocket(app: FastifyInstance): Promise<OpenStreams> {
+  const streams: OpenStreams = new Set();
+  await app.register(websocket, {
+    options: { maxPayload: MAX_CLIENT_FRAME_BYTES },
+    preClose: async () => shutdown(app, streams),
+  });
+  return streams;
+}
+
+/**
+ * `WS /api/executions/:id/logs/stream?after=N`: authenticated (header or `token`), origin,
+ * parameters and ownership checked before the upgrade, so every refusal is a problem+json
+ * response, never a 101. Then {@link LogStream} replays and streams.
+ */
+export function registerStreamRoutes(app: FastifyInstance, deps: StreamRouteDeps): void {
+  const { streams } = deps;
+  app.addHook('onClose', () => deps.hub.close());
+  const readState = (id: string) => deps.executions.streamState(id);
+  app.withTypeProvider<TypeBoxTypeProvider>().route({
+    method: 'GET',
+    url: '/api/executions/:id/logs/stream',
+    config: { scope: 'executions:read', tokenInQuery: true },
+    schema: { params: IdParams, querystring: StreamQuery, hide: true },
+    onRequest: checkOrigin(deps.ws.allowedOrigins),
+    preHandler: async (request) => {
+      const state = await deps.executions.streamState(
+        request.params.id,
+        principalOf(request).tenantId,
+      );
+      if (state === undefined) throw apiErrors.notFound('execution', request.params.id);
+    },
+    handler: () => {
+      throw apiErrors.upgradeRequired();
+    },
+    wsHandler: async (socket, request) => {
+      deps.metrics.wsStreams.inc();
+      const stream = new LogStream(socket, request.params.id, request.query.after ?? 0, {
+        logs: deps.logs,
+        hub: deps.hub,
+        readState,
+        maxBufferedBytes: deps.ws.maxBufferedBytes,
+        drainTimeoutMs: deps.ws.drainTimeoutMs,
+        log: request.log,
+        onClosed: (reason: CloseReason) => {
+          streams.delete(stream);
+          deps.metrics.wsStreams.dec();
+          deps.metrics.wsStreamsClosed.inc({ reason });
+        },
+      });
+      streams.add(stream);
+      await stream.start();
+    },
+  });
+}

@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import { redactUrl } from './request-log.ts';
+
+describe('redactUrl', () => {
+  it('replaces the values of secret query parameters, wherever they are', () => {
+    expect(redactUrl('/api/x/logs/stream?token=lf_abc&after=3')).toBe(
+      '/api/x/logs/stream?token=[REDACTED]&after=3',
+    );
+    expect(redactUrl('/a?after=1&TOKEN=k#frag')).toBe('/a?after=1&TOKEN=[REDACTED]#frag');
+    expect(redactUrl('/a?api_key=k&access_token=t')).toBe(
+      '/a?api_key=[REDACTED]&access_token=[REDACTED]',
+    );
+  });
+
+  it('leaves other parameters and look-alikes alone', () => {
+    expect(redactUrl('/a?mytoken=x&token_type=y')).toBe('/a?mytoken=x&token_type=y');
+    expect(redactUrl('/plain/path')).toBe('/plain/path');
+  });
+});
