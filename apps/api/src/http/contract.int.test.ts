@@ -31,6 +31,9 @@ const SUCCESS: Record<string, string[]> = {
   'PUT /api/executions/{id}/timeout': ['200'],
   'GET /api/executions/{id}/logs': ['200'],
   'GET /api/executions/{id}/metrics': ['200'],
+  'GET /api/executions/{id}/checkpoints': ['200'],
+  'POST /api/executions/{id}/checkpoint': ['200'],
+  'POST /api/executions/{id}/recover': ['202'],
 };
 
 async function openApi(): Promise<OpenApiDocument> {
