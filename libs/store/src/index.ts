@@ -12,3 +12,4 @@ export * from './checkpoint-batch.ts';
 export * from './lease-store.ts';
 export * from './leader-lock.ts';
 export * from './tenant-directory.ts';
+export * from './dead-letter-store.ts';

@@ -166,8 +166,10 @@ export async function processExecution(
   deps.runs.add({ handle, fence: exec.fence, reloadTimeout, applyTimeout });
   try {
     const timeoutMs = timeoutMsOf(exec, workflow);
+    // Only a first start counts from creation: a replayed execution (pending again, a later
+    // attempt) gets its whole timeout from the replay.
     const pendingTooLong =
-      exec.previousStatus === 'pending' &&
+      exec.fence.attempt === 1 &&
       timeoutMs !== undefined &&
       exec.createdAt.getTime() + timeoutMs <= started.getTime();
     handle.armDeadline(pendingTooLong ? exec.createdAt : exec.startedAt, timeoutMs, started);
