@@ -7,3 +7,7 @@ export * from './dead-letter-queue.ts';
 export * from './channels.ts';
 export * from './event-publisher.ts';
 export * from './queue-sampler.ts';
+export * from './tagged-queues.ts';
+export * from './worker-registry.ts';
+export * from './queue-status.ts';
+export * from './priority-aging.ts';
