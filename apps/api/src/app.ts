@@ -10,6 +10,7 @@ import type {
   WorkflowRepository,
 } from '@linkflow/store';
 import type { ApiMetrics } from '@linkflow/telemetry';
+import { registerAdminRoutes, type AdminDeps } from './admin/admin-routes.ts';
 import { installAuth, type Authenticator } from './auth/auth.ts';
 import { registerExecutionRoutes, type ExecutionSignals } from './executions/execution-routes.ts';
 import { registerLogRoutes } from './executions/log-routes.ts';
@@ -40,6 +41,8 @@ export interface AppDeps {
   readonly metrics: ApiMetrics;
   readonly ids: IdGen;
   readonly clock: Clock;
+  /** Queues, DLQ and worker registry for `/api/admin/*`; closed with the app. */
+  readonly admin: AdminDeps;
 }
 
 async function installDocs(app: FastifyInstance): Promise<void> {
@@ -102,6 +105,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerNodeTypeRoutes(app, deps.registry);
   registerExecutionRoutes(app, { ...deps, catalog: deps.registry, runnable: new RunnableCache() });
   registerLogRoutes(app, deps);
+  registerAdminRoutes(app, deps.admin);
+  app.addHook('onClose', async () => {
+    await Promise.allSettled([deps.admin.queues.close(), deps.admin.dlq.close()]);
+  });
   await app.ready();
   return app;
 }

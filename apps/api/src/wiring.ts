@@ -3,9 +3,16 @@ import type { Redis } from '@linkflow/queue';
 import { uuidv7 } from 'uuidv7';
 import type { Clock, IdGen } from '@linkflow/domain';
 import type { NodeRegistry } from '@linkflow/nodes';
-import type { ExecutionQueue } from '@linkflow/queue';
+import {
+  assertNoEviction,
+  createDeadLetterQueue,
+  createExecutionQueues,
+  createWorkerRegistry,
+  type ExecutionQueue,
+} from '@linkflow/queue';
 import {
   createApiKeyRepository,
+  createDeadLetterStore,
   createExecutionRepository,
   createLogRepository,
   createTenantDirectory,
@@ -35,6 +42,8 @@ export function wireApiDeps(clients: ApiClients): AppDeps {
   const ids: IdGen = { next: () => uuidv7() };
   const clock: Clock = { now: () => new Date() };
   const keys = createApiKeyRepository({ prisma: db.prisma, ids });
+  // Executions go to the queue of their workflow's worker_tags (the base queue when untagged).
+  const queues = createExecutionQueues({ base: queue, connection: redis });
   return {
     logger: clients.logger,
     bodyLimit: clients.bodyLimit,
@@ -44,9 +53,21 @@ export function wireApiDeps(clients: ApiClients): AppDeps {
     tenants: createTenantDirectory({ pool: db.pool }),
     logs: createLogRepository({ pool: db.pool }),
     registry: clients.registry,
-    queue,
-    signals: createQueueSignals({ redis, queue }),
-    probes: { postgres: () => db.pool.query('select 1'), redis: () => redis.ping() },
+    queue: queues,
+    signals: createQueueSignals({ redis, queue: queues }),
+    probes: {
+      postgres: () => db.pool.query('select 1'),
+      redis: () => redis.ping(),
+      redis_policy: () => assertNoEviction(redis),
+    },
+    admin: {
+      queues,
+      dlq: createDeadLetterQueue({ connection: redis, name: queue.name }),
+      workers: createWorkerRegistry({ connection: redis, name: queue.name }),
+      deadLetters: createDeadLetterStore({ pool: db.pool }),
+      redis,
+      clock,
+    },
     metrics: createApiMetrics(),
     ids,
     clock,

@@ -36,6 +36,11 @@ export const apiErrors = {
       'workflow uses node types or settings this server does not allow',
       { kind: 'unprocessable', problems },
     ),
+  queueUnavailable: () =>
+    new AppError('QUEUE_UNAVAILABLE', 'the execution queue is unavailable; retry later', {
+      kind: 'unavailable',
+      retryable: true,
+    }),
   routeWithoutScope: (route: string) =>
     new AppError('ROUTE_WITHOUT_SCOPE', `route ${route} declares no scope`, { kind: 'internal' }),
 };
