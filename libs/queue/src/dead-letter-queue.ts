@@ -127,7 +127,11 @@ export function createDeadLetterQueue(options: DeadLetterQueueOptions): DeadLett
       }),
     get: (executionId) => guarded('dlq.get', async () => (await queue.getJob(executionId))?.data),
     remove: (executionId) =>
-      guarded('dlq.remove', async () => (await queue.remove(executionId)) === 1),
+      guarded('dlq.remove', async () => {
+        // `Queue.remove` answers 1 for a missing id too: look first.
+        if (!(await queue.getJob(executionId))) return false;
+        return (await queue.remove(executionId)) === 1;
+      }),
     close: () => queue.close(),
   };
 }

@@ -39,12 +39,17 @@ export async function createApiHarness(
     signals?: Partial<ExecutionSignals>;
     /** LINKFLOW_DB_CONNECTIONS as parsed (default: `main` on the test database, every tenant). */
     dbConnections?: Readonly<Record<string, DbConnectionConfig>>;
+    /** Share an executor harness's queue (default: a fresh `t-<uuid>` queue). */
+    queueName?: string;
   } = {},
 ): Promise<ApiHarness> {
   const ids = { next: () => uuidv7() };
   const db = createDb({ url: testDatabaseUrl(), maxConnections: 4 });
   const redis = createRedis(testRedisUrl(), { role: 'producer' });
-  const queue = createExecutionQueue({ connection: redis, name: `t-${randomUUID()}` });
+  const queue = createExecutionQueue({
+    connection: redis,
+    name: options.queueName ?? `t-${randomUUID()}`,
+  });
   const registry = createBuiltinRegistry({
     enabled: options.nodeTypes,
     httpAllow: [],
