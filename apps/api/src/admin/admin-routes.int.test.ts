@@ -8,6 +8,7 @@ import {
   type DeadLetterQueue,
   type ExecutionQueues,
 } from '@linkflow/queue';
+import { createRunStore } from '@linkflow/store';
 import { createApiHarness, sampleWorkflow, type ApiHarness } from '../testing/api-harness.ts';
 
 let h: ApiHarness;
@@ -40,18 +41,21 @@ const ROUTES = [
 ] as const;
 
 describe('admin route scopes', () => {
-  it.each(ROUTES)('%s %s answers 401 without a key and 403 with a non-admin key', async (m, url) => {
-    expect((await h.request(m, url, { key: null })).statusCode).toBe(401);
-    const all = await h.keyFor([
-      'workflows:read',
-      'workflows:write',
-      'executions:read',
-      'executions:write',
-    ]);
-    const res = await h.request(m, url, { key: all });
-    expect(res.statusCode).toBe(403);
-    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
-  });
+  it.each(ROUTES)(
+    '%s %s answers 401 without a key and 403 with a non-admin key',
+    async (m, url) => {
+      expect((await h.request(m, url, { key: null })).statusCode).toBe(401);
+      const all = await h.keyFor([
+        'workflows:read',
+        'workflows:write',
+        'executions:read',
+        'executions:write',
+      ]);
+      const res = await h.request(m, url, { key: all });
+      expect(res.statusCode).toBe(403);
+      expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    },
+  );
 });
 
 async function startExecution(priority: string, settings?: object): Promise<string> {
@@ -199,5 +203,66 @@ describe('dead-letter routes', () => {
     expect(del.statusCode).toBe(204);
     expect(await dlq.get('gone-1')).toBeUndefined();
     for (const id of ids.slice(0, 2)) await dlq.remove(id);
+  });
+
+  /** An execution dead-lettered as the engine does it: failed in Postgres plus a DLQ entry. */
+  async function deadLettered(): Promise<string> {
+    const id = await startExecution('low');
+    await h.queue.remove(id);
+    await createRunStore({ pool: h.db.pool }).markDead(id, 'poison', new Date());
+    await dlq.add(id, 'poison');
+    return id;
+  }
+
+  it('discards an entry: the execution stays failed and cannot be replayed any more', async () => {
+    const id = await deadLettered();
+    expect((await h.request('DELETE', `/api/admin/dlq/${id}`)).statusCode).toBe(204);
+    expect(await dlq.get(id)).toBeUndefined();
+    const e = await h.request('GET', `/api/executions/${id}`);
+    expect(e.json()).toMatchObject({ status: 'failed' });
+    expect((await h.request('POST', `/api/admin/dlq/${id}/replay`)).statusCode).toBe(404);
+  });
+
+  it('replays: failed -> pending recorded, unfinished node runs pending again, job queued, entry gone', async () => {
+    const id = await deadLettered();
+    await h.db.pool.query(
+      `insert into node_runs (execution_id, node_id, type, status, attempts) values
+        ($1, 'double', 'transform', 'success', 1), ($1, 'big', 'condition', 'running', 1)`,
+      [id],
+    );
+    const res = await h.request('POST', `/api/admin/dlq/${id}/replay`);
+    expect(res.statusCode).toBe(202);
+    const e = (await h.request('GET', `/api/executions/${id}`)).json<{
+      status: string;
+      error: unknown;
+      node_runs: { node_id: string; status: string }[];
+      transitions: { from: string; to: string; reason: string }[];
+    }>();
+    expect(e.status).toBe('pending');
+    expect(e.error).toBeNull();
+    expect(e.node_runs.map((r) => [r.node_id, r.status]).sort()).toEqual([
+      ['big', 'pending'],
+      ['double', 'success'],
+    ]);
+    expect(e.transitions.at(-1)).toMatchObject({
+      from: 'failed',
+      to: 'pending',
+      reason: 'replayed from the dead-letter queue',
+    });
+    expect((await h.queue.status(id)).state).toBe('prioritized');
+    expect(await dlq.get(id)).toBeUndefined();
+    // a repeat (entry re-added as if the first call died before removing it) is harmless
+    await dlq.add(id, 'poison');
+    expect((await h.request('POST', `/api/admin/dlq/${id}/replay`)).statusCode).toBe(202);
+    expect((await h.queue.status(id)).state).toBe('prioritized');
+    expect(await dlq.get(id)).toBeUndefined();
+  });
+
+  it('refuses (409) to replay an execution that succeeded since', async () => {
+    const id = await deadLettered();
+    await h.db.pool.query(`update executions set status = 'success' where id = $1`, [id]);
+    const res = await h.request('POST', `/api/admin/dlq/${id}/replay`);
+    expect(res.statusCode).toBe(409);
+    await dlq.remove(id);
   });
 });
