@@ -9,6 +9,7 @@ import {
   createExecutionQueues,
   createRedis,
   createWorkerRegistry,
+  runQueueOperation,
   startQueueSampler,
 } from '@linkflow/queue';
 import {
@@ -32,6 +33,8 @@ import { createQueueConsumers, type QueueConsumers } from './queue-consumers.ts'
 
 /** How long each shutdown step that talks to Redis or a node client may take. */
 const CLOSE_WAIT_MS = 5_000;
+/** How long one readiness probe may take before it counts as unavailable. */
+const PROBE_TIMEOUT_MS = 2_000;
 
 export interface RunningExecutor {
   /**
@@ -114,10 +117,14 @@ type Runtime = ReturnType<typeof buildEngine>;
 function startHealth(config: ExecutorConfig, log: Logger, c: Connections, rt: Runtime) {
   const loop: { current?: Pick<QueueConsumers, 'running'> } = {};
   if (config.metricsPort === 0) return { server: Promise.resolve(undefined), loop };
+  // Each probe gets a deadline: the worker connection waits for Redis for ever, and an
+  // unanswered readiness request would look like a hung process rather than "not ready".
+  const bounded = (operation: string, probe: () => Promise<unknown>) => () =>
+    runQueueOperation({ operation, queue: config.queueName, timeoutMs: PROBE_TIMEOUT_MS }, probe);
   const probes = {
-    postgres: () => c.db.pool.query('select 1'),
-    redis: () => c.workerRedis.ping(),
-    redis_policy: () => assertNoEviction(c.producerRedis),
+    postgres: bounded('ready.postgres', () => c.db.pool.query('select 1')),
+    redis: bounded('ready.redis', () => c.workerRedis.ping()),
+    redis_policy: bounded('ready.redis_policy', () => assertNoEviction(c.producerRedis)),
   };
   const ready = async () => ({
     ...(await runReadinessChecks(probes, () => rt.registry.health(), log)),
