@@ -41,11 +41,13 @@ export async function createApiHarness(
     dbConnections?: Readonly<Record<string, DbConnectionConfig>>;
     /** Share an executor harness's queue (default: a fresh `t-<uuid>` queue). */
     queueName?: string;
+    /** Another Redis (default: the shared test Redis), e.g. a private one a test kills. */
+    redisUrl?: string;
   } = {},
 ): Promise<ApiHarness> {
   const ids = { next: () => uuidv7() };
   const db = createDb({ url: testDatabaseUrl(), maxConnections: 4 });
-  const redis = createRedis(testRedisUrl(), { role: 'producer' });
+  const redis = createRedis(options.redisUrl ?? testRedisUrl(), { role: 'producer' });
   const queue = createExecutionQueue({
     connection: redis,
     name: options.queueName ?? `t-${randomUUID()}`,
