@@ -6,7 +6,7 @@ import { createExecutorHarness, n } from '../testing/executor-harness.ts';
 
 async function readiness(port: number): Promise<{ status: number; body: unknown }> {
   const res = await fetch(`http://127.0.0.1:${port}/health/ready`);
-  return { status: res.status, body: (await res.json()) as unknown };
+  return { status: res.status, body: await res.json() };
 }
 
 describe('executor and a Redis restart', () => {
