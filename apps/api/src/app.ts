@@ -11,6 +11,7 @@ import type {
   WorkflowRepository,
 } from '@linkflow/store';
 import type { ApiMetrics } from '@linkflow/telemetry';
+import { registerAdminRoutes, type AdminDeps } from './admin/admin-routes.ts';
 import { installAuth, type Authenticator } from './auth/auth.ts';
 import { registerExecutionRoutes, type ExecutionSignals } from './executions/execution-routes.ts';
 import { registerLogRoutes } from './executions/log-routes.ts';
@@ -51,6 +52,8 @@ export interface AppDeps {
   readonly metrics: ApiMetrics;
   readonly ids: IdGen;
   readonly clock: Clock;
+  /** Queues, DLQ and worker registry for `/api/admin/*`; closed with the app. */
+  readonly admin: AdminDeps;
 }
 
 async function installDocs(app: FastifyInstance): Promise<void> {
@@ -116,7 +119,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerLogRoutes(app, deps);
   registerStreamRoutes(app, { ...deps, streams });
   registerExecutionMetricsRoute(app, deps);
-  registerRecoveryRoutes(app, deps);
+  registerRecoveryRoutes(app, { ...deps, deadLetters: deps.admin.dlq });
+  registerAdminRoutes(app, deps.admin);
+  app.addHook('onClose', async () => {
+    await Promise.allSettled([deps.admin.queues.close(), deps.admin.dlq.close()]);
+  });
   await app.ready();
   return app;
 }

@@ -3,9 +3,18 @@ import type { Redis } from '@linkflow/queue';
 import { uuidv7 } from 'uuidv7';
 import type { Clock, IdGen } from '@linkflow/domain';
 import type { NodeRegistry } from '@linkflow/nodes';
-import { readQueueSnapshot, type DeadLetterQueue, type ExecutionQueue } from '@linkflow/queue';
+import {
+  assertNoEviction,
+  createDeadLetterQueue,
+  createExecutionQueues,
+  createWorkerRegistry,
+  readQueueSnapshot,
+  type DeadLetterQueue,
+  type ExecutionQueue,
+} from '@linkflow/queue';
 import {
   createApiKeyRepository,
+  createDeadLetterStore,
   createExecutionRepository,
   createLogRepository,
   createRecoveryRepository,
@@ -50,6 +59,8 @@ export function wireApiDeps(clients: ApiClients): AppDeps {
     checkIntervalMs: clients.ws.checkIntervalMs,
     log: clients.logger,
   });
+  // Executions go to the queue of their workflow's worker_tags (the base queue when untagged).
+  const queues = createExecutionQueues({ base: queue, connection: redis });
   return {
     logger: clients.logger,
     bodyLimit: clients.bodyLimit,
@@ -62,15 +73,27 @@ export function wireApiDeps(clients: ApiClients): AppDeps {
     ws: clients.ws,
     recovery: createRecoveryRepository({ pool: db.pool }),
     registry: clients.registry,
-    queue,
-    signals: createQueueSignals({ redis, queue }),
-    probes: { postgres: () => db.pool.query('select 1'), redis: () => redis.ping() },
+    queue: queues,
+    signals: createQueueSignals({ redis, queue: queues }),
+    probes: {
+      postgres: () => db.pool.query('select 1'),
+      redis: () => redis.ping(),
+      redis_policy: () => assertNoEviction(redis),
+    },
     metrics: createApiMetrics({
       queue: {
         read: () => readQueueSnapshot({ queue, dlq: clients.dlq }),
         onError: (err) => clients.logger.warn({ err }, 'queue metrics unavailable for this scrape'),
       },
     }),
+    admin: {
+      queues,
+      dlq: createDeadLetterQueue({ connection: redis, name: queue.name }),
+      workers: createWorkerRegistry({ connection: redis, name: queue.name }),
+      deadLetters: createDeadLetterStore({ pool: db.pool }),
+      redis,
+      clock,
+    },
     ids,
     clock,
   };

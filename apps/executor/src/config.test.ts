@@ -9,8 +9,6 @@ describe('executor loadConfig', () => {
       concurrency: 32,
       metricsPort: 9464,
       metricsHost: '127.0.0.1',
-      metricsMaxWorkflows: 50,
-      metricsMaxTargets: 50,
       leaseMs: 30_000,
       maxStalledCount: 2,
       expressionTimeoutMs: 1000,
@@ -48,6 +46,19 @@ describe('executor loadConfig', () => {
       }),
     ).toMatchObject({ slotsPerTenant: 3, maxRetainedOutputBytes: 52_428_800 });
     expect(() => loadConfig({ EXECUTOR_SLOTS_PER_TENANT: '0' })).toThrow(ConfigError);
+  });
+
+  it('reads worker tags sorted and deduplicated, the heartbeat and the aging bound', () => {
+    expect(loadConfig({})).toMatchObject({ tags: [], heartbeatMs: 5_000, priorityAgingMs: 60_000 });
+    expect(
+      loadConfig({ EXECUTOR_TAGS: 'gpu, eu,gpu', EXECUTOR_HEARTBEAT_MS: '500' }),
+    ).toMatchObject({ tags: ['eu', 'gpu'], heartbeatMs: 500 });
+  });
+
+  it('refuses invalid worker tags, naming them', () => {
+    expect(() => loadConfig({ EXECUTOR_TAGS: 'GPU,eu west' })).toThrow(
+      /EXECUTOR_TAGS: invalid tags GPU, eu west/,
+    );
   });
 
   it('reads the metric label caps and refuses a cap below 1', () => {

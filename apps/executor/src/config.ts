@@ -45,6 +45,12 @@ export interface ExecutorConfig extends SharedConfig {
   readonly reconcileIntervalMs: number;
   /** A pending execution this old with no live job is enqueued again by the sweeper. */
   readonly reconcileAfterMs: number;
+  /** Worker tags this executor carries (EXECUTOR_TAGS): it also takes executions requiring them. */
+  readonly tags: readonly string[];
+  /** How often it heartbeats into the worker registry (and looks for new tag sets). */
+  readonly heartbeatMs: number;
+  /** A normal or low job waiting this long jumps to the front of the high priority. */
+  readonly priorityAgingMs: number;
   /** Node runs and logs of terminal executions older than this many days are deleted. */
   readonly retentionDays: number;
   readonly retentionIntervalMs: number;
@@ -96,6 +102,9 @@ export function loadConfig(env: Env): ExecutorConfig {
       shutdownGraceMs: p.int('EXECUTOR_SHUTDOWN_GRACE_MS', 25_000, 0, 600_000),
       reconcileIntervalMs: p.int('EXECUTOR_RECONCILE_INTERVAL_MS', 10_000, 100, 86_400_000),
       reconcileAfterMs: p.int('EXECUTOR_RECONCILE_AFTER_MS', 5_000, 0, 86_400_000),
+      tags: p.tags('EXECUTOR_TAGS'),
+      heartbeatMs: p.int('EXECUTOR_HEARTBEAT_MS', 5_000, 100, 600_000),
+      priorityAgingMs: p.int('EXECUTOR_PRIORITY_AGING_MS', 60_000, 100, 86_400_000),
       retentionDays: p.int('LINKFLOW_RETENTION_DAYS', 30, 1, 36_500),
       retentionIntervalMs: p.int('LINKFLOW_RETENTION_INTERVAL_MS', 3_600_000, 1_000, 86_400_000),
       retentionDeleteExecutions: p.flag('LINKFLOW_RETENTION_DELETE_EXECUTIONS'),

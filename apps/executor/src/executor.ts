@@ -3,11 +3,15 @@ import { configSecretValues, type Clock } from '@linkflow/domain';
 import { createEngine, settledWithin } from '@linkflow/engine';
 import { createBuiltinRegistry } from '@linkflow/nodes';
 import {
+  assertNoEviction,
   createDeadLetterQueue,
   createEventPublisher,
   createExecutionQueue,
+  createExecutionQueues,
   createRedis,
+  createWorkerRegistry,
   readQueueSnapshot,
+  runQueueOperation,
 } from '@linkflow/queue';
 import {
   createDb,
@@ -26,11 +30,14 @@ import {
 import { engineMetrics, jobQueuePort } from './adapters/engine-ports.ts';
 import { createEngineTracing } from './adapters/engine-tracing.ts';
 import { listenForControl } from './adapters/control-listener.ts';
+import { startWorkerHeartbeat } from './adapters/worker-heartbeat.ts';
 import type { ExecutorConfig } from './config.ts';
-import { createExecutionWorker, runWorkerLoop, type WorkerLoop } from './worker.ts';
+import { createQueueConsumers, type QueueConsumers } from './queue-consumers.ts';
 
 /** How long each shutdown step that talks to Redis or a node client may take. */
 const CLOSE_WAIT_MS = 5_000;
+/** How long one readiness probe may take before it counts as unavailable. */
+const PROBE_TIMEOUT_MS = 2_000;
 
 export interface RunningExecutor {
   /**
@@ -85,6 +92,7 @@ function buildEngine(config: ExecutorConfig, log: Logger, c: Connections, clock:
     maxOutputBytes: config.maxOutputBytes,
   });
   const { workerId, leaseMs } = config;
+  const queues = createExecutionQueues({ base: queue, connection: c.producerRedis });
   const engine = createEngine({
     runStore: createRunStore({ pool: c.db.pool, workerId, leaseMs }),
     leases: createLeaseStore({ pool: c.db.pool, leaseMs }),
@@ -102,7 +110,7 @@ function buildEngine(config: ExecutorConfig, log: Logger, c: Connections, clock:
     tracing: createEngineTracing(trace.getTracer('linkflow-executor')),
     secretValues: configSecretValues(config),
     sweep: {
-      queue: jobQueuePort(queue),
+      queue: jobQueuePort(queues),
       lock: createLeaderLock({
         url: config.databaseUrl,
         name: `sweeper:${config.queueName}`,
@@ -131,17 +139,22 @@ function buildEngine(config: ExecutorConfig, log: Logger, c: Connections, clock:
       },
     },
   });
-  return { engine, metrics, registry, queue, dlq };
+  return { engine, metrics, registry, queue, queues, dlq };
 }
 
 type Runtime = ReturnType<typeof buildEngine>;
 
 function startHealth(config: ExecutorConfig, log: Logger, c: Connections, rt: Runtime) {
-  const loop: { current?: WorkerLoop } = {};
+  const loop: { current?: Pick<QueueConsumers, 'running'> } = {};
   if (config.metricsPort === 0) return { server: Promise.resolve(undefined), loop };
+  // Each probe gets a deadline: the worker connection waits for Redis for ever, and an
+  // unanswered readiness request would look like a hung process rather than "not ready".
+  const bounded = (operation: string, probe: () => Promise<unknown>) => () =>
+    runQueueOperation({ operation, queue: config.queueName, timeoutMs: PROBE_TIMEOUT_MS }, probe);
   const probes = {
-    postgres: () => c.db.pool.query('select 1'),
-    redis: () => c.workerRedis.ping(),
+    postgres: bounded('ready.postgres', () => c.db.pool.query('select 1')),
+    redis: bounded('ready.redis', () => c.workerRedis.ping()),
+    redis_policy: bounded('ready.redis_policy', () => assertNoEviction(c.producerRedis)),
   };
   const ready = async () => ({
     ...(await runReadinessChecks(probes, () => rt.registry.health(), log)),
@@ -161,17 +174,37 @@ export async function startExecutor(
   const c = connect(config, log);
   const rt = buildEngine(config, log, c, options.clock ?? { now: () => new Date() });
   const subscription = await listenForControl(c.subscriberRedis, rt.engine.runs, log);
-  const worker = createExecutionWorker(rt.engine, {
-    ...config,
-    connection: c.workerRedis,
-    queue: rt.queue,
+  const consumers = createQueueConsumers({
+    engine: rt.engine,
+    queues: rt.queues,
+    config,
+    workerRedis: c.workerRedis,
+    producerRedis: c.producerRedis,
     log,
+    onFatal: (e) => options.onFatal?.(e),
   });
   const health = startHealth(config, log, c, rt);
   const server = await health.server;
-  health.loop.current = runWorkerLoop(worker, { log, onFailed: (e) => options.onFatal?.(e) });
+  // The untagged queue at once; tag-set queues as the heartbeat finds them.
+  await settledWithin(consumers.refresh(), CLOSE_WAIT_MS);
+  health.loop.current = consumers;
+  const heartbeat = startWorkerHeartbeat({
+    registry: createWorkerRegistry({ connection: c.producerRedis, name: config.queueName }),
+    id: config.workerId,
+    concurrency: config.concurrency,
+    tags: config.tags,
+    intervalMs: config.heartbeatMs,
+    running: () => rt.engine.runs.size,
+    onTick: () => consumers.refresh(),
+    log,
+  });
   log.info(
-    { workerId: config.workerId, queue: config.queueName, concurrency: config.concurrency },
+    {
+      workerId: config.workerId,
+      queue: config.queueName,
+      concurrency: config.concurrency,
+      tags: config.tags,
+    },
     'executor started',
   );
   return {
@@ -179,13 +212,19 @@ export async function startExecutor(
     async stop(graceMs) {
       // Order matters: no new jobs, running ones get the grace period and then are handed
       // over while leases are still renewed and node clients open; then everything closes.
-      await rt.engine.drain(() => worker.close(), graceMs);
+      await rt.engine.drain(() => consumers.close(), graceMs);
+      await settledWithin(heartbeat.stop(), CLOSE_WAIT_MS);
       rt.engine.close();
       // Redis commands retry for ever while Redis is down: bound each step, then disconnect.
       await settledWithin(subscription.unsubscribe(), CLOSE_WAIT_MS);
       server?.close();
       await settledWithin(
-        Promise.allSettled([rt.queue.close(), rt.dlq.close(), rt.registry.close()]),
+        Promise.allSettled([
+          rt.queues.close(),
+          rt.queue.close(),
+          rt.dlq.close(),
+          rt.registry.close(),
+        ]),
         CLOSE_WAIT_MS,
       );
       for (const redis of [c.workerRedis, c.producerRedis, c.subscriberRedis]) redis.disconnect();

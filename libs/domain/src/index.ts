@@ -6,6 +6,7 @@ export * from './errors/truncate.ts';
 export * from './result.ts';
 export * from './ports.ts';
 export * from './workflow/definition-schema.ts';
+export * from './workflow/worker-tags.ts';
 export * from './workflow/node-type-names.ts';
 export * from './workflow/dag.ts';
 export * from './workflow/node-type-catalog.ts';

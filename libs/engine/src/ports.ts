@@ -112,15 +112,21 @@ export type JobStanding =
 /** The queue as the sweeper sees it. */
 export interface JobQueuePort {
   /**
-   * The standing of an execution's job.
+   * The standing of an execution's job (in the queue of its workflow's `worker_tags`).
    * @throws AppError `QUEUE_UNAVAILABLE` when the queue does not answer (the pass stops).
    */
-  standing(executionId: string): Promise<JobStanding>;
+  standing(executionId: string, workerTags: readonly string[]): Promise<JobStanding>;
   /**
    * Enqueues an execution again unless it has a live job; true when a job was added.
    * @throws AppError `QUEUE_UNAVAILABLE` when the queue does not answer (the pass stops).
    */
-  requeue(request: { executionId: string; tenantId: string; priority: Priority }): Promise<boolean>;
+  requeue(request: {
+    executionId: string;
+    tenantId: string;
+    priority: Priority;
+    /** Routes the job to the queue of executors that carry every one of these tags. */
+    workerTags: readonly string[];
+  }): Promise<boolean>;
 }
 
 /** A fleet-wide lock: only the process holding it sweeps. */

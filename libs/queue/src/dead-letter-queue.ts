@@ -59,6 +59,22 @@ export interface DeadLetterQueue {
    * @throws AppError `QUEUE_UNAVAILABLE` when Redis fails or times out.
    */
   size(): Promise<number>;
+  /**
+   * Entries oldest first, `limit` from position `offset` (new entries join the far end, so
+   * positions of earlier entries stay put while entries are added).
+   * @throws AppError `QUEUE_UNAVAILABLE` when Redis fails or times out.
+   */
+  list(offset: number, limit: number): Promise<DeadLetterEntry[]>;
+  /**
+   * The entry of an execution, or undefined.
+   * @throws AppError `QUEUE_UNAVAILABLE` when Redis fails or times out.
+   */
+  get(executionId: string): Promise<DeadLetterEntry | undefined>;
+  /**
+   * Removes an execution's entry; false when there was none.
+   * @throws AppError `QUEUE_UNAVAILABLE` when Redis fails or times out.
+   */
+  remove(executionId: string): Promise<boolean>;
   /** Closes the queue (not the shared connection). */
   close(): Promise<void>;
 }
@@ -104,6 +120,18 @@ export function createDeadLetterQueue(options: DeadLetterQueueOptions): DeadLett
     add,
     size: () =>
       guarded('dlq.size', () => queue.getJobCountByTypes('waiting', 'prioritized', 'delayed')),
+    list: (offset, limit) =>
+      guarded('dlq.list', async () => {
+        const jobs = await queue.getJobs(['waiting'], offset, offset + limit - 1, true);
+        return jobs.filter((j) => j !== undefined).map((j) => j.data);
+      }),
+    get: (executionId) => guarded('dlq.get', async () => (await queue.getJob(executionId))?.data),
+    remove: (executionId) =>
+      guarded('dlq.remove', async () => {
+        // `Queue.remove` answers 1 for a missing id too: look first.
+        if (!(await queue.getJob(executionId))) return false;
+        return (await queue.remove(executionId)) === 1;
+      }),
     close: () => queue.close(),
   };
 }

@@ -49,9 +49,9 @@ export interface ExecutionQueue {
   /**
    * Adds the `execution.run` job for an execution and returns its job id (= execution id).
    * Idempotent while the job exists: a second call for the same execution returns the same
-   * id and changes nothing (not even the priority). Completed jobs are removed, so after
-   * completion a new call adds a new job; failed jobs are kept, so replaying a failed
-   * execution means removing or retrying its failed job first.
+   * id and changes nothing (not even the priority). Finished jobs are kept for a while (see
+   * `JOB_CATALOG`), so running an execution again goes through {@link requeue}, which
+   * replaces a finished job.
    * @throws AppError `INVALID_JOB_PAYLOAD` (user) when the ids or trace do not fit the catalog.
    * @throws AppError `QUEUE_UNAVAILABLE` (unavailable, retryable) when Redis fails or does not
    * answer within the operation deadline (the job may still be added later; retrying is safe).

@@ -6,4 +6,8 @@ export * from './execution-queue.ts';
 export * from './dead-letter-queue.ts';
 export * from './channels.ts';
 export * from './event-publisher.ts';
+export * from './tagged-queues.ts';
+export * from './worker-registry.ts';
+export * from './queue-status.ts';
+export * from './priority-aging.ts';
 export * from './queue-snapshot.ts';

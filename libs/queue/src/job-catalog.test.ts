@@ -38,7 +38,11 @@ describe('catalog', () => {
   it('gives execution.run attempts with exponential backoff and keeps failed jobs', () => {
     const options = JOB_CATALOG['execution.run'].defaultOptions;
 
-    expect(options).toMatchObject({ attempts: 3, removeOnComplete: true, removeOnFail: false });
+    expect(options).toMatchObject({
+      attempts: 3,
+      removeOnComplete: { count: 1_000 },
+      removeOnFail: { age: 86_400, count: 10_000 },
+    });
     expect(options.backoff).toMatchObject({ type: 'exponential' });
   });
 

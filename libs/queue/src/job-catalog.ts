@@ -61,14 +61,23 @@ export interface JobDefinition<S extends TSchema> {
   readonly defaultOptions: Readonly<JobsOptions>;
 }
 
+/** Completed `execution.run` jobs Redis keeps (the newest). */
+export const KEEP_COMPLETED = 1_000;
+/** Failed `execution.run` jobs Redis keeps at most (the newest)... */
+export const KEEP_FAILED = 10_000;
+/** ...and for at most this long (seconds). */
+export const KEEP_FAILED_SECONDS = 86_400;
+
 /**
  * Every job the system runs, keyed by job name. Options here are defaults; `jobId` and
  * `priority` are set per job by the producer.
  *
  * `execution.run`: three attempts with exponential backoff for internal errors (a failed
- * *node* does not fail the job: the execution ends `failed` and the job completes). Completed
- * jobs are removed (Postgres holds the outcome); failed jobs stay so the DLQ sweeper and
- * operators can inspect them.
+ * *node* does not fail the job: the execution ends `failed` and the job completes). Postgres
+ * holds every outcome, so Redis keeps only a bounded tail: the last {@link KEEP_COMPLETED}
+ * completed jobs (for the status counts), and failed jobs for a day (at most
+ * {@link KEEP_FAILED}) so the sweeper can still dead-letter one whose failed handler never
+ * ran, long after its sweep interval. Memory stays flat however many executions run.
  */
 export const JOB_CATALOG = {
   'execution.run': {
@@ -76,8 +85,8 @@ export const JOB_CATALOG = {
     defaultOptions: {
       attempts: 3,
       backoff: { type: 'exponential', delay: 1_000 },
-      removeOnComplete: true,
-      removeOnFail: false,
+      removeOnComplete: { count: KEEP_COMPLETED },
+      removeOnFail: { age: KEEP_FAILED_SECONDS, count: KEEP_FAILED },
     },
   },
 } as const satisfies Record<string, JobDefinition<TSchema>>;

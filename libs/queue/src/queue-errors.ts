@@ -8,6 +8,8 @@ import { AppError, type FieldProblem } from '@linkflow/domain';
  * - `INVALID_CHANNEL_MESSAGE` (internal): a pub/sub message is not JSON or not the expected shape.
  * - `QUEUE_UNAVAILABLE` (unavailable, retryable): Redis failed a queue operation or did not
  *   answer before its deadline.
+ * - `REDIS_EVICTION_POLICY` (unavailable): Redis may evict keys (`maxmemory-policy` is not
+ *   `noeviction`), which would silently lose jobs.
  */
 export const queueErrors = {
   invalidJobPayload: (jobName: string, problems: readonly FieldProblem[]) =>
@@ -42,5 +44,11 @@ export const queueErrors = {
         retryable: true,
         details: { operation, queue, timeoutMs },
       },
+    ),
+  evictionPolicy: (policy: string) =>
+    new AppError(
+      'REDIS_EVICTION_POLICY',
+      `Redis maxmemory-policy is ${policy}; it must be noeviction or queued jobs can be evicted (set maxmemory-policy noeviction)`,
+      { kind: 'unavailable', details: { policy } },
     ),
 };

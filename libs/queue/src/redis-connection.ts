@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { queueErrors } from './queue-errors.ts';
 
 /**
  * What a connection is used for; it decides how the connection behaves when Redis is down.
@@ -64,3 +65,15 @@ export function createRedis(url: string, options: CreateRedisOptions): Redis {
 }
 
 export type { Redis } from 'ioredis';
+
+/**
+ * Checks that Redis never evicts keys (`maxmemory-policy noeviction`): under any other
+ * policy a full Redis silently drops queued jobs and locks. Reads `INFO memory` (allowed
+ * where `CONFIG GET` is disabled, as on managed services). Readiness probes call it.
+ * @throws AppError `REDIS_EVICTION_POLICY` (unavailable) naming the policy found.
+ */
+export async function assertNoEviction(redis: Pick<Redis, 'info'>): Promise<void> {
+  const info = await redis.info('memory');
+  const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
+  if (policy !== 'noeviction') throw queueErrors.evictionPolicy(policy ?? 'unknown');
+}

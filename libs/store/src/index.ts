@@ -13,5 +13,6 @@ export * from './checkpoint-batch.ts';
 export * from './lease-store.ts';
 export * from './leader-lock.ts';
 export * from './tenant-directory.ts';
+export * from './dead-letter-store.ts';
 export * from './recovery-repository.ts';
 export * from './retention-store.ts';

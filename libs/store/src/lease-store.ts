@@ -73,6 +73,7 @@ export function createLeaseStore(deps: { pool: pg.Pool; leaseMs?: number }) {
         priority: Priority;
         status: 'pending' | 'running';
         created_at: Date;
+        worker_tags: unknown;
       }>(ORPHANS_SQL, [
         options.pendingGraceMs,
         options.after?.createdAt ?? null,
@@ -85,6 +86,9 @@ export function createLeaseStore(deps: { pool: pg.Pool; leaseMs?: number }) {
         priority: r.priority,
         status: r.status,
         createdAt: r.created_at,
+        workerTags: Array.isArray(r.worker_tags)
+          ? r.worker_tags.filter((t): t is string => typeof t === 'string')
+          : [],
       }));
     },
   };

@@ -25,8 +25,8 @@ const list = (values: readonly string[]) => `(${values.map((v) => `'${v}'`).join
  * gets a fresh start (its timeout counts from it); the transitions keep the history.
  */
 const RECOVER_SQL = `with cur as (
-    select id, status, priority, lease_expires_at > now() as lease_live
-    from executions where id = $1 and tenant_id = $2 for update
+    select id, status, priority, workflow_id, workflow_version, lease_expires_at > now() as lease_live
+    from executions where id = $1 and ($2::text is null or tenant_id = $2) for update
   ), upd as (
     update executions e set status = ${sqlStatus(RECOVERED_STATUS)}, error = null, output = null, started_at = null,
       finished_at = null, lease_owner = null, lease_expires_at = null, updated_at = $3
@@ -42,7 +42,9 @@ const RECOVER_SQL = `with cur as (
     from upd where nr.execution_id = upd.id and nr.status in ${list(RERUN)}
   )
   select cur.status as before, cur.priority, coalesce(cur.lease_live, false) as lease_live,
-    exists(select 1 from upd) as changed from cur`;
+    exists(select 1 from upd) as changed,
+    coalesce(v.definition->'settings'->'worker_tags', '[]'::jsonb) as worker_tags
+  from cur left join workflow_versions v on v.workflow_id = cur.workflow_id and v.version = cur.workflow_version`;
 
 const CHECKPOINTS_SQL = `select node_id, type, status, attempts, output_bytes, finished_at from node_runs
   where execution_id = $1 and status in ${list(CHECKPOINTED)} order by finished_at nulls first, node_id`;
@@ -50,7 +52,13 @@ const CHECKPOINTS_SQL = `select node_id, type, status, attempts, output_bytes, f
 /** What a recovery did. */
 export type RecoverOutcome =
   | { readonly outcome: 'not_found' }
-  | { readonly outcome: 'recovered'; readonly from: ExecutionStatus; readonly priority: Priority }
+  | {
+      readonly outcome: 'recovered';
+      readonly from: ExecutionStatus;
+      readonly priority: Priority;
+      /** `settings.worker_tags` of the pinned version: the queue its job belongs in. */
+      readonly workerTags: readonly string[];
+    }
   | {
       readonly outcome: 'refused';
       readonly status: ExecutionStatus;
@@ -73,18 +81,32 @@ export interface CheckpointRecord {
 export function createRecoveryRepository(deps: { pool: pg.Pool }) {
   const { pool } = deps;
   return {
-    /** Puts a failed, or abandoned running, execution back to pending; see RECOVER_SQL. */
-    async recover(tenantId: string, id: string, at: Date, reason: string): Promise<RecoverOutcome> {
+    /**
+     * Puts a failed, or abandoned running, execution back to pending; see RECOVER_SQL.
+     * `tenantId` null: any tenant's (the operator's dead-letter replay).
+     */
+    async recover(
+      tenantId: string | null,
+      id: string,
+      change: { at: Date; reason: string },
+    ): Promise<RecoverOutcome> {
       const res = await pool.query<{
         before: ExecutionStatus;
         priority: Priority;
         lease_live: boolean;
         changed: boolean;
-      }>(RECOVER_SQL, [id, tenantId, at, reason]);
+        worker_tags: unknown;
+      }>(RECOVER_SQL, [id, tenantId, change.at, change.reason]);
       const row = res.rows[0];
       if (!row) return { outcome: 'not_found' };
-      if (row.changed) return { outcome: 'recovered', from: row.before, priority: row.priority };
-      return { outcome: 'refused', status: row.before, leaseLive: row.lease_live };
+      if (!row.changed) return { outcome: 'refused', status: row.before, leaseLive: row.lease_live };
+      const tags = Array.isArray(row.worker_tags) ? row.worker_tags : [];
+      return {
+        outcome: 'recovered',
+        from: row.before,
+        priority: row.priority,
+        workerTags: tags.filter((t): t is string => typeof t === 'string'),
+      };
     },
 
     /** The settled nodes of an execution (the caller checks the tenant). */

@@ -16,8 +16,8 @@ const CLAIMED = sqlStatus(CLAIMED_STATUS);
 
 /**
  * pending|running (claimable) → running (claimed), attempt + 1, leased to $3 for $4 ms; returns
- * the pinned definition and, on a resume (a re-take, or a recovered execution claimed before),
- * the checkpoints. The root nodes (no incoming edge)
+ * the pinned definition and, on a resume (a re-take, or a recovered or replayed execution,
+ * claimed before: attempt > 1), the checkpoints. The root nodes (no incoming edge)
  * that have not settled are recorded `running`: they start right after the claim.
  */
 export const CLAIM_SQL = `with req as (
@@ -44,7 +44,7 @@ export const CLAIM_SQL = `with req as (
       select 1 from jsonb_array_elements(wv.definition->'edges') ed where ed->>'to' = n->>'id')
     on conflict (execution_id, node_id) do update set status = 'running', attempts = 1, started_at = excluded.started_at,
       finished_at = null, duration_ms = null, error = null, updated_at = now()
-    where node_runs.status = 'running'
+    where node_runs.status in ('running', 'pending')
   )
   select req.ord::int as ord, cur.status as current_status, upd.id as claimed_id, upd.tenant_id, upd.workflow_id,
     upd.workflow_version, upd.input_data, upd.attempt, upd.timeout_seconds, upd.created_at, upd.started_at,
@@ -119,7 +119,7 @@ export const MARK_STARTED_SQL = `with e as (
   from e cross join unnest($3::text[], $4::text[]) as s(node_id, type)
   on conflict (execution_id, node_id) do update set status = 'running', attempts = 1, started_at = excluded.started_at,
     finished_at = null, duration_ms = null, error = null, updated_at = now()
-  where node_runs.status = 'running'`;
+  where node_runs.status in ('running', 'pending')`;
 
 /** A job that could not be processed (dead-lettered): pending|running → failed, recorded. */
 export const MARK_DEAD_SQL = `with cur as (
@@ -160,8 +160,11 @@ export const RELEASE_LEASE_SQL = `update executions set lease_expires_at = now()
  * Non-terminal executions nobody holds: running with an expired lease, or pending (no lease)
  * for longer than `$1` ms. Keyset-paged on (created_at, id) after `$2`/`$3`, `$4` at a time.
  */
-export const ORPHANS_SQL = `select id, tenant_id, priority, status, created_at from executions
-  where status in ${sqlStatusList(ACTIVE_STATUSES)}
-    and coalesce(lease_expires_at, created_at + $1::int * interval '1 millisecond') < now()
-    and ($2::timestamptz is null or (created_at, id) > ($2::timestamptz, $3::text))
-  order by created_at, id limit $4`;
+export const ORPHANS_SQL = `select e.id, e.tenant_id, e.priority, e.status, e.created_at,
+    coalesce(v.definition->'settings'->'worker_tags', '[]'::jsonb) as worker_tags
+  from executions e
+    left join workflow_versions v on v.workflow_id = e.workflow_id and v.version = e.workflow_version
+  where e.status in ${sqlStatusList(ACTIVE_STATUSES)}
+    and coalesce(e.lease_expires_at, e.created_at + $1::int * interval '1 millisecond') < now()
+    and ($2::timestamptz is null or (e.created_at, e.id) > ($2::timestamptz, $3::text))
+  order by e.created_at, e.id limit $4`;

@@ -1,12 +1,12 @@
 import type { Redis } from '@linkflow/queue';
-import { publishControl, publishEvent, type ExecutionQueue } from '@linkflow/queue';
+import { publishControl, publishEvent, type ExecutionQueues } from '@linkflow/queue';
 import { injectTraceContext } from '@linkflow/telemetry';
 import type { ExecutionSignals } from '../executions/execution-routes.ts';
 
 /** ExecutionSignals over Redis pub/sub and the BullMQ queue. */
 export function createQueueSignals(deps: {
   redis: Redis;
-  queue: Pick<ExecutionQueue, 'remove'>;
+  queue: Pick<ExecutionQueues, 'remove'>;
 }): ExecutionSignals {
   return {
     async cancel(executionId) {

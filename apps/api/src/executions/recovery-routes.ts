@@ -15,6 +15,8 @@ export interface RecoveryRouteDeps {
   readonly recovery: RecoveryRepository;
   readonly queue: Enqueuer;
   readonly signals: Pick<ExecutionSignals, 'traceContext'>;
+  /** The dead-letter queue's entries (a recovered execution leaves it). */
+  readonly deadLetters: { remove(executionId: string): Promise<boolean> };
   readonly clock: Clock;
 }
 
@@ -89,14 +91,21 @@ function registerRecover(app: FastifyInstance, deps: RecoveryRouteDeps): void {
     async (request, reply) => {
       const { id } = request.params;
       const tenantId = principalOf(request).tenantId;
-      const reason = 'recovered by request';
-      const outcome = await deps.recovery.recover(tenantId, id, deps.clock.now(), reason);
+      const change = { at: deps.clock.now(), reason: 'recovered by request' };
+      const outcome = await deps.recovery.recover(tenantId, id, change);
       if (outcome.outcome === 'not_found') throw apiErrors.notFound('execution', id);
       if (outcome.outcome === 'refused')
         throw apiErrors.notRecoverable(id, outcome.status, outcome.leaseLive);
       const trace = deps.signals.traceContext();
-      const job = { executionId: id, tenantId, priority: outcome.priority };
+      const { priority, workerTags } = outcome;
+      const job = { executionId: id, tenantId, priority, workerTags };
       await enqueueRecovered(deps, trace ? { ...job, trace } : job, request.log);
+      // A dead-lettered execution recovered this way is no longer dead: drop its entry.
+      await deps.deadLetters
+        .remove(id)
+        .catch((err: unknown) =>
+          request.log.warn({ err, executionId: id }, 'could not drop the dead-letter entry'),
+        );
       const detail = await deps.executions.get(tenantId, id);
       if (!detail) throw apiErrors.notFound('execution', id);
       return reply.status(202).send(executionView(detail, detail));

@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import {
   accessProblems,
   compileWorkflow,
+  normalizeTags,
   type Clock,
   type FieldProblem,
   type IdGen,
@@ -32,6 +33,8 @@ export interface EnqueueJob {
   tenantId: string;
   priority: Priority;
   trace?: Record<string, string>;
+  /** The workflow's `settings.worker_tags`: which executors may take it. */
+  workerTags?: readonly string[];
 }
 
 /** The producer side of the queue as this service needs it. */
@@ -39,6 +42,14 @@ export interface Enqueuer {
   enqueue(request: EnqueueJob): Promise<unknown>;
   /** Enqueues again, replacing a finished job of the same execution (recover). */
   requeue(request: EnqueueJob): Promise<unknown>;
+  /** False while Redis is known to be down: a start then fails fast with 503. */
+  isConnected?(): boolean;
+}
+
+/** What a workflow version needs to start: its problems on this server and its routing. */
+interface Runnability {
+  readonly problems: readonly FieldProblem[];
+  readonly workerTags: readonly string[];
 }
 
 /**
@@ -48,13 +59,10 @@ export interface Enqueuer {
  * the process, so each version is compiled once, not per request.
  */
 export class RunnableCache {
-  private readonly verdicts = new Map<string, readonly FieldProblem[]>();
+  private readonly verdicts = new Map<string, Runnability>();
   constructor(private readonly max = 10_000) {}
 
-  async problems(
-    key: string,
-    load: () => Promise<readonly FieldProblem[]>,
-  ): Promise<readonly FieldProblem[]> {
+  async problems(key: string, load: () => Promise<Runnability>): Promise<Runnability> {
     const hit = this.verdicts.get(key);
     if (hit) return hit;
     const problems = await load();
@@ -111,15 +119,25 @@ export async function startExecution(
   }
   const version = await deps.workflows.latestVersion(req.tenantId, req.workflowId);
   if (version === undefined) throw apiErrors.notFound('workflow', req.workflowId);
-  const problems = await deps.runnable.problems(`${req.workflowId}@${version}`, async () => {
-    const workflow = await deps.workflows.get(req.tenantId, req.workflowId, version);
-    if (!workflow) return [];
-    const compiled = compileWorkflow(workflow.definition, deps.catalog);
-    if (!compiled.ok) return compiled.error;
-    // The operator may have reserved a connection for other tenants since the version was stored.
-    return accessProblems(workflow.definition, deps.catalog, await deps.tenants.ref(req.tenantId));
-  });
+  const { problems, workerTags } = await deps.runnable.problems(
+    `${req.workflowId}@${version}`,
+    async () => {
+      const workflow = await deps.workflows.get(req.tenantId, req.workflowId, version);
+      if (!workflow) return { problems: [], workerTags: [] };
+      const tags = normalizeTags(workflow.definition.settings?.worker_tags);
+      const compiled = compileWorkflow(workflow.definition, deps.catalog);
+      if (!compiled.ok) return { problems: compiled.error, workerTags: tags };
+      // The operator may have reserved a connection for other tenants since the version was stored.
+      const tenant = await deps.tenants.ref(req.tenantId);
+      return {
+        problems: accessProblems(workflow.definition, deps.catalog, tenant),
+        workerTags: tags,
+      };
+    },
+  );
   if (problems.length > 0) throw apiErrors.workflowNotRunnable(problems);
+  // Redis known down: refuse before writing anything (a pending row would wait for the sweeper).
+  if (deps.queue.isConnected?.() === false) throw apiErrors.queueUnavailable();
   const result = await deps.executions.create({
     id: deps.ids.next(),
     tenantId: req.tenantId,
@@ -140,14 +158,14 @@ export async function startExecution(
     case 'existing':
       return { created: false, execution: result.execution };
     case 'created':
-      await enqueueOrLeavePending(deps.queue, result.execution, log);
+      await enqueueOrLeavePending(deps.queue, { ...result.execution, workerTags }, log);
       return { created: true, execution: result.execution };
   }
 }
 
 async function enqueueOrLeavePending(
   queue: Enqueuer,
-  execution: ExecutionRecord,
+  execution: ExecutionRecord & { workerTags: readonly string[] },
   log: FastifyBaseLogger,
 ): Promise<void> {
   try {
@@ -156,6 +174,7 @@ async function enqueueOrLeavePending(
       executionId: execution.id,
       tenantId: execution.tenantId,
       priority: execution.priority,
+      workerTags: execution.workerTags,
       ...(trace ? { trace } : {}),
     });
   } catch (err) {

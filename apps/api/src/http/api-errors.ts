@@ -44,6 +44,11 @@ export const apiErrors = {
       'workflow uses node types or settings this server does not allow',
       { kind: 'unprocessable', problems },
     ),
+  queueUnavailable: () =>
+    new AppError('QUEUE_UNAVAILABLE', 'the execution queue is unavailable; retry later', {
+      kind: 'unavailable',
+      retryable: true,
+    }),
   originNotAllowed: (origin: string) =>
     new AppError('ORIGIN_NOT_ALLOWED', `origin '${origin}' may not open this stream`, {
       kind: 'forbidden',

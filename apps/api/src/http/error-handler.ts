@@ -30,6 +30,9 @@ export const TITLES: Readonly<Record<number, string>> = {
   503: 'Service Unavailable',
 };
 
+/** `Retry-After` of a 503: about one Redis reconnect backoff step. */
+export const RETRY_AFTER_SECONDS = 5;
+
 export interface Problem {
   type: string;
   title: string;
@@ -113,6 +116,8 @@ export function sendProblem(
   const problem = toProblem(error, request.id);
   if (problem.status >= 500) request.log.error({ err: raw }, 'request failed');
   else request.log.info({ code: problem.code, status: problem.status }, 'request rejected');
+  // A dependency is down (Redis, Postgres): tell clients when to try again.
+  if (problem.status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
   return reply.status(problem.status).type('application/problem+json').send(problem);
 }
 

@@ -66,11 +66,13 @@ export async function createApiHarness(
     logger?: FastifyBaseLogger;
     /** The API's database URL (default: the test database), e.g. through a proxy. */
     databaseUrl?: string;
+    /** Another Redis (default: the shared test Redis), e.g. a private one a test kills. */
+    redisUrl?: string;
   } = {},
 ): Promise<ApiHarness> {
   const ids = { next: () => uuidv7() };
   const db = createDb({ url: options.databaseUrl ?? testDatabaseUrl(), maxConnections: 4 });
-  const redis = createRedis(testRedisUrl(), { role: 'producer' });
+  const redis = createRedis(options.redisUrl ?? testRedisUrl(), { role: 'producer' });
   const subscriber = createRedis(options.subscriberUrl ?? testRedisUrl(), {
     role: 'subscriber',
     onError: () => undefined,

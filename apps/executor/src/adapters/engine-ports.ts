@@ -1,5 +1,5 @@
 import type { EngineMetrics, JobQueuePort, StalledJob } from '@linkflow/engine';
-import { isLiveJobState, type ExecutionQueue } from '@linkflow/queue';
+import { isLiveJobState, type ExecutionQueue, type ExecutionQueues } from '@linkflow/queue';
 import { BREAKER_STATE_VALUE, type ExecutorMetrics } from '@linkflow/telemetry';
 
 /** Statuses that end an execution; a run handed over (`lost`) ends only here. */
@@ -32,17 +32,17 @@ export function engineMetrics(m: ExecutorMetrics): EngineMetrics {
   };
 }
 
-/** The sweeper's view of the BullMQ execution queue. */
-export function jobQueuePort(queue: Pick<ExecutionQueue, 'status' | 'requeue'>): JobQueuePort {
+/** The sweeper's view of the BullMQ execution queues (the one of each execution's tag set). */
+export function jobQueuePort(queues: Pick<ExecutionQueues, 'status' | 'requeue'>): JobQueuePort {
   return {
-    async standing(executionId) {
-      const job = await queue.status(executionId);
+    async standing(executionId, workerTags) {
+      const job = await queues.status(executionId, workerTags);
       if (isLiveJobState(job.state)) return { kind: 'live' };
       return job.state === 'failed'
         ? { kind: 'failed', reason: job.failedReason }
         : { kind: 'none' };
     },
-    requeue: (request) => queue.requeue(request),
+    requeue: (request) => queues.requeue(request),
   };
 }
 

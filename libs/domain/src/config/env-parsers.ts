@@ -1,5 +1,6 @@
 import { AppError } from '../errors/app-error.ts';
 import { NODE_TYPE_NAMES } from '../workflow/node-type-names.ts';
+import { isWorkerTag, MAX_WORKER_TAGS, normalizeTags } from '../workflow/worker-tags.ts';
 import { parseDbConnections, type DbConnectionConfig } from './db-connections.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -83,6 +84,18 @@ export function createEnvParsers(env: Env, issues: string[], readFile?: (path: s
           `${name}: unknown node types ${unknown.join(', ')} (known: ${NODE_TYPE_NAMES.join(', ')})`,
         );
       return types;
+    },
+    /** A comma list of worker tags (`gpu,eu`), sorted and deduplicated; unset is none. */
+    tags(name: string): string[] {
+      const tags = normalizeTags(list(name));
+      const bad = tags.filter((t) => !isWorkerTag(t));
+      if (bad.length > 0)
+        issues.push(
+          `${name}: invalid tags ${bad.join(', ')} (lowercase letters, digits, _ and -, at most 32 characters)`,
+        );
+      if (tags.length > MAX_WORKER_TAGS)
+        issues.push(`${name}: at most ${MAX_WORKER_TAGS} tags, got ${tags.length}`);
+      return tags;
     },
     /** LINKFLOW_DB_CONNECTIONS-style JSON: name → URL or `{url, tenants}` (see parseDbConnections). */
     connections(name: string): Record<string, DbConnectionConfig> {

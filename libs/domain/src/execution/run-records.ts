@@ -143,6 +143,8 @@ export interface OrphanExecution {
   readonly priority: Priority;
   readonly status: 'pending' | 'running';
   readonly createdAt: Date;
+  /** `settings.worker_tags` of its pinned workflow version: which queue its job belongs in. */
+  readonly workerTags: readonly string[];
 }
 
 /** Keyset position when paging through {@link OrphanExecution}s. */

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { MAX_WORKER_TAGS, WORKER_TAG_PATTERN } from './worker-tags.ts';
 
 /**
  * Node id: short, URL- and expression-safe (`nodes.<id>` must be a JSONata path), and not a
@@ -49,6 +50,13 @@ export const SettingsSchema = Type.Object(
     timeout_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TIMEOUT_MS })),
     max_concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
     fail_fast: Type.Optional(Type.Boolean()),
+    /** Executors must carry every one of these tags (`EXECUTOR_TAGS`) to run the workflow. */
+    worker_tags: Type.Optional(
+      Type.Array(Type.String({ pattern: WORKER_TAG_PATTERN }), {
+        maxItems: MAX_WORKER_TAGS,
+        uniqueItems: true,
+      }),
+    ),
   },
   { additionalProperties: false },
 );

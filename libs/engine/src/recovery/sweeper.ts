@@ -26,7 +26,7 @@ type Action = 'live' | 'requeued' | 'dead';
 
 /** Decides what one orphan candidate needs, by the state of its BullMQ job. */
 async function sweepOne(deps: SweeperDeps, e: OrphanExecution): Promise<Action> {
-  const job = await deps.queue.standing(e.id);
+  const job = await deps.queue.standing(e.id, e.workerTags);
   if (job.kind === 'live') return 'live';
   if (job.kind === 'failed') {
     // Failed for good, but the failed handler never dead-lettered it (its process died,
@@ -38,6 +38,7 @@ async function sweepOne(deps: SweeperDeps, e: OrphanExecution): Promise<Action> 
     executionId: e.id,
     tenantId: e.tenantId,
     priority: e.priority,
+    workerTags: e.workerTags,
   });
   return added ? 'requeued' : 'live';
 }

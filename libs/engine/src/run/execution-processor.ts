@@ -211,10 +211,9 @@ async function runClaimed(
   deps.runs.add({ handle, fence: exec.fence, reloadTimeout, applyTimeout });
   try {
     const timeoutMs = timeoutMsOf(exec, workflow);
-    // A first start counts the timeout from creation while pending; a recovered execution
-    // (claimed before) from its new start.
+    // Only a first start counts from creation while pending: a recovered or replayed execution
+    // (pending again, a later attempt) gets its whole timeout from its new start.
     const pendingTooLong =
-      exec.previousStatus === 'pending' &&
       exec.fence.attempt === 1 &&
       timeoutMs !== undefined &&
       exec.createdAt.getTime() + timeoutMs <= started.getTime();

@@ -1,0 +1,104 @@
+import type { Worker } from 'bullmq';
+import { canTakeTags, tagSetKey, tagsOfKey } from '@linkflow/domain';
+import type { Engine } from '@linkflow/engine';
+import { startPriorityAging, type ExecutionQueues, type Redis } from '@linkflow/queue';
+import type { Logger } from '@linkflow/telemetry';
+import type { ExecutorConfig } from './config.ts';
+import { createExecutionWorker, runWorkerLoop, type WorkerLoop } from './worker.ts';
+
+type ConsumerConfig = Pick<
+  ExecutorConfig,
+  'concurrency' | 'lockMs' | 'stalledIntervalMs' | 'maxStalledCount' | 'tags' | 'priorityAgingMs'
+>;
+
+/** What {@link createQueueConsumers} builds workers from. */
+export interface QueueConsumerDeps {
+  readonly engine: Pick<Engine, 'process' | 'runs' | 'deadLetterer'>;
+  readonly queues: ExecutionQueues;
+  readonly config: ConsumerConfig;
+  /** The `worker` connection (reconnects for ever); BullMQ duplicates it per worker. */
+  readonly workerRedis: Redis;
+  /** The `producer` connection, for priority aging. */
+  readonly producerRedis: Redis;
+  readonly log: Logger;
+  /** A worker's fetch loop failed: the process should exit (see runWorkerLoop). */
+  readonly onFatal: (err: unknown) => void;
+}
+
+/** The BullMQ workers of one executor: one per queue whose tag set it covers. */
+export interface QueueConsumers {
+  /**
+   * Starts a worker for every known tag set this executor covers and does not consume yet
+   * (tag sets appear when a producer first enqueues to one). Safe to call repeatedly.
+   * @throws AppError `QUEUE_UNAVAILABLE` when the tag sets cannot be read.
+   */
+  refresh(): Promise<void>;
+  /** The names of the queues consumed. */
+  readonly queueNames: readonly string[];
+  /** Whether every worker's fetch loop still runs (readiness). */
+  readonly running: boolean;
+  /** Stops taking jobs: closes every worker (running jobs finish first). */
+  close(): Promise<void>;
+}
+
+interface Consumer {
+  readonly worker: Worker;
+  readonly loop: WorkerLoop;
+  readonly stopAging: () => void;
+}
+
+/**
+ * An executor consumes the untagged queue and each tag-set queue whose tags it all has.
+ * Each worker takes up to `concurrency` executions (node runs share the engine's process-wide
+ * slots). Priority aging runs on every consumed queue (several executors doing it is harmless).
+ */
+export function createQueueConsumers(deps: QueueConsumerDeps): QueueConsumers {
+  const { config, log } = deps;
+  const consumers = new Map<string, Consumer>();
+  let closed = false;
+  const agingIntervalMs = Math.min(Math.max(Math.floor(config.priorityAgingMs / 4), 50), 5_000);
+
+  const start = (tags: readonly string[]) => {
+    const queue = deps.queues.forTags(tags);
+    const worker = createExecutionWorker(deps.engine, {
+      ...config,
+      connection: deps.workerRedis,
+      queueName: queue.name,
+      queue,
+      log,
+    });
+    const loop = runWorkerLoop(worker, { log, onFailed: deps.onFatal });
+    const stopAging = startPriorityAging(
+      { queue: queue.queue, redis: deps.producerRedis },
+      {
+        agingMs: config.priorityAgingMs,
+        intervalMs: agingIntervalMs,
+        onError: (err) => log.debug({ err, queue: queue.name }, 'priority aging pass failed'),
+      },
+    );
+    consumers.set(tagSetKey(tags), { worker, loop, stopAging });
+    log.info({ queue: queue.name, tags }, 'consuming queue');
+  };
+
+  return {
+    async refresh() {
+      if (closed) return;
+      if (!consumers.has('')) start([]);
+      for (const tags of await deps.queues.tagSets()) {
+        if (closed) return;
+        if (!consumers.has(tagSetKey(tags)) && canTakeTags(config.tags, tags)) start(tags);
+      }
+    },
+    get queueNames() {
+      return [...consumers.keys()].map((key) => deps.queues.forTags(tagsOfKey(key)).name);
+    },
+    get running() {
+      return [...consumers.values()].every((c) => c.loop.running);
+    },
+    async close() {
+      closed = true;
+      for (const c of consumers.values()) c.stopAging();
+      await Promise.all([...consumers.values()].map((c) => c.worker.close()));
+    },
+  };
+}
