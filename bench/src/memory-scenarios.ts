@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { BenchError } from './bench-error.ts';
 import { runConcurrently } from './api-client.ts';
 import { readRssMb } from './child-process.ts';
@@ -48,6 +49,21 @@ export interface RssResult {
   readonly floorDriftPct: number;
   readonly executions: number;
   readonly seconds: number;
+  /** Redis `used_memory` before and after (MB): completed jobs are trimmed, so it stays flat. */
+  readonly redisStartMb: number;
+  readonly redisEndMb: number;
+}
+
+/** Redis `used_memory` in MB. */
+async function redisUsedMb(url: string): Promise<number> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    const info = await redis.info('memory');
+    const bytes = Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN);
+    return Math.round((bytes / 1024 / 1024) * 10) / 10;
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** Executor RSS before and after many 1-node executions submitted by concurrent clients. */
@@ -56,6 +72,7 @@ export async function runRssDrift(ctx: ScenarioContext): Promise<RssResult> {
   const workflowId = await ctx.api.createWorkflow(oneNodeWorkflow());
   const executions = ctx.counts.rssExecutions;
   const startMb = await readRssMb(pid);
+  const redisStartMb = await redisUsedMb(ctx.redisUrl);
   const sampler = sampleRss(pid, 250);
   const started = Date.now();
   await runConcurrently(executions, ctx.clients, async (i) => {
@@ -65,6 +82,7 @@ export async function runRssDrift(ctx: ScenarioContext): Promise<RssResult> {
   const seconds = (Date.now() - started) / 1000;
   const samples = sampler.stop();
   const endMb = await readRssMb(pid);
+  const redisEndMb = await redisUsedMb(ctx.redisUrl);
   const floors = rssFloors([startMb, ...samples.values, endMb]);
   return {
     startMb,
@@ -76,6 +94,8 @@ export async function runRssDrift(ctx: ScenarioContext): Promise<RssResult> {
     floorDriftPct: ((floors.last - floors.first) / floors.first) * 100,
     executions,
     seconds,
+    redisStartMb,
+    redisEndMb,
   };
 }
 

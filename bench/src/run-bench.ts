@@ -161,7 +161,15 @@ async function startMeasuredStack(run: Run, databaseUrl: string, queueName: stri
   cleanup.push('close the bench pool', () => pool.end());
   const api = createApiClient(stack.apiUrl, stack.apiKey, CLIENTS);
   cleanup.push('close the API client', () => api.close());
-  const ctx: ScenarioContext = { stack, api, pool, counts, clients: CLIENTS, log: options.log };
+  const ctx: ScenarioContext = {
+    stack,
+    api,
+    pool,
+    counts,
+    clients: CLIENTS,
+    redisUrl: options.redisUrl,
+    log: options.log,
+  };
   return ctx;
 }
 

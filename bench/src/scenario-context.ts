@@ -22,6 +22,8 @@ export interface ScenarioContext {
   readonly counts: ScaledCounts;
   /** Concurrent API clients for the parallel scenarios (50). */
   readonly clients: number;
+  /** The Redis the stack's queues live on (for memory readings). */
+  readonly redisUrl: string;
   readonly log: (line: string) => void;
 }
 
