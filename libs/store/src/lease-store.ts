@@ -73,6 +73,7 @@ export function createLeaseStore(deps: { pool: pg.Pool; leaseMs?: number }) {
         priority: Priority;
         status: 'pending' | 'running';
         created_at: Date;
+        updated_at: Date;
       }>(ORPHANS_SQL, [
         options.pendingGraceMs,
         options.after?.createdAt ?? null,
@@ -85,6 +86,7 @@ export function createLeaseStore(deps: { pool: pg.Pool; leaseMs?: number }) {
         priority: r.priority,
         status: r.status,
         createdAt: r.created_at,
+        updatedAt: r.updated_at,
       }));
     },
   };

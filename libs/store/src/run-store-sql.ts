@@ -160,7 +160,7 @@ export const RELEASE_LEASE_SQL = `update executions set lease_expires_at = now()
  * Non-terminal executions nobody holds: running with an expired lease, or pending (no lease)
  * for longer than `$1` ms. Keyset-paged on (created_at, id) after `$2`/`$3`, `$4` at a time.
  */
-export const ORPHANS_SQL = `select id, tenant_id, priority, status, created_at from executions
+export const ORPHANS_SQL = `select id, tenant_id, priority, status, created_at, updated_at from executions
   where status in ${sqlStatusList(ACTIVE_STATUSES)}
     and coalesce(lease_expires_at, created_at + $1::int * interval '1 millisecond') < now()
     and ($2::timestamptz is null or (created_at, id) > ($2::timestamptz, $3::text))

@@ -143,6 +143,8 @@ export interface OrphanExecution {
   readonly priority: Priority;
   readonly status: 'pending' | 'running';
   readonly createdAt: Date;
+  /** Last change of the row (a claim, a recover, a timeout change). */
+  readonly updatedAt: Date;
 }
 
 /** Keyset position when paging through {@link OrphanExecution}s. */
