@@ -19,18 +19,21 @@ const list = (values: readonly string[]) => `(${values.map((v) => `'${v}'`).join
 
 /**
  * `$1` of tenant `$2` back to pending (at `$3`, reason `$4`) when it failed, or when it is
- * running and its lease has expired or was released (the holder is gone). Its failed,
+ * running and its lease has expired or was released (the holder is gone), and retention has
+ * not purged it (its node runs are gone: a rerun would repeat every node, side effects
+ * included). Retention locks the rows it purges, so a recover waits for it and then sees
+ * `purged_at`. Its failed,
  * cancelled and interrupted node runs go back to `pending` (rerun); successes and skips stay
  * as checkpoints. `started_at`, `finished_at`, output and error are cleared: the resumed run
  * gets a fresh start (its timeout counts from it); the transitions keep the history.
  */
 const RECOVER_SQL = `with cur as (
-    select id, status, priority, lease_expires_at > now() as lease_live
+    select id, status, priority, lease_expires_at > now() as lease_live, purged_at is not null as purged
     from executions where id = $1 and tenant_id = $2 for update
   ), upd as (
     update executions e set status = ${sqlStatus(RECOVERED_STATUS)}, error = null, output = null, started_at = null,
       finished_at = null, lease_owner = null, lease_expires_at = null, updated_at = $3
-    from cur where e.id = cur.id and cur.status in ${sqlStatusList(statusesAllowing('recover'))}
+    from cur where e.id = cur.id and not cur.purged and cur.status in ${sqlStatusList(statusesAllowing('recover'))}
       and (cur.status = ${sqlStatus(FAILED_STATUS)} or (cur.status = ${sqlStatus(CLAIMED_STATUS)} and not coalesce(cur.lease_live, false)))
     returning e.id, cur.status as from_status
   ), tr as (
@@ -41,7 +44,7 @@ const RECOVER_SQL = `with cur as (
       output_bytes = 0, updated_at = $3
     from upd where nr.execution_id = upd.id and nr.status in ${list(RERUN)}
   )
-  select cur.status as before, cur.priority, coalesce(cur.lease_live, false) as lease_live,
+  select cur.status as before, cur.priority, coalesce(cur.lease_live, false) as lease_live, cur.purged,
     exists(select 1 from upd) as changed from cur`;
 
 const CHECKPOINTS_SQL = `select node_id, type, status, attempts, output_bytes, finished_at from node_runs
@@ -56,6 +59,8 @@ export type RecoverOutcome =
       readonly status: ExecutionStatus;
       /** A running execution refused because its holder's lease is live. */
       readonly leaseLive: boolean;
+      /** Refused because retention deleted its node runs (nothing to resume from). */
+      readonly purged: boolean;
     };
 
 /** One node's checkpoint as stored. */
@@ -79,12 +84,18 @@ export function createRecoveryRepository(deps: { pool: pg.Pool }) {
         before: ExecutionStatus;
         priority: Priority;
         lease_live: boolean;
+        purged: boolean;
         changed: boolean;
       }>(RECOVER_SQL, [id, tenantId, at, reason]);
       const row = res.rows[0];
       if (!row) return { outcome: 'not_found' };
       if (row.changed) return { outcome: 'recovered', from: row.before, priority: row.priority };
-      return { outcome: 'refused', status: row.before, leaseLive: row.lease_live };
+      return {
+        outcome: 'refused',
+        status: row.before,
+        leaseLive: row.lease_live,
+        purged: row.purged,
+      };
     },
 
     /** The settled nodes of an execution (the caller checks the tenant). */

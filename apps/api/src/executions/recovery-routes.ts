@@ -42,9 +42,10 @@ function registerCheckpoints(app: FastifyInstance, deps: RecoveryRouteDeps): voi
   const schema = {
     params: IdParams,
     tags,
-    response: responses({ 200: described(CheckpointsView, 'Settled nodes, in settle order') }, [
-      400, 404,
-    ]),
+    response: responses(
+      { 200: described(CheckpointsView, 'Settled nodes, in settle order') },
+      [400, 404],
+    ),
   };
   typed.get(
     '/api/executions/:id/checkpoints',
@@ -92,8 +93,7 @@ function registerRecover(app: FastifyInstance, deps: RecoveryRouteDeps): void {
       const reason = 'recovered by request';
       const outcome = await deps.recovery.recover(tenantId, id, deps.clock.now(), reason);
       if (outcome.outcome === 'not_found') throw apiErrors.notFound('execution', id);
-      if (outcome.outcome === 'refused')
-        throw apiErrors.notRecoverable(id, outcome.status, outcome.leaseLive);
+      if (outcome.outcome === 'refused') throw apiErrors.notRecoverable(id, outcome);
       const trace = deps.signals.traceContext();
       const job = { executionId: id, tenantId, priority: outcome.priority };
       await enqueueRecovered(deps, trace ? { ...job, trace } : job, request.log);
