@@ -15,6 +15,12 @@ import { sqlStatus, sqlStatusList } from './status-sql.ts';
 const CLAIMED = sqlStatus(CLAIMED_STATUS);
 
 /**
+ * Node run rows a start may turn `running`: one left `running` by an earlier attempt, or one
+ * a recover put back to `pending` (the node reruns). Settled rows are never touched.
+ */
+export const RESTARTABLE = `('running', 'pending')`;
+
+/**
  * pending|running (claimable) → running (claimed), attempt + 1, leased to $3 for $4 ms; returns
  * the pinned definition and, on a resume (a re-take, or a recovered execution claimed before),
  * the checkpoints. The root nodes (no incoming edge)
@@ -44,7 +50,7 @@ export const CLAIM_SQL = `with req as (
       select 1 from jsonb_array_elements(wv.definition->'edges') ed where ed->>'to' = n->>'id')
     on conflict (execution_id, node_id) do update set status = 'running', attempts = 1, started_at = excluded.started_at,
       finished_at = null, duration_ms = null, error = null, updated_at = now()
-    where node_runs.status = 'running'
+    where node_runs.status in ${RESTARTABLE}
   )
   select req.ord::int as ord, cur.status as current_status, upd.id as claimed_id, upd.tenant_id, upd.workflow_id,
     upd.workflow_version, upd.input_data, upd.attempt, upd.timeout_seconds, upd.created_at, upd.started_at,
@@ -119,14 +125,24 @@ export const MARK_STARTED_SQL = `with e as (
   from e cross join unnest($3::text[], $4::text[]) as s(node_id, type)
   on conflict (execution_id, node_id) do update set status = 'running', attempts = 1, started_at = excluded.started_at,
     finished_at = null, duration_ms = null, error = null, updated_at = now()
-  where node_runs.status = 'running'`;
+  where node_runs.status in ${RESTARTABLE}`;
 
-/** A job that could not be processed (dead-lettered): pending|running → failed, recorded. */
+/**
+ * A job that could not be processed (dead-lettered): pending|running → failed, recorded. Node
+ * runs still `running` (the crashed worker's, or the claim's roots) end `cancelled`, timed, as
+ * a final write records them: none stays `running` on a failed execution.
+ */
 export const MARK_DEAD_SQL = `with cur as (
     select id, status from executions where id = $1 and status in ${sqlStatusList(statusesAllowing('fail'))} for update
   ), upd as (
     update executions e set status = ${sqlStatus(FAILED_STATUS)}, error = $2, finished_at = $3, updated_at = $3
     from cur where e.id = cur.id returning e.id, cur.status as from_status
+  ), unsettled as (
+    update node_runs nr set status = 'cancelled',
+      error = '{"type":"CANCELLATION","message":"the execution ended before the node finished"}'::jsonb,
+      finished_at = $3, updated_at = $3,
+      duration_ms = greatest(0, floor(extract(epoch from $3 - nr.started_at) * 1000))::int
+    from upd where nr.execution_id = upd.id and nr.status = 'running'
   ), tr as (
     insert into execution_transitions (execution_id, from_status, to_status, at, reason)
     select id, from_status, ${sqlStatus(FAILED_STATUS)}, $3, $4 from upd
