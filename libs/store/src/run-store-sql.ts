@@ -8,11 +8,13 @@ import {
   CLAIMABLE_STATUSES,
   CLAIMED_STATUS,
   FAILED_STATUS,
+  RECOVERED_STATUS,
   statusesAllowing,
 } from '@linkflow/domain';
 import { sqlStatus, sqlStatusList } from './status-sql.ts';
 
 const CLAIMED = sqlStatus(CLAIMED_STATUS);
+const RECOVERED = sqlStatus(RECOVERED_STATUS);
 
 /**
  * Node run rows a start may turn `running`: one left `running` by an earlier attempt, or one
@@ -22,8 +24,9 @@ export const RESTARTABLE = `('running', 'pending')`;
 
 /**
  * pending|running (claimable) → running (claimed), attempt + 1, leased to $3 for $4 ms; returns
- * the pinned definition and, on a resume (a re-take, or a recovered execution claimed before),
- * the checkpoints. The root nodes (no incoming edge)
+ * the pinned definition, whether it is a recovered execution (pending again after a
+ * `failed → pending` or `running → pending` transition, claimed before or not) and, on a
+ * resume (a re-take, or a recovered execution), the checkpoints. The root nodes (no incoming edge)
  * that have not settled are recorded `running`: they start right after the claim.
  */
 export const CLAIM_SQL = `with req as (
@@ -54,13 +57,15 @@ export const CLAIM_SQL = `with req as (
   )
   select req.ord::int as ord, cur.status as current_status, upd.id as claimed_id, upd.tenant_id, upd.workflow_id,
     upd.workflow_version, upd.input_data, upd.attempt, upd.timeout_seconds, upd.created_at, upd.started_at,
-    upd.priority, upd.prev_status, v.definition,
-    case when upd.prev_status = ${CLAIMED} or upd.attempt > 1 then (
+    upd.priority, upd.prev_status, v.definition, rec.recovered,
+    case when upd.prev_status = ${CLAIMED} or upd.attempt > 1 or rec.recovered then (
       select coalesce(json_agg(json_build_object('node_id', n.node_id, 'status', n.status, 'output', n.output,
         'error', n.error, 'attempts', n.attempts)), '[]'::json) from node_runs n where n.execution_id = upd.id)
     else '[]'::json end as checkpoints
   from req left join cur on cur.id = req.id left join upd on upd.id = req.id
-    left join workflow_versions v on v.workflow_id = upd.workflow_id and v.version = upd.workflow_version`;
+    left join workflow_versions v on v.workflow_id = upd.workflow_id and v.version = upd.workflow_version
+    left join lateral (select upd.prev_status = ${RECOVERED} and exists (select 1 from execution_transitions t
+      where t.execution_id = upd.id and t.to_status = ${RECOVERED} and t.from_status is not null) as recovered) rec on true`;
 
 /**
  * running → success|failed with output, error, summed cost, the transition and the last log

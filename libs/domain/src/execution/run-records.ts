@@ -35,6 +35,8 @@ export interface ClaimedExecution {
   readonly definition: WorkflowDefinition;
   readonly inputData: unknown;
   readonly previousStatus: ExecutionStatus;
+  /** Put back to pending by a recover (it ran, or was dead-lettered, before). */
+  readonly recovered: boolean;
   readonly priority: string;
   readonly timeoutSeconds: number | null;
   readonly createdAt: Date;

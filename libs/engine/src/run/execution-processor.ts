@@ -153,7 +153,7 @@ export async function processExecution(
     at: started,
     level: 'info',
     message:
-      exec.previousStatus === 'pending' && exec.fence.attempt === 1
+      exec.previousStatus === 'pending' && !exec.recovered
         ? 'execution started'
         : `execution resumed from checkpoints (attempt ${exec.fence.attempt})`,
   });
@@ -172,10 +172,10 @@ export async function processExecution(
   try {
     const timeoutMs = timeoutMsOf(exec, workflow);
     // A first start counts the timeout from creation while pending; a recovered execution
-    // (claimed before) from its new start.
+    // from its new start (also one dead-lettered before any claim: its attempt is 1 too).
     const pendingTooLong =
       exec.previousStatus === 'pending' &&
-      exec.fence.attempt === 1 &&
+      !exec.recovered &&
       timeoutMs !== undefined &&
       exec.createdAt.getTime() + timeoutMs <= started.getTime();
     handle.armDeadline(pendingTooLong ? exec.createdAt : exec.startedAt, timeoutMs, started);
