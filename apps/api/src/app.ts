@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Clock, IdGen } from '@linkflow/domain';
 import type { NodeRegistry } from '@linkflow/nodes';
+import type { DeadLetterQueue } from '@linkflow/queue';
 import type {
   ExecutionRepository,
   LogRepository,
@@ -37,6 +38,8 @@ export interface AppDeps {
   readonly tenants: TenantDirectory;
   readonly logs: LogRepository;
   readonly recovery: RecoveryRepository;
+  /** The dead-letter queue: a recovered execution's entry is removed. */
+  readonly deadLetters: Pick<DeadLetterQueue, 'remove'>;
   readonly registry: NodeRegistry;
   readonly queue: Enqueuer;
   readonly signals: ExecutionSignals;

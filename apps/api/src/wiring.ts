@@ -23,8 +23,8 @@ export interface ApiClients {
   readonly db: Db;
   readonly redis: Redis;
   readonly queue: ExecutionQueue;
-  /** The queue's DLQ, read for `linkflow_dlq_size`. */
-  readonly dlq: Pick<DeadLetterQueue, 'size'>;
+  /** The queue's DLQ, read for `linkflow_dlq_size`; recover removes an execution's entry. */
+  readonly dlq: Pick<DeadLetterQueue, 'size' | 'remove'>;
   readonly registry: NodeRegistry;
   readonly logger: FastifyBaseLogger;
   readonly bodyLimit: number;
@@ -47,6 +47,7 @@ export function wireApiDeps(clients: ApiClients): AppDeps {
     tenants: createTenantDirectory({ pool: db.pool }),
     logs: createLogRepository({ pool: db.pool }),
     recovery: createRecoveryRepository({ pool: db.pool }),
+    deadLetters: clients.dlq,
     registry: clients.registry,
     queue,
     signals: createQueueSignals({ redis, queue }),

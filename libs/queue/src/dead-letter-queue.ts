@@ -55,6 +55,11 @@ export interface DeadLetterQueue {
    */
   add(executionId: string, reason: string): Promise<string>;
   /**
+   * Removes the entry of an execution (recovered, so no longer dead); false when it has none.
+   * @throws AppError `QUEUE_UNAVAILABLE` when Redis fails or times out.
+   */
+  remove(executionId: string): Promise<boolean>;
+  /**
    * Number of entries (for `linkflow_dlq_size` and the status route).
    * @throws AppError `QUEUE_UNAVAILABLE` when Redis fails or times out.
    */
@@ -102,6 +107,8 @@ export function createDeadLetterQueue(options: DeadLetterQueueOptions): DeadLett
     name,
     queue,
     add,
+    remove: async (executionId) =>
+      (await guarded('dlq.remove', () => queue.remove(executionId))) === 1,
     size: () =>
       guarded('dlq.size', () => queue.getJobCountByTypes('waiting', 'prioritized', 'delayed')),
     close: () => queue.close(),

@@ -172,6 +172,22 @@ describe('checkpoints and recover', () => {
     expect(await refused(another)).toBe(409);
   });
 
+  it('removes the dead-letter entry of an execution it recovers', async () => {
+    const workflowId = await createWorkflow(flakyWorkflow('dlq'));
+    const failed = await startAndWait(workflowId, ['failed']);
+    await h.dlq.add(failed.id, 'stalled too often');
+    const other = await startAndWait(await createWorkflow(flakyWorkflow('dlq-other')), ['failed']);
+    await h.dlq.add(other.id, 'stalled too often');
+    expect(await h.dlq.size()).toBe(2);
+    // ACT
+    const res = await h.request('POST', `/api/executions/${failed.id}/recover`);
+    // ASSERT: its entry is gone (the DLQ size no longer counts it), the other one stays
+    expect(res.statusCode).toBe(202);
+    expect(await h.dlq.queue.getJob(failed.id)).toBeUndefined();
+    expect(await h.dlq.size()).toBe(1);
+    expect((await waitFor(failed.id, ['success', 'failed'])).status).toBe('success');
+  });
+
   it('refuses with 409 a failed execution whose node runs retention purged', async () => {
     const workflowId = await createWorkflow(flakyWorkflow('purged'));
     const failed = await startAndWait(workflowId, ['failed']);

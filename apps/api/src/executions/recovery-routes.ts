@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Clock } from '@linkflow/domain';
+import type { DeadLetterQueue } from '@linkflow/queue';
 import type { ExecutionRepository, RecoveryRepository } from '@linkflow/store';
 import { principalOf } from '../auth/auth.ts';
 import { apiErrors } from '../http/api-errors.ts';
@@ -14,6 +15,7 @@ export interface RecoveryRouteDeps {
   readonly executions: ExecutionRepository;
   readonly recovery: RecoveryRepository;
   readonly queue: Enqueuer;
+  readonly deadLetters: Pick<DeadLetterQueue, 'remove'>;
   readonly signals: Pick<ExecutionSignals, 'traceContext'>;
   readonly clock: Clock;
 }
@@ -65,12 +67,18 @@ async function enqueueRecovered(
   job: Parameters<Enqueuer['requeue']>[0],
   log: FastifyBaseLogger,
 ): Promise<void> {
-  try {
-    await deps.queue.requeue(job);
-  } catch (err) {
-    // Committed as pending: the executors' reconciler enqueues it once Redis answers again.
-    log.warn({ err, executionId: job.executionId }, 'enqueue after recover failed; reconciler');
-  }
+  const executionId = job.executionId;
+  const [enqueued, undead] = await Promise.allSettled([
+    deps.queue.requeue(job),
+    // A dead-lettered execution that recovers is no longer dead: its entry would keep
+    // linkflow_dlq_size up and offer a replay of a live execution.
+    deps.deadLetters.remove(executionId),
+  ]);
+  // Committed as pending: the executors' reconciler enqueues it once Redis answers again.
+  if (enqueued.status === 'rejected')
+    log.warn({ err: enqueued.reason, executionId }, 'enqueue after recover failed; reconciler');
+  if (undead.status === 'rejected')
+    log.warn({ err: undead.reason, executionId }, 'DLQ entry of a recovered execution left');
 }
 
 function registerRecover(app: FastifyInstance, deps: RecoveryRouteDeps): void {

@@ -7,6 +7,7 @@ import {
   createDeadLetterQueue,
   createExecutionQueue,
   createRedis,
+  type DeadLetterQueue,
   type ExecutionQueue,
 } from '@linkflow/queue';
 import { createApiKeyRepository, createDb, type Db } from '@linkflow/store';
@@ -23,6 +24,8 @@ export interface ApiHarness {
   readonly app: FastifyInstance;
   readonly db: Db;
   readonly queue: ExecutionQueue;
+  /** The queue's dead-letter queue. */
+  readonly dlq: DeadLetterQueue;
   readonly redis: Redis;
   readonly tenantId: string;
   /** An admin key of the harness tenant. */
@@ -77,6 +80,7 @@ export async function createApiHarness(
     app,
     db,
     queue,
+    dlq,
     redis,
     tenantId,
     adminKey,
