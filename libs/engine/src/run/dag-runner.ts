@@ -101,11 +101,15 @@ class StartLedger {
   /** Announced but not started yet: they take capacity in later projections. */
   private readonly waiting = new Set<string>();
 
-  constructor(workflow: CompiledWorkflow) {
-    // The claim records the roots.
-    this.announced = new Set(
-      workflow.dag.order.filter((id) => (workflow.dag.incoming.get(id)?.length ?? 0) === 0),
+  constructor(workflow: CompiledWorkflow, states: ReadonlyMap<string, NodeState>) {
+    // The claim records the roots; those not settled yet take capacity until they start (with
+    // more roots than max_concurrency, a child announced meanwhile would wait behind them).
+    const roots = workflow.dag.order.filter(
+      (id) => (workflow.dag.incoming.get(id)?.length ?? 0) === 0,
     );
+    this.announced = new Set(roots);
+    for (const id of roots)
+      if (!isNodeTerminal(states.get(id)?.status ?? 'pending')) this.waiting.add(id);
   }
 
   announce(ids: readonly string[]): void {
@@ -154,7 +158,7 @@ export async function runDag(deps: NodeRunnerDeps, req: DagRunRequest): Promise<
       ? undefined
       : new RetainedOutputs(deps.maxRetainedOutputBytes, outputsOf(states));
   let overflow: Outcome | undefined;
-  const ledger = new StartLedger(workflow);
+  const ledger = new StartLedger(workflow, states);
   const start = (id: string) => {
     const node = workflow.nodes.get(id);
     if (!node) return;
