@@ -7,6 +7,7 @@ import {
   ACTIVE_STATUSES,
   CLAIMABLE_STATUSES,
   CLAIMED_STATUS,
+  DEFAULT_MAX_CONCURRENCY,
   FAILED_STATUS,
   RECOVERED_STATUS,
   statusesAllowing,
@@ -26,8 +27,10 @@ export const RESTARTABLE = `('running', 'pending')`;
  * pending|running (claimable) → running (claimed), attempt + 1, leased to $3 for $4 ms; returns
  * the pinned definition, whether it is a recovered execution (pending again after a
  * `failed → pending` or `running → pending` transition, claimed before or not) and, on a
- * resume (a re-take, or a recovered execution), the checkpoints. The root nodes (no incoming edge)
- * that have not settled are recorded `running`: they start right after the claim.
+ * resume (a re-take, or a recovered execution), the checkpoints. The root nodes (no incoming
+ * edge) that have not settled are recorded `running`, the first `max_concurrency` of them in
+ * definition order: they start right after the claim (the engine's StartLedger counts the
+ * same ones; later roots are marked as they start).
  */
 export const CLAIM_SQL = `with req as (
     select * from unnest($1::text[], $2::timestamptz[]) with ordinality as r(id, at, ord)
@@ -46,11 +49,16 @@ export const CLAIM_SQL = `with req as (
     where prev_status in ${sqlStatusList(statusesAllowing('start'))}
   ), roots as (
     insert into node_runs (execution_id, node_id, type, status, attempts, started_at, updated_at)
-    select upd.id, n->>'id', coalesce(n->>'type', 'unknown'), 'running', 1, upd.at, now()
+    select upd.id, r.n->>'id', coalesce(r.n->>'type', 'unknown'), 'running', 1, upd.at, now()
     from upd join workflow_versions wv on wv.workflow_id = upd.workflow_id and wv.version = upd.workflow_version
-      cross join lateral jsonb_array_elements(wv.definition->'nodes') n
-    where n->>'id' is not null and not exists (
-      select 1 from jsonb_array_elements(wv.definition->'edges') ed where ed->>'to' = n->>'id')
+      cross join lateral (
+        select x.n from jsonb_array_elements(wv.definition->'nodes') with ordinality as x(n, ord)
+        where x.n->>'id' is not null
+          and not exists (select 1 from jsonb_array_elements(wv.definition->'edges') ed where ed->>'to' = x.n->>'id')
+          and not exists (select 1 from node_runs s where s.execution_id = upd.id and s.node_id = x.n->>'id'
+            and s.status not in ${RESTARTABLE})
+        order by x.ord limit coalesce((wv.definition->'settings'->>'max_concurrency')::int, ${DEFAULT_MAX_CONCURRENCY})
+      ) r
     on conflict (execution_id, node_id) do update set status = 'running', attempts = 1, started_at = excluded.started_at,
       finished_at = null, duration_ms = null, error = null, updated_at = now()
     where node_runs.status in ${RESTARTABLE}

@@ -279,6 +279,41 @@ describe('run store fencing', () => {
     expect(await statusOf('a')).toBe('success');
   });
 
+  it('records only as many roots running at the claim as max_concurrency lets start', async () => {
+    const wf = await createWorkflowRepository({ prisma: db.prisma, pool: db.pool, ids }).create(
+      tenantId,
+      {
+        name: 'many-roots',
+        settings: { max_concurrency: 2 },
+        nodes: ['r1', 'r2', 'r3', 'r4'].map((id) => ({
+          id,
+          type: 'transform',
+          config: { expression: '1' },
+        })),
+      },
+    );
+    const created = await createExecutionRepository({ pool: db.pool }).create({
+      id: ids.next(),
+      tenantId,
+      workflowId: wf.id,
+      workflowVersion: 1,
+      priority: 'normal',
+      inputData: {},
+      at: new Date(),
+    });
+    if (created.outcome !== 'created') throw new TypeError('not created');
+    const id = created.execution.id;
+    const store = createRunStore({ pool: db.pool });
+    const first = await store.claim(id, new Date());
+    if (!first.claimed) throw new TypeError('no claim');
+    // ASSERT: two start now; the other two wait for a slot (no row yet)
+    expect(await nodeStatuses(id)).toEqual({ r1: 'running', r2: 'running' });
+    // a resume counts only the roots not settled yet
+    await store.checkpoint(first.execution.fence, { ...write(1), nodeId: 'r1' });
+    expect((await store.claim(id, new Date())).claimed).toBe(true);
+    expect(await nodeStatuses(id)).toEqual({ r1: 'success', r2: 'running', r3: 'running' });
+  });
+
   it('leaves no node run running on a dead-lettered execution', async () => {
     const store = createRunStore({ pool: db.pool });
     const id = await newExecution();

@@ -129,12 +129,15 @@ describe('runDag records every started node running before or as it starts', () 
     // Shown running: started and not settled, or announced (recorded running) and not started.
     const inFlight = new Set<string>();
     const announcedWaiting = new Set<string>();
+    const unannounced: string[] = [];
+    const announcedEver: string[] = [];
     let mostShown = 0;
     const observe = () => (mostShown = Math.max(mostShown, inFlight.size + announcedWaiting.size));
     const outcome = await withNodeDeps(registry, { slots: 8, maxOutputBytes: 1024 }, (deps) =>
       runDag(
         deps,
         dagRequest(workflow, {
+          onUnannounced: (ids) => unannounced.push(...ids),
           onStarted: (id) => {
             announcedWaiting.delete(id);
             inFlight.add(id);
@@ -143,6 +146,7 @@ describe('runDag records every started node running before or as it starts', () 
           onSettled: (id, _result, next) => {
             inFlight.delete(id);
             for (const started of next?.starting ?? []) announcedWaiting.add(started);
+            announcedEver.push(...(next?.starting ?? []));
             observe();
             return Promise.resolve();
           },
@@ -151,5 +155,8 @@ describe('runDag records every started node running before or as it starts', () 
     );
     expect(outcome.status).toBe('success');
     expect(mostShown).toBeLessThanOrEqual(2);
+    // the claim recorded r1 and r2 only: r3 and r4, like c, are recorded by a checkpoint or
+    // a mark as they start
+    expect([...announcedEver, ...unannounced].sort()).toEqual(['c', 'r3', 'r4']);
   });
 });

@@ -102,14 +102,15 @@ class StartLedger {
   private readonly waiting = new Set<string>();
 
   constructor(workflow: CompiledWorkflow, states: ReadonlyMap<string, NodeState>) {
-    // The claim records the roots; those not settled yet take capacity until they start (with
-    // more roots than max_concurrency, a child announced meanwhile would wait behind them).
-    const roots = workflow.dag.order.filter(
-      (id) => (workflow.dag.incoming.get(id)?.length ?? 0) === 0,
-    );
+    // The claim records the first `max_concurrency` roots not settled yet (definition order):
+    // they take capacity until they start. Later roots are marked as they start.
+    const { dag, settings } = workflow;
+    const roots = dag.order
+      .filter((id) => (dag.incoming.get(id)?.length ?? 0) === 0)
+      .filter((id) => !isNodeTerminal(states.get(id)?.status ?? 'pending'))
+      .slice(0, settings.max_concurrency);
     this.announced = new Set(roots);
-    for (const id of roots)
-      if (!isNodeTerminal(states.get(id)?.status ?? 'pending')) this.waiting.add(id);
+    for (const id of roots) this.waiting.add(id);
   }
 
   announce(ids: readonly string[]): void {
