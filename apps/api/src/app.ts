@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Clock, IdGen } from '@linkflow/domain';
 import type { NodeRegistry } from '@linkflow/nodes';
+import type { DeadLetterQueue } from '@linkflow/queue';
 import type {
   ExecutionRepository,
   LogRepository,
@@ -45,6 +46,8 @@ export interface AppDeps {
   readonly hub: EventHub;
   readonly ws: WsConfig;
   readonly recovery: RecoveryRepository;
+  /** The dead-letter queue: a recovered execution's entry is removed. */
+  readonly deadLetters: Pick<DeadLetterQueue, 'remove'>;
   readonly registry: NodeRegistry;
   readonly queue: Enqueuer;
   readonly signals: ExecutionSignals;
@@ -119,7 +122,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerLogRoutes(app, deps);
   registerStreamRoutes(app, { ...deps, streams });
   registerExecutionMetricsRoute(app, deps);
-  registerRecoveryRoutes(app, { ...deps, deadLetters: deps.admin.dlq });
+  registerRecoveryRoutes(app, deps);
   registerAdminRoutes(app, deps.admin);
   app.addHook('onClose', async () => {
     await Promise.allSettled([deps.admin.queues.close(), deps.admin.dlq.close()]);

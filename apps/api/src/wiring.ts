@@ -37,8 +37,8 @@ export interface ApiClients {
   readonly subscriber: Redis;
   readonly ws: WsConfig;
   readonly queue: ExecutionQueue;
-  /** The queue's DLQ, read for `linkflow_dlq_size`. */
-  readonly dlq: Pick<DeadLetterQueue, 'size'>;
+  /** The queue's DLQ, read for `linkflow_dlq_size`; recover removes an execution's entry. */
+  readonly dlq: Pick<DeadLetterQueue, 'size' | 'remove'>;
   readonly registry: NodeRegistry;
   readonly logger: FastifyBaseLogger;
   readonly bodyLimit: number;
@@ -72,6 +72,7 @@ export function wireApiDeps(clients: ApiClients): AppDeps {
     hub,
     ws: clients.ws,
     recovery: createRecoveryRepository({ pool: db.pool }),
+    deadLetters: clients.dlq,
     registry: clients.registry,
     queue: queues,
     signals: createQueueSignals({ redis, queue: queues }),

@@ -104,8 +104,8 @@ export interface DeadLetterSink {
 export type JobStanding =
   /** Waiting, delayed or being processed: some worker will (or does) run it. */
   | { readonly kind: 'live' }
-  /** Failed for good, with the queue's reason. */
-  | { readonly kind: 'failed'; readonly reason: string | undefined }
+  /** Failed for good, with the queue's reason and when it failed (where the queue knows). */
+  | { readonly kind: 'failed'; readonly reason: string | undefined; readonly failedAt?: Date }
   /** No job, or one that finished: nothing will run the execution unless it is requeued. */
   | { readonly kind: 'none' };
 

@@ -170,7 +170,11 @@ describe('requeue', () => {
       workers.push(worker);
     });
     await Promise.all(workers.splice(0).map((worker) => worker.close()));
-    expect(await queue.status(executionId)).toEqual({ state: 'failed', failedReason: 'gave up' });
+    expect(await queue.status(executionId)).toEqual({
+      state: 'failed',
+      failedReason: 'gave up',
+      finishedOn: expect.any(Number),
+    });
     // enqueue alone changes nothing while the failed job exists
     await queue.enqueue({ executionId, tenantId: 'acme', priority: 'normal' });
     expect((await queue.status(executionId)).state).toBe('failed');

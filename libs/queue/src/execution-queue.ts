@@ -94,6 +94,8 @@ export interface ExecutionJobStatus {
   readonly state: JobState | 'unknown' | 'missing';
   /** BullMQ's failure reason of a `failed` job. */
   readonly failedReason?: string;
+  /** When a `failed` job failed (epoch ms, the failing worker's clock). */
+  readonly finishedOn?: number;
 }
 
 const LIVE_STATES: ReadonlySet<string> = new Set([
@@ -181,7 +183,9 @@ export function createExecutionQueue(options: ExecutionQueueOptions): ExecutionQ
       const job = await queue.getJob(executionId);
       if (job === undefined) return { state: 'missing' };
       const state = await job.getState();
-      return state === 'failed' ? { state, failedReason: job.failedReason } : { state };
+      if (state !== 'failed') return { state };
+      const { failedReason, finishedOn } = job;
+      return finishedOn === undefined ? { state, failedReason } : { state, failedReason, finishedOn };
     });
   }
 

@@ -7,6 +7,7 @@ import {
   type NewLogEntry,
   type NodeRunWrite,
 } from '@linkflow/domain';
+import { RESTARTABLE } from './run-store-sql.ts';
 import { sqlStatus } from './status-sql.ts';
 import { MicroBatcher } from '@linkflow/domain';
 
@@ -55,7 +56,7 @@ const BATCH_SQL = `with w as (
     from st join ok on ok.ord = st.w_ord
     on conflict (execution_id, node_id) do update set status = 'running', attempts = 1, started_at = excluded.started_at,
       finished_at = null, duration_ms = null, error = null, updated_at = now()
-    where node_runs.status in ('running', 'pending')
+    where node_runs.status in ${RESTARTABLE}
     returning 1
   ), counts as (
     select ok.exec_id, count(*)::int as n from ok join l on l.w_ord = ok.ord group by ok.exec_id

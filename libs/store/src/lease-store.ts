@@ -74,6 +74,7 @@ export function createLeaseStore(deps: { pool: pg.Pool; leaseMs?: number }) {
         status: 'pending' | 'running';
         created_at: Date;
         worker_tags: unknown;
+        updated_at: Date;
       }>(ORPHANS_SQL, [
         options.pendingGraceMs,
         options.after?.createdAt ?? null,
@@ -89,6 +90,7 @@ export function createLeaseStore(deps: { pool: pg.Pool; leaseMs?: number }) {
         workerTags: Array.isArray(r.worker_tags)
           ? r.worker_tags.filter((t): t is string => typeof t === 'string')
           : [],
+        updatedAt: r.updated_at,
       }));
     },
   };

@@ -19,18 +19,22 @@ const list = (values: readonly string[]) => `(${values.map((v) => `'${v}'`).join
 
 /**
  * `$1` of tenant `$2` back to pending (at `$3`, reason `$4`) when it failed, or when it is
- * running and its lease has expired or was released (the holder is gone). Its failed,
+ * running and its lease has expired or was released (the holder is gone), and retention has
+ * not purged it (its node runs are gone: a rerun would repeat every node, side effects
+ * included). Retention locks the rows it purges, so a recover waits for it and then sees
+ * `purged_at`. Its failed,
  * cancelled and interrupted node runs go back to `pending` (rerun); successes and skips stay
  * as checkpoints. `started_at`, `finished_at`, output and error are cleared: the resumed run
  * gets a fresh start (its timeout counts from it); the transitions keep the history.
  */
 const RECOVER_SQL = `with cur as (
-    select id, status, priority, workflow_id, workflow_version, lease_expires_at > now() as lease_live
+    select id, status, priority, workflow_id, workflow_version, lease_expires_at > now() as lease_live,
+      purged_at is not null as purged
     from executions where id = $1 and ($2::text is null or tenant_id = $2) for update
   ), upd as (
     update executions e set status = ${sqlStatus(RECOVERED_STATUS)}, error = null, output = null, started_at = null,
       finished_at = null, lease_owner = null, lease_expires_at = null, updated_at = $3
-    from cur where e.id = cur.id and cur.status in ${sqlStatusList(statusesAllowing('recover'))}
+    from cur where e.id = cur.id and not cur.purged and cur.status in ${sqlStatusList(statusesAllowing('recover'))}
       and (cur.status = ${sqlStatus(FAILED_STATUS)} or (cur.status = ${sqlStatus(CLAIMED_STATUS)} and not coalesce(cur.lease_live, false)))
     returning e.id, cur.status as from_status
   ), tr as (
@@ -41,7 +45,7 @@ const RECOVER_SQL = `with cur as (
       output_bytes = 0, updated_at = $3
     from upd where nr.execution_id = upd.id and nr.status in ${list(RERUN)}
   )
-  select cur.status as before, cur.priority, coalesce(cur.lease_live, false) as lease_live,
+  select cur.status as before, cur.priority, coalesce(cur.lease_live, false) as lease_live, cur.purged,
     exists(select 1 from upd) as changed,
     coalesce(v.definition->'settings'->'worker_tags', '[]'::jsonb) as worker_tags
   from cur left join workflow_versions v on v.workflow_id = cur.workflow_id and v.version = cur.workflow_version`;
@@ -64,6 +68,8 @@ export type RecoverOutcome =
       readonly status: ExecutionStatus;
       /** A running execution refused because its holder's lease is live. */
       readonly leaseLive: boolean;
+      /** Refused because retention deleted its node runs (nothing to resume from). */
+      readonly purged: boolean;
     };
 
 /** One node's checkpoint as stored. */
@@ -94,12 +100,19 @@ export function createRecoveryRepository(deps: { pool: pg.Pool }) {
         before: ExecutionStatus;
         priority: Priority;
         lease_live: boolean;
+        purged: boolean;
         changed: boolean;
         worker_tags: unknown;
       }>(RECOVER_SQL, [id, tenantId, change.at, change.reason]);
       const row = res.rows[0];
       if (!row) return { outcome: 'not_found' };
-      if (!row.changed) return { outcome: 'refused', status: row.before, leaseLive: row.lease_live };
+      if (!row.changed)
+        return {
+          outcome: 'refused',
+          status: row.before,
+          leaseLive: row.lease_live,
+          purged: row.purged,
+        };
       const tags = Array.isArray(row.worker_tags) ? row.worker_tags : [];
       return {
         outcome: 'recovered',

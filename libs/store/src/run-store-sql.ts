@@ -7,18 +7,30 @@ import {
   ACTIVE_STATUSES,
   CLAIMABLE_STATUSES,
   CLAIMED_STATUS,
+  DEFAULT_MAX_CONCURRENCY,
   FAILED_STATUS,
+  RECOVERED_STATUS,
   statusesAllowing,
 } from '@linkflow/domain';
 import { sqlStatus, sqlStatusList } from './status-sql.ts';
 
 const CLAIMED = sqlStatus(CLAIMED_STATUS);
+const RECOVERED = sqlStatus(RECOVERED_STATUS);
+
+/**
+ * Node run rows a start may turn `running`: one left `running` by an earlier attempt, or one
+ * a recover put back to `pending` (the node reruns). Settled rows are never touched.
+ */
+export const RESTARTABLE = `('running', 'pending')`;
 
 /**
  * pending|running (claimable) → running (claimed), attempt + 1, leased to $3 for $4 ms; returns
- * the pinned definition and, on a resume (a re-take, or a recovered or replayed execution,
- * claimed before: attempt > 1), the checkpoints. The root nodes (no incoming edge)
- * that have not settled are recorded `running`: they start right after the claim.
+ * the pinned definition, whether it is a recovered execution (pending again after a
+ * `failed → pending` or `running → pending` transition, claimed before or not) and, on a
+ * resume (a re-take, or a recovered execution), the checkpoints. The root nodes (no incoming
+ * edge) that have not settled are recorded `running`, the first `max_concurrency` of them in
+ * definition order: they start right after the claim (the engine's StartLedger counts the
+ * same ones; later roots are marked as they start).
  */
 export const CLAIM_SQL = `with req as (
     select * from unnest($1::text[], $2::timestamptz[]) with ordinality as r(id, at, ord)
@@ -37,24 +49,31 @@ export const CLAIM_SQL = `with req as (
     where prev_status in ${sqlStatusList(statusesAllowing('start'))}
   ), roots as (
     insert into node_runs (execution_id, node_id, type, status, attempts, started_at, updated_at)
-    select upd.id, n->>'id', coalesce(n->>'type', 'unknown'), 'running', 1, upd.at, now()
+    select upd.id, r.n->>'id', coalesce(r.n->>'type', 'unknown'), 'running', 1, upd.at, now()
     from upd join workflow_versions wv on wv.workflow_id = upd.workflow_id and wv.version = upd.workflow_version
-      cross join lateral jsonb_array_elements(wv.definition->'nodes') n
-    where n->>'id' is not null and not exists (
-      select 1 from jsonb_array_elements(wv.definition->'edges') ed where ed->>'to' = n->>'id')
+      cross join lateral (
+        select x.n from jsonb_array_elements(wv.definition->'nodes') with ordinality as x(n, ord)
+        where x.n->>'id' is not null
+          and not exists (select 1 from jsonb_array_elements(wv.definition->'edges') ed where ed->>'to' = x.n->>'id')
+          and not exists (select 1 from node_runs s where s.execution_id = upd.id and s.node_id = x.n->>'id'
+            and s.status not in ${RESTARTABLE})
+        order by x.ord limit coalesce((wv.definition->'settings'->>'max_concurrency')::int, ${DEFAULT_MAX_CONCURRENCY})
+      ) r
     on conflict (execution_id, node_id) do update set status = 'running', attempts = 1, started_at = excluded.started_at,
       finished_at = null, duration_ms = null, error = null, updated_at = now()
-    where node_runs.status in ('running', 'pending')
+    where node_runs.status in ${RESTARTABLE}
   )
   select req.ord::int as ord, cur.status as current_status, upd.id as claimed_id, upd.tenant_id, upd.workflow_id,
     upd.workflow_version, upd.input_data, upd.attempt, upd.timeout_seconds, upd.created_at, upd.started_at,
-    upd.priority, upd.prev_status, v.definition,
-    case when upd.prev_status = ${CLAIMED} or upd.attempt > 1 then (
+    upd.priority, upd.prev_status, v.definition, rec.recovered,
+    case when upd.prev_status = ${CLAIMED} or upd.attempt > 1 or rec.recovered then (
       select coalesce(json_agg(json_build_object('node_id', n.node_id, 'status', n.status, 'output', n.output,
         'error', n.error, 'attempts', n.attempts)), '[]'::json) from node_runs n where n.execution_id = upd.id)
     else '[]'::json end as checkpoints
   from req left join cur on cur.id = req.id left join upd on upd.id = req.id
-    left join workflow_versions v on v.workflow_id = upd.workflow_id and v.version = upd.workflow_version`;
+    left join workflow_versions v on v.workflow_id = upd.workflow_id and v.version = upd.workflow_version
+    left join lateral (select upd.prev_status = ${RECOVERED} and exists (select 1 from execution_transitions t
+      where t.execution_id = upd.id and t.to_status = ${RECOVERED} and t.from_status is not null) as recovered) rec on true`;
 
 /**
  * running → success|failed with output, error, summed cost, the transition and the last log
@@ -119,14 +138,24 @@ export const MARK_STARTED_SQL = `with e as (
   from e cross join unnest($3::text[], $4::text[]) as s(node_id, type)
   on conflict (execution_id, node_id) do update set status = 'running', attempts = 1, started_at = excluded.started_at,
     finished_at = null, duration_ms = null, error = null, updated_at = now()
-  where node_runs.status in ('running', 'pending')`;
+  where node_runs.status in ${RESTARTABLE}`;
 
-/** A job that could not be processed (dead-lettered): pending|running → failed, recorded. */
+/**
+ * A job that could not be processed (dead-lettered): pending|running → failed, recorded. Node
+ * runs still `running` (the crashed worker's, or the claim's roots) end `cancelled`, timed, as
+ * a final write records them: none stays `running` on a failed execution.
+ */
 export const MARK_DEAD_SQL = `with cur as (
     select id, status from executions where id = $1 and status in ${sqlStatusList(statusesAllowing('fail'))} for update
   ), upd as (
     update executions e set status = ${sqlStatus(FAILED_STATUS)}, error = $2, finished_at = $3, updated_at = $3
     from cur where e.id = cur.id returning e.id, cur.status as from_status
+  ), unsettled as (
+    update node_runs nr set status = 'cancelled',
+      error = '{"type":"CANCELLATION","message":"the execution ended before the node finished"}'::jsonb,
+      finished_at = $3, updated_at = $3,
+      duration_ms = greatest(0, floor(extract(epoch from $3 - nr.started_at) * 1000))::int
+    from upd where nr.execution_id = upd.id and nr.status = 'running'
   ), tr as (
     insert into execution_transitions (execution_id, from_status, to_status, at, reason)
     select id, from_status, ${sqlStatus(FAILED_STATUS)}, $3, $4 from upd
@@ -160,11 +189,8 @@ export const RELEASE_LEASE_SQL = `update executions set lease_expires_at = now()
  * Non-terminal executions nobody holds: running with an expired lease, or pending (no lease)
  * for longer than `$1` ms. Keyset-paged on (created_at, id) after `$2`/`$3`, `$4` at a time.
  */
-export const ORPHANS_SQL = `select e.id, e.tenant_id, e.priority, e.status, e.created_at,
-    coalesce(v.definition->'settings'->'worker_tags', '[]'::jsonb) as worker_tags
-  from executions e
-    left join workflow_versions v on v.workflow_id = e.workflow_id and v.version = e.workflow_version
-  where e.status in ${sqlStatusList(ACTIVE_STATUSES)}
-    and coalesce(e.lease_expires_at, e.created_at + $1::int * interval '1 millisecond') < now()
-    and ($2::timestamptz is null or (e.created_at, e.id) > ($2::timestamptz, $3::text))
-  order by e.created_at, e.id limit $4`;
+export const ORPHANS_SQL = `select id, tenant_id, priority, status, created_at, updated_at from executions
+  where status in ${sqlStatusList(ACTIVE_STATUSES)}
+    and coalesce(lease_expires_at, created_at + $1::int * interval '1 millisecond') < now()
+    and ($2::timestamptz is null or (created_at, id) > ($2::timestamptz, $3::text))
+  order by created_at, id limit $4`;

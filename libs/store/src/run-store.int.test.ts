@@ -7,6 +7,7 @@ import { createExecutionRepository } from './execution-repository.ts';
 import { createLeaderLock } from './leader-lock.ts';
 import type { NodeRunWrite, OrphanExecution } from '@linkflow/domain';
 import { createLeaseStore, type LeaseStore } from './lease-store.ts';
+import { createRecoveryRepository } from './recovery-repository.ts';
 import { createRunStore } from './run-store.ts';
 import { createWorkflowRepository } from './workflow-repository.ts';
 
@@ -41,6 +42,14 @@ async function newExecution(): Promise<string> {
   });
   if (created.outcome !== 'created') throw new TypeError('not created');
   return created.execution.id;
+}
+
+async function nodeStatuses(id: string): Promise<Record<string, string>> {
+  const res = await db.pool.query<{ node_id: string; status: string }>(
+    'select node_id, status from node_runs where execution_id = $1 order by node_id',
+    [id],
+  );
+  return Object.fromEntries(res.rows.map((r) => [r.node_id, r.status]));
 }
 
 const write = (output: unknown): NodeRunWrite => ({
@@ -268,6 +277,91 @@ describe('run store fencing', () => {
     await store.markStarted(second.execution.fence, starts, new Date());
     expect(await statusOf('x')).toBe('running');
     expect(await statusOf('a')).toBe('success');
+  });
+
+  it('records only as many roots running at the claim as max_concurrency lets start', async () => {
+    const wf = await createWorkflowRepository({ prisma: db.prisma, pool: db.pool, ids }).create(
+      tenantId,
+      {
+        name: 'many-roots',
+        settings: { max_concurrency: 2 },
+        nodes: ['r1', 'r2', 'r3', 'r4'].map((id) => ({
+          id,
+          type: 'transform',
+          config: { expression: '1' },
+        })),
+      },
+    );
+    const created = await createExecutionRepository({ pool: db.pool }).create({
+      id: ids.next(),
+      tenantId,
+      workflowId: wf.id,
+      workflowVersion: 1,
+      priority: 'normal',
+      inputData: {},
+      at: new Date(),
+    });
+    if (created.outcome !== 'created') throw new TypeError('not created');
+    const id = created.execution.id;
+    const store = createRunStore({ pool: db.pool });
+    const first = await store.claim(id, new Date());
+    if (!first.claimed) throw new TypeError('no claim');
+    // ASSERT: two start now; the other two wait for a slot (no row yet)
+    expect(await nodeStatuses(id)).toEqual({ r1: 'running', r2: 'running' });
+    // a resume counts only the roots not settled yet
+    await store.checkpoint(first.execution.fence, { ...write(1), nodeId: 'r1' });
+    expect((await store.claim(id, new Date())).claimed).toBe(true);
+    expect(await nodeStatuses(id)).toEqual({ r1: 'success', r2: 'running', r3: 'running' });
+  });
+
+  it('leaves no node run running on a dead-lettered execution', async () => {
+    const store = createRunStore({ pool: db.pool });
+    const id = await newExecution();
+    const claim = await store.claim(id, new Date());
+    if (!claim.claimed) throw new TypeError('no claim');
+    expect(await nodeStatuses(id)).toEqual({ a: 'running' });
+    // ACT: its worker crashed too often; the job is dead-lettered
+    expect(await store.markDead(id, 'stalled too often', new Date())).toBe(true);
+    // ASSERT
+    const row = await db.pool.query<{ status: string; finished_at: Date | null; error: unknown }>(
+      'select status, finished_at, error from node_runs where execution_id = $1',
+      [id],
+    );
+    expect(row.rows).toEqual([
+      {
+        status: 'cancelled',
+        finished_at: expect.any(Date),
+        error: { type: 'CANCELLATION', message: 'the execution ended before the node finished' },
+      },
+    ]);
+  });
+
+  it('shows the nodes a recovered execution reruns as running again', async () => {
+    const store = createRunStore({ pool: db.pool });
+    const id = await newExecution();
+    const first = await store.claim(id, new Date());
+    if (!first.claimed) throw new TypeError('no claim');
+    const failedA = { ...write(null), status: 'failed' as const, outputJson: null };
+    await store.checkpoint(first.execution.fence, failedA);
+    await store.markStarted(first.execution.fence, [{ nodeId: 'x', type: 'http' }], new Date());
+    await store.markStarted(first.execution.fence, [{ nodeId: 'y', type: 'http' }], new Date());
+    const error = { type: 'EXECUTION' as const, message: 'a failed', node_id: 'a' };
+    const done = { status: 'failed' as const, output: null, error, at: new Date(), reason: 'x' };
+    expect(await store.finish(first.execution.fence, { ...done, logs: [] })).toBeDefined();
+    const recovery = createRecoveryRepository({ pool: db.pool });
+    expect((await recovery.recover(tenantId, id, { at: new Date(), reason: 'test' })).outcome).toBe(
+      'recovered',
+    );
+    expect(await nodeStatuses(id)).toEqual({ a: 'pending', x: 'pending', y: 'pending' });
+    // ACT: claimed again (root `a` starts), `a` settles announcing `x`, `y` starts unannounced
+    const second = await store.claim(id, new Date());
+    if (!second.claimed) throw new TypeError('no re-claim');
+    expect(await nodeStatuses(id)).toMatchObject({ a: 'running' });
+    const starting = [{ nodeId: 'x', type: 'http' }];
+    await store.checkpoint(second.execution.fence, { ...write(1), starting });
+    await store.markStarted(second.execution.fence, [{ nodeId: 'y', type: 'http' }], new Date());
+    // ASSERT
+    expect(await nodeStatuses(id)).toEqual({ a: 'success', x: 'running', y: 'running' });
   });
 
   it('lists a pending execution past the grace period as an orphan', async () => {

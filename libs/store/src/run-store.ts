@@ -164,6 +164,7 @@ function toClaimed(executionId: string, row: Record<string, unknown>): ClaimedEx
     definition: row['definition'] as WorkflowDefinition,
     inputData: row['input_data'],
     previousStatus: row['prev_status'] as ExecutionStatus,
+    recovered: row['recovered'] === true,
     priority: row['priority'] as string,
     timeoutSeconds: row['timeout_seconds'] as number | null,
     createdAt: row['created_at'] as Date,

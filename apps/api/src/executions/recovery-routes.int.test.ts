@@ -172,6 +172,38 @@ describe('checkpoints and recover', () => {
     expect(await refused(another)).toBe(409);
   });
 
+  it('removes the dead-letter entry of an execution it recovers', async () => {
+    const workflowId = await createWorkflow(flakyWorkflow('dlq'));
+    const failed = await startAndWait(workflowId, ['failed']);
+    await h.dlq.add(failed.id, 'stalled too often');
+    const other = await startAndWait(await createWorkflow(flakyWorkflow('dlq-other')), ['failed']);
+    await h.dlq.add(other.id, 'stalled too often');
+    expect(await h.dlq.size()).toBe(2);
+    // ACT
+    const res = await h.request('POST', `/api/executions/${failed.id}/recover`);
+    // ASSERT: its entry is gone (the DLQ size no longer counts it), the other one stays
+    expect(res.statusCode).toBe(202);
+    expect(await h.dlq.queue.getJob(failed.id)).toBeUndefined();
+    expect(await h.dlq.size()).toBe(1);
+    expect((await waitFor(failed.id, ['success', 'failed'])).status).toBe('success');
+  });
+
+  it('refuses with 409 a failed execution whose node runs retention purged', async () => {
+    const workflowId = await createWorkflow(flakyWorkflow('purged'));
+    const failed = await startAndWait(workflowId, ['failed']);
+    // What a retention batch does (the real one would purge other files' executions too).
+    await h.db.pool.query('delete from node_runs where execution_id = $1', [failed.id]);
+    await h.db.pool.query('update executions set purged_at = now() where id = $1', [failed.id]);
+    // ACT
+    const res = await h.request('POST', `/api/executions/${failed.id}/recover`);
+    // ASSERT: nothing to resume from: every node would run again, side effects included
+    expect(res.statusCode).toBe(409);
+    expect(res.json<{ detail: string }>().detail).toContain('purged');
+    const after = (await h.request('GET', `/api/executions/${failed.id}`)).json<ExecutionView>();
+    expect(after.status).toBe('failed');
+    expect(target.counts.get('flaky/purged')).toBe(1);
+  });
+
   it('recovers a running execution whose lease expired: pending again, then run', async () => {
     const workflowId = await createWorkflow(sampleWorkflow('recover-stuck'));
     const id = (

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Clock } from '@linkflow/domain';
+import type { DeadLetterQueue } from '@linkflow/queue';
 import type { ExecutionRepository, RecoveryRepository } from '@linkflow/store';
 import { principalOf } from '../auth/auth.ts';
 import { apiErrors } from '../http/api-errors.ts';
@@ -14,9 +15,8 @@ export interface RecoveryRouteDeps {
   readonly executions: ExecutionRepository;
   readonly recovery: RecoveryRepository;
   readonly queue: Enqueuer;
+  readonly deadLetters: Pick<DeadLetterQueue, 'remove'>;
   readonly signals: Pick<ExecutionSignals, 'traceContext'>;
-  /** The dead-letter queue's entries (a recovered execution leaves it). */
-  readonly deadLetters: { remove(executionId: string): Promise<boolean> };
   readonly clock: Clock;
 }
 
@@ -44,9 +44,10 @@ function registerCheckpoints(app: FastifyInstance, deps: RecoveryRouteDeps): voi
   const schema = {
     params: IdParams,
     tags,
-    response: responses({ 200: described(CheckpointsView, 'Settled nodes, in settle order') }, [
-      400, 404,
-    ]),
+    response: responses(
+      { 200: described(CheckpointsView, 'Settled nodes, in settle order') },
+      [400, 404],
+    ),
   };
   typed.get(
     '/api/executions/:id/checkpoints',
@@ -66,12 +67,18 @@ async function enqueueRecovered(
   job: Parameters<Enqueuer['requeue']>[0],
   log: FastifyBaseLogger,
 ): Promise<void> {
-  try {
-    await deps.queue.requeue(job);
-  } catch (err) {
-    // Committed as pending: the executors' reconciler enqueues it once Redis answers again.
-    log.warn({ err, executionId: job.executionId }, 'enqueue after recover failed; reconciler');
-  }
+  const executionId = job.executionId;
+  const [enqueued, undead] = await Promise.allSettled([
+    deps.queue.requeue(job),
+    // A dead-lettered execution that recovers is no longer dead: its entry would keep
+    // linkflow_dlq_size up and offer a replay of a live execution.
+    deps.deadLetters.remove(executionId),
+  ]);
+  // Committed as pending: the executors' reconciler enqueues it once Redis answers again.
+  if (enqueued.status === 'rejected')
+    log.warn({ err: enqueued.reason, executionId }, 'enqueue after recover failed; reconciler');
+  if (undead.status === 'rejected')
+    log.warn({ err: undead.reason, executionId }, 'DLQ entry of a recovered execution left');
 }
 
 function registerRecover(app: FastifyInstance, deps: RecoveryRouteDeps): void {
@@ -94,18 +101,11 @@ function registerRecover(app: FastifyInstance, deps: RecoveryRouteDeps): void {
       const change = { at: deps.clock.now(), reason: 'recovered by request' };
       const outcome = await deps.recovery.recover(tenantId, id, change);
       if (outcome.outcome === 'not_found') throw apiErrors.notFound('execution', id);
-      if (outcome.outcome === 'refused')
-        throw apiErrors.notRecoverable(id, outcome.status, outcome.leaseLive);
+      if (outcome.outcome === 'refused') throw apiErrors.notRecoverable(id, outcome);
       const trace = deps.signals.traceContext();
       const { priority, workerTags } = outcome;
       const job = { executionId: id, tenantId, priority, workerTags };
       await enqueueRecovered(deps, trace ? { ...job, trace } : job, request.log);
-      // A dead-lettered execution recovered this way is no longer dead: drop its entry.
-      await deps.deadLetters
-        .remove(id)
-        .catch((err: unknown) =>
-          request.log.warn({ err, executionId: id }, 'could not drop the dead-letter entry'),
-        );
       const detail = await deps.executions.get(tenantId, id);
       if (!detail) throw apiErrors.notFound('execution', id);
       return reply.status(202).send(executionView(detail, detail));

@@ -30,13 +30,15 @@ export const apiErrors = {
       kind: 'conflict',
       details: { status },
     }),
-  notRecoverable: (id: string, status: string, leaseLive: boolean) =>
+  notRecoverable: (id: string, refusal: { status: string; leaseLive: boolean; purged: boolean }) =>
     new AppError(
       'EXECUTION_NOT_RECOVERABLE',
-      leaseLive
-        ? `execution '${id}' is running and its worker holds a live lease`
-        : `execution '${id}' is ${status}: only failed or abandoned running executions recover`,
-      { kind: 'conflict', details: { status } },
+      refusal.purged
+        ? `execution '${id}' is ${refusal.status} and retention purged its node runs: nothing to resume from`
+        : refusal.leaseLive
+          ? `execution '${id}' is running and its worker holds a live lease`
+          : `execution '${id}' is ${refusal.status}: only failed or abandoned running executions recover`,
+      { kind: 'conflict', details: { status: refusal.status } },
     ),
   workflowNotRunnable: (problems: readonly FieldProblem[]) =>
     new AppError(

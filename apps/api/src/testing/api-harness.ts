@@ -7,6 +7,7 @@ import {
   createDeadLetterQueue,
   createExecutionQueue,
   createRedis,
+  type DeadLetterQueue,
   type ExecutionQueue,
 } from '@linkflow/queue';
 import { createApiKeyRepository, createDb, type Db } from '@linkflow/store';
@@ -34,6 +35,8 @@ export interface ApiHarness {
   readonly app: FastifyInstance;
   readonly db: Db;
   readonly queue: ExecutionQueue;
+  /** The queue's dead-letter queue. */
+  readonly dlq: DeadLetterQueue;
   readonly redis: Redis;
   /** The log streams' pub/sub connection. */
   readonly subscriber: Redis;
@@ -113,6 +116,7 @@ export async function createApiHarness(
     app,
     db,
     queue,
+    dlq,
     redis,
     subscriber,
     hub: deps.hub,

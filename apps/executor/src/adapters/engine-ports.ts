@@ -38,9 +38,9 @@ export function jobQueuePort(queues: Pick<ExecutionQueues, 'status' | 'requeue'>
     async standing(executionId, workerTags) {
       const job = await queues.status(executionId, workerTags);
       if (isLiveJobState(job.state)) return { kind: 'live' };
-      return job.state === 'failed'
-        ? { kind: 'failed', reason: job.failedReason }
-        : { kind: 'none' };
+      if (job.state !== 'failed') return { kind: 'none' };
+      const failed = { kind: 'failed', reason: job.failedReason } as const;
+      return job.finishedOn === undefined ? failed : { ...failed, failedAt: new Date(job.finishedOn) };
     },
     requeue: (request) => queues.requeue(request),
   };

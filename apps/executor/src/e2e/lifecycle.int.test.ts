@@ -1,6 +1,7 @@
 import { UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeadLetterQueue } from '@linkflow/queue';
+import { createRecoveryRepository, createRunStore } from '@linkflow/store';
 import {
   createScratchDatabase,
   type ScratchDatabase,
@@ -151,6 +152,54 @@ describe('leases and the sweeper', () => {
       } finally {
         await dlq.queue.obliterate({ force: true });
         await dlq.close();
+        await h.close();
+      }
+    },
+  );
+  it(
+    'runs a dead-lettered execution recovered while Redis was down instead of dead-lettering it again',
+    { timeout: 60_000 },
+    async () => {
+      const h = await createExecutorHarness(
+        { EXECUTOR_RECONCILE_AFTER_MS: '500' },
+        { databaseUrl: scratch.url },
+      );
+      try {
+        const id = await h.start(
+          await h.createWorkflow({ name: 'revived', nodes: [n.transform('a', '41 + 1')] }),
+        );
+        // ARRANGE: the job fails for good and the execution is dead-lettered (failed) ...
+        const connection = h.redis.duplicate({ maxRetriesPerRequest: null });
+        const bare = new Worker(
+          h.queueName,
+          () => Promise.reject(new UnrecoverableError('infrastructure gave up')),
+          { connection },
+        );
+        await expect
+          .poll(async () => (await h.queue.getJob(id))?.failedReason, { timeout: 10_000 })
+          .toBe('infrastructure gave up');
+        await bare.close();
+        connection.disconnect();
+        await createRunStore({ pool: h.db.pool }).markDead(
+          id,
+          'infrastructure gave up',
+          new Date(),
+        );
+        // ... then recovered while Redis was down: pending in Postgres, its enqueue never
+        // happened, and the old failed job is still in Redis.
+        const recovered = await createRecoveryRepository({ pool: h.db.pool }).recover(
+          h.tenantId,
+          id,
+          { at: new Date(), reason: 'recovered by request' },
+        );
+        expect(recovered.outcome).toBe('recovered');
+        // ACT: the reconciler finds it
+        await h.startExecutor({ EXECUTOR_RECONCILE_INTERVAL_MS: '300' });
+        // ASSERT: it runs (the stale failed job is not a reason to fail it again)
+        const e = await h.waitFor(id, ['success', 'failed', 'cancelled'], 20_000);
+        expect(e.status).toBe('success');
+        expect(e.output).toEqual({ a: 42 });
+      } finally {
         await h.close();
       }
     },

@@ -35,6 +35,8 @@ export interface ClaimedExecution {
   readonly definition: WorkflowDefinition;
   readonly inputData: unknown;
   readonly previousStatus: ExecutionStatus;
+  /** Put back to pending by a recover (it ran, or was dead-lettered, before). */
+  readonly recovered: boolean;
   readonly priority: string;
   readonly timeoutSeconds: number | null;
   readonly createdAt: Date;
@@ -145,6 +147,8 @@ export interface OrphanExecution {
   readonly createdAt: Date;
   /** `settings.worker_tags` of its pinned workflow version: which queue its job belongs in. */
   readonly workerTags: readonly string[];
+  /** Last change of the row (a claim, a recover, a timeout change). */
+  readonly updatedAt: Date;
 }
 
 /** Keyset position when paging through {@link OrphanExecution}s. */

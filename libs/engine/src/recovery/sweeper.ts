@@ -24,11 +24,22 @@ export interface SweeperOptions {
 
 type Action = 'live' | 'requeued' | 'dead';
 
+/**
+ * A failed job older than the execution's last change is not this run's: the execution was
+ * dead-lettered and then recovered (back to pending) without its new job being enqueued
+ * (Redis down, or the recover's enqueue still on its way). It is requeued (which removes the
+ * old job), not dead-lettered again. Compares the failing worker's clock with the recovering
+ * API's, so a recover within a clock skew of the failure may still be dead-lettered again.
+ */
+function isStale(job: { failedAt?: Date }, e: OrphanExecution): boolean {
+  return job.failedAt !== undefined && job.failedAt.getTime() < e.updatedAt.getTime();
+}
+
 /** Decides what one orphan candidate needs, by the state of its BullMQ job. */
 async function sweepOne(deps: SweeperDeps, e: OrphanExecution): Promise<Action> {
   const job = await deps.queue.standing(e.id, e.workerTags);
   if (job.kind === 'live') return 'live';
-  if (job.kind === 'failed') {
+  if (job.kind === 'failed' && !isStale(job, e)) {
     // Failed for good, but the failed handler never dead-lettered it (its process died,
     // or Redis/Postgres were down meanwhile): finish that now.
     await deps.deadLetterer.once(e.id, job.reason ?? 'job failed');

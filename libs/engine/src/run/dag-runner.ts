@@ -101,11 +101,16 @@ class StartLedger {
   /** Announced but not started yet: they take capacity in later projections. */
   private readonly waiting = new Set<string>();
 
-  constructor(workflow: CompiledWorkflow) {
-    // The claim records the roots.
-    this.announced = new Set(
-      workflow.dag.order.filter((id) => (workflow.dag.incoming.get(id)?.length ?? 0) === 0),
-    );
+  constructor(workflow: CompiledWorkflow, states: ReadonlyMap<string, NodeState>) {
+    // The claim records the first `max_concurrency` roots not settled yet (definition order):
+    // they take capacity until they start. Later roots are marked as they start.
+    const { dag, settings } = workflow;
+    const roots = dag.order
+      .filter((id) => (dag.incoming.get(id)?.length ?? 0) === 0)
+      .filter((id) => !isNodeTerminal(states.get(id)?.status ?? 'pending'))
+      .slice(0, settings.max_concurrency);
+    this.announced = new Set(roots);
+    for (const id of roots) this.waiting.add(id);
   }
 
   announce(ids: readonly string[]): void {
@@ -154,7 +159,7 @@ export async function runDag(deps: NodeRunnerDeps, req: DagRunRequest): Promise<
       ? undefined
       : new RetainedOutputs(deps.maxRetainedOutputBytes, outputsOf(states));
   let overflow: Outcome | undefined;
-  const ledger = new StartLedger(workflow);
+  const ledger = new StartLedger(workflow, states);
   const start = (id: string) => {
     const node = workflow.nodes.get(id);
     if (!node) return;

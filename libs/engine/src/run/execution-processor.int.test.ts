@@ -7,7 +7,7 @@ import type {
   WorkflowDefinition,
 } from '@linkflow/domain';
 import { createNodeRegistry, createTransformNode, type NodeDefinition } from '@linkflow/nodes';
-import { createRunStore } from '@linkflow/store';
+import { createRecoveryRepository, createRunStore } from '@linkflow/store';
 import { useStoreFixture } from '../testing/store-fixture.ts';
 import { CompiledWorkflowCache, processExecution } from './execution-processor.ts';
 import type { RunEvents } from './run-events.ts';
@@ -131,6 +131,29 @@ describe('processExecution on the real store', () => {
     expect(events.at(0)).toEqual({ status: 'running', nodeId: undefined });
     expect(events.at(-1)).toEqual({ status: 'success', nodeId: undefined });
     expect(deps.runs.size).toBe(0);
+  });
+
+  it('counts the timeout of a recovered execution from its new start, even one never claimed before', async () => {
+    // ARRANGE: created an hour ago with a 60 s timeout, dead-lettered before any worker
+    // claimed it (its job failed at the claim), then recovered now
+    const id = await store.createExecution(workflowId, 60);
+    await store.db.pool.query(
+      `update executions set created_at = now() - interval '1 hour' where id = $1`,
+      [id],
+    );
+    expect(await createRunStore({ pool: store.db.pool }).markDead(id, 'gave up', new Date())).toBe(
+      true,
+    );
+    const recovery = createRecoveryRepository({ pool: store.db.pool });
+    expect(
+      (await recovery.recover(store.tenantId, id, { at: new Date(), reason: 'test' })).outcome,
+    ).toBe('recovered');
+    const { deps } = processorOn('engine-int-recovered');
+    // ACT
+    await processExecution(deps, id, new CompiledWorkflowCache());
+    // ASSERT: it ran, rather than timing out at once on its creation time
+    const { execution } = await stored(id);
+    expect(execution).toMatchObject({ status: 'success', output: { d: 'run/run' } });
   });
 
   it('resumes a taken-over execution without re-running its checkpointed nodes', async () => {

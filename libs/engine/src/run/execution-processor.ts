@@ -193,7 +193,7 @@ async function runClaimed(
     at: started,
     level: 'info',
     message:
-      exec.previousStatus === 'pending' && exec.fence.attempt === 1
+      exec.previousStatus === 'pending' && !exec.recovered
         ? 'execution started'
         : `execution resumed from checkpoints (attempt ${exec.fence.attempt})`,
   });
@@ -211,10 +211,11 @@ async function runClaimed(
   deps.runs.add({ handle, fence: exec.fence, reloadTimeout, applyTimeout });
   try {
     const timeoutMs = timeoutMsOf(exec, workflow);
-    // Only a first start counts from creation while pending: a recovered or replayed execution
-    // (pending again, a later attempt) gets its whole timeout from its new start.
+    // A first start counts the timeout from creation while pending; a recovered execution
+    // from its new start (also one dead-lettered before any claim: its attempt is 1 too).
     const pendingTooLong =
-      exec.fence.attempt === 1 &&
+      exec.previousStatus === 'pending' &&
+      !exec.recovered &&
       timeoutMs !== undefined &&
       exec.createdAt.getTime() + timeoutMs <= started.getTime();
     handle.armDeadline(pendingTooLong ? exec.createdAt : exec.startedAt, timeoutMs, started);
