@@ -143,7 +143,7 @@ describe('health, metrics and docs', () => {
     });
     expect((await h.request('GET', '/health/ready', { key: null })).json()).toEqual({
       status: 'ok',
-      checks: { postgres: 'ok', redis: 'ok' },
+      checks: { postgres: 'ok', redis: 'ok', redis_policy: 'ok' },
     });
   });
 
