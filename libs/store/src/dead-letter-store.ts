@@ -22,7 +22,9 @@ export type ReplayOutcome =
   /** failed → pending was recorded now. */
   | { readonly outcome: 'replayed' }
   /** Not failed: a replay that already ran (pending/running) or an execution that ended otherwise. */
-  | { readonly outcome: 'not_failed'; readonly status: ExecutionStatus };
+  | { readonly outcome: 'not_failed'; readonly status: ExecutionStatus }
+  /** Failed, but retention deleted its node runs: nothing to resume from (a rerun would repeat every node). */
+  | { readonly outcome: 'purged'; readonly status: ExecutionStatus };
 
 const FACTS_SQL = `select e.id, e.tenant_id, e.workflow_id, w.name as workflow_name, e.status, e.attempt,
     e.priority, coalesce(v.definition->'settings'->'worker_tags', '[]'::jsonb) as worker_tags
@@ -72,6 +74,7 @@ export function createDeadLetterStore(deps: { pool: pg.Pool }) {
       const outcome = await recovery.recover(null, executionId, { at, reason });
       if (outcome.outcome === 'not_found') return { outcome: 'not_found' };
       if (outcome.outcome === 'recovered') return { outcome: 'replayed' };
+      if (outcome.purged) return { outcome: 'purged', status: outcome.status };
       return { outcome: 'not_failed', status: outcome.status };
     },
   };

@@ -265,4 +265,18 @@ describe('dead-letter routes', () => {
     expect(res.statusCode).toBe(409);
     await dlq.remove(id);
   });
+
+  it('refuses (409) to replay an execution retention purged, keeping its entry and queueing nothing', async () => {
+    const id = await deadLettered();
+    await h.db.pool.query(`update executions set purged_at = now() where id = $1`, [id]);
+    const res = await h.request('POST', `/api/admin/dlq/${id}/replay`);
+    expect(res.statusCode).toBe(409);
+    expect(res.json<{ detail: string }>().detail).toMatch(/purged/);
+    expect(await dlq.get(id)).toBeDefined();
+    expect((await h.queue.status(id)).state).toBe('missing');
+    expect((await h.request('GET', `/api/executions/${id}`)).json()).toMatchObject({
+      status: 'failed',
+    });
+    await dlq.remove(id);
+  });
 });

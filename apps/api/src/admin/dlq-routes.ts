@@ -69,7 +69,8 @@ function registerList(app: FastifyInstance, deps: AdminDeps): void {
  * it as failed and dead-letter the execution again), (2) Postgres records failed → pending,
  * (3) the job is added to its tag set's queue, (4) the DLQ entry is removed. A failure after
  * (2) leaves a pending execution without a job, which the sweeper enqueues; repeating the
- * request finishes steps (3) and (4) (each is idempotent).
+ * request finishes steps (3) and (4) (each is idempotent). An execution retention purged
+ * (nothing to resume from) or that ended otherwise meanwhile is refused (409), its entry kept.
  */
 async function replay(deps: AdminDeps, facts: DeadExecutionFacts): Promise<void> {
   const queue = deps.queues.forTags(facts.workerTags);
@@ -77,7 +78,14 @@ async function replay(deps: AdminDeps, facts: DeadExecutionFacts): Promise<void>
     await runQueueOperation({ operation: 'replay', queue: queue.name, timeoutMs: 5_000 }, () =>
       queue.queue.remove(facts.id),
     );
-    await deps.deadLetters.replay(facts.id, deps.clock.now(), REPLAY_REASON);
+    const outcome = await deps.deadLetters.replay(facts.id, deps.clock.now(), REPLAY_REASON);
+    // Retention purged its node runs (a rerun would repeat every node), or it ended another
+    // way since the facts were read: refuse, and keep the entry for the operator.
+    if (outcome.outcome === 'not_found') throw apiErrors.notFound('execution', facts.id);
+    if (outcome.outcome === 'purged')
+      throw apiErrors.notRecoverable(facts.id, { ...outcome, leaseLive: false, purged: true });
+    if (outcome.outcome === 'not_failed' && isTerminal(outcome.status))
+      throw apiErrors.executionTerminal(facts.id, outcome.status);
   }
   await deps.queues.requeue({
     executionId: facts.id,
