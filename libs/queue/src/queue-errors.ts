@@ -10,6 +10,7 @@ import { AppError, type FieldProblem } from '@linkflow/domain';
  *   answer before its deadline.
  * - `REDIS_EVICTION_POLICY` (unavailable): Redis may evict keys (`maxmemory-policy` is not
  *   `noeviction`), which would silently lose jobs.
+ * - `TOO_MANY_TAG_SETS` (conflict): a new worker tag set would exceed the queues' limit.
  */
 export const queueErrors = {
   invalidJobPayload: (jobName: string, problems: readonly FieldProblem[]) =>
@@ -44,6 +45,12 @@ export const queueErrors = {
         retryable: true,
         details: { operation, queue, timeoutMs },
       },
+    ),
+  tooManyTagSets: (tagSet: string, max: number) =>
+    new AppError(
+      'TOO_MANY_TAG_SETS',
+      `worker_tags [${tagSet}] would be a new tag set, and ${max} distinct tag sets are already in use; reuse an existing set of worker_tags`,
+      { kind: 'conflict', details: { tag_set: tagSet, max } },
     ),
   evictionPolicy: (policy: string) =>
     new AppError(

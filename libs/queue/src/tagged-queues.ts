@@ -6,7 +6,20 @@ import {
   type ExecutionJobStatus,
   type ExecutionQueue,
 } from './execution-queue.ts';
+import { queueErrors } from './queue-errors.ts';
 import { DEFAULT_OPERATION_TIMEOUT_MS, runQueueOperation } from './queue-operation.ts';
+
+/**
+ * Most distinct tag sets one queue set holds. Every tag set is a BullMQ queue that the status
+ * and pause routes read one by one and that each covering executor consumes with its own
+ * worker (and Redis connection), so tenants must not be able to create them without bound.
+ */
+export const MAX_TAG_SETS = 100;
+
+/** Adds a tag set unless the set of tag sets is full: 1 added, 0 known, -1 full (atomic). */
+const ADMIT_TAG_SET = `if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 0 end
+if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then return -1 end
+return redis.call('SADD', KEYS[1], ARGV[1])`;
 
 /**
  * Name of the queue that carries executions requiring `tags`: the base name for untagged
@@ -46,6 +59,13 @@ export interface ExecutionQueues {
    */
   tagSets(): Promise<string[][]>;
   /**
+   * Records a tag set so its executions can be queued (a no-op for untagged or known sets);
+   * producers call it before they store an execution.
+   * @throws AppError `TOO_MANY_TAG_SETS` when {@link ExecutionQueuesOptions.maxTagSets} are in use.
+   * @throws AppError `QUEUE_UNAVAILABLE` when Redis fails or times out.
+   */
+  admitTags(tags: readonly string[] | undefined): Promise<void>;
+  /**
    * Adds the execution's job to the queue of its tag set (recording a new tag set first,
    * and pausing its queue when the untagged one is paused, so a pause covers it too).
    * @throws AppError `QUEUE_UNAVAILABLE`, `INVALID_JOB_PAYLOAD` as {@link ExecutionQueue.enqueue}.
@@ -70,6 +90,8 @@ export interface ExecutionQueuesOptions {
   readonly connection: Redis;
   readonly operationTimeoutMs?: number;
   readonly onError?: (err: Error) => void;
+  /** Defaults to {@link MAX_TAG_SETS}. */
+  readonly maxTagSets?: number;
 }
 
 /** Builds the tag-routed queue set over an existing untagged queue. */
@@ -101,7 +123,11 @@ export function createExecutionQueues(options: ExecutionQueuesOptions): Executio
   const register = async (tags: readonly string[] | undefined): Promise<void> => {
     const key = tagSetKey(tags);
     if (key === '') return;
-    const added = await guarded('tagSets.add', () => connection.sadd(tagSetsKey(baseName), key));
+    const max = options.maxTagSets ?? MAX_TAG_SETS;
+    const added = await guarded('tagSets.add', () =>
+      connection.eval(ADMIT_TAG_SET, 1, tagSetsKey(baseName), key, max),
+    );
+    if (added === -1) throw queueErrors.tooManyTagSets(key, max);
     if (added === 1 && (await guarded('isPaused', () => base.queue.isPaused())))
       await guarded('pause', () => forTags(tags).queue.pause());
   };
@@ -116,6 +142,7 @@ export function createExecutionQueues(options: ExecutionQueuesOptions): Executio
     base,
     forTags,
     tagSets,
+    admitTags: register,
     async enqueue(request) {
       await register(request.workerTags);
       return forTags(request.workerTags).enqueue(request);

@@ -3,7 +3,9 @@ import {
   createDeadLetterQueue,
   createExecutionQueues,
   createWorkerRegistry,
+  MAX_TAG_SETS,
   PRIORITIES,
+  tagSetsKey,
   taggedQueueName,
   type DeadLetterQueue,
   type ExecutionQueues,
@@ -157,6 +159,30 @@ describe('POST /api/admin/queue/pause and /resume', () => {
     expect(resumed.json<{ paused: boolean; queues: string[] }>().queues).toHaveLength(3);
     for (const tags of await queues.tagSets())
       expect(await queues.forTags(tags).queue.isPaused()).toBe(false);
+  });
+});
+
+describe('tag set limit', () => {
+  it('refuses (409) a start that would add a tag set past the limit, storing nothing', async () => {
+    // ARRANGE: the limit filled by a tenant's throwaway tag sets (plus the ones used above)
+    const key = tagSetsKey(h.queue.name);
+    const fill = MAX_TAG_SETS - (await h.redis.scard(key));
+    await h.redis.sadd(key, ...Array.from({ length: fill }, (_, i) => `junk${i}`));
+    const wf = await h.request('POST', '/api/workflows', {
+      body: { ...sampleWorkflow('wf-new-tags'), settings: { worker_tags: ['fresh'] } },
+    });
+    const before = await h.db.pool.query(`select count(*)::int as n from executions`);
+    // ACT
+    const res = await h.request('POST', '/api/executions', {
+      body: { workflow_id: wf.json<{ id: string }>().id, input_data: { total: 1 } },
+    });
+    // ASSERT
+    expect(res.statusCode).toBe(409);
+    expect(res.json()).toMatchObject({ code: 'TOO_MANY_TAG_SETS' });
+    const after = await h.db.pool.query(`select count(*)::int as n from executions`);
+    expect(after.rows[0]).toEqual(before.rows[0]);
+    expect(await h.redis.scard(key)).toBe(MAX_TAG_SETS);
+    await h.redis.srem(key, ...Array.from({ length: fill }, (_, i) => `junk${i}`));
   });
 });
 

@@ -44,6 +44,11 @@ export interface Enqueuer {
   requeue(request: EnqueueJob): Promise<unknown>;
   /** False while Redis is known to be down: a start then fails fast with 503. */
   isConnected?(): boolean;
+  /**
+   * Records the execution's worker tag set before its row is written: a tag set over the
+   * limit is refused (409) instead of leaving an execution pending that can never be queued.
+   */
+  admitTags?(tags: readonly string[]): Promise<void>;
 }
 
 /** What a workflow version needs to start: its problems on this server and its routing. */
@@ -138,6 +143,7 @@ export async function startExecution(
   if (problems.length > 0) throw apiErrors.workflowNotRunnable(problems);
   // Redis known down: refuse before writing anything (a pending row would wait for the sweeper).
   if (deps.queue.isConnected?.() === false) throw apiErrors.queueUnavailable();
+  await deps.queue.admitTags?.(workerTags);
   const result = await deps.executions.create({
     id: deps.ids.next(),
     tenantId: req.tenantId,
