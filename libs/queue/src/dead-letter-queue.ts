@@ -66,6 +66,13 @@ export interface DeadLetterQueue {
    */
   list(offset: number, limit: number): Promise<DeadLetterEntry[]>;
   /**
+   * Where the entry `anchor` now is (its position from the oldest), or `fallback` when it is
+   * gone: a page cursor names the first entry of the next page, so entries removed from
+   * earlier pages (replayed, discarded) do not shift the next page past unseen entries.
+   * @throws AppError `QUEUE_UNAVAILABLE` when Redis fails or times out.
+   */
+  positionOf(anchor: string, fallback: number): Promise<number>;
+  /**
    * The entry of an execution, or undefined.
    * @throws AppError `QUEUE_UNAVAILABLE` when Redis fails or times out.
    */
@@ -85,6 +92,11 @@ export function deadLetterQueueName(name: string): string {
 }
 
 const systemClock: Clock = { now: () => new Date() };
+
+/** Position from the tail (oldest) of ARGV[1] in list KEYS[1], searched from the tail; else ARGV[2]. */
+const POSITION_FROM_OLDEST = `local pos = redis.call('LPOS', KEYS[1], ARGV[1], 'RANK', -1)
+if not pos then return tonumber(ARGV[2]) end
+return redis.call('LLEN', KEYS[1]) - 1 - pos`;
 
 /** Creates the dead-letter queue of the main queue `name`. */
 export function createDeadLetterQueue(options: DeadLetterQueueOptions): DeadLetterQueue {
@@ -125,6 +137,18 @@ export function createDeadLetterQueue(options: DeadLetterQueueOptions): DeadLett
         const jobs = await queue.getJobs(['waiting'], offset, offset + limit - 1, true);
         return jobs.filter((j) => j !== undefined).map((j) => j.data);
       }),
+    positionOf: (anchor, fallback) =>
+      guarded('dlq.position', async () =>
+        Number(
+          await options.connection.eval(
+            POSITION_FROM_OLDEST,
+            1,
+            queue.toKey('wait'),
+            anchor,
+            fallback,
+          ),
+        ),
+      ),
     get: (executionId) => guarded('dlq.get', async () => (await queue.getJob(executionId))?.data),
     remove: (executionId) =>
       guarded('dlq.remove', async () => {

@@ -231,6 +231,34 @@ describe('dead-letter routes', () => {
     for (const id of ids.slice(0, 2)) await dlq.remove(id);
   });
 
+  it('pages on without skipping entries when the operator discards the page just read', async () => {
+    const ids = ['skip-a', 'skip-b', 'skip-c', 'skip-d'];
+    for (const id of ids) await dlq.add(id, 'boom');
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const url: string = `/api/admin/dlq?limit=1${cursor ? `&cursor=${cursor}` : ''}`;
+      const res = await h.request('GET', url);
+      const page = res.json<{ items: { execution_id: string }[]; next_cursor: string | null }>();
+      for (const item of page.items) {
+        seen.push(item.execution_id);
+        expect((await h.request('DELETE', `/api/admin/dlq/${item.execution_id}`)).statusCode).toBe(
+          204,
+        );
+      }
+      cursor = page.next_cursor;
+    } while (cursor !== null);
+    expect(seen).toEqual(ids);
+    // a cursor whose entry has gone meanwhile falls back to its position
+    for (const id of ids) await dlq.add(id, 'boom');
+    const gone = Buffer.from('dlq:2:never-there').toString('base64url');
+    const res = await h.request('GET', `/api/admin/dlq?limit=5&cursor=${gone}`);
+    expect(
+      res.json<{ items: { execution_id: string }[] }>().items.map((i) => i.execution_id),
+    ).toEqual(ids.slice(2));
+    for (const id of ids) await dlq.remove(id);
+  });
+
   /** An execution dead-lettered as the engine does it: failed in Postgres plus a DLQ entry. */
   async function deadLettered(): Promise<string> {
     const id = await startExecution('low');

@@ -14,16 +14,26 @@ const config = { scope: 'admin' as const };
 /** The transition reason a replay records. */
 export const REPLAY_REASON = 'replayed from the dead-letter queue';
 
-/** DLQ cursors are positions from the oldest entry (stable while entries are added). */
-function decodeOffset(cursor: string | undefined): number {
-  if (cursor === undefined) return 0;
-  const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  const match = /^dlq:(\d{1,9})$/.exec(text);
-  if (!match) throw apiErrors.invalidRequest([{ path: '/cursor', message: 'not a DLQ cursor' }]);
-  return Number(match[1]);
+/**
+ * A DLQ cursor names the first entry of the next page and its position from the oldest entry
+ * then: the page starts wherever that entry is now (entries replayed or discarded from earlier
+ * pages do not make it skip unseen ones), or at the position when the entry has gone meanwhile.
+ */
+interface DlqCursor {
+  readonly offset: number;
+  readonly anchor: string;
 }
 
-const encodeOffset = (offset: number) => Buffer.from(`dlq:${offset}`).toString('base64url');
+function decodeCursor(cursor: string | undefined): DlqCursor | undefined {
+  if (cursor === undefined) return undefined;
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  const match = /^dlq:(\d{1,9}):(.{1,128})$/.exec(text);
+  if (!match) throw apiErrors.invalidRequest([{ path: '/cursor', message: 'not a DLQ cursor' }]);
+  return { offset: Number(match[1]), anchor: match[2] ?? '' };
+}
+
+const encodeCursor = (c: DlqCursor) =>
+  Buffer.from(`dlq:${c.offset}:${c.anchor}`).toString('base64url');
 
 function entryView(entry: DeadLetterEntry, facts: DeadExecutionFacts | undefined) {
   return {
@@ -51,13 +61,17 @@ function registerList(app: FastifyInstance, deps: AdminDeps): void {
     },
     async (request) => {
       const limit = request.query.limit ?? 50;
-      const offset = decodeOffset(request.query.cursor);
+      const cursor = decodeCursor(request.query.cursor);
+      const offset = cursor ? await deps.dlq.positionOf(cursor.anchor, cursor.offset) : 0;
       const entries = await deps.dlq.list(offset, limit + 1);
       const page = entries.slice(0, limit);
+      const next = entries[limit];
       const facts = await deps.deadLetters.facts(page.map((e) => e.execution_id));
       return {
         items: page.map((e) => entryView(e, facts.get(e.execution_id))),
-        next_cursor: entries.length > limit ? encodeOffset(offset + limit) : null,
+        next_cursor: next
+          ? encodeCursor({ offset: offset + limit, anchor: next.execution_id })
+          : null,
       };
     },
   );
