@@ -313,4 +313,27 @@ describe('one trace from the API request to every node attempt', () => {
       for (const secret of [...SECRETS, key])
         expect(text.includes(secret), `${secret} in ${place}`).toBe(false);
   });
+
+  it('runs a code node in both processes started with --import instrumentation', async () => {
+    // The API checks the code at create time and the executor runs it, each in a sandbox
+    // worker thread; a worker that inherited the `--import ….ts` flags died on start.
+    const workflow = await api(base, key, 'POST', '/api/workflows', {
+      name: 'traced-code',
+      nodes: [{ id: 'calc', type: 'code', config: { source: 'return { n: 6 * 7 }' } }],
+    });
+    expect(workflow.status).toBe(201);
+    const started = await api(base, key, 'POST', '/api/executions', {
+      workflow_id: String(workflow.body['id']),
+      input_data: {},
+    });
+    expect(started.status).toBe(202);
+    const id = String(started.body['id']);
+    const status = await waitUntil(
+      `execution ${id} ends`,
+      async () => (await api(base, key, 'GET', `/api/executions/${id}`)).body['status'],
+      (s) => s === 'success' || s === 'failed',
+      20_000,
+    );
+    expect(status).toBe('success');
+  });
 });

@@ -101,7 +101,13 @@ export function isCheckReply(value: unknown): value is CheckReply {
 /**
  * Starts a sandbox worker. The script is plain JavaScript resolved next to this file, so it
  * loads the same under node, tsx and vitest (Node 20 cannot run TypeScript in a worker).
+ * It inherits none of the process's `execArgv`: the process is started with
+ * `--import tsx --import ./apps/<app>/src/instrumentation.ts`, and a worker given those
+ * tries to load the `.ts` file before tsx's hooks apply to it, and dies.
  */
 export function spawnSandboxWorker(options: WorkerOptions): Worker {
-  return new Worker(new URL('./sandbox-worker.mjs', import.meta.url), options);
+  return new Worker(new URL('./sandbox-worker.mjs', import.meta.url), {
+    execArgv: [],
+    ...options,
+  });
 }
