@@ -65,6 +65,16 @@ describe('redactText', () => {
     );
   });
 
+  it('recognises percent-encoded parameter names (`%74oken` is `token` to a server)', () => {
+    expect(redactText('GET /api/x/logs/stream?%74oken=lf_k3y&after=1')).toBe(
+      `GET /api/x/logs/stream?%74oken=${REDACTED}&after=1`,
+    );
+    expect(redactText('https://h/?api%5Fkey=abc123&bad=%zz')).toBe(
+      `https://h/?api%5Fkey=${REDACTED}&bad=%zz`,
+    );
+    expect(collectSecretValues({ url: 'https://h/?%74oken=lf_k3y' })).toEqual(['lf_k3y']);
+  });
+
   it('replaces known secret values wherever they appear, longest first', () => {
     expect(redactText('echo: abcd and abcdef', ['abcd', 'abcdef'])).toBe(
       `echo: ${REDACTED} and ${REDACTED}`,

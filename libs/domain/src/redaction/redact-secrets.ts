@@ -46,6 +46,16 @@ const KEY_VALUE =
 /** `Bearer <token>` or `Basic <base64>` anywhere in text. */
 const BEARER = /\b(Bearer)\s+[A-Za-z0-9._~+/-]+=*|\b(Basic)\s+[A-Za-z0-9+/]{8,}={0,2}(?![\w+/=])/g;
 
+/** A parameter name as a query string parser reads it (`%74oken` is `token`). */
+function decodedName(name: string): string {
+  if (!name.includes('%')) return name;
+  try {
+    return decodeURIComponent(name);
+  } catch {
+    return name;
+  }
+}
+
 function quoted(value: string): string {
   const q = value[0];
   return q === '"' || q === "'" ? `${q}${REDACTED}${q}` : REDACTED;
@@ -63,7 +73,7 @@ function scrubText(text: string, values: readonly string[]): string {
   if (out.includes('://')) out = out.replace(URL_PASSWORD, `$1$2:${REDACTED}@`);
   if (out.includes('=')) {
     out = out.replace(QUERY_PARAM, (all, sep: string, name: string) =>
-      isSecretName(name) ? `${sep}${name}=${REDACTED}` : all,
+      isSecretName(decodedName(name)) ? `${sep}${name}=${REDACTED}` : all,
     );
   }
   if (out.includes('=') || out.includes(':')) {
@@ -177,7 +187,8 @@ function secretsInText(text: string, found: Set<string>): void {
     for (const m of text.matchAll(URL_PASSWORD)) if (m[3] !== undefined) found.add(m[3]);
   if (text.includes('='))
     for (const m of text.matchAll(QUERY_PARAM))
-      if (m[2] !== undefined && m[3] !== undefined && isSecretName(m[2])) found.add(m[3]);
+      if (m[2] !== undefined && m[3] !== undefined && isSecretName(decodedName(m[2])))
+        found.add(m[3]);
 }
 
 function collect(value: unknown, found: Set<string>, depth: number): void {
