@@ -131,6 +131,8 @@ export class LogStream {
     this.pumping = true;
     void this.drainQueue().finally(() => {
       this.pumping = false;
+      // Work queued between the queue running dry and this callback found `pumping` still set.
+      if (this.queue.length > 0 || this.overflowed) this.pump();
     });
   }
 
