@@ -4,11 +4,25 @@ import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 const REDACTED = '[REDACTED]';
 
 /** Query parameters that carry secrets (`token`: the API key of a browser's WebSocket). */
-const SECRET_PARAMS = /([?&](?:token|api_key|apikey|access_token)=)[^&#]*/gi;
+const SECRET_PARAM = /^(?:token|api_key|apikey|access_token)$/i;
+/** `?name=value` / `&name=value`, as the query string parser splits them. */
+const QUERY_PARAM = /([?&])([^=&#]*)=([^&#]*)/g;
 
-/** The URL with the values of secret query parameters replaced. */
+/** A parameter name as the query string parser reads it (`%74oken` is `token`). */
+function decodedName(name: string): string {
+  try {
+    return decodeURIComponent(name.replaceAll('+', ' '));
+  } catch {
+    return name;
+  }
+}
+
+/** The URL with the values of secret query parameters replaced, however their names are encoded. */
 export function redactUrl(url: string): string {
-  return url.replace(SECRET_PARAMS, `$1${REDACTED}`);
+  if (!url.includes('?')) return url;
+  return url.replace(QUERY_PARAM, (all, sep: string, name: string) =>
+    SECRET_PARAM.test(decodedName(name)) ? `${sep}${name}=${REDACTED}` : all,
+  );
 }
 
 /**

@@ -29,15 +29,32 @@ export function isSecretName(name: string): boolean {
   return SECRET_NAME.test(name);
 }
 
+/*
+ * The patterns below see text a tenant controls (console lines, error messages, response
+ * bodies), so each is linear in the text: a URL scheme and a parameter name are bounded, and
+ * a `key=value` name only starts where a run of name characters starts (lookbehind) and is
+ * taken whole (`(?=(…))\1` cannot backtrack). Without that, 10 kB of `token-token-…` took
+ * seconds (cubic backtracking) on the executor's event loop.
+ */
 /** `scheme://user:password@`: the password part. */
-const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:/?#@"']*):([^\s/?#@"']+)@/gi;
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]{0,31}:\/\/)([^\s:/?#@"']*):([^\s/?#@"']+)@/gi;
 /** `?name=value` / `&name=value` / `;name=value`. */
-const QUERY_PARAM = /([?&;])([^=&;\s#"']+)=([^&;\s#"']*)/g;
+const QUERY_PARAM = /([?&;])([^=&;\s#"']{1,256})=([^&;\s#"']*)/g;
 /** `password=…`, `"api_key": "…"`, `token: …` in free text. */
 const KEY_VALUE =
-  /(\b[\w-]*(?:passw(?:or)?d|secret|token|api[-_]?key)[\w-]*)(["']?\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&"'}]+)/gi;
+  /(?<![\w-])(?=([\w-]*?(?:passw(?:or)?d|secret|token|api[-_]?key)[\w-]*))\1(["']?\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&"'}]+)/gi;
 /** `Bearer <token>` or `Basic <base64>` anywhere in text. */
 const BEARER = /\b(Bearer)\s+[A-Za-z0-9._~+/-]+=*|\b(Basic)\s+[A-Za-z0-9+/]{8,}={0,2}(?![\w+/=])/g;
+
+/** A parameter name as a query string parser reads it (`%74oken` is `token`). */
+function decodedName(name: string): string {
+  if (!name.includes('%')) return name;
+  try {
+    return decodeURIComponent(name);
+  } catch {
+    return name;
+  }
+}
 
 function quoted(value: string): string {
   const q = value[0];
@@ -56,7 +73,7 @@ function scrubText(text: string, values: readonly string[]): string {
   if (out.includes('://')) out = out.replace(URL_PASSWORD, `$1$2:${REDACTED}@`);
   if (out.includes('=')) {
     out = out.replace(QUERY_PARAM, (all, sep: string, name: string) =>
-      isSecretName(name) ? `${sep}${name}=${REDACTED}` : all,
+      isSecretName(decodedName(name)) ? `${sep}${name}=${REDACTED}` : all,
     );
   }
   if (out.includes('=') || out.includes(':')) {
@@ -170,7 +187,8 @@ function secretsInText(text: string, found: Set<string>): void {
     for (const m of text.matchAll(URL_PASSWORD)) if (m[3] !== undefined) found.add(m[3]);
   if (text.includes('='))
     for (const m of text.matchAll(QUERY_PARAM))
-      if (m[2] !== undefined && m[3] !== undefined && isSecretName(m[2])) found.add(m[3]);
+      if (m[2] !== undefined && m[3] !== undefined && isSecretName(decodedName(m[2])))
+        found.add(m[3]);
 }
 
 function collect(value: unknown, found: Set<string>, depth: number): void {

@@ -78,6 +78,9 @@ export class LogStream {
   /** Subscribes, then replays and streams; resolves once the live phase is under way. */
   async start(): Promise<void> {
     this.socket.on('message', () => this.close('bad_frame'));
+    // Pongs are answered here, not by `ws` (`autoPong: false`): a client that pings and never
+    // reads would otherwise grow the server's write buffer without bound on an idle stream.
+    this.socket.on('ping', (data: Buffer) => this.onPing(data));
     this.socket.on('close', () => this.close('client'));
     const release = await this.deps.hub.watch(this.executionId, {
       onEvent: (event) => this.enqueue({ kind: 'event', event }),
@@ -103,6 +106,12 @@ export class LogStream {
     socket.once('close', () => clearTimeout(kill));
   }
 
+  private onPing(data: Buffer): void {
+    if (this.closed) return;
+    if (this.socket.bufferedAmount > this.deps.maxBufferedBytes) return this.close('slow_consumer');
+    this.socket.pong(data);
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }
@@ -122,6 +131,8 @@ export class LogStream {
     this.pumping = true;
     void this.drainQueue().finally(() => {
       this.pumping = false;
+      // Work queued between the queue running dry and this callback found `pumping` still set.
+      if (this.queue.length > 0 || this.overflowed) this.pump();
     });
   }
 

@@ -59,7 +59,8 @@ async function shutdown(app: FastifyInstance, streams: Set<LogStream>): Promise<
 export async function installWebSocket(app: FastifyInstance): Promise<OpenStreams> {
   const streams: OpenStreams = new Set();
   await app.register(websocket, {
-    options: { maxPayload: MAX_CLIENT_FRAME_BYTES },
+    // Streams answer pings themselves, within their buffer cap (LogStream).
+    options: { maxPayload: MAX_CLIENT_FRAME_BYTES, autoPong: false },
     preClose: async () => shutdown(app, streams),
   });
   return streams;
