@@ -43,18 +43,21 @@ describe('api loadConfig', () => {
       maxBufferedBytes: 1048576,
       drainTimeoutMs: 5000,
       checkIntervalMs: 2000,
+      maxStreamsPerTenant: 100,
     });
     const config = loadConfig({
       API_WS_ALLOWED_ORIGINS: 'https://app.example',
       API_WS_MAX_BUFFERED_BYTES: '65536',
       API_WS_DRAIN_TIMEOUT_MS: '250',
       API_WS_CHECK_INTERVAL_MS: '100',
+      API_WS_MAX_STREAMS_PER_TENANT: '3',
     });
     expect(config.ws).toEqual({
       allowedOrigins: ['https://app.example'],
       maxBufferedBytes: 65536,
       drainTimeoutMs: 250,
       checkIntervalMs: 100,
+      maxStreamsPerTenant: 3,
     });
     expect(() =>
       loadConfig({ API_WS_ALLOWED_ORIGINS: 'app', API_WS_CHECK_INTERVAL_MS: '0' }),

@@ -27,6 +27,8 @@ export interface WsConfig {
   readonly drainTimeoutMs: number;
   /** Period of the Postgres check per streamed execution (status, missed entries). */
   readonly checkIntervalMs: number;
+  /** Streams one tenant may hold open on this process; more are refused with 429. */
+  readonly maxStreamsPerTenant: number;
 }
 
 /**
@@ -47,6 +49,7 @@ export function loadConfig(env: Env): ApiConfig {
         maxBufferedBytes: p.int('API_WS_MAX_BUFFERED_BYTES', 1024 * 1024, 16 * 1024, 1024 ** 3),
         drainTimeoutMs: p.int('API_WS_DRAIN_TIMEOUT_MS', 5_000, 100, 600_000),
         checkIntervalMs: p.int('API_WS_CHECK_INTERVAL_MS', 2_000, 50, 600_000),
+        maxStreamsPerTenant: p.int('API_WS_MAX_STREAMS_PER_TENANT', 100, 1, 100_000),
       },
     }),
   );

@@ -56,6 +56,12 @@ export const apiErrors = {
       kind: 'forbidden',
       details: { origin },
     }),
+  tooManyStreams: (limit: number) =>
+    new AppError(
+      'TOO_MANY_STREAMS',
+      `this tenant already holds ${limit} open log streams on this server; close one first`,
+      { kind: 'too_many_requests', details: { limit } },
+    ),
   upgradeRequired: () =>
     new AppError('UPGRADE_REQUIRED', 'this route is a WebSocket: send an upgrade request', {
       kind: 'user',

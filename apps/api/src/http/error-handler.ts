@@ -11,6 +11,7 @@ const STATUS: Readonly<Record<ErrorKind, number>> = {
   not_found: 404,
   conflict: 409,
   too_large: 413,
+  too_many_requests: 429,
   unavailable: 503,
   internal: 500,
 };
@@ -26,11 +27,12 @@ export const TITLES: Readonly<Record<number, string>> = {
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
 
-/** `Retry-After` of a 503: about one Redis reconnect backoff step. */
+/** `Retry-After` of a 503 (about one Redis reconnect backoff step) and of a 429. */
 export const RETRY_AFTER_SECONDS = 5;
 
 export interface Problem {
@@ -117,7 +119,7 @@ export function sendProblem(
   if (problem.status >= 500) request.log.error({ err: raw }, 'request failed');
   else request.log.info({ code: problem.code, status: problem.status }, 'request rejected');
   // A dependency is down (Redis, Postgres): tell clients when to try again.
-  if (problem.status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+  if (problem.status === 503 || problem.status === 429) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
   return reply.status(problem.status).type('application/problem+json').send(problem);
 }
 

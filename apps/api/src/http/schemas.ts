@@ -39,7 +39,7 @@ export function pageOf<T extends TSchema>(item: T) {
 }
 
 /** Problem statuses a route may declare. */
-export type ProblemStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 500 | 503;
+export type ProblemStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 503;
 
 function problemResponse(status: ProblemStatus) {
   return {

@@ -28,6 +28,7 @@ export const TEST_WS: WsConfig = {
   maxBufferedBytes: 1024 * 1024,
   drainTimeoutMs: 5_000,
   checkIntervalMs: 500,
+  maxStreamsPerTenant: 100,
 };
 
 /** A real API over the test database and a fresh queue, plus a tenant to call it as. */

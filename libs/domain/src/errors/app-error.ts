@@ -17,6 +17,8 @@ export const ERROR_KINDS = [
   'unauthorized',
   'forbidden',
   'too_large',
+  /** A per-client limit (open streams) is reached: 429. */
+  'too_many_requests',
 ] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 

@@ -23,6 +23,37 @@ export interface StreamRouteDeps {
   readonly metrics: Pick<ApiMetrics, 'wsStreams' | 'wsStreamsClosed'>;
 }
 
+/**
+ * Open streams per tenant on this process. `reserve` is checked before the upgrade and taken
+ * by the handler, so concurrent handshakes cannot push a tenant past the limit either.
+ */
+class TenantStreamCounts {
+  private readonly open = new Map<string, number>();
+
+  constructor(private readonly limit: number) {}
+
+  hasRoom(tenantId: string): boolean {
+    return (this.open.get(tenantId) ?? 0) < this.limit;
+  }
+
+  /** Takes a slot; false when the tenant is at the limit. */
+  take(tenantId: string): boolean {
+    const n = this.open.get(tenantId) ?? 0;
+    if (n >= this.limit) return false;
+    this.open.set(tenantId, n + 1);
+    return true;
+  }
+
+  give(tenantId: string): void {
+    const n = (this.open.get(tenantId) ?? 1) - 1;
+    if (n <= 0) this.open.delete(tenantId);
+    else this.open.set(tenantId, n);
+  }
+}
+
+/** Close code of a stream refused after the handshake because its tenant is at the limit. */
+const CLOSE_TOO_MANY = 1008;
+
 /** Frames a client may send are pointless here (the stream is one-way): keep them tiny. */
 const MAX_CLIENT_FRAME_BYTES = 1024;
 /** How long `app.close()` lets sockets finish their close handshake before destroying them. */
@@ -75,6 +106,7 @@ export function registerStreamRoutes(app: FastifyInstance, deps: StreamRouteDeps
   const { streams } = deps;
   app.addHook('onClose', () => deps.hub.close());
   const readState = (id: string) => deps.executions.streamState(id);
+  const perTenant = new TenantStreamCounts(deps.ws.maxStreamsPerTenant);
   app.withTypeProvider<TypeBoxTypeProvider>().route({
     method: 'GET',
     url: '/api/executions/:id/logs/stream',
@@ -87,11 +119,19 @@ export function registerStreamRoutes(app: FastifyInstance, deps: StreamRouteDeps
         principalOf(request).tenantId,
       );
       if (state === undefined) throw apiErrors.notFound('execution', request.params.id);
+      if (!perTenant.hasRoom(principalOf(request).tenantId))
+        throw apiErrors.tooManyStreams(deps.ws.maxStreamsPerTenant);
     },
     handler: () => {
       throw apiErrors.upgradeRequired();
     },
     wsHandler: async (socket, request) => {
+      const tenantId = principalOf(request).tenantId;
+      // Handshakes that passed the check together: the last ones over the limit close.
+      if (!perTenant.take(tenantId)) {
+        socket.close(CLOSE_TOO_MANY, 'too many open streams');
+        return;
+      }
       deps.metrics.wsStreams.inc();
       const stream = new LogStream(socket, request.params.id, request.query.after ?? 0, {
         logs: deps.logs,
@@ -101,6 +141,7 @@ export function registerStreamRoutes(app: FastifyInstance, deps: StreamRouteDeps
         drainTimeoutMs: deps.ws.drainTimeoutMs,
         log: request.log,
         onClosed: (reason: CloseReason) => {
+          perTenant.give(tenantId);
           streams.delete(stream);
           deps.metrics.wsStreams.dec();
           deps.metrics.wsStreamsClosed.inc({ reason });
