@@ -36,6 +36,12 @@ function sharedEnv(options: StackOptions): Record<string, string> {
     REDIS_URL: options.redisUrl,
     LINKFLOW_QUEUE: options.queueName,
     LOG_LEVEL: 'warn',
+    // The stream scenarios hold 2,000 sockets of one tenant (the product default is 100).
+    API_WS_MAX_STREAMS_PER_TENANT: '10000',
+    // large_payload builds a 2 MB output in one JSONata expression: it measures memory, not
+    // the 1 s expression ceiling a tenant gets by default.
+    LINKFLOW_EXPRESSION_TIMEOUT_MS: '30000',
+    ...(process.env['BENCH_OTEL_SDK_DISABLED'] ? { OTEL_SDK_DISABLED: 'true' } : {}),
   };
 }
 
