@@ -1,7 +1,11 @@
 import type { Clock } from '@linkflow/domain';
 import type { NodeRegistry } from '@linkflow/nodes';
 import { settledWithin } from './run/abortable.ts';
-import { BreakerRegistry, type BreakerState } from './breakers/breaker-registry.ts';
+import {
+  BreakerRegistry,
+  type BreakerOptions,
+  type BreakerState,
+} from './breakers/breaker-registry.ts';
 import type {
   DeadLetterSink,
   EngineLogger,
@@ -47,7 +51,10 @@ export interface EngineMetrics {
   cost(usd: number, workflow: string): void;
   nodeRetried(type: string): void;
   nodeAttempted(type: string, status: 'success' | 'failed', seconds: number): void;
+  /** A breaker was made (`closed`) or changed state. */
   breakerChanged(target: string, state: BreakerState): void;
+  /** A breaker changed state (not called when one is made). */
+  breakerTransitioned?(target: string, to: BreakerState): void;
   breakerEvicted(target: string): void;
 }
 
@@ -88,6 +95,10 @@ export interface EngineDeps {
    * reach node logs, outputs or errors, on top of each node config's own secrets.
    */
   readonly secretValues?: readonly string[];
+  /** Thresholds of every breaker (default: the registry's defaults). */
+  readonly breakerOptions?: BreakerOptions;
+  /** Called after a breaker was made, changed state or was evicted (the state publisher). */
+  readonly onBreakerChange?: () => void;
   /** The sweeper's queue, fleet lock and pace; without it this engine does not sweep. */
   readonly sweep?: {
     readonly queue: JobQueuePort;
@@ -179,10 +190,21 @@ function processorDeps(deps: EngineDeps, runs: RunTable, breakers: BreakerRegist
 export function createEngine(deps: EngineDeps): Engine {
   const { log, metrics } = deps;
   const runs = new RunTable();
-  const breakers = new BreakerRegistry(undefined, {
-    onCreate: (target) => metrics?.breakerChanged(target, 'closed'),
-    onStateChange: (target, state) => metrics?.breakerChanged(target, state),
-    onEvict: (target) => metrics?.breakerEvicted(target),
+  const changed = () => deps.onBreakerChange?.();
+  const breakers = new BreakerRegistry(deps.breakerOptions, {
+    onCreate: (target) => {
+      metrics?.breakerChanged(target, 'closed');
+      changed();
+    },
+    onStateChange: (target, state) => {
+      metrics?.breakerChanged(target, state);
+      metrics?.breakerTransitioned?.(target, state);
+      changed();
+    },
+    onEvict: (target) => {
+      metrics?.breakerEvicted(target);
+      changed();
+    },
     now: () => deps.clock.now().getTime(),
   });
   const processor = processorDeps(deps, runs, breakers);

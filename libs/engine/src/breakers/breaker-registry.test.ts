@@ -87,6 +87,43 @@ describe('BreakerRegistry', () => {
   });
 });
 
+describe('BreakerRegistry snapshot', () => {
+  it('lists each breaker with its state, counted failures and last change', async () => {
+    let now = 5_000;
+    registry = new BreakerRegistry(
+      {
+        errorThresholdPercentage: 50,
+        volumeThreshold: 3,
+        resetTimeoutMs: 60_000,
+        rollingCountTimeoutMs: 10_000,
+      },
+      { now: () => now },
+    );
+    await registry.fire('ok:80', () => Promise.resolve(1));
+    now = 6_000;
+    await expect(registry.fire('bad:80', failFinal)).rejects.toBeInstanceOf(NodeError);
+    await expect(registry.fire('bad:80', failRetryable)).rejects.toBeInstanceOf(NodeError);
+    expect(registry.snapshot()).toEqual([
+      { target: 'ok:80', state: 'closed', failures: 0, lastChangeAt: 5_000 },
+      { target: 'bad:80', state: 'closed', failures: 1, lastChangeAt: 6_000 },
+    ]);
+    now = 7_000;
+    // The third call (2 of 3 counted failures) opens it; the fourth never runs.
+    await expect(registry.fire('bad:80', failRetryable)).rejects.toMatchObject({
+      type: 'CONNECTIVITY',
+    });
+    await expect(registry.fire('bad:80', failRetryable)).rejects.toMatchObject({
+      type: 'CIRCUIT_OPEN',
+    });
+    expect(registry.snapshot()[1]).toEqual({
+      target: 'bad:80',
+      state: 'open',
+      failures: 2,
+      lastChangeAt: 7_000,
+    });
+  });
+});
+
 describe('BreakerRegistry eviction', () => {
   const quiet = {
     errorThresholdPercentage: 50,

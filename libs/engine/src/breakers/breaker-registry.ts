@@ -53,6 +53,18 @@ interface Entry {
   readonly breaker: CircuitBreaker<[Action], unknown>;
   lastUsedAt: number;
   inFlight: number;
+  /** When the breaker was made or last changed state (ms, by the registry's clock). */
+  lastChangeAt: number;
+}
+
+/** One breaker as the admin view shows it. */
+export interface BreakerSnapshot {
+  readonly target: string;
+  readonly state: BreakerState;
+  /** Counted (retryable) failures in the current rolling window. */
+  readonly failures: number;
+  /** When it was made or last changed state (ms since the epoch, by the registry's clock). */
+  readonly lastChangeAt: number;
 }
 
 /**
@@ -90,12 +102,17 @@ export class BreakerRegistry {
       rollingCountTimeout: this.options.rollingCountTimeoutMs,
       errorFilter: (err: unknown) => !(err instanceof NodeError && err.retryable),
     });
-    const changed = (state: BreakerState) => () => this.hooks.onStateChange?.(target, state);
+    const now = this.now();
+    const entry: Entry = { breaker, lastUsedAt: now, inFlight: 0, lastChangeAt: now };
+    const changed = (state: BreakerState) => () => {
+      entry.lastChangeAt = this.now();
+      this.hooks.onStateChange?.(target, state);
+    };
     breaker.on('open', changed('open'));
     breaker.on('halfOpen', changed('half_open'));
     breaker.on('close', changed('closed'));
     this.hooks.onCreate?.(target);
-    return { breaker, lastUsedAt: this.now(), inFlight: 0 };
+    return entry;
   }
 
   /** The target's entry, moved to the most recently used end (created when missing). */
@@ -174,6 +191,17 @@ export class BreakerRegistry {
     for (const [target, { breaker: b }] of this.entries)
       out[target] = b.opened ? 'open' : b.halfOpen ? 'half_open' : 'closed';
     return out;
+  }
+
+  /** Every breaker with its state, counted failures and last change (for the admin view). */
+  snapshot(): BreakerSnapshot[] {
+    const states = this.states();
+    return [...this.entries].map(([target, { breaker, lastChangeAt }]) => ({
+      target,
+      state: states[target] ?? 'closed',
+      failures: breaker.stats.failures,
+      lastChangeAt,
+    }));
   }
 
   shutdown(): void {
