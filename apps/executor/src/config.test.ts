@@ -70,4 +70,43 @@ describe('executor loadConfig', () => {
     );
     expect(() => loadConfig({ LINKFLOW_METRICS_MAX_TARGETS: 'many' })).toThrow(ConfigError);
   });
+
+  it('reads the breaker thresholds, keeping the registry defaults when unset', () => {
+    expect(loadConfig({}).breaker).toEqual({
+      errorThresholdPercentage: 50,
+      volumeThreshold: 5,
+      resetTimeoutMs: 10_000,
+      rollingCountTimeoutMs: 10_000,
+    });
+    expect(
+      loadConfig({
+        LINKFLOW_BREAKER_ERROR_PERCENT: '80',
+        LINKFLOW_BREAKER_VOLUME: '2',
+        LINKFLOW_BREAKER_RESET_MS: '500',
+        LINKFLOW_BREAKER_WINDOW_MS: '60000',
+      }).breaker,
+    ).toEqual({
+      errorThresholdPercentage: 80,
+      volumeThreshold: 2,
+      resetTimeoutMs: 500,
+      rollingCountTimeoutMs: 60_000,
+    });
+  });
+
+  it('refuses breaker thresholds out of range, naming each', () => {
+    try {
+      loadConfig({
+        LINKFLOW_BREAKER_ERROR_PERCENT: '101',
+        LINKFLOW_BREAKER_VOLUME: '0',
+        LINKFLOW_BREAKER_RESET_MS: 'soon',
+        LINKFLOW_BREAKER_WINDOW_MS: '5',
+      });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const text = JSON.stringify((err as ConfigError).issues);
+      for (const name of ['ERROR_PERCENT', 'VOLUME', 'RESET_MS', 'WINDOW_MS'])
+        expect(text).toContain(`LINKFLOW_BREAKER_${name}`);
+    }
+  });
 });

@@ -7,6 +7,7 @@ import {
   type Env,
   type SharedConfig,
 } from '@linkflow/domain';
+import { DEFAULT_BREAKER_OPTIONS as BREAKER, type BreakerOptions } from '@linkflow/engine';
 
 export { ConfigError };
 
@@ -56,6 +57,8 @@ export interface ExecutorConfig extends SharedConfig {
   readonly retentionIntervalMs: number;
   /** Retention deletes the executions themselves too (default: keeps their summary). */
   readonly retentionDeleteExecutions: boolean;
+  /** Thresholds of every circuit breaker (LINKFLOW_BREAKER_*). */
+  readonly breaker: BreakerOptions;
 }
 
 /**
@@ -108,6 +111,22 @@ export function loadConfig(env: Env): ExecutorConfig {
       retentionDays: p.int('LINKFLOW_RETENTION_DAYS', 30, 1, 36_500),
       retentionIntervalMs: p.int('LINKFLOW_RETENTION_INTERVAL_MS', 3_600_000, 1_000, 86_400_000),
       retentionDeleteExecutions: p.flag('LINKFLOW_RETENTION_DELETE_EXECUTIONS'),
+      breaker: {
+        errorThresholdPercentage: p.int(
+          'LINKFLOW_BREAKER_ERROR_PERCENT',
+          BREAKER.errorThresholdPercentage,
+          1,
+          100,
+        ),
+        volumeThreshold: p.int('LINKFLOW_BREAKER_VOLUME', BREAKER.volumeThreshold, 1, 1_000_000),
+        resetTimeoutMs: p.int('LINKFLOW_BREAKER_RESET_MS', BREAKER.resetTimeoutMs, 10, 86_400_000),
+        rollingCountTimeoutMs: p.int(
+          'LINKFLOW_BREAKER_WINDOW_MS',
+          BREAKER.rollingCountTimeoutMs,
+          100,
+          86_400_000,
+        ),
+      },
     }),
   );
 }
