@@ -32,6 +32,7 @@ const EXECUTOR_EXPORTS = {
   linkflow_node_duration_seconds: 'histogram',
   linkflow_node_retries_total: 'counter',
   linkflow_circuit_breaker_state: 'gauge',
+  linkflow_circuit_breaker_transitions_total: 'counter',
   linkflow_execution_cost_usd_total: 'counter',
   ...QUEUE,
   ...PROCESS,

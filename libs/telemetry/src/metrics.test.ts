@@ -11,6 +11,7 @@ const EXECUTOR_ONLY = {
   linkflow_node_duration_seconds: 'histogram',
   linkflow_node_retries_total: 'counter',
   linkflow_circuit_breaker_state: 'gauge',
+  linkflow_circuit_breaker_transitions_total: 'counter',
   linkflow_execution_cost_usd_total: 'counter',
 };
 const API_ONLY = {

@@ -107,6 +107,14 @@ export interface ExecutorMetrics {
    * drops an evicted breaker's series.
    */
   readonly breakerState: CappedGauge<'target'>;
+  /**
+   * `linkflow_circuit_breaker_transitions_total{target,to}`: state changes (`to`: closed,
+   * half_open, open). Record under `breakerTargets.label(target)`: the first `maxTargets`
+   * targets keep their own series, later ones count as `other`.
+   */
+  readonly breakerTransitions: Counter<'target' | 'to'>;
+  /** The capped `target` label set of {@link breakerTransitions}. */
+  readonly breakerTargets: LabelCap;
   /** `linkflow_execution_cost_usd_total{workflow}`: cost of settled node runs in USD. */
   readonly cost: Counter<'workflow'>;
   readonly queue: QueueGauges | undefined;
@@ -172,6 +180,13 @@ function nodeMetrics(registers: Registry[], maxTargets: number) {
       'target',
       maxTargets,
     ),
+    breakerTransitions: new Counter({
+      name: 'linkflow_circuit_breaker_transitions_total',
+      help: 'Circuit breaker state changes, by target and new state (target "other": past the cap).',
+      labelNames: ['target', 'to'] as const,
+      registers,
+    }),
+    breakerTargets: new LabelCap(maxTargets),
   };
 }
 

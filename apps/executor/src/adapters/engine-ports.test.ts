@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { createExecutorMetrics } from '@linkflow/telemetry';
 import { engineMetrics } from './engine-ports.ts';
 
-function setup(maxWorkflows = 50) {
-  const m = createExecutorMetrics({ maxWorkflows });
+function setup(maxWorkflows = 50, maxTargets = 50) {
+  const m = createExecutorMetrics({ maxWorkflows, maxTargets });
   const text = () => m.registry.metrics();
   return { port: engineMetrics(m), text };
 }
@@ -49,5 +49,22 @@ describe('engineMetrics', () => {
     expect(await text()).toContain('linkflow_circuit_breaker_state{target="api.example:443"} 2');
     port.breakerEvicted('api.example:443');
     expect(await text()).not.toContain('api.example:443');
+  });
+
+  it('counts breaker transitions by target and new state, past the target cap as other', async () => {
+    const { port, text } = setup(50, 1);
+    port.breakerTransitioned?.('a.example:443', 'open');
+    port.breakerTransitioned?.('a.example:443', 'half_open');
+    port.breakerTransitioned?.('a.example:443', 'open');
+    port.breakerTransitioned?.('b.example:443', 'open');
+    const out = await text();
+    expect(out).toContain(
+      'linkflow_circuit_breaker_transitions_total{target="a.example:443",to="open"} 2',
+    );
+    expect(out).toContain(
+      'linkflow_circuit_breaker_transitions_total{target="a.example:443",to="half_open"} 1',
+    );
+    expect(out).toContain('linkflow_circuit_breaker_transitions_total{target="other",to="open"} 1');
+    expect(out).not.toContain('b.example');
   });
 });

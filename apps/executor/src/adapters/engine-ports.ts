@@ -28,6 +28,8 @@ export function engineMetrics(m: ExecutorMetrics): EngineMetrics {
     nodeRetried: (type) => m.nodeRetries.inc({ type }),
     nodeAttempted: (type, status, seconds) => m.nodeDuration.observe({ type, status }, seconds),
     breakerChanged: (target, state) => m.breakerState.set(target, BREAKER_STATE_VALUE[state]),
+    breakerTransitioned: (target, to) =>
+      m.breakerTransitions.inc({ target: m.breakerTargets.label(target), to }),
     breakerEvicted: (target) => m.breakerState.remove(target),
   };
 }
@@ -40,7 +42,9 @@ export function jobQueuePort(queues: Pick<ExecutionQueues, 'status' | 'requeue'>
       if (isLiveJobState(job.state)) return { kind: 'live' };
       if (job.state !== 'failed') return { kind: 'none' };
       const failed = { kind: 'failed', reason: job.failedReason } as const;
-      return job.finishedOn === undefined ? failed : { ...failed, failedAt: new Date(job.finishedOn) };
+      return job.finishedOn === undefined
+        ? failed
+        : { ...failed, failedAt: new Date(job.finishedOn) };
     },
     requeue: (request) => queues.requeue(request),
   };
