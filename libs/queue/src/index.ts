@@ -8,6 +8,7 @@ export * from './channels.ts';
 export * from './event-publisher.ts';
 export * from './tagged-queues.ts';
 export * from './worker-registry.ts';
+export * from './breaker-board.ts';
 export * from './queue-status.ts';
 export * from './priority-aging.ts';
 export * from './queue-snapshot.ts';
