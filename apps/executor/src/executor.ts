@@ -9,6 +9,7 @@ import {
   createExecutionQueue,
   createExecutionQueues,
   createRedis,
+  createBreakerBoard,
   createWorkerRegistry,
   readQueueSnapshot,
   runQueueOperation,
@@ -30,6 +31,7 @@ import {
 import { engineMetrics, jobQueuePort } from './adapters/engine-ports.ts';
 import { createEngineTracing } from './adapters/engine-tracing.ts';
 import { listenForControl } from './adapters/control-listener.ts';
+import { startBreakerPublisher } from './adapters/breaker-publisher.ts';
 import { startWorkerHeartbeat } from './adapters/worker-heartbeat.ts';
 import type { ExecutorConfig } from './config.ts';
 import { createQueueConsumers, type QueueConsumers } from './queue-consumers.ts';
@@ -92,6 +94,8 @@ function buildEngine(config: ExecutorConfig, log: Logger, c: Connections, clock:
     maxOutputBytes: config.maxOutputBytes,
   });
   const { workerId, leaseMs } = config;
+  // Bound once the breaker publisher runs (after the engine exists).
+  const breakerChange = { notify: () => {} };
   const queues = createExecutionQueues({ base: queue, connection: c.producerRedis });
   const engine = createEngine({
     runStore: createRunStore({ pool: c.db.pool, workerId, leaseMs }),
@@ -105,6 +109,8 @@ function buildEngine(config: ExecutorConfig, log: Logger, c: Connections, clock:
     log,
     workerId,
     limits: config,
+    breakerOptions: config.breaker,
+    onBreakerChange: () => breakerChange.notify(),
     metrics: engineMetrics(metrics),
     // The global tracer: a no-op until instrumentation.ts has started the SDK.
     tracing: createEngineTracing(trace.getTracer('linkflow-executor')),
@@ -139,7 +145,7 @@ function buildEngine(config: ExecutorConfig, log: Logger, c: Connections, clock:
       },
     },
   });
-  return { engine, metrics, registry, queue, queues, dlq };
+  return { engine, metrics, registry, queue, queues, dlq, breakerChange };
 }
 
 type Runtime = ReturnType<typeof buildEngine>;
@@ -198,6 +204,14 @@ export async function startExecutor(
     onTick: () => consumers.refresh(),
     log,
   });
+  const breakers = startBreakerPublisher({
+    board: createBreakerBoard({ connection: c.producerRedis, name: config.queueName }),
+    id: config.workerId,
+    snapshot: () => rt.engine.breakers.snapshot(),
+    intervalMs: config.heartbeatMs,
+    log,
+  });
+  rt.breakerChange.notify = breakers.changed;
   log.info(
     {
       workerId: config.workerId,
@@ -213,7 +227,7 @@ export async function startExecutor(
       // Order matters: no new jobs, running ones get the grace period and then are handed
       // over while leases are still renewed and node clients open; then everything closes.
       await rt.engine.drain(() => consumers.close(), graceMs);
-      await settledWithin(heartbeat.stop(), CLOSE_WAIT_MS);
+      await settledWithin(Promise.all([heartbeat.stop(), breakers.stop()]), CLOSE_WAIT_MS);
       rt.engine.close();
       // Redis commands retry for ever while Redis is down: bound each step, then disconnect.
       await settledWithin(subscription.unsubscribe(), CLOSE_WAIT_MS);
