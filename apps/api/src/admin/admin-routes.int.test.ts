@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createDeadLetterQueue,
   createExecutionQueues,
+  createBreakerBoard,
   createWorkerRegistry,
   MAX_TAG_SETS,
   PRIORITIES,
@@ -25,7 +26,11 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const tags of await queues.tagSets())
     await queues.forTags(tags).queue.obliterate({ force: true });
-  await h.redis.del(`linkflow:${h.queue.name}:tag-sets`, `linkflow:${h.queue.name}:workers`);
+  await h.redis.del(
+    `linkflow:${h.queue.name}:tag-sets`,
+    `linkflow:${h.queue.name}:workers`,
+    `linkflow:${h.queue.name}:breaker-executors`,
+  );
   await dlq.queue.obliterate({ force: true });
   await dlq.close();
   await queues.close();
@@ -37,6 +42,7 @@ const ROUTES = [
   ['POST', '/api/admin/queue/pause'],
   ['POST', '/api/admin/queue/resume'],
   ['GET', '/api/admin/workers'],
+  ['GET', '/api/admin/breakers'],
   ['GET', '/api/admin/dlq'],
   ['POST', '/api/admin/dlq/x1/replay'],
   ['DELETE', '/api/admin/dlq/x1'],
@@ -332,5 +338,44 @@ describe('dead-letter routes', () => {
       status: 'failed',
     });
     await dlq.remove(id);
+  });
+});
+
+describe('GET /api/admin/breakers', () => {
+  const entry = (target: string, executor: string, state: 'closed' | 'half_open' | 'open') => ({
+    target,
+    state,
+    failures: state === 'open' ? 3 : 0,
+    last_change_at: '2026-01-02T03:04:05.000Z',
+    executor,
+  });
+
+  it('lists each live executor breaker by target; an expired or emptied executor drops out', async () => {
+    // ARRANGE: two executors share a target; a third one's states expire at once
+    const board = createBreakerBoard({ connection: h.redis, name: h.queue.name });
+    await board.publish('ex-b', [entry('api.example:443', 'ex-b', 'open')], 10_000);
+    await board.publish(
+      'ex-a',
+      [entry('db:main', 'ex-a', 'closed'), entry('api.example:443', 'ex-a', 'half_open')],
+      10_000,
+    );
+    await board.publish('ex-gone', [entry('old:80', 'ex-gone', 'open')], 1);
+    await new Promise((r) => setTimeout(r, 20));
+    // ACT
+    const res = await h.request('GET', '/api/admin/breakers');
+    // ASSERT
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual([
+      entry('api.example:443', 'ex-a', 'half_open'),
+      entry('api.example:443', 'ex-b', 'open'),
+      entry('db:main', 'ex-a', 'closed'),
+    ]);
+    expect(await h.redis.sismember(`linkflow:${h.queue.name}:breaker-executors`, 'ex-gone')).toBe(
+      0,
+    );
+    // A publish replaces the executor's whole hash: an evicted breaker disappears.
+    await board.publish('ex-a', [], 10_000);
+    await board.remove('ex-b');
+    expect((await h.request('GET', '/api/admin/breakers')).json()).toEqual([]);
   });
 });

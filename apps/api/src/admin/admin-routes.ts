@@ -4,6 +4,7 @@ import type { Clock } from '@linkflow/domain';
 import {
   readQueueStatus,
   setQueuesPaused,
+  type BreakerBoard,
   type DeadLetterQueue,
   type ExecutionQueues,
   type Redis,
@@ -11,7 +12,7 @@ import {
 } from '@linkflow/queue';
 import type { DeadLetterStore } from '@linkflow/store';
 import { described, responses } from '../http/schemas.ts';
-import { PauseView, QueueStatusView, WorkerList } from './admin-schemas.ts';
+import { BreakerList, PauseView, QueueStatusView, WorkerList } from './admin-schemas.ts';
 import { registerDeadLetterRoutes } from './dlq-routes.ts';
 
 /** What the `/api/admin/*` routes read and change (fleet-wide: operator scope). */
@@ -19,6 +20,8 @@ export interface AdminDeps {
   readonly queues: ExecutionQueues;
   readonly dlq: DeadLetterQueue;
   readonly workers: WorkerRegistry;
+  /** Breaker states the executors publish. */
+  readonly breakers: BreakerBoard;
   readonly deadLetters: DeadLetterStore;
   /** The producer connection the queues share. */
   readonly redis: Redis;
@@ -83,9 +86,23 @@ function registerQueueRoutes(app: FastifyInstance, deps: AdminDeps): void {
     },
     () => deps.workers.list(),
   );
+  typed.get(
+    '/api/admin/breakers',
+    {
+      config,
+      schema: {
+        tags,
+        response: responses(
+          { 200: described(BreakerList, 'Circuit breakers of live executors, by target') },
+          [503],
+        ),
+      },
+    },
+    () => deps.breakers.list(),
+  );
 }
 
-/** `/api/admin/*`: queue status, pause/resume, workers and the dead-letter queue. */
+/** `/api/admin/*`: queue status, pause/resume, workers, breakers and the dead-letter queue. */
 export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
   registerQueueRoutes(app, deps);
   registerDeadLetterRoutes(app, deps);

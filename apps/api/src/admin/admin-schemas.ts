@@ -48,6 +48,19 @@ export const WorkerView = Type.Object({
 
 export const WorkerList = Type.Array(WorkerView);
 
+export const BreakerView = Type.Object({
+  target: Type.String({ description: '`host:port` of an HTTP target or `db:<connection>`' }),
+  state: stringEnum(['closed', 'half_open', 'open'] as const),
+  failures: Type.Integer({
+    minimum: 0,
+    description: 'Counted (retryable) failures in the current rolling window',
+  }),
+  last_change_at: Timestamp,
+  executor: Type.String({ description: 'Worker id of the executor holding this breaker' }),
+});
+
+export const BreakerList = Type.Array(BreakerView);
+
 export const DeadLetterView = Type.Object({
   execution_id: Type.String(),
   tenant_id: nullable(Type.String()),

@@ -34,6 +34,7 @@ const SUCCESS: Record<string, string[]> = {
   'POST /api/admin/queue/pause': ['200'],
   'POST /api/admin/queue/resume': ['200'],
   'GET /api/admin/workers': ['200'],
+  'GET /api/admin/breakers': ['200'],
   'GET /api/admin/dlq': ['200'],
   'POST /api/admin/dlq/{execution_id}/replay': ['202'],
   'DELETE /api/admin/dlq/{execution_id}': ['204'],
@@ -44,7 +45,7 @@ const SUCCESS: Record<string, string[]> = {
 };
 
 /** Routes whose body is a JSON array by contract (every other body is an object). */
-const ARRAY_BODIES = new Set(['GET /api/admin/workers']);
+const ARRAY_BODIES = new Set(['GET /api/admin/workers', 'GET /api/admin/breakers']);
 
 async function openApi(): Promise<OpenApiDocument> {
   const res = await h.request('GET', '/docs/json', { key: null });
@@ -152,6 +153,7 @@ describe('GET /metrics on the API', () => {
       'linkflow_node_duration_seconds',
       'linkflow_node_retries_total',
       'linkflow_circuit_breaker_state',
+      'linkflow_circuit_breaker_transitions_total',
       'linkflow_execution_cost_usd_total',
     ])
       expect(names).not.toContain(executorOnly);
