@@ -25,6 +25,21 @@ export const RetryPolicySchema = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * A node's own thresholds for its target's circuit breaker (the executor's
+ * LINKFLOW_BREAKER_* for the fields it leaves out). Breakers are per target: the node whose
+ * call makes the breaker sets them, later nodes calling that target share it as it is.
+ */
+export const CircuitBreakerSchema = Type.Object(
+  {
+    error_percent: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+    volume: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    reset_ms: Type.Optional(Type.Integer({ minimum: 10, maximum: MAX_TIMEOUT_MS })),
+    window_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: MAX_TIMEOUT_MS })),
+  },
+  { additionalProperties: false },
+);
+
 export const NodeSpecSchema = Type.Object(
   {
     id: Type.String({ pattern: NODE_ID_PATTERN }),
@@ -32,6 +47,7 @@ export const NodeSpecSchema = Type.Object(
     config: Type.Record(Type.String(), Type.Unknown()),
     retry: Type.Optional(RetryPolicySchema),
     timeout_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TIMEOUT_MS })),
+    circuit_breaker: Type.Optional(CircuitBreakerSchema),
   },
   { additionalProperties: false },
 );
@@ -73,6 +89,7 @@ export const WorkflowDefinitionSchema = Type.Object(
 );
 
 export type RetryPolicySpec = Static<typeof RetryPolicySchema>;
+export type CircuitBreakerSpec = Static<typeof CircuitBreakerSchema>;
 export type NodeSpec = Static<typeof NodeSpecSchema>;
 export type EdgeSpec = Static<typeof EdgeSchema>;
 export type WorkflowSettings = Static<typeof SettingsSchema>;

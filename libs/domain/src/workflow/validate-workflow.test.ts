@@ -60,6 +60,26 @@ describe('validateWorkflow', () => {
     expect(paths).toEqual(expect.arrayContaining(['/name', '/nodes/0/id', '/extra']));
   });
 
+  it('accepts a node circuit_breaker block and names each bad field', () => {
+    const node = (circuit_breaker: unknown) => ({ ...t('a'), circuit_breaker });
+    const ok = { error_percent: 80, volume: 2, reset_ms: 500, window_ms: 60_000 };
+    expect(validateWorkflow({ name: 'w', nodes: [node(ok)] }, catalog).ok).toBe(true);
+    expect(validateWorkflow({ name: 'w', nodes: [node({})] }, catalog).ok).toBe(true);
+    const paths = problems({
+      name: 'w',
+      nodes: [node({ error_percent: 0, volume: 0, reset_ms: 5, window_ms: 'long', other: 1 })],
+    }).map((p) => p.path);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        '/nodes/0/circuit_breaker/error_percent',
+        '/nodes/0/circuit_breaker/volume',
+        '/nodes/0/circuit_breaker/reset_ms',
+        '/nodes/0/circuit_breaker/window_ms',
+        '/nodes/0/circuit_breaker/other',
+      ]),
+    );
+  });
+
   it('reports a missing body as a root problem', () => {
     expect(problems(null)[0]?.path).toBe('/');
   });

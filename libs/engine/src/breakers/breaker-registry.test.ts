@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { NodeError } from '@linkflow/nodes';
-import { BreakerRegistry, type BreakerState } from './breaker-registry.ts';
+import { BreakerRegistry, breakerOptionsOf, type BreakerState } from './breaker-registry.ts';
 
 const changes: [string, BreakerState][] = [];
 let registry: BreakerRegistry;
@@ -84,6 +84,43 @@ describe('BreakerRegistry', () => {
     });
     finish('ok');
     await expect(trial).resolves.toBe('ok');
+  });
+});
+
+describe('BreakerRegistry per-call thresholds', () => {
+  it('applies the first caller thresholds to a new breaker; later callers share it as it is', async () => {
+    registry = new BreakerRegistry({
+      errorThresholdPercentage: 50,
+      volumeThreshold: 10,
+      resetTimeoutMs: 60_000,
+      rollingCountTimeoutMs: 10_000,
+    });
+    // ACT: the first call makes t:80 with volume 1; a later caller asks for volume 10
+    await expect(
+      registry.fire('t:80', failRetryable, breakerOptionsOf({ volume: 1 })),
+    ).rejects.toMatchObject({ type: 'CONNECTIVITY' });
+    // ASSERT: one failure opened it (the registry default would need 10)
+    await expect(
+      registry.fire('t:80', () => Promise.resolve(1), breakerOptionsOf({ volume: 10 })),
+    ).rejects.toMatchObject({ type: 'CIRCUIT_OPEN' });
+    // Another target without a block keeps the registry defaults.
+    await expect(registry.fire('u:80', failRetryable)).rejects.toMatchObject({
+      type: 'CONNECTIVITY',
+    });
+    expect(registry.states()['u:80']).toBe('closed');
+  });
+
+  it('maps only the fields a block sets', () => {
+    expect(breakerOptionsOf(undefined)).toEqual({});
+    expect(breakerOptionsOf({ reset_ms: 500 })).toEqual({ resetTimeoutMs: 500 });
+    expect(
+      breakerOptionsOf({ error_percent: 80, volume: 2, reset_ms: 500, window_ms: 60_000 }),
+    ).toEqual({
+      errorThresholdPercentage: 80,
+      volumeThreshold: 2,
+      resetTimeoutMs: 500,
+      rollingCountTimeoutMs: 60_000,
+    });
   });
 });
 

@@ -1,4 +1,5 @@
 import CircuitBreaker from 'opossum';
+import type { CircuitBreakerSpec } from '@linkflow/domain';
 import { NodeError } from '@linkflow/nodes';
 
 /** A breaker's state: `open` fails calls at once, `half_open` lets a trial call through. */
@@ -21,6 +22,17 @@ export const DEFAULT_BREAKER_OPTIONS: BreakerOptions = {
   resetTimeoutMs: 10_000,
   rollingCountTimeoutMs: 10_000,
 };
+
+/** A node's `circuit_breaker` block as registry options (only the fields it sets). */
+export function breakerOptionsOf(spec: CircuitBreakerSpec | undefined): Partial<BreakerOptions> {
+  if (spec === undefined) return {};
+  return {
+    ...(spec.error_percent !== undefined && { errorThresholdPercentage: spec.error_percent }),
+    ...(spec.volume !== undefined && { volumeThreshold: spec.volume }),
+    ...(spec.reset_ms !== undefined && { resetTimeoutMs: spec.reset_ms }),
+    ...(spec.window_ms !== undefined && { rollingCountTimeoutMs: spec.window_ms }),
+  };
+}
 
 /** When breakers are dropped: a breaker per `host:port` ever called would grow for ever. */
 export interface BreakerEviction {
@@ -93,13 +105,14 @@ export class BreakerRegistry {
     this.now = this.hooks.now ?? Date.now;
   }
 
-  private create(target: string): Entry {
+  private create(target: string, overrides: Partial<BreakerOptions>): Entry {
+    const options = { ...this.options, ...overrides };
     const breaker = new CircuitBreaker((action: Action) => action(), {
       timeout: false,
-      errorThresholdPercentage: this.options.errorThresholdPercentage,
-      volumeThreshold: this.options.volumeThreshold,
-      resetTimeout: this.options.resetTimeoutMs,
-      rollingCountTimeout: this.options.rollingCountTimeoutMs,
+      errorThresholdPercentage: options.errorThresholdPercentage,
+      volumeThreshold: options.volumeThreshold,
+      resetTimeout: options.resetTimeoutMs,
+      rollingCountTimeout: options.rollingCountTimeoutMs,
       errorFilter: (err: unknown) => !(err instanceof NodeError && err.retryable),
     });
     const now = this.now();
@@ -116,9 +129,9 @@ export class BreakerRegistry {
   }
 
   /** The target's entry, moved to the most recently used end (created when missing). */
-  private use(target: string): Entry {
+  private use(target: string, overrides: Partial<BreakerOptions>): Entry {
     this.evictIdle();
-    const entry = this.entries.get(target) ?? this.create(target);
+    const entry = this.entries.get(target) ?? this.create(target, overrides);
     this.touch(target, entry);
     let evicted = true;
     while (evicted && this.entries.size > this.eviction.maxBreakers)
@@ -161,9 +174,17 @@ export class BreakerRegistry {
     this.hooks.onEvict?.(target);
   }
 
-  /** Runs `action` through the target's breaker. @throws NodeError CIRCUIT_OPEN when open. */
-  async fire<T>(target: string, action: () => Promise<T>): Promise<T> {
-    const entry = this.use(target);
+  /**
+   * Runs `action` through the target's breaker. `overrides` (a node's `circuit_breaker`
+   * block) apply when this call makes the breaker: the first caller's thresholds hold until
+   * the breaker is evicted. @throws NodeError CIRCUIT_OPEN when open.
+   */
+  async fire<T>(
+    target: string,
+    action: () => Promise<T>,
+    overrides: Partial<BreakerOptions> = {},
+  ): Promise<T> {
+    const entry = this.use(target, overrides);
     const { breaker } = entry;
     entry.inFlight += 1;
     try {

@@ -24,7 +24,7 @@ import {
   type NodeRegistry,
   type NodeUsage,
 } from '@linkflow/nodes';
-import type { BreakerRegistry } from '../breakers/breaker-registry.ts';
+import { breakerOptionsOf, type BreakerRegistry } from '../breakers/breaker-registry.ts';
 import type { EngineLogger, TracingPort } from '../ports.ts';
 import { childController, raceAbort, sleep } from './abortable.ts';
 import { storableLogData, storableLogMessage } from './log-caps.ts';
@@ -202,7 +202,9 @@ async function attemptOnce(
     const target = def.breakerKey?.(rendered.value);
     const run = () => def.execute(ctx, rendered.value, input);
     const result = await raceAbort(
-      target === undefined ? run() : deps.breakers.fire(target, run),
+      target === undefined
+        ? run()
+        : deps.breakers.fire(target, run, breakerOptionsOf(node.spec.circuit_breaker)),
       controller.signal,
     );
     // A server that echoes a secret header back must not put it in the stored output.
