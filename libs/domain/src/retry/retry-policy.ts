@@ -1,10 +1,6 @@
 import type { ErrorType, RunError } from '../errors/error-types.ts';
 import { isRetryableType } from '../errors/error-types.ts';
-import type {
-  NodeSpec,
-  RetryPolicySpec,
-  WorkflowSettings,
-} from '../workflow/definition-schema.ts';
+import type { NodeSpec, RetryPolicySpec, WorkflowSettings } from '../workflow/definition-schema.ts';
 
 /** A node's retry policy with defaults applied. */
 export interface RetryPolicy {

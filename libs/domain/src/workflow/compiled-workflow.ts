@@ -56,5 +56,5 @@ export function compileWorkflow(
 
 function withDefaultRetry(spec: NodeSpec, definition: WorkflowDefinition): NodeSpec {
   const retry = effectiveRetrySpec(spec, definition.settings);
-  return retry === spec.retry ? spec : { ...spec, retry };
+  return retry === undefined || retry === spec.retry ? spec : { ...spec, retry };
 }

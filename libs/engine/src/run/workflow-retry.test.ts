@@ -16,7 +16,7 @@ function flakyNode(failures: number, calls: string[]): NodeDefinition<never> {
       if (calls.length <= failures) {
         return Promise.reject(new NodeError('CONNECTIVITY', 'connection refused'));
       }
-      return Promise.resolve({ output: { ok: true } });
+      return Promise.resolve({ output: { ok: true }, usage: {} });
     },
   };
 }
@@ -32,12 +32,9 @@ describe('settings.retry (workflow default retry policy)', () => {
     const calls: string[] = [];
     const registry = createNodeRegistry([flakyNode(2, calls)]);
     // ACT
-    const result = await runTestNode(
-      registry,
-      definition({ settings: { retry: fast } }),
-      'flaky',
-      { maxOutputBytes: 1024 },
-    );
+    const result = await runTestNode(registry, definition({ settings: { retry: fast } }), 'flaky', {
+      maxOutputBytes: 1024,
+    });
     // ASSERT: two failures, then success on the third attempt
     expect(result.status).toBe('success');
     expect(result.attempts).toBe(3);
