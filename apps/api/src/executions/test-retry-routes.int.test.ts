@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDatabaseUrl } from '../../../../test/fixtures.ts';
 import { createApiHarness, type ApiHarness } from '../testing/api-harness.ts';
+import { startTcpProxy } from '../testing/stream-fixture.ts';
 
 // The dry run over node runs written straight into a pending execution (no executor
 // consumes the harness's queue); test-retry-executor.int.test.ts covers a real run.
@@ -143,4 +145,50 @@ describe('POST /api/executions/:id/test-retry', () => {
     expect(foreign.headers['content-type']).toContain('application/problem+json');
     expect(unscoped.statusCode).toBe(403);
   });
+});
+
+describe('retry routes: Postgres vanishes', () => {
+  it('answers a server error from both routes while it is gone, writes no version, and works once it is back', async () => {
+    // ARRANGE: a second API reaches Postgres through a proxy the test cuts.
+    const direct = new URL(testDatabaseUrl());
+    const proxy = await startTcpProxy(Number(direct.port || 5432), 'postgresql');
+    const proxied = new URL(testDatabaseUrl());
+    proxied.port = String(proxy.port);
+    const p = await createApiHarness({ databaseUrl: proxied.href });
+    try {
+      const wf = await p.request('POST', '/api/workflows', { body: definition });
+      const wfId = wf.json<{ id: string }>().id;
+      const started = await p.request('POST', '/api/executions', { body: { workflow_id: wfId } });
+      const id = started.json<{ id: string }>().id;
+      const body = { strategy: 'fixed', max_attempts: 2 };
+      // ACT: Postgres is gone for this API
+      await proxy.cut();
+      const put = await p.request('PUT', `/api/workflows/${wfId}/retry`, { body });
+      const dry = await p.request('POST', `/api/executions/${id}/test-retry`);
+      const plainPut = await p.request('PUT', `/api/workflows/${wfId}`, { body: definition });
+      // ASSERT: a problem+json server error, as the other store-backed routes answer
+      expect(put.statusCode).toBeGreaterThanOrEqual(500);
+      expect(put.statusCode).toBe(plainPut.statusCode);
+      expect(put.headers['content-type']).toContain('application/problem+json');
+      expect(dry.statusCode).toBeGreaterThanOrEqual(500);
+      expect(dry.headers['content-type']).toContain('application/problem+json');
+      const versions = await h.db.pool.query(
+        'select count(*)::int as n from workflow_versions where workflow_id = $1',
+        [wfId],
+      );
+      expect(versions.rows[0].n).toBe(1);
+      // ACT 2: back
+      await proxy.resume();
+      await expect
+        .poll(
+          async () => (await p.request('PUT', `/api/workflows/${wfId}/retry`, { body })).statusCode,
+          { timeout: 15_000, interval: 200 },
+        )
+        .toBe(200);
+      expect((await p.request('POST', `/api/executions/${id}/test-retry`)).statusCode).toBe(200);
+    } finally {
+      await proxy.cut().catch(() => undefined);
+      await p.close();
+    }
+  }, 60_000);
 });
