@@ -21,6 +21,7 @@ import { installWebSocket, registerStreamRoutes } from './executions/stream/stre
 import type { WsConfig } from './config.ts';
 import { registerExecutionMetricsRoute } from './executions/metrics-routes.ts';
 import { registerRecoveryRoutes } from './executions/recovery-routes.ts';
+import { registerTestRetryRoute } from './executions/test-retry-routes.ts';
 import { RunnableCache, type Enqueuer } from './executions/start-execution.ts';
 import { registerHealthRoutes, type Probe } from './health/health-routes.ts';
 import { installErrorHandling, sendProblem } from './http/error-handler.ts';
@@ -31,6 +32,7 @@ import { installStorableTextCheck } from './http/storable-text.ts';
 import { schemaController } from './http/validation.ts';
 import { ProblemSchema } from './http/schemas.ts';
 import { registerNodeTypeRoutes } from './workflows/node-type-routes.ts';
+import { registerWorkflowRetryRoute } from './workflows/retry-routes.ts';
 import { registerWorkflowRoutes } from './workflows/workflow-routes.ts';
 
 /** Everything the API needs, built by main.ts (or a test). */
@@ -112,17 +114,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installAuth(app, deps.authenticator);
   installMetrics(app, deps.metrics);
   registerHealthRoutes(app, deps.probes);
-  registerWorkflowRoutes(app, {
-    workflows: deps.workflows,
-    catalog: deps.registry,
-    tenants: deps.tenants,
-  });
+  const workflowDeps = { workflows: deps.workflows, catalog: deps.registry, tenants: deps.tenants };
+  registerWorkflowRoutes(app, workflowDeps);
+  registerWorkflowRetryRoute(app, workflowDeps);
   registerNodeTypeRoutes(app, deps.registry);
   registerExecutionRoutes(app, { ...deps, catalog: deps.registry, runnable: new RunnableCache() });
   registerLogRoutes(app, deps);
   registerStreamRoutes(app, { ...deps, streams });
   registerExecutionMetricsRoute(app, deps);
   registerRecoveryRoutes(app, deps);
+  registerTestRetryRoute(app, deps);
   registerAdminRoutes(app, deps.admin);
   app.addHook('onClose', async () => {
     await Promise.allSettled([deps.admin.queues.close(), deps.admin.dlq.close()]);

@@ -22,6 +22,7 @@ const SUCCESS: Record<string, string[]> = {
   'GET /api/workflows': ['200'],
   'GET /api/workflows/{id}': ['200'],
   'PUT /api/workflows/{id}': ['200'],
+  'PUT /api/workflows/{id}/retry': ['200'],
   'DELETE /api/workflows/{id}': ['204'],
   'GET /api/node-types': ['200'],
   'POST /api/executions': ['200', '202'],
@@ -42,6 +43,7 @@ const SUCCESS: Record<string, string[]> = {
   'GET /api/executions/{id}/checkpoints': ['200'],
   'POST /api/executions/{id}/checkpoint': ['200'],
   'POST /api/executions/{id}/recover': ['202'],
+  'POST /api/executions/{id}/test-retry': ['200'],
 };
 
 /** Routes whose body is a JSON array by contract (every other body is an object). */

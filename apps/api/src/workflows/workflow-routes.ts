@@ -29,7 +29,7 @@ const tags = ['workflows'];
 const acceptAny = () => () => true;
 
 /** The definition, or a 422 naming every problem, including what the tenant may not use. */
-async function validated(body: unknown, deps: WorkflowRouteDeps, tenantId: string) {
+export async function validated(body: unknown, deps: WorkflowRouteDeps, tenantId: string) {
   const tenant = await deps.tenants.ref(tenantId);
   const result = validateWorkflow(body, deps.catalog, { tenant });
   if (!result.ok) throw domainErrors.invalidWorkflow(result.error);

@@ -1,6 +1,7 @@
 import type { FieldProblem } from '../errors/app-error.ts';
 import { compileConfig, type CompiledConfig } from '../expressions/compiled-config.ts';
 import { err, ok, type Result } from '../result.ts';
+import { effectiveRetrySpec } from '../retry/retry-policy.ts';
 import { buildDag, type Dag } from './dag.ts';
 import {
   resolveSettings,
@@ -11,6 +12,7 @@ import {
 import type { NodeTypeCatalog } from './node-type-catalog.ts';
 
 export interface CompiledNode {
+  /** The node as defined, with `retry` filled from `settings.retry` when it has none. */
   readonly spec: NodeSpec;
   readonly config: CompiledConfig;
 }
@@ -46,8 +48,13 @@ export function compileWorkflow(
     }
     const config = compileConfig(spec.config, type.rawFields, `/nodes/${i}/config`);
     if (!config.ok) problems.push(...config.error);
-    else nodes.set(spec.id, { spec, config: config.value });
+    else nodes.set(spec.id, { spec: withDefaultRetry(spec, definition), config: config.value });
   });
   if (problems.length > 0) return err(problems);
   return ok({ definition, settings: resolveSettings(definition.settings), dag: dag.value, nodes });
+}
+
+function withDefaultRetry(spec: NodeSpec, definition: WorkflowDefinition): NodeSpec {
+  const retry = effectiveRetrySpec(spec, definition.settings);
+  return retry === undefined || retry === spec.retry ? spec : { ...spec, retry };
 }

@@ -66,6 +66,8 @@ export const SettingsSchema = Type.Object(
     timeout_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TIMEOUT_MS })),
     max_concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
     fail_fast: Type.Optional(Type.Boolean()),
+    /** The retry policy of every node without its own `retry`. */
+    retry: Type.Optional(RetryPolicySchema),
     /** Executors must carry every one of these tags (`EXECUTOR_TAGS`) to run the workflow. */
     worker_tags: Type.Optional(
       Type.Array(Type.String({ pattern: WORKER_TAG_PATTERN }), {

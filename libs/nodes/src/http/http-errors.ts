@@ -1,3 +1,4 @@
+import { isRetryableHttpStatus } from '@linkflow/domain';
 import { NodeError, abortError } from '../node-errors.ts';
 
 /** Socket and DNS failures: the target may answer on a later attempt. */
@@ -94,7 +95,7 @@ export function toHttpError(err: unknown, signal: AbortSignal, target: string): 
  * 408, 429 and 5xx (the server may recover), not retryable otherwise.
  */
 export function statusError(status: number, target: string): NodeError {
-  const retryable = status === 408 || status === 429 || status >= 500;
+  const retryable = isRetryableHttpStatus(status);
   return new NodeError('EXECUTION', `HTTP ${status} from ${target}`, { retryable, status });
 }
 
