@@ -121,33 +121,43 @@ export async function readExecutionCost(
   };
 }
 
-/** The executions of the period (index-only on executions_cost_report_idx). */
-const PERIOD = `select e.id, e.tenant_id, e.workflow_id, e.cost_total from executions e
-  where e.created_at >= $1 and e.created_at <= $2 and ($3::text is null or e.tenant_id = $3)`;
+/**
+ * The executions of the period: all tenants through executions_created_at_idx (the planner
+ * seq-scans when the window is most of the table), one tenant through its
+ * (tenant_id, created_at) index. Two texts, not `($3 is null or tenant_id = $3)`, so each
+ * gets its own plan; `$3` is null in the first.
+ */
+const PERIOD = {
+  all: `select e.id, e.tenant_id, e.workflow_id, e.cost_total from executions e
+  where e.created_at >= $1 and e.created_at <= $2 and $3::text is null`,
+  tenant: `select e.id, e.tenant_id, e.workflow_id, e.cost_total from executions e
+  where e.created_at >= $1 and e.created_at <= $2 and e.tenant_id = $3`,
+} as const;
+type Scope = keyof typeof PERIOD;
 
-const GROUP_SQL: Record<CostGroupBy, string> = {
+const groupSql = (scope: Scope): Record<CostGroupBy, string> => ({
   workflow: `with g as (select p.workflow_id as id, count(*)::int as executions, sum(p.cost_total) as total,
       avg(p.cost_total) as average, percentile_cont(0.95) within group (order by p.cost_total::float8) as p95
-      from (${PERIOD}) p group by p.workflow_id)
+      from (${PERIOD[scope]}) p group by p.workflow_id)
     select g.id, w.name, g.executions, g.total::text as total, round(g.average, 8)::text as average,
       round(g.p95::numeric, 8)::text as p95
     from g join workflows w on w.id = g.id order by g.total desc, g.id`,
   tenant: `with g as (select p.tenant_id as id, count(*)::int as executions, sum(p.cost_total) as total,
       avg(p.cost_total) as average, percentile_cont(0.95) within group (order by p.cost_total::float8) as p95
-      from (${PERIOD}) p group by p.tenant_id)
+      from (${PERIOD[scope]}) p group by p.tenant_id)
     select g.id, t.name, g.executions, g.total::text as total, round(g.average, 8)::text as average,
       round(g.p95::numeric, 8)::text as p95
     from g join tenants t on t.id = g.id order by g.total desc, g.id`,
-};
+});
 
 /**
  * One pass over the period's node runs, aggregated per (workflow, node); the top nodes and
  * the nodes matching a suggestion rule come back flagged, nothing else leaves Postgres.
  */
-const NODES_SQL = `with s as (
+const nodesSql = (scope: Scope): string => `with s as (
     select p.workflow_id, n.node_id, min(n.type) as type, sum(n.cost) as total, count(*)::int as runs,
       (count(*) filter (where n.attempts > 1))::int as retried_runs, avg(n.output_bytes)::float8 as avg_output_bytes
-    from (${PERIOD}) p join node_runs n on n.execution_id = p.id
+    from (${PERIOD[scope]}) p join node_runs n on n.execution_id = p.id
     group by p.workflow_id, n.node_id),
   r as (
     select s.*, coalesce(s.total / nullif(sum(s.total) over (partition by s.workflow_id), 0), 0)::float8 as share,
@@ -196,30 +206,63 @@ const toStat = (r: NodeRow): NodeCostStat => ({
   share: r.share,
 });
 
+/** Sorts and hashes of a report stay in memory (4 MB default spills 1M rows to disk). */
+const REPORT_WORK_MEM = '64MB';
+/** Index probes cost little more than sequential reads on SSDs and cached pages. */
+const REPORT_RANDOM_PAGE_COST = 1.1;
+/** A report never holds a connection longer than this. */
+const REPORT_STATEMENT_TIMEOUT = '30s';
+
+/** One read-only statement in its own transaction, with the report's memory and time limits. */
+async function reportQuery<R extends pg.QueryResultRow>(
+  pool: pg.Pool,
+  text: string,
+  values: unknown[],
+): Promise<R[]> {
+  const client = await pool.connect();
+  let failed: unknown;
+  try {
+    await client.query('begin read only');
+    await client.query(`set local work_mem = '${REPORT_WORK_MEM}'`);
+    await client.query(`set local statement_timeout = '${REPORT_STATEMENT_TIMEOUT}'`);
+    // Node runs are reached by primary key from the period's executions: with the default
+    // random_page_cost (4, spinning disks) the planner hash-joins the whole node_runs table
+    // even for a day's or one tenant's executions.
+    await client.query(`set local random_page_cost = ${REPORT_RANDOM_PAGE_COST}`);
+    const res = await client.query<R>(text, values);
+    await client.query('commit');
+    return res.rows;
+  } catch (error) {
+    failed = error;
+    throw error;
+  } finally {
+    // A failed transaction's connection is dropped, not rolled back and reused.
+    client.release(failed === undefined ? undefined : true);
+  }
+}
+
 /** The cost report's aggregates over a period: two SQL statements, small results. */
 export async function readCostReport(pool: pg.Pool, q: CostReportQuery): Promise<CostReportData> {
+  const scope: Scope = q.tenantId === undefined ? 'all' : 'tenant';
   const period = [q.from, q.to, q.tenantId ?? null];
   const rules = SUGGESTION_RULES;
   const [groups, nodes] = await Promise.all([
-    pool.query<GroupRow>({ text: GROUP_SQL[q.groupBy], values: period }),
-    pool.query<NodeRow>({
-      text: NODES_SQL,
-      values: [
-        ...period,
-        TOP_NODES_PER_WORKFLOW,
-        TOP_NODES_LIMIT,
-        rules.retriedShare,
-        rules.avgOutputBytes,
-        rules.dominantShare,
-        rules.dominantMinRuns,
-        SUGGESTIONS_LIMIT,
-      ],
-    }),
+    reportQuery<GroupRow>(pool, groupSql(scope)[q.groupBy], period),
+    reportQuery<NodeRow>(pool, nodesSql(scope), [
+      ...period,
+      TOP_NODES_PER_WORKFLOW,
+      TOP_NODES_LIMIT,
+      rules.retriedShare,
+      rules.avgOutputBytes,
+      rules.dominantShare,
+      rules.dominantMinRuns,
+      SUGGESTIONS_LIMIT,
+    ]),
   ]);
   return {
-    groups: groups.rows.map((g) => ({ ...g })),
-    topNodes: nodes.rows.filter((r) => r.why === 'top').map(toStat),
-    flagged: nodes.rows.filter((r) => r.why === 'flag').map(toStat),
+    groups: groups.map((g) => ({ ...g })),
+    topNodes: nodes.filter((r) => r.why === 'top').map(toStat),
+    flagged: nodes.filter((r) => r.why === 'flag').map(toStat),
   };
 }
 

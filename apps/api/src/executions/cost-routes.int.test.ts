@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMoney } from '@linkflow/domain';
 import { testDatabaseUrl, testRedisUrl } from '../../../../test/fixtures.ts';
 import { createApiHarness, type ApiHarness } from '../testing/api-harness.ts';
+import { startTcpProxy } from '../testing/stream-fixture.ts';
 
 // The cost routes: a real run through a real executor (child process) for the per-execution
 // view; executions and node runs seeded with chosen costs and timestamps for the report.
@@ -365,4 +366,37 @@ describe('GET /api/costs/report', () => {
       expect(JSON.stringify(res.json()), query).toContain(field);
     }
   });
+});
+
+describe('cost routes: Postgres vanishes', () => {
+  it('answers a problem (no hang, no partial report) while Postgres is unreachable, and 200 once it is back', async () => {
+    // ARRANGE: a second API reaching Postgres through a proxy the test cuts.
+    const proxy = await startTcpProxy(
+      Number(new URL(testDatabaseUrl()).port || 5432),
+      'postgresql',
+    );
+    const proxied = new URL(testDatabaseUrl());
+    proxied.port = String(proxy.port);
+    const cut = await createApiHarness({ databaseUrl: proxied.href });
+    try {
+      const url = '/api/costs/report?period=day&group_by=workflow';
+      expect((await cut.request('GET', url)).statusCode).toBe(200);
+      // ACT: Postgres is gone for this API
+      await proxy.cut();
+      const res = await cut.request('GET', url);
+      // ASSERT: a problem+json error, not a report
+      expect(res.statusCode).toBeGreaterThanOrEqual(500);
+      expect(res.headers['content-type']).toContain('application/problem+json');
+      const cost = await cut.request('GET', `/api/executions/${uuidv7()}/cost`);
+      expect(cost.statusCode).toBeGreaterThanOrEqual(500);
+      // Postgres is back: the report answers again
+      await proxy.resume();
+      await expect
+        .poll(async () => (await cut.request('GET', url)).statusCode, { timeout: 15_000 })
+        .toBe(200);
+    } finally {
+      await proxy.cut().catch(() => undefined);
+      await cut.close();
+    }
+  }, 60_000);
 });
