@@ -5,6 +5,7 @@ import type { Clock, IdGen } from '@linkflow/domain';
 import type { NodeRegistry } from '@linkflow/nodes';
 import type { DeadLetterQueue } from '@linkflow/queue';
 import type {
+  CostReportRepository,
   ExecutionRepository,
   LogRepository,
   RecoveryRepository,
@@ -19,6 +20,7 @@ import { registerLogRoutes } from './executions/log-routes.ts';
 import type { EventHub } from './executions/stream/event-hub.ts';
 import { installWebSocket, registerStreamRoutes } from './executions/stream/stream-routes.ts';
 import type { WsConfig } from './config.ts';
+import { registerCostRoutes } from './executions/cost-routes.ts';
 import { registerExecutionMetricsRoute } from './executions/metrics-routes.ts';
 import { registerRecoveryRoutes } from './executions/recovery-routes.ts';
 import { registerTestRetryRoute } from './executions/test-retry-routes.ts';
@@ -48,6 +50,8 @@ export interface AppDeps {
   readonly hub: EventHub;
   readonly ws: WsConfig;
   readonly recovery: RecoveryRepository;
+  /** Per-execution cost and the cost report. */
+  readonly costs: CostReportRepository;
   /** The dead-letter queue: a recovered execution's entry is removed. */
   readonly deadLetters: Pick<DeadLetterQueue, 'remove'>;
   readonly registry: NodeRegistry;
@@ -122,6 +126,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerLogRoutes(app, deps);
   registerStreamRoutes(app, { ...deps, streams });
   registerExecutionMetricsRoute(app, deps);
+  registerCostRoutes(app, deps);
   registerRecoveryRoutes(app, deps);
   registerTestRetryRoute(app, deps);
   registerAdminRoutes(app, deps.admin);

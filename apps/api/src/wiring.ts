@@ -15,6 +15,7 @@ import {
 } from '@linkflow/queue';
 import {
   createApiKeyRepository,
+  createCostReportRepository,
   createDeadLetterStore,
   createExecutionRepository,
   createLogRepository,
@@ -73,6 +74,7 @@ export function wireApiDeps(clients: ApiClients): AppDeps {
     hub,
     ws: clients.ws,
     recovery: createRecoveryRepository({ pool: db.pool }),
+    costs: createCostReportRepository({ pool: db.pool }),
     deadLetters: clients.dlq,
     registry: clients.registry,
     queue: queues,

@@ -16,3 +16,4 @@ export * from './tenant-directory.ts';
 export * from './dead-letter-store.ts';
 export * from './recovery-repository.ts';
 export * from './retention-store.ts';
+export * from './cost-report-repository.ts';

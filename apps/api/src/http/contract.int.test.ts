@@ -44,6 +44,8 @@ const SUCCESS: Record<string, string[]> = {
   'POST /api/executions/{id}/checkpoint': ['200'],
   'POST /api/executions/{id}/recover': ['202'],
   'POST /api/executions/{id}/test-retry': ['200'],
+  'GET /api/executions/{id}/cost': ['200'],
+  'GET /api/costs/report': ['200'],
 };
 
 /** Routes whose body is a JSON array by contract (every other body is an object). */
