@@ -1,4 +1,8 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_RATE_CARD } from '@linkflow/domain';
 import { ConfigError, loadConfig } from './config.ts';
 
 describe('executor loadConfig', () => {
@@ -108,5 +112,35 @@ describe('executor loadConfig', () => {
       for (const name of ['ERROR_PERCENT', 'VOLUME', 'RESET_MS', 'WINDOW_MS'])
         expect(text).toContain(`LINKFLOW_BREAKER_${name}`);
     }
+  });
+
+  it('reads the rate card from the LINKFLOW_RATE_CARD file over the defaults', () => {
+    expect(loadConfig({}).rateCard).toEqual(DEFAULT_RATE_CARD);
+    const path = join(mkdtempSync(join(tmpdir(), 'lf-rate-')), 'card.json');
+    writeFileSync(path, JSON.stringify({ per_node_run: 0.002, per_row: 0 }));
+    expect(loadConfig({ LINKFLOW_RATE_CARD: path }).rateCard).toEqual({
+      ...DEFAULT_RATE_CARD,
+      per_node_run: 0.002,
+      per_row: 0,
+    });
+    expect(loadConfig({ LINKFLOW_RATE_CARD: '{"per_cpu_ms": 1}' }).rateCard.per_cpu_ms).toBe(1);
+  });
+
+  it('refuses a rate card file with a bad field, or one it cannot read, naming it', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'lf-rate-')), 'card.json');
+    writeFileSync(path, JSON.stringify({ per_wall_ms: 'cheap' }));
+    const issuesOf = (value: string) => {
+      try {
+        loadConfig({ LINKFLOW_RATE_CARD: value });
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as ConfigError).issues;
+      }
+      return expect.unreachable();
+    };
+    expect(issuesOf(path)).toEqual([expect.stringMatching(/^LINKFLOW_RATE_CARD: per_wall_ms: /)]);
+    expect(issuesOf(join(path, '..', 'missing.json'))).toEqual([
+      expect.stringMatching(/^LINKFLOW_RATE_CARD: cannot read /),
+    ]);
   });
 });

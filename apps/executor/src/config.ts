@@ -5,6 +5,7 @@ import {
   loadEnvConfig,
   parseSharedConfig,
   type Env,
+  type RateCard,
   type SharedConfig,
 } from '@linkflow/domain';
 import { DEFAULT_BREAKER_OPTIONS as BREAKER, type BreakerOptions } from '@linkflow/engine';
@@ -59,6 +60,8 @@ export interface ExecutorConfig extends SharedConfig {
   readonly retentionDeleteExecutions: boolean;
   /** Thresholds of every circuit breaker (LINKFLOW_BREAKER_*). */
   readonly breaker: BreakerOptions;
+  /** Prices that turn node usage into cost (LINKFLOW_RATE_CARD over the defaults in code). */
+  readonly rateCard: RateCard;
 }
 
 /**
@@ -111,6 +114,7 @@ export function loadConfig(env: Env): ExecutorConfig {
       retentionDays: p.int('LINKFLOW_RETENTION_DAYS', 30, 1, 36_500),
       retentionIntervalMs: p.int('LINKFLOW_RETENTION_INTERVAL_MS', 3_600_000, 1_000, 86_400_000),
       retentionDeleteExecutions: p.flag('LINKFLOW_RETENTION_DELETE_EXECUTIONS'),
+      rateCard: p.rateCard('LINKFLOW_RATE_CARD'),
       breaker: {
         errorThresholdPercentage: p.int(
           'LINKFLOW_BREAKER_ERROR_PERCENT',

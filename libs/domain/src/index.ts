@@ -22,6 +22,7 @@ export * from './execution/log-level.ts';
 export * from './execution/plan.ts';
 export * from './retry/retry-policy.ts';
 export * from './cost/cost-model.ts';
+export * from './cost/rate-card.ts';
 export * from './config/env-parsers.ts';
 export * from './batching/micro-batcher.ts';
 export * from './config/json-nul.ts';

@@ -1,4 +1,4 @@
-import type { Clock } from '@linkflow/domain';
+import type { Clock, RateCard } from '@linkflow/domain';
 import type { NodeRegistry } from '@linkflow/nodes';
 import { settledWithin } from './run/abortable.ts';
 import {
@@ -72,6 +72,8 @@ export interface EngineLimits {
   readonly maxRetainedOutputBytes?: number | undefined;
   /** Ceiling on one expression or template evaluation. */
   readonly expressionTimeoutMs: number;
+  /** Prices of node usage; the defaults in code when absent. */
+  readonly rateCard?: RateCard | undefined;
 }
 
 /** The ports and settings {@link createEngine} builds an engine from. */
@@ -170,6 +172,7 @@ function processorDeps(deps: EngineDeps, runs: RunTable, breakers: BreakerRegist
       maxRetainedOutputBytes:
         limits.maxRetainedOutputBytes ?? RETAINED_OUTPUT_FACTOR * limits.maxExecutionOutputBytes,
       expressionTimeoutMs: limits.expressionTimeoutMs,
+      rateCard: limits.rateCard,
       ...(metrics && {
         onRetry: (type) => metrics.nodeRetried(type),
         onAttempt: (type, status, seconds) => metrics.nodeAttempted(type, status, seconds),

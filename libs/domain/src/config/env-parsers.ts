@@ -1,4 +1,6 @@
 import { AppError } from '../errors/app-error.ts';
+import { DEFAULT_RATE_CARD, type RateCard } from '../cost/cost-model.ts';
+import { parseRateCard } from '../cost/rate-card.ts';
 import { NODE_TYPE_NAMES } from '../workflow/node-type-names.ts';
 import { isWorkerTag, MAX_WORKER_TAGS, normalizeTags } from '../workflow/worker-tags.ts';
 import { parseDbConnections, type DbConnectionConfig } from './db-connections.ts';
@@ -124,6 +126,25 @@ export function createEnvParsers(env: Env, issues: string[], readFile?: (path: s
         }
         return [origin];
       });
+    },
+    /**
+     * A rate card: the path of a JSON file (read at start-up), or the JSON itself when the
+     * value starts with `{`; unset is {@link DEFAULT_RATE_CARD}. Issues name the field.
+     */
+    rateCard(name: string): RateCard {
+      const raw = read(name);
+      if (raw === undefined) return DEFAULT_RATE_CARD;
+      let text: string;
+      try {
+        text = raw.trimStart().startsWith('{') || !readFile ? raw : readFile(raw);
+      } catch (e) {
+        issues.push(`${name}: cannot read "${raw}" (${(e as Error).message})`);
+        return DEFAULT_RATE_CARD;
+      }
+      const parsed = parseRateCard(text);
+      if (parsed.ok) return parsed.card;
+      issues.push(...parsed.issues.map((issue) => `${name}: ${issue}`));
+      return DEFAULT_RATE_CARD;
     },
     /** `1`/`true` or `0`/`false`; unset is `false`. */
     flag(name: string): boolean {

@@ -1,4 +1,11 @@
-import { costUnits, formatMoney, redactText, type Clock, type Usage } from '@linkflow/domain';
+import {
+  costUnits,
+  formatMoney,
+  redactText,
+  type Clock,
+  type RateCard,
+  type Usage,
+} from '@linkflow/domain';
 import type { EngineLogger, SpanOutcome, TracingPort } from '../ports.ts';
 
 /*
@@ -33,9 +40,10 @@ export function attemptSpanOutcome(
   outcome: ObservedOutcome,
   subject: Pick<AttemptSubject, 'secrets' | 'signal'>,
   durationMs: number,
+  rateCard?: RateCard,
 ): SpanOutcome {
   const usage: Usage = { wall_ms: durationMs, ...(outcome.ok ? outcome.usage : {}) };
-  const costUsd = Number(formatMoney(costUnits(usage)));
+  const costUsd = Number(formatMoney(costUnits(usage, rateCard)));
   if (outcome.ok) return { status: 'success', costUsd };
   const cancelled = subject.signal.aborted || outcome.error.type === 'CANCELLATION';
   return {
@@ -51,7 +59,11 @@ export function attemptSpanOutcome(
  * context while the node runs, so the node's http and pg client spans nest under it.
  */
 export async function tracedAttempt<O extends ObservedOutcome>(
-  deps: { readonly tracing?: TracingPort | undefined; readonly clock: Clock },
+  deps: {
+    readonly tracing?: TracingPort | undefined;
+    readonly clock: Clock;
+    readonly rateCard?: RateCard | undefined;
+  },
   subject: AttemptSubject,
   run: () => Promise<O>,
 ): Promise<TimedAttempt<O>> {
@@ -64,7 +76,8 @@ export async function tracedAttempt<O extends ObservedOutcome>(
   });
   const outcome = await (span === undefined ? run() : span.within(run));
   const ended = deps.clock.now();
-  span?.end(attemptSpanOutcome(outcome, subject, ended.getTime() - begun.getTime()));
+  const durationMs = ended.getTime() - begun.getTime();
+  span?.end(attemptSpanOutcome(outcome, subject, durationMs, deps.rateCard));
   return { outcome, begun, ended };
 }
 

@@ -12,6 +12,7 @@ import {
   type Clock,
   type CompiledNode,
   type LogLevel,
+  type RateCard,
   type RunError,
 } from '@linkflow/domain';
 import {
@@ -57,6 +58,8 @@ export interface NodeRunnerDeps {
   readonly maxRetainedOutputBytes?: number | undefined;
   /** Ceiling on one expression or template evaluation (LINKFLOW_EXPRESSION_TIMEOUT_MS). */
   readonly expressionTimeoutMs?: number;
+  /** Prices that turn a node run's usage into cost (LINKFLOW_RATE_CARD); the defaults when absent. */
+  readonly rateCard?: RateCard | undefined;
   readonly onRetry?: (type: string) => void;
   readonly onAttempt?: (type: string, status: 'success' | 'failed', seconds: number) => void;
   /** A span per node attempt (see {@link TracingPort}); none when absent. */
@@ -372,7 +375,9 @@ function settle(
     attempts: c.attemptLog.length,
     attemptLog: c.attemptLog,
     usage,
-    cost: formatMoney(costUnits({ wall_ms: durationMs, ...r.usage, bytes_stored: outputBytes })),
+    cost: formatMoney(
+      costUnits({ wall_ms: durationMs, ...r.usage, bytes_stored: outputBytes }, c.deps.rateCard),
+    ),
     startedAt: c.startedAt,
     finishedAt,
     durationMs,
