@@ -68,7 +68,7 @@ export const CLAIM_SQL = `with req as (
     upd.priority, upd.prev_status, v.definition, rec.recovered,
     case when upd.prev_status = ${CLAIMED} or upd.attempt > 1 or rec.recovered then (
       select coalesce(json_agg(json_build_object('node_id', n.node_id, 'status', n.status, 'output', n.output,
-        'error', n.error, 'attempts', n.attempts)), '[]'::json) from node_runs n where n.execution_id = upd.id)
+        'error', n.error, 'attempts', n.attempts, 'cost', n.cost::text)), '[]'::json) from node_runs n where n.execution_id = upd.id)
     else '[]'::json end as checkpoints
   from req left join cur on cur.id = req.id left join upd on upd.id = req.id
     left join workflow_versions v on v.workflow_id = upd.workflow_id and v.version = upd.workflow_version

@@ -136,7 +136,7 @@ describe('run store fencing', () => {
     expect(runs.rows.map((r: { output: unknown }) => r.output)).toEqual(['fresh']);
   });
 
-  it('returns the checkpoints when it re-claims a running execution', async () => {
+  it('returns the checkpoints, with their cost, when it re-claims a running execution', async () => {
     const store = createRunStore({ pool: db.pool });
     const id = await newExecution();
     const first = await store.claim(id, new Date());
@@ -145,7 +145,10 @@ describe('run store fencing', () => {
     await store.checkpoint(first.execution.fence, write({ x: 1 }));
     const again = await store.claim(id, new Date());
     expect(again.claimed && again.execution.checkpoints).toEqual([
-      { nodeId: 'a', status: 'success', output: { x: 1 }, error: null, attempts: 1 },
+      {
+        ...{ nodeId: 'a', status: 'success', output: { x: 1 }, error: null, attempts: 1 },
+        cost: '0.00000100',
+      },
     ]);
   });
 

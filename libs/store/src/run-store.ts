@@ -38,6 +38,7 @@ interface CheckpointJson {
   output: unknown;
   error: RunError | null;
   attempts: number;
+  cost: string | null;
 }
 
 const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
@@ -175,6 +176,7 @@ function toClaimed(executionId: string, row: Record<string, unknown>): ClaimedEx
       output: c.output,
       error: c.error,
       attempts: c.attempts,
+      cost: c.cost ?? '0',
     })),
   };
 }

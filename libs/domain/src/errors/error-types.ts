@@ -10,6 +10,7 @@ export const ERROR_TYPES = [
   'RETRY_EXHAUSTED',
   'CANCELLATION',
   'CIRCUIT_OPEN',
+  'BUDGET',
   'UNKNOWN',
 ] as const;
 export type ErrorType = (typeof ERROR_TYPES)[number];

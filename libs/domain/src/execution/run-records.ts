@@ -24,6 +24,8 @@ export interface Checkpoint {
   readonly output: unknown;
   readonly error: RunError | null;
   readonly attempts: number;
+  /** Its cost (USD decimal string); absent from stores that do not track it (counts as 0). */
+  readonly cost?: string;
 }
 
 /** What a worker gets when it claims an execution. */

@@ -61,6 +61,12 @@ export const EdgeSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * A budget in USD as a decimal string: at most 7 integer digits and 8 decimals (the cost
+ * model's 1e-8 units), so it converts to an exact safe integer of units.
+ */
+export const MAX_COST_PATTERN = '^(0|[1-9][0-9]{0,6})(\\.[0-9]{1,8})?$';
+
 export const SettingsSchema = Type.Object(
   {
     timeout_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TIMEOUT_MS })),
@@ -68,6 +74,8 @@ export const SettingsSchema = Type.Object(
     fail_fast: Type.Optional(Type.Boolean()),
     /** The retry policy of every node without its own `retry`. */
     retry: Type.Optional(RetryPolicySchema),
+    /** Budget (USD): no node starts once the execution's settled nodes cost this much. */
+    max_cost: Type.Optional(Type.String({ pattern: MAX_COST_PATTERN })),
     /** Executors must carry every one of these tags (`EXECUTOR_TAGS`) to run the workflow. */
     worker_tags: Type.Optional(
       Type.Array(Type.String({ pattern: WORKER_TAG_PATTERN }), {

@@ -9,6 +9,7 @@ import {
 } from '@linkflow/domain';
 import { NodeError, type NodeInput } from '@linkflow/nodes';
 import { childController } from './abortable.ts';
+import { Budget } from './budget.ts';
 import { runNode, type NodeRunnerDeps, type NodeRunResult } from './node-runner.ts';
 import { RetainedOutputs } from './output-cap.ts';
 
@@ -28,6 +29,8 @@ export interface DagRunRequest {
   readonly tenantId: string;
   /** Aborts on cancel, execution timeout or a lost lease. */
   readonly signal: AbortSignal;
+  /** What the checkpointed nodes (`states`) already cost, in 1e-8 USD units (`max_cost`). */
+  readonly spentUnits?: number;
   /** A node started (for live events). */
   onStarted(nodeId: string): void;
   /**
@@ -130,9 +133,10 @@ class StartLedger {
   startingAfter(
     workflow: CompiledWorkflow,
     states: ReadonlyMap<string, NodeState>,
-    settled: { id: string; result: NodeRunResult; running: number },
+    settled: { id: string; result: NodeRunResult; running: number; budgetReached: boolean },
   ): string[] {
     const { id, result } = settled;
+    if (settled.budgetReached) return [];
     if (result.status === 'failed' && workflow.settings.fail_fast) return [];
     const projected = new Map(states);
     for (const [other, state] of this.settling) projected.set(other, state);
@@ -160,6 +164,7 @@ export async function runDag(deps: NodeRunnerDeps, req: DagRunRequest): Promise<
       : new RetainedOutputs(deps.maxRetainedOutputBytes, outputsOf(states));
   let overflow: Outcome | undefined;
   const ledger = new StartLedger(workflow, states);
+  const budget = new Budget(workflow.definition, req.spentUnits);
   const start = (id: string) => {
     const node = workflow.nodes.get(id);
     if (!node) return;
@@ -170,10 +175,14 @@ export async function runDag(deps: NodeRunnerDeps, req: DagRunRequest): Promise<
       signal: controller.signal,
       tenantId: req.tenantId,
     }).then(async (result) => {
+      budget.charge(result.cost);
       const stopped = controller.signal.aborted;
       const starting = stopped
         ? []
-        : ledger.startingAfter(workflow, states, { id, result, running: running.size });
+        : ledger.startingAfter(workflow, states, {
+            ...{ id, result, running: running.size },
+            budgetReached: budget.reached,
+          });
       const state = { status: result.status, output: result.output, error: result.error };
       ledger.settling.set(id, state);
       ledger.announce(starting);
@@ -215,6 +224,10 @@ export async function runDag(deps: NodeRunnerDeps, req: DagRunRequest): Promise<
       });
       const capacity = workflow.settings.max_concurrency - running.size;
       const starting = plan.run.slice(0, Math.max(capacity, 0));
+      if (starting.length > 0 && budget.reached) {
+        overflow = stopForBudget(controller, budget, { workflow, nodeId: starting[0] as string });
+        break;
+      }
       const unannounced = ledger.started(starting);
       if (unannounced.length > 0) req.onUnannounced?.(unannounced);
       starting.forEach(start);
@@ -235,6 +248,21 @@ export async function runDag(deps: NodeRunnerDeps, req: DagRunRequest): Promise<
   }
 }
 
+/**
+ * The budget is spent and `nodeId` would start: nothing starts any more, running siblings
+ * are cancelled (like fail_fast) and unstarted nodes end `cancelled` with the BUDGET error.
+ */
+function stopForBudget(
+  controller: AbortController,
+  budget: Budget,
+  at: { workflow: CompiledWorkflow; nodeId: string },
+): Outcome {
+  const outcome = budget.stop(at.nodeId, at.workflow.definition.settings?.max_cost ?? '0');
+  const message = outcome.status === 'failed' ? outcome.error.message : 'budget reached';
+  controller.abort(new NodeError('BUDGET', message, { retryable: false }));
+  return outcome;
+}
+
 async function finishDag(req: DagRunRequest, signal: AbortSignal): Promise<DagRunOutcome> {
   const unsettled = req.workflow.dag.order.filter(
     (id) => (req.states.get(id)?.status ?? 'pending') === 'pending',
@@ -242,7 +270,8 @@ async function finishDag(req: DagRunRequest, signal: AbortSignal): Promise<DagRu
   if (signal.aborted && unsettled.length > 0) {
     const reason: unknown = signal.reason;
     const message = reason instanceof Error ? reason.message : 'execution stopped';
-    await settleWithoutRun(req, unsettled, 'cancelled', { type: 'CANCELLATION', message });
+    const type = reason instanceof NodeError && reason.type === 'BUDGET' ? 'BUDGET' : 'CANCELLATION';
+    await settleWithoutRun(req, unsettled, 'cancelled', { type, message });
   }
   if (req.signal.aborted) return { status: 'aborted', reason: req.signal.reason };
   const outcome = summarizeOutcome(req.workflow.dag, req.states) ?? {

@@ -5,6 +5,7 @@ import {
   type Clock,
   type CompiledWorkflow,
   type NodeState,
+  parseMoney,
   redactText,
   truncateRunError,
   type RunError,
@@ -98,6 +99,13 @@ function resumeStates(exec: ClaimedExecution): Map<string, NodeState> {
       states.set(cp.nodeId, { status: cp.status, output: cp.output, error: cp.error });
   }
   return states;
+}
+
+/** What the settled checkpoints cost, in 1e-8 USD units (the budget's starting total). */
+function checkpointedCost(exec: ClaimedExecution): number {
+  let units = 0;
+  for (const cp of exec.checkpoints) if (SETTLED.has(cp.status)) units += parseMoney(cp.cost ?? '0');
+  return units;
 }
 
 /** How a run handed its execution over instead of finishing it (see {@link isHandOver}). */
@@ -222,6 +230,7 @@ async function runClaimed(
     const outcome = await runDag(deps.nodes, {
       workflow,
       states: resumeStates(exec),
+      spentUnits: checkpointedCost(exec),
       context: {
         input: exec.inputData,
         execution: { id: executionId, workflow_id: exec.workflowId, attempt: exec.fence.attempt },
