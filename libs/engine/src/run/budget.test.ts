@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RATE_CARD, type NodeState, type RateCard } from '@linkflow/domain';
-import { createNodeRegistry, createTransformNode } from '@linkflow/nodes';
+import { Type } from '@sinclair/typebox';
+import {
+  abortError,
+  createNodeRegistry,
+  createTransformNode,
+  type NodeDefinition,
+} from '@linkflow/nodes';
 import { compileTestWorkflow, dagRequest, withNodeDeps } from '../testing/node-runner-fakes.ts';
 import { runDag, type SettledWithoutRun } from './dag-runner.ts';
 import type { NodeRunResult } from './node-runner.ts';
@@ -90,6 +96,56 @@ describe('runDag budget (settings.max_cost)', () => {
     expect(outcome).toMatchObject({ status: 'failed', error: { type: 'BUDGET', node_id: 'b' } });
     expect(settled.get('b')).toMatchObject({ status: 'cancelled', error: { type: 'BUDGET' } });
     expect(settled.get('c')).toMatchObject({ status: 'cancelled', error: { type: 'BUDGET' } });
+  });
+});
+
+describe('runDag budget with a node in flight', () => {
+  it('cancels the running sibling when the budget stops the next node', async () => {
+    //   a ──▶ c   (transforms)     hang (http, ends only when aborted)
+    const hang: NodeDefinition<never> = {
+      type: 'http',
+      version: 1,
+      configSchema: Type.Object({}),
+      rawFields: [],
+      execute: (ctx) =>
+        new Promise((_resolve, reject) =>
+          ctx.signal.addEventListener('abort', () => reject(abortError(ctx.signal))),
+        ),
+    };
+    const withHang = createNodeRegistry([createTransformNode(), hang]);
+    const workflow = compileTestWorkflow(
+      {
+        name: 'w',
+        nodes: [
+          { id: 'a', type: 'transform', config: { expression: '1' } },
+          { id: 'hang', type: 'http', config: {} },
+          { id: 'c', type: 'transform', config: { expression: '2' } },
+        ],
+        edges: [{ from: 'a', to: 'c' }],
+        settings: { max_cost: '0.01' },
+      },
+      withHang,
+    );
+    const settled = new Map<string, string>();
+    // ACT: a costs 0.01, the whole budget, while hang is still running
+    const outcome = await withNodeDeps(withHang, { slots: 4, maxOutputBytes: 1024 }, (deps) =>
+      runDag(
+        { ...deps, rateCard: flatCard },
+        dagRequest(workflow, {
+          onSettled: (id, r) => {
+            settled.set(id, r.status);
+            return Promise.resolve();
+          },
+        }),
+      ),
+    );
+    // ASSERT: c did not start, hang was cancelled
+    expect(outcome).toMatchObject({ status: 'failed', error: { type: 'BUDGET', node_id: 'c' } });
+    expect(Object.fromEntries(settled)).toEqual({
+      a: 'success',
+      hang: 'cancelled',
+      c: 'cancelled',
+    });
   });
 });
 
