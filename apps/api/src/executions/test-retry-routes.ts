@@ -7,6 +7,7 @@ import {
   isRetryableRunError,
   remainingRetryDelaysMs,
   resolveRetryPolicy,
+  storedRunError,
   type WorkflowDefinition,
 } from '@linkflow/domain';
 import type { ExecutionRepository, NodeRunRecord, WorkflowRepository } from '@linkflow/store';
@@ -52,7 +53,11 @@ export const TestRetryView = Type.Object({
 function dryRun(run: NodeRunRecord, definition: WorkflowDefinition): Static<typeof TestRetryNode> {
   const spec = definition.nodes.find((n) => n.id === run.nodeId) ?? {};
   const policy = resolveRetryPolicy(effectiveRetrySpec(spec, definition.settings));
-  const error = run.error ?? { type: 'UNKNOWN' as const, message: 'no error was stored' };
+  // The stored JSON is read back as is: any shape (or none) becomes a well-formed error.
+  const error = storedRunError(run.error) ?? {
+    type: 'UNKNOWN' as const,
+    message: 'no error was stored',
+  };
   const retryable = isRetryableRunError(error);
   return {
     node_id: run.nodeId,
