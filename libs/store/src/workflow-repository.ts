@@ -80,6 +80,24 @@ export function createWorkflowRepository(deps: {
       return v ? toRecord(row, v.version, v.definition) : undefined;
     },
 
+    /**
+     * One version of a workflow of the tenant, deleted or not: what an execution pinned
+     * stays readable after its workflow is deleted (soft). Undefined when missing or
+     * another tenant's.
+     */
+    async pinned(
+      tenantId: string,
+      id: string,
+      version: number,
+    ): Promise<WorkflowRecord | undefined> {
+      const row = await prisma.workflow.findFirst({ where: { id, tenantId } });
+      if (!row) return undefined;
+      const v = await prisma.workflowVersion.findUnique({
+        where: { workflowId_version: { workflowId: id, version } },
+      });
+      return v ? toRecord(row, v.version, v.definition) : undefined;
+    },
+
     async list(
       tenantId: string,
       options: { limit: number; cursor?: string | undefined },

@@ -190,6 +190,26 @@ describe('POST /api/executions/:id/test-retry: stored errors of unexpected shape
   });
 });
 
+describe('POST /api/executions/:id/test-retry: deleted workflow', () => {
+  it('still answers for an execution whose workflow was deleted (its pinned version stays)', async () => {
+    const id = await pendingExecutionWithFailures();
+    const exec = await h.request('GET', `/api/executions/${id}`);
+    const wfId = exec.json<{ workflow_id: string }>().workflow_id;
+    await h.db.pool.query(`update executions set status = 'failed' where id = $1`, [id]);
+    expect((await h.request('DELETE', `/api/workflows/${wfId}`)).statusCode).toBe(204);
+    // ACT
+    const res = await h.request('POST', `/api/executions/${id}/test-retry`);
+    const foreign = await h.request('POST', `/api/executions/${id}/test-retry`, {
+      key: await h.keyFor(['executions:read'], await h.newTenant()),
+    });
+    // ASSERT
+    expect(res.statusCode).toBe(200);
+    const nodes = res.json<{ nodes: { node_id: string }[] }>().nodes.map((n) => n.node_id);
+    expect(nodes.sort()).toEqual(['bad', 'dflt', 'own']);
+    expect(foreign.statusCode).toBe(404);
+  });
+});
+
 describe('retry routes: Postgres vanishes', () => {
   it('answers a server error from both routes while it is gone, writes no version, and works once it is back', async () => {
     // ARRANGE: a second API reaches Postgres through a proxy the test cuts.

@@ -17,7 +17,7 @@ import { described, IdParams, responses } from '../http/schemas.ts';
 
 export interface TestRetryRouteDeps {
   readonly executions: Pick<ExecutionRepository, 'get'>;
-  readonly workflows: Pick<WorkflowRepository, 'get'>;
+  readonly workflows: Pick<WorkflowRepository, 'pinned'>;
 }
 
 const Delay = Type.Integer({ minimum: 0 });
@@ -101,7 +101,8 @@ export function registerTestRetryRoute(app: FastifyInstance, deps: TestRetryRout
       const execution = await deps.executions.get(tenantId, id);
       if (!execution) throw apiErrors.notFound('execution', id);
       const { workflowId, workflowVersion } = execution;
-      const workflow = await deps.workflows.get(tenantId, workflowId, workflowVersion);
+      // The pinned version, even once the workflow is deleted (executions outlive it).
+      const workflow = await deps.workflows.pinned(tenantId, workflowId, workflowVersion);
       if (!workflow) throw apiErrors.notFound(`workflow version ${workflowVersion} of`, workflowId);
       const failed = execution.nodeRuns.filter((r) => r.status === 'failed');
       return { execution_id: id, nodes: failed.map((r) => dryRun(r, workflow.definition)) };
