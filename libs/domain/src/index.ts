@@ -3,6 +3,7 @@ export * from './errors/error-types.ts';
 export * from './errors/driver-errors.ts';
 export * from './errors/domain-errors.ts';
 export * from './errors/truncate.ts';
+export * from './errors/stored-run-error.ts';
 export * from './result.ts';
 export * from './ports.ts';
 export * from './workflow/definition-schema.ts';

@@ -36,6 +36,23 @@ describe('breaker board', () => {
     expect(await board.list()).toEqual([]);
   });
 
+  it('skips garbled or ill-shaped hash entries instead of failing the whole list', async () => {
+    const board = createBreakerBoard({ connection: redis, name });
+    await board.publish('ex-1', [open('b:80')], 15_000);
+    const key = `linkflow:${name}:breakers:ex-1`;
+    await redis.hset(key, {
+      'not-json': '{oops',
+      null: 'null',
+      number: '42',
+      'target-number': JSON.stringify({ ...open('x'), target: 7 }),
+      'no-executor': JSON.stringify({ target: 'c:80', state: 'open' }),
+      'bad-state': JSON.stringify({ ...open('d:80'), state: 'melted' }),
+      'bad-failures': JSON.stringify({ ...open('e:80'), failures: 'many' }),
+    });
+    expect(await board.list()).toEqual([open('b:80')]);
+    await board.remove('ex-1');
+  });
+
   it('fails with QUEUE_UNAVAILABLE within its deadline when Redis is gone', async () => {
     const port = await freePort();
     const dead = createRedis(`redis://127.0.0.1:${port}`, { role: 'producer', onError: () => {} });

@@ -43,12 +43,27 @@ const keysOf = (name: string) => ({
   executor: (id: string) => `linkflow:${name}:breakers:${id}`,
 });
 
+const STATES: readonly unknown[] = ['closed', 'half_open', 'open'];
+
+/** Whether a decoded hash value has every field of a {@link BreakerEntry}, well typed. */
+function isBreakerEntry(value: unknown): value is BreakerEntry {
+  if (typeof value !== 'object' || value === null) return false;
+  const e = value as Record<string, unknown>;
+  return (
+    typeof e.target === 'string' &&
+    typeof e.executor === 'string' &&
+    typeof e.last_change_at === 'string' &&
+    STATES.includes(e.state) &&
+    Number.isSafeInteger(e.failures) &&
+    (e.failures as number) >= 0
+  );
+}
+
+/** A hash value as an entry; a garbled or ill-shaped one (not written by publish) is skipped. */
 function parseEntry(raw: string): BreakerEntry | undefined {
   try {
     const value: unknown = JSON.parse(raw);
-    return typeof value === 'object' && value !== null && 'target' in value
-      ? (value as BreakerEntry)
-      : undefined;
+    return isBreakerEntry(value) ? value : undefined;
   } catch {
     return undefined;
   }

@@ -30,6 +30,29 @@ const toJson = (definition: WorkflowDefinition): Prisma.InputJsonValue =>
 /** Result of deleting a workflow. `busy` means an execution of it is pending or running. */
 export type DeleteOutcome = 'deleted' | 'not_found' | 'busy';
 
+/** The next version under the workflow row's lock; `stale` when `basedOn` is not the latest. */
+async function insertVersion(
+  prisma: PrismaClient,
+  v: { tenantId: string; id: string; definition: WorkflowDefinition; basedOn?: number },
+): Promise<WorkflowRecord | 'stale' | undefined> {
+  return prisma.$transaction(async (tx) => {
+    const locked = await tx.$queryRaw<{ latest_version: number }[]>`
+      select latest_version from workflows where id = ${v.id} and tenant_id = ${v.tenantId} and deleted_at is null for update`;
+    const current = locked[0];
+    if (!current) return undefined;
+    if (v.basedOn !== undefined && v.basedOn !== current.latest_version) return 'stale';
+    const version = current.latest_version + 1;
+    await tx.workflowVersion.create({
+      data: { workflowId: v.id, version, definition: toJson(v.definition) },
+    });
+    const row = await tx.workflow.update({
+      where: { id: v.id },
+      data: { latestVersion: version, name: v.definition.name },
+    });
+    return toRecord(row, version, v.definition);
+  });
+}
+
 /**
  * Workflows and their immutable versions. Deleting is soft (executions keep pointing
  * at their pinned version) and refused while an execution is pending or running; the
@@ -80,6 +103,24 @@ export function createWorkflowRepository(deps: {
       return v ? toRecord(row, v.version, v.definition) : undefined;
     },
 
+    /**
+     * One version of a workflow of the tenant, deleted or not: what an execution pinned
+     * stays readable after its workflow is deleted (soft). Undefined when missing or
+     * another tenant's.
+     */
+    async pinned(
+      tenantId: string,
+      id: string,
+      version: number,
+    ): Promise<WorkflowRecord | undefined> {
+      const row = await prisma.workflow.findFirst({ where: { id, tenantId } });
+      if (!row) return undefined;
+      const v = await prisma.workflowVersion.findUnique({
+        where: { workflowId_version: { workflowId: id, version } },
+      });
+      return v ? toRecord(row, v.version, v.definition) : undefined;
+    },
+
     async list(
       tenantId: string,
       options: { limit: number; cursor?: string | undefined },
@@ -103,21 +144,20 @@ export function createWorkflowRepository(deps: {
       id: string,
       definition: WorkflowDefinition,
     ): Promise<WorkflowRecord | undefined> {
-      return prisma.$transaction(async (tx) => {
-        const locked = await tx.$queryRaw<{ latest_version: number }[]>`
-          select latest_version from workflows where id = ${id} and tenant_id = ${tenantId} and deleted_at is null for update`;
-        const current = locked[0];
-        if (!current) return undefined;
-        const version = current.latest_version + 1;
-        await tx.workflowVersion.create({
-          data: { workflowId: id, version, definition: toJson(definition) },
-        });
-        const row = await tx.workflow.update({
-          where: { id },
-          data: { latestVersion: version, name: definition.name },
-        });
-        return toRecord(row, version, definition);
-      });
+      const out = await insertVersion(prisma, { tenantId, id, definition });
+      return out === 'stale' ? undefined : out;
+    },
+
+    /**
+     * Stores a new version made from version `basedOn` (a read-modify-write): `stale` when
+     * another version was stored since, so the caller re-reads instead of overwriting it.
+     */
+    async addVersionOn(
+      tenantId: string,
+      id: string,
+      change: { definition: WorkflowDefinition; basedOn: number },
+    ): Promise<WorkflowRecord | 'stale' | undefined> {
+      return insertVersion(prisma, { tenantId, id, ...change });
     },
 
     async delete(tenantId: string, id: string): Promise<DeleteOutcome> {

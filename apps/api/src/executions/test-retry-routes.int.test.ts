@@ -147,6 +147,69 @@ describe('POST /api/executions/:id/test-retry', () => {
   });
 });
 
+describe('POST /api/executions/:id/test-retry: stored errors of unexpected shape', () => {
+  it('answers 200 with an UNKNOWN error for each ill-shaped one and a bounded message', async () => {
+    const wf = await h.request('POST', '/api/workflows', { body: definition });
+    const started = await h.request('POST', '/api/executions', {
+      body: { workflow_id: wf.json<{ id: string }>().id },
+    });
+    const id = started.json<{ id: string }>().id;
+    const huge = 'x'.repeat(2 * 1024 * 1024);
+    const odd: [string, unknown][] = [
+      ['null', null],
+      ['string', 'boom'],
+      ['no-type', { message: 'm' }],
+      ['alien-type', { type: 'MELTDOWN', message: 'm' }],
+      ['number-message', { type: 'CONNECTIVITY', message: 42 }],
+      ['bad-cause', { type: 'RETRY_EXHAUSTED', message: 'm', cause: 'x' }],
+      ['huge', { type: 'CONNECTIVITY', message: huge }],
+    ];
+    for (const [node, error] of odd)
+      await h.db.pool.query(
+        `insert into node_runs (execution_id, node_id, type, status, attempts, error)
+          values ($1, $2, 'http', 'failed', 1, $3::jsonb)`,
+        [id, node, error === null ? null : JSON.stringify(error)],
+      );
+    // ACT
+    const res = await h.request('POST', `/api/executions/${id}/test-retry`);
+    // ASSERT
+    expect(res.statusCode).toBe(200);
+    type Node = { node_id: string; error: { type: string; message: string }; retryable: boolean };
+    const nodes = res.json<{ nodes: Node[] }>().nodes;
+    const by = Object.fromEntries(nodes.map((n) => [n.node_id, n]));
+    expect(Object.keys(by).sort()).toEqual(odd.map(([n]) => n).sort());
+    for (const node of ['null', 'string', 'no-type', 'alien-type'])
+      expect(by[node]).toMatchObject({ error: { type: 'UNKNOWN' }, retryable: false });
+    expect(by['number-message']).toMatchObject({
+      error: { type: 'CONNECTIVITY', message: '42' },
+      retryable: true,
+    });
+    expect(by['bad-cause']).toMatchObject({ error: { type: 'RETRY_EXHAUSTED' }, retryable: false });
+    expect(by['huge']?.error.message.length).toBeLessThanOrEqual(8 * 1024);
+    expect(by['huge']?.retryable).toBe(true);
+  });
+});
+
+describe('POST /api/executions/:id/test-retry: deleted workflow', () => {
+  it('still answers for an execution whose workflow was deleted (its pinned version stays)', async () => {
+    const id = await pendingExecutionWithFailures();
+    const exec = await h.request('GET', `/api/executions/${id}`);
+    const wfId = exec.json<{ workflow_id: string }>().workflow_id;
+    await h.db.pool.query(`update executions set status = 'failed' where id = $1`, [id]);
+    expect((await h.request('DELETE', `/api/workflows/${wfId}`)).statusCode).toBe(204);
+    // ACT
+    const res = await h.request('POST', `/api/executions/${id}/test-retry`);
+    const foreign = await h.request('POST', `/api/executions/${id}/test-retry`, {
+      key: await h.keyFor(['executions:read'], await h.newTenant()),
+    });
+    // ASSERT
+    expect(res.statusCode).toBe(200);
+    const nodes = res.json<{ nodes: { node_id: string }[] }>().nodes.map((n) => n.node_id);
+    expect(nodes.sort()).toEqual(['bad', 'dflt', 'own']);
+    expect(foreign.statusCode).toBe(404);
+  });
+});
+
 describe('retry routes: Postgres vanishes', () => {
   it('answers a server error from both routes while it is gone, writes no version, and works once it is back', async () => {
     // ARRANGE: a second API reaches Postgres through a proxy the test cuts.

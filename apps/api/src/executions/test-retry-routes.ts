@@ -7,6 +7,7 @@ import {
   isRetryableRunError,
   remainingRetryDelaysMs,
   resolveRetryPolicy,
+  storedRunError,
   type WorkflowDefinition,
 } from '@linkflow/domain';
 import type { ExecutionRepository, NodeRunRecord, WorkflowRepository } from '@linkflow/store';
@@ -16,7 +17,7 @@ import { described, IdParams, responses } from '../http/schemas.ts';
 
 export interface TestRetryRouteDeps {
   readonly executions: Pick<ExecutionRepository, 'get'>;
-  readonly workflows: Pick<WorkflowRepository, 'get'>;
+  readonly workflows: Pick<WorkflowRepository, 'pinned'>;
 }
 
 const Delay = Type.Integer({ minimum: 0 });
@@ -52,7 +53,11 @@ export const TestRetryView = Type.Object({
 function dryRun(run: NodeRunRecord, definition: WorkflowDefinition): Static<typeof TestRetryNode> {
   const spec = definition.nodes.find((n) => n.id === run.nodeId) ?? {};
   const policy = resolveRetryPolicy(effectiveRetrySpec(spec, definition.settings));
-  const error = run.error ?? { type: 'UNKNOWN' as const, message: 'no error was stored' };
+  // The stored JSON is read back as is: any shape (or none) becomes a well-formed error.
+  const error = storedRunError(run.error) ?? {
+    type: 'UNKNOWN' as const,
+    message: 'no error was stored',
+  };
   const retryable = isRetryableRunError(error);
   return {
     node_id: run.nodeId,
@@ -96,7 +101,8 @@ export function registerTestRetryRoute(app: FastifyInstance, deps: TestRetryRout
       const execution = await deps.executions.get(tenantId, id);
       if (!execution) throw apiErrors.notFound('execution', id);
       const { workflowId, workflowVersion } = execution;
-      const workflow = await deps.workflows.get(tenantId, workflowId, workflowVersion);
+      // The pinned version, even once the workflow is deleted (executions outlive it).
+      const workflow = await deps.workflows.pinned(tenantId, workflowId, workflowVersion);
       if (!workflow) throw apiErrors.notFound(`workflow version ${workflowVersion} of`, workflowId);
       const failed = execution.nodeRuns.filter((r) => r.status === 'failed');
       return { execution_id: id, nodes: failed.map((r) => dryRun(r, workflow.definition)) };

@@ -19,6 +19,11 @@ export const apiErrors = {
     new AppError('WORKFLOW_BUSY', `workflow '${id}' has pending or running executions`, {
       kind: 'conflict',
     }),
+  workflowChanging: (id: string) =>
+    new AppError('WORKFLOW_CHANGING', `workflow '${id}' kept changing while updating it: retry`, {
+      kind: 'conflict',
+      retryable: true,
+    }),
   idempotencyConflict: () =>
     new AppError(
       'IDEMPOTENCY_CONFLICT',

@@ -134,3 +134,54 @@ describe('PUT /api/workflows/:id/retry', () => {
     expect(await versionsOf(wf.id)).toBe(2);
   });
 });
+
+describe('PUT /api/workflows/:id/retry: a version stored meanwhile', () => {
+  it('re-applies the policy on top of it instead of overwriting it', async () => {
+    const wf = await createWorkflow({ ...sampleWorkflow('race'), settings: { fail_fast: false } });
+    const edited = { ...sampleWorkflow('race-edited'), settings: { fail_fast: false } };
+    // ARRANGE: hold the workflow row's lock so the route stores only after our version
+    const client = await h.db.pool.connect();
+    try {
+      await client.query('begin');
+      await client.query('select 1 from workflows where id = $1 for update', [wf.id]);
+      const put = h.request('PUT', `/api/workflows/${wf.id}/retry`, {
+        body: { strategy: 'fixed', max_attempts: 3 },
+      });
+      await expect
+        .poll(
+          async () =>
+            (
+              await h.db.pool.query(
+                `select count(*)::int as n from pg_stat_activity where datname = current_database()
+                   and wait_event_type = 'Lock' and query ilike '%for update%'`,
+              )
+            ).rows[0].n,
+          { timeout: 10_000, interval: 50 },
+        )
+        .toBe(1);
+      // ACT: a concurrent PUT /api/workflows/:id lands first
+      await client.query(
+        'insert into workflow_versions (workflow_id, version, definition) values ($1, 2, $2)',
+        [wf.id, JSON.stringify(edited)],
+      );
+      await client.query(
+        `update workflows set latest_version = 2, name = 'race-edited' where id = $1`,
+        [wf.id],
+      );
+      await client.query('commit');
+      const res = await put;
+      // ASSERT: version 3 is the concurrent edit with the retry policy, nothing lost
+      expect(res.statusCode).toBe(200);
+      const body = res.json<{ version: number; definition: typeof edited }>();
+      expect(body.version).toBe(3);
+      expect(body.definition.name).toBe('race-edited');
+      expect(body.definition.settings).toEqual({
+        fail_fast: false,
+        retry: { max_attempts: 3, backoff: 'fixed' },
+      });
+    } finally {
+      await client.query('rollback').catch(() => undefined);
+      client.release();
+    }
+  }, 30_000);
+});
