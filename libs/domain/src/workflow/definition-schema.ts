@@ -68,6 +68,11 @@ export const SettingsSchema = Type.Object(
     fail_fast: Type.Optional(Type.Boolean()),
     /** The retry policy of every node without its own `retry`. */
     retry: Type.Optional(RetryPolicySchema),
+    /**
+     * A workflow of the same tenant started (input `{execution_id, workflow_id, failed_node,
+     * error}`) when an execution of this one ends `failed`.
+     */
+    on_error_workflow_id: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     /** Executors must carry every one of these tags (`EXECUTOR_TAGS`) to run the workflow. */
     worker_tags: Type.Optional(
       Type.Array(Type.String({ pattern: WORKER_TAG_PATTERN }), {
