@@ -156,6 +156,7 @@ function processorDeps(deps: EngineDeps, runs: RunTable, breakers: BreakerRegist
     maxExecutionOutputBytes: limits.maxExecutionOutputBytes,
     events: deps.events,
     ...(deps.tracing && { tracing: deps.tracing }),
+    ...(deps.sweep && { queue: deps.sweep.queue }),
     nodes: {
       registry: deps.registry,
       log: deps.log,

@@ -12,6 +12,7 @@ import {
   RECOVERED_STATUS,
   statusesAllowing,
 } from '@linkflow/domain';
+import { spawnErrorWorkflowCtes, SPAWN_COLUMNS, spawnJoins } from './error-workflow-sql.ts';
 import { sqlStatus, sqlStatusList } from './status-sql.ts';
 
 const CLAIMED = sqlStatus(CLAIMED_STATUS);
@@ -77,7 +78,7 @@ export const CLAIM_SQL = `with req as (
 
 /**
  * running → success|failed with output, error, summed cost, the transition and the last log
- * lines. Node runs still `running` end `cancelled` (with the TIMEOUT error on a timeout), timed,
+ * lines; a `failed` one starts its error workflow in the same statement (error-workflow-sql.ts). Node runs still `running` end `cancelled` (with the TIMEOUT error on a timeout), timed,
  * as the engine records a node it aborts.
  */
 export const FINISH_SQL = `with r as (
@@ -94,8 +95,9 @@ export const FINISH_SQL = `with r as (
       log_seq = e.log_seq + coalesce(lc.n, 0)
     from r left join lc on lc.r_ord = r.ord
     where e.id = r.id and e.attempt = r.attempt and e.status = ${CLAIMED}
-    returning e.id, e.log_seq, r.ord, coalesce(lc.n, 0) as n, r.status, r.at, r.reason, r.error
-  ), unsettled as (
+    returning e.id, e.log_seq, r.ord, coalesce(lc.n, 0) as n, r.status, r.at, r.reason, r.error,
+      e.tenant_id, e.workflow_id, e.workflow_version, e.priority, e.idempotency_key
+  ), ${spawnErrorWorkflowCtes('upd')}, unsettled as (
     update node_runs nr set status = 'cancelled',
       error = case when upd.error->>'type' = 'TIMEOUT' then upd.error
         else '{"type":"CANCELLATION","message":"the execution ended before the node finished"}'::jsonb end,
@@ -114,8 +116,9 @@ export const FINISH_SQL = `with r as (
     select id, seq, at, level, node_id, message, data from numbered returning 1
   )
   select r.ord::int as ord, exists(select 1 from upd where upd.ord = r.ord) as written,
-    coalesce((select array_agg(n.seq order by n.lpos) from numbered n where n.r_ord = r.ord), '{}') as seqs
-  from r`;
+    coalesce((select array_agg(n.seq order by n.lpos) from numbered n where n.r_ord = r.ord), '{}') as seqs,
+    ${SPAWN_COLUMNS}
+  from r ${spawnJoins('r')}`;
 
 /** Execution-level log lines, fenced on the attempt only (also after the final status). */
 export const APPEND_FENCED_LOGS_SQL = `with s as (update executions set log_seq = log_seq + $2 where id = $1 and attempt = $8 returning log_seq)
@@ -143,14 +146,16 @@ export const MARK_STARTED_SQL = `with e as (
 /**
  * A job that could not be processed (dead-lettered): pending|running → failed, recorded. Node
  * runs still `running` (the crashed worker's, or the claim's roots) end `cancelled`, timed, as
- * a final write records them: none stays `running` on a failed execution.
+ * a final write records them: none stays `running` on a failed execution. Starts the error
+ * workflow as FINISH_SQL does (the sweeper enqueues it once its pending grace has passed).
  */
 export const MARK_DEAD_SQL = `with cur as (
     select id, status from executions where id = $1 and status in ${sqlStatusList(statusesAllowing('fail'))} for update
   ), upd as (
     update executions e set status = ${sqlStatus(FAILED_STATUS)}, error = $2, finished_at = $3, updated_at = $3
-    from cur where e.id = cur.id returning e.id, cur.status as from_status
-  ), unsettled as (
+    from cur where e.id = cur.id returning e.id, cur.status as from_status, e.status, e.error, e.finished_at as at,
+      e.tenant_id, e.workflow_id, e.workflow_version, e.priority, e.idempotency_key
+  ), ${spawnErrorWorkflowCtes('upd')}, unsettled as (
     update node_runs nr set status = 'cancelled',
       error = '{"type":"CANCELLATION","message":"the execution ended before the node finished"}'::jsonb,
       finished_at = $3, updated_at = $3,

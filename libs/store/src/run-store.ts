@@ -14,7 +14,9 @@ import {
   type NodeRunWrite,
   type NodeStart,
   type NodeStatus,
+  type Priority,
   type RunError,
+  type SpawnedExecution,
   type WorkflowDefinition,
 } from '@linkflow/domain';
 import {
@@ -23,6 +25,7 @@ import {
   writeCheckpoints,
   type CheckpointRequest,
 } from './checkpoint-batch.ts';
+import type { SpawnedRow } from './error-workflow-sql.ts';
 import { appendLogArgs } from './log-repository.ts';
 import {
   APPEND_FENCED_LOGS_SQL,
@@ -85,13 +88,31 @@ async function claimBatch(
   return batch.map((r, i) => toClaimOutcome(r.executionId, byOrd.get(i + 1)));
 }
 
+interface FinishRow extends SpawnedRow {
+  ord: number;
+  written: boolean;
+  seqs: number[];
+}
+
+function toSpawned(row: FinishRow | undefined): SpawnedExecution | undefined {
+  if (!row?.spawned_id || !row.spawned_tenant) return undefined;
+  return {
+    executionId: row.spawned_id,
+    tenantId: row.spawned_tenant,
+    priority: row.spawned_priority as Priority,
+    workerTags: row.spawned_tags ?? [],
+  };
+}
+
+type StatementOutcome = Omit<FinishOutcome, 'nodeSeqs'> | undefined;
+
 async function finishStatement(
   pool: pg.Pool | pg.PoolClient,
   batch: readonly FinishBatchRequest[],
-): Promise<(number[] | undefined)[]> {
+): Promise<StatementOutcome[]> {
   const logs = batch.flatMap((b, i) => (b.result.logs ?? []).map((log) => ({ r: i + 1, log })));
   const col = <T>(f: (b: FinishBatchRequest) => T) => batch.map(f);
-  const res = await pool.query<{ ord: number; written: boolean; seqs: number[] }>({
+  const res = await pool.query<FinishRow>({
     name: 'lf_finishes',
     text: FINISH_SQL,
     values: [
@@ -110,7 +131,11 @@ async function finishStatement(
       logs.map((x) => (x.log.data === undefined ? null : JSON.stringify(x.log.data))),
     ],
   });
-  return writtenSeqsByOrd(res.rows, batch.length);
+  const byOrd = new Map(res.rows.map((r) => [r.ord, r]));
+  return writtenSeqsByOrd(res.rows, batch.length).map((seqs, i) => {
+    const spawned = toSpawned(byOrd.get(i + 1));
+    return seqs && { seqs, ...(spawned && { errorExecution: spawned }) };
+  });
 }
 
 /** Finishes a batch; carried last-node checkpoints share the transaction (one commit). */
@@ -128,8 +153,8 @@ async function finishBatch(
       });
   });
   if (carried.length === 0) {
-    const seqs = await finishStatement(pool, batch);
-    return seqs.map((s) => (s ? { seqs: s, nodeSeqs: [] } : undefined));
+    const outcomes = await finishStatement(pool, batch);
+    return outcomes.map((o) => o && { ...o, nodeSeqs: [] });
   }
   const client = await pool.connect();
   // A checked-out client has no pool listener: without ours, a connection Postgres cuts
@@ -143,10 +168,10 @@ async function finishBatch(
       client,
       carried.map((c) => c.request),
     );
-    const seqs = await finishStatement(client, batch);
+    const outcomes = await finishStatement(client, batch);
     await client.query('commit');
     const byIndex = new Map(carried.map((c, k) => [c.i, nodeSeqs[k] ?? []]));
-    return seqs.map((s, i) => (s ? { seqs: s, nodeSeqs: byIndex.get(i) ?? [] } : undefined));
+    return outcomes.map((o, i) => o && { ...o, nodeSeqs: byIndex.get(i) ?? [] });
   } catch (err) {
     if (!broken) await client.query('rollback').catch(() => undefined);
     throw err;
@@ -258,7 +283,8 @@ export function createRunStore(deps: { pool: pg.Pool; workerId?: string; leaseMs
 
     /**
      * running → success/failed with output, error, the summed cost and final log lines,
-     * in one statement. Returns the log seqs, or undefined when fenced out.
+     * in one statement; `failed` starts the error workflow (`errorExecution`, still to be
+     * enqueued). Returns the log seqs, or undefined when fenced out.
      */
     async finish(fence: Fence, result: FinishRequest): Promise<FinishOutcome | undefined> {
       return finishes.submit({ fence, result });

@@ -28,11 +28,23 @@ const tags = ['workflows'];
  */
 const acceptAny = () => () => true;
 
-/** The definition, or a 422 naming every problem, including what the tenant may not use. */
+/**
+ * The definition, or a 422 naming every problem, including what the tenant may not use and
+ * an error workflow (`settings.on_error_workflow_id`) that is not one of the tenant's own
+ * (missing, deleted or another tenant's: the answer does not tell which).
+ */
 export async function validated(body: unknown, deps: WorkflowRouteDeps, tenantId: string) {
   const tenant = await deps.tenants.ref(tenantId);
   const result = validateWorkflow(body, deps.catalog, { tenant });
   if (!result.ok) throw domainErrors.invalidWorkflow(result.error);
+  const onError = result.value.settings?.on_error_workflow_id;
+  if (onError !== undefined && !(await deps.workflows.get(tenantId, onError)))
+    throw domainErrors.invalidWorkflow([
+      {
+        path: '/settings/on_error_workflow_id',
+        message: `no workflow ${onError} in this tenant`,
+      },
+    ]);
   return result.value;
 }
 

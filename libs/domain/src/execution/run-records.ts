@@ -109,6 +109,16 @@ export interface FinishRequest {
 export interface FinishOutcome {
   readonly seqs: number[];
   readonly nodeSeqs: number[];
+  /** The error workflow's execution the write started (`pending`, to be enqueued). */
+  readonly errorExecution?: SpawnedExecution;
+}
+
+/** An execution a final write created (an error workflow's run), for the queue. */
+export interface SpawnedExecution {
+  readonly executionId: string;
+  readonly tenantId: string;
+  readonly priority: Priority;
+  readonly workerTags: readonly string[];
 }
 
 /** What a fence check or a control signal reads back about an execution. */

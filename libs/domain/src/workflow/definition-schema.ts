@@ -76,6 +76,11 @@ export const SettingsSchema = Type.Object(
     retry: Type.Optional(RetryPolicySchema),
     /** Budget (USD): no node starts once the execution's settled nodes cost this much. */
     max_cost: Type.Optional(Type.String({ pattern: MAX_COST_PATTERN })),
+    /**
+     * A workflow of the same tenant started (input `{execution_id, workflow_id, failed_node,
+     * error}`) when an execution of this one ends `failed`.
+     */
+    on_error_workflow_id: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     /** Executors must carry every one of these tags (`EXECUTOR_TAGS`) to run the workflow. */
     worker_tags: Type.Optional(
       Type.Array(Type.String({ pattern: WORKER_TAG_PATTERN }), {

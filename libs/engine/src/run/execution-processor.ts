@@ -12,8 +12,16 @@ import {
 } from '@linkflow/domain';
 import type { NodeRegistry } from '@linkflow/nodes';
 import { LRUCache } from 'lru-cache';
-import type { EngineLogger, LeasePort, RunStorePort, SpanOutcome, TracingPort } from '../ports.ts';
+import type {
+  EngineLogger,
+  JobQueuePort,
+  LeasePort,
+  RunStorePort,
+  SpanOutcome,
+  TracingPort,
+} from '../ports.ts';
 import { Checkpointer, type DeferredNode } from './checkpointer.ts';
+import { enqueueErrorWorkflow } from './error-workflow.ts';
 import { runDag, type DagRunOutcome } from './dag-runner.ts';
 import { withDbRetry } from './db-retry.ts';
 import type { NodeRunnerDeps } from './node-runner.ts';
@@ -45,6 +53,8 @@ export interface ProcessorDeps {
   };
   /** A span per execution run, the parent of its node attempts' spans. */
   readonly tracing?: TracingPort;
+  /** Enqueues the error workflow a failure started (else the sweeper does, after its grace). */
+  readonly queue?: Pick<JobQueuePort, 'requeue'>;
 }
 
 const SETTLED = new Set(['success', 'failed', 'skipped', 'cancelled']);
@@ -360,6 +370,7 @@ async function finish(
   deps.events.logs(id, logs, written.seqs);
   deps.events.status(id, outcome.status);
   c.log.info({ status: outcome.status }, 'execution finished');
+  if (written.errorExecution) await enqueueErrorWorkflow(deps.queue, c.log, written.errorExecution);
 }
 
 /**
