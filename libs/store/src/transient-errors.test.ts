@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '@linkflow/domain';
+import { Prisma } from './generated/prisma/client.ts';
 import { isTransientStoreError } from './transient-errors.ts';
 
 const serverError = (code: string) => {
@@ -35,5 +36,14 @@ describe('isTransientStoreError', () => {
     ).toBe(false);
     expect(isTransientStoreError(new TypeError('Connection terminated'))).toBe(false);
     expect(isTransientStoreError('Connection terminated')).toBe(false);
+  });
+
+  it("treats Prisma's database-unreachable codes as transient, its query errors not", () => {
+    const prismaError = (code: string) =>
+      new Prisma.PrismaClientKnownRequestError('prisma said', { code, clientVersion: 'test' });
+    for (const code of ['P1001', 'P1002', 'P1008', 'P1017'])
+      expect(isTransientStoreError(prismaError(code)), code).toBe(true);
+    for (const code of ['P2002', 'P2025'])
+      expect(isTransientStoreError(prismaError(code)), code).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, toAppError, type ErrorKind, type FieldProblem } from '@linkflow/domain';
+import { isTransientStoreError } from '@linkflow/store';
 
 /** The one table from error kind to HTTP status. */
 const STATUS: Readonly<Record<ErrorKind, number>> = {
@@ -103,6 +104,24 @@ export function toProblem(error: AppError, requestId: string): Problem {
   return problem;
 }
 
+/**
+ * Postgres gone or refusing (by the driver's error class and SQLSTATE, also when Prisma or
+ * a repository wrapped it as `cause`): 503 with Retry-After, not 500.
+ */
+function storeUnavailable(raw: unknown): AppError | undefined {
+  let err: unknown = raw;
+  for (let depth = 0; depth < 4 && typeof err === 'object' && err !== null; depth++) {
+    if (isTransientStoreError(err))
+      return new AppError('STORE_UNAVAILABLE', 'the database is unavailable; retry later', {
+        kind: 'unavailable',
+        retryable: true,
+        cause: raw,
+      });
+    err = (err as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 /** Sends a problem+json reply for any error. */
 export function sendProblem(
   request: FastifyRequest,
@@ -114,7 +133,7 @@ export function sendProblem(
       ? raw
       : typeof raw === 'object' && raw !== null && 'statusCode' in raw
         ? fromFastify(raw as FastifyError)
-        : toAppError(raw);
+        : (storeUnavailable(raw) ?? toAppError(raw));
   const problem = toProblem(error, request.id);
   if (problem.status >= 500) request.log.error({ err: raw }, 'request failed');
   else request.log.info({ code: problem.code, status: problem.status }, 'request rejected');
