@@ -49,14 +49,24 @@ describe('several executors', () => {
           { from: 'slow', to: 'c2' },
         ],
       });
-      const ids: string[] = [];
-      for (let i = 0; i < TOTAL; i++) ids.push(await h.start(wf, {}, { enqueue: true }));
       const doomed = suite.executors.spawn(h);
       suite.executors.spawn(h);
-      // ARRANGE: both work the queue until about two thirds are done
+      // Both registered (consuming) before any job exists, so neither gets a head start.
+      const registered = () =>
+        h.redis.exists(
+          ...['fleet-0', 'fleet-1'].map((id) => `linkflow:${h.queueName}:worker:${id}`),
+        );
+      await expect.poll(registered, { timeout: 30_000, interval: 100 }).toBe(2);
+      const ids: string[] = [];
+      for (let i = 0; i < TOTAL; i++) ids.push(await h.start(wf, {}, { enqueue: true }));
+      // ARRANGE: both work the queue until each has taken at least 30 % of the executions
+      const shares = async () => [...(await firstClaims(ids)).values()];
       await expect
-        .poll(() => succeeded(ids), { timeout: 60_000, interval: 100 })
-        .toBeGreaterThanOrEqual((TOTAL * 2) / 3);
+        .poll(async () => (await shares()).filter((n) => n >= TOTAL * 0.3).length, {
+          timeout: 60_000,
+          interval: 50,
+        })
+        .toBe(2);
       // ACT: kill -9 one of them mid-run; remember what was checkpointed at that moment
       doomed.kill('SIGKILL');
       const snapshot = await h.db.pool.query<{ execution_id: string; node_id: string }>(
@@ -72,6 +82,8 @@ describe('several executors', () => {
       const claims = await firstClaims(ids);
       expect([...claims.keys()].sort()).toEqual(['fleet-0', 'fleet-1']);
       for (const share of claims.values()) expect(share).toBeGreaterThanOrEqual(TOTAL * 0.3);
+      // it was killed mid-run: not everything had finished when it died
+      expect(snapshot.rows.filter((r) => r.node_id === 'c2').length).toBeLessThan(TOTAL);
     },
   );
 });
