@@ -1,16 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { uuidv7 } from 'uuidv7';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMoney } from '@linkflow/domain';
-import { testDatabaseUrl, testRedisUrl } from '../../../../test/fixtures.ts';
+import { testDatabaseUrl } from '../../../../test/fixtures.ts';
+import { spawnExecutor, stopExecutor } from '../testing/executor-process.ts';
 import { createApiHarness, type ApiHarness } from '../testing/api-harness.ts';
 import { startTcpProxy } from '../testing/stream-fixture.ts';
 
 // The cost routes: a real run through a real executor (child process) for the per-execution
 // view; executions and node runs seeded with chosen costs and timestamps for the report.
 
-const EXECUTOR_MAIN = fileURLToPath(new URL('../../../executor/src/main.ts', import.meta.url));
 const HOUR = 3_600_000;
 
 let h: ApiHarness;
@@ -18,27 +17,10 @@ let executor: ChildProcess;
 
 beforeAll(async () => {
   h = await createApiHarness();
-  executor = spawn(process.execPath, ['--import', 'tsx', EXECUTOR_MAIN], {
-    env: {
-      ...process.env,
-      DATABASE_URL: testDatabaseUrl(),
-      REDIS_URL: testRedisUrl(),
-      LINKFLOW_QUEUE: h.queue.name,
-      EXECUTOR_METRICS_PORT: '0',
-      EXECUTOR_ID: `cost-test-${process.pid}`,
-      LOG_LEVEL: 'silent',
-      // Test files share one database: a reconciler would take other files' executions.
-      EXECUTOR_RECONCILE_INTERVAL_MS: '86400000',
-    },
-    stdio: 'ignore',
-  });
+  executor = spawnExecutor(h.queue.name, 'cost-test', process.env);
 });
 afterAll(async () => {
-  await new Promise<void>((resolve) => {
-    if (executor.exitCode !== null) return resolve();
-    executor.once('exit', () => resolve());
-    executor.kill('SIGTERM');
-  });
+  await stopExecutor(executor);
   await h.close();
 });
 

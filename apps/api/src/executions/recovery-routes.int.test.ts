@@ -1,15 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testDatabaseUrl, testRedisUrl } from '../../../../test/fixtures.ts';
 import { startTestServer, type TestServer } from '../../../../test/http-test-server.ts';
+import { spawnExecutor, stopExecutor } from '../testing/executor-process.ts';
 import { createApiHarness, sampleWorkflow, type ApiHarness } from '../testing/api-harness.ts';
 
 // Checkpoints and recover through the API, with a real executor (child process) on the
 // harness's queue: a failed execution resumes from its checkpoints and reruns only its
 // failed node and what depends on it.
-
-const EXECUTOR_MAIN = fileURLToPath(new URL('../../../executor/src/main.ts', import.meta.url));
 
 let h: ApiHarness;
 let target: TestServer;
@@ -18,28 +15,10 @@ let executor: ChildProcess;
 beforeAll(async () => {
   h = await createApiHarness();
   target = await startTestServer();
-  executor = spawn(process.execPath, ['--import', 'tsx', EXECUTOR_MAIN], {
-    env: {
-      ...process.env,
-      DATABASE_URL: testDatabaseUrl(),
-      REDIS_URL: testRedisUrl(),
-      LINKFLOW_QUEUE: h.queue.name,
-      EXECUTOR_METRICS_PORT: '0',
-      EXECUTOR_ID: `recovery-test-${process.pid}`,
-      LINKFLOW_HTTP_ALLOW: '127.0.0.1',
-      LOG_LEVEL: 'silent',
-      // Test files share one database: a reconciler would take other files' executions.
-      EXECUTOR_RECONCILE_INTERVAL_MS: '86400000',
-    },
-    stdio: 'ignore',
-  });
+  executor = spawnExecutor(h.queue.name, 'recovery-test', process.env);
 });
 afterAll(async () => {
-  await new Promise<void>((resolve) => {
-    if (executor.exitCode !== null) return resolve();
-    executor.once('exit', () => resolve());
-    executor.kill('SIGTERM');
-  });
+  await stopExecutor(executor);
   await target.close();
   await h.close();
 });

@@ -1,14 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testDatabaseUrl, testRedisUrl } from '../../../../test/fixtures.ts';
 import { startTestServer, type TestServer } from '../../../../test/http-test-server.ts';
+import { spawnExecutor, stopExecutor } from '../testing/executor-process.ts';
 import { createApiHarness, type ApiHarness } from '../testing/api-harness.ts';
 
 // test-retry over node runs a real executor (child process) wrote: a node retried under
 // the workflow's settings.retry until RETRY_EXHAUSTED, and a 404 its own policy never retried.
-
-const EXECUTOR_MAIN = fileURLToPath(new URL('../../../executor/src/main.ts', import.meta.url));
 
 let h: ApiHarness;
 let target: TestServer;
@@ -17,28 +14,10 @@ let executor: ChildProcess;
 beforeAll(async () => {
   h = await createApiHarness();
   target = await startTestServer();
-  executor = spawn(process.execPath, ['--import', 'tsx', EXECUTOR_MAIN], {
-    env: {
-      ...process.env,
-      DATABASE_URL: testDatabaseUrl(),
-      REDIS_URL: testRedisUrl(),
-      LINKFLOW_QUEUE: h.queue.name,
-      EXECUTOR_METRICS_PORT: '0',
-      EXECUTOR_ID: `test-retry-${process.pid}`,
-      LINKFLOW_HTTP_ALLOW: '127.0.0.1',
-      LOG_LEVEL: 'silent',
-      // Test files share one database: a reconciler would take other files' executions.
-      EXECUTOR_RECONCILE_INTERVAL_MS: '86400000',
-    },
-    stdio: 'ignore',
-  });
+  executor = spawnExecutor(h.queue.name, 'test-retry', process.env);
 });
 afterAll(async () => {
-  await new Promise<void>((resolve) => {
-    if (executor.exitCode !== null) return resolve();
-    executor.once('exit', () => resolve());
-    executor.kill('SIGTERM');
-  });
+  await stopExecutor(executor);
   await target.close();
   await h.close();
 });
