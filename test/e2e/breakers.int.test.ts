@@ -106,4 +106,42 @@ describe('circuit breaker end to end', () => {
       }
     },
   );
+
+  it(
+    'aborts a call past its breaker timeout: the socket closes, the node fails TIMEOUT and the failure counts',
+    { timeout: 60_000 },
+    async () => {
+      const h = await createExecutorHarness({ ...BREAKER_ENV, LINKFLOW_BREAKER_VOLUME: '1' });
+      try {
+        const started = Date.now();
+        const hanging = await h.createWorkflow({
+          name: 'hanging',
+          nodes: [
+            n.http('call', `${e2e.srv.url}/hang`, {
+              retry: { max_attempts: 1 },
+              timeout_ms: 30_000,
+              circuit_breaker: { timeout_ms: 400 },
+            }),
+          ],
+        });
+        e2e.executors.spawn(h);
+        // ACT: the target accepts the request and never answers
+        const done = await h.waitFor(await h.start(hanging), undefined, 30_000);
+        // ASSERT: the breaker timeout (not the node's 30 s) ended it, and closed the socket
+        expect(done.status).toBe('failed');
+        expect(done.nodeRuns[0]?.error).toMatchObject({
+          type: 'TIMEOUT',
+          message: expect.stringContaining('circuit breaker timeout of 400 ms') as unknown,
+        });
+        await expect.poll(() => e2e.srv.hangClosedAt.length, { timeout: 5_000 }).toBe(1);
+        expect((e2e.srv.hangClosedAt[0] ?? 0) - started).toBeLessThan(15_000);
+        // The timeout was a counted failure: with volume 1 the breaker is open now.
+        const again = await h.waitFor(await h.start(hanging), undefined, 30_000);
+        expect(again.nodeRuns[0]?.error?.type).toBe('CIRCUIT_OPEN');
+        expect(e2e.callsWith('/hang')).toBe(1);
+      } finally {
+        await h.close();
+      }
+    },
+  );
 });

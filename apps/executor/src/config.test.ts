@@ -81,6 +81,7 @@ describe('executor loadConfig', () => {
       volumeThreshold: 5,
       resetTimeoutMs: 10_000,
       rollingCountTimeoutMs: 10_000,
+      timeoutMs: 30_000,
     });
     expect(
       loadConfig({
@@ -88,12 +89,14 @@ describe('executor loadConfig', () => {
         LINKFLOW_BREAKER_VOLUME: '2',
         LINKFLOW_BREAKER_RESET_MS: '500',
         LINKFLOW_BREAKER_WINDOW_MS: '60000',
+        LINKFLOW_BREAKER_TIMEOUT_MS: '0',
       }).breaker,
     ).toEqual({
       errorThresholdPercentage: 80,
       volumeThreshold: 2,
       resetTimeoutMs: 500,
       rollingCountTimeoutMs: 60_000,
+      timeoutMs: 0,
     });
   });
 
@@ -104,12 +107,13 @@ describe('executor loadConfig', () => {
         LINKFLOW_BREAKER_VOLUME: '0',
         LINKFLOW_BREAKER_RESET_MS: 'soon',
         LINKFLOW_BREAKER_WINDOW_MS: '5',
+        LINKFLOW_BREAKER_TIMEOUT_MS: '-1',
       });
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);
       const text = JSON.stringify((err as ConfigError).issues);
-      for (const name of ['ERROR_PERCENT', 'VOLUME', 'RESET_MS', 'WINDOW_MS'])
+      for (const name of ['ERROR_PERCENT', 'VOLUME', 'RESET_MS', 'WINDOW_MS', 'TIMEOUT_MS'])
         expect(text).toContain(`LINKFLOW_BREAKER_${name}`);
     }
   });

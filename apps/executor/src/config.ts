@@ -130,6 +130,7 @@ export function loadConfig(env: Env): ExecutorConfig {
           100,
           86_400_000,
         ),
+        timeoutMs: p.int('LINKFLOW_BREAKER_TIMEOUT_MS', BREAKER.timeoutMs, 0, 86_400_000),
       },
     }),
   );

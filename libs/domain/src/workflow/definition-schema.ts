@@ -36,6 +36,8 @@ export const CircuitBreakerSchema = Type.Object(
     volume: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
     reset_ms: Type.Optional(Type.Integer({ minimum: 10, maximum: MAX_TIMEOUT_MS })),
     window_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: MAX_TIMEOUT_MS })),
+    /** Per call: a call running longer is aborted and counted as a failure (0 = none). */
+    timeout_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_TIMEOUT_MS })),
   },
   { additionalProperties: false },
 );

@@ -21,6 +21,7 @@ describe('BreakerRegistry', () => {
         volumeThreshold: 3,
         resetTimeoutMs: 60_000,
         rollingCountTimeoutMs: 10_000,
+        timeoutMs: 0,
       },
       (t, s) => changes.push([t, s]),
     );
@@ -43,6 +44,7 @@ describe('BreakerRegistry', () => {
       volumeThreshold: 2,
       resetTimeoutMs: 60_000,
       rollingCountTimeoutMs: 10_000,
+      timeoutMs: 0,
     });
     for (let i = 0; i < 5; i++)
       await expect(registry.fire('a:80', failFinal)).rejects.toMatchObject({ status: 404 });
@@ -58,6 +60,7 @@ describe('BreakerRegistry', () => {
         volumeThreshold: 1,
         resetTimeoutMs: 50,
         rollingCountTimeoutMs: 10_000,
+        timeoutMs: 0,
       },
       (t, s) => changes.push([t, s]),
     );
@@ -73,6 +76,7 @@ describe('BreakerRegistry', () => {
       volumeThreshold: 1,
       resetTimeoutMs: 100,
       rollingCountTimeoutMs: 10_000,
+      timeoutMs: 0,
     });
     await expect(registry.fire('h:80', failRetryable)).rejects.toBeInstanceOf(NodeError);
     await expect.poll(() => registry.states()['h:80'], { timeout: 5_000 }).toBe('half_open');
@@ -94,14 +98,17 @@ describe('BreakerRegistry per-call thresholds', () => {
       volumeThreshold: 10,
       resetTimeoutMs: 60_000,
       rollingCountTimeoutMs: 10_000,
+      timeoutMs: 0,
     });
     // ACT: the first call makes t:80 with volume 1; a later caller asks for volume 10
     await expect(
-      registry.fire('t:80', failRetryable, breakerOptionsOf({ volume: 1 })),
+      registry.fire('t:80', failRetryable, { overrides: breakerOptionsOf({ volume: 1 }) }),
     ).rejects.toMatchObject({ type: 'CONNECTIVITY' });
     // ASSERT: one failure opened it (the registry default would need 10)
     await expect(
-      registry.fire('t:80', () => Promise.resolve(1), breakerOptionsOf({ volume: 10 })),
+      registry.fire('t:80', () => Promise.resolve(1), {
+        overrides: breakerOptionsOf({ volume: 10 }),
+      }),
     ).rejects.toMatchObject({ type: 'CIRCUIT_OPEN' });
     // Another target without a block keeps the registry defaults.
     await expect(registry.fire('u:80', failRetryable)).rejects.toMatchObject({
@@ -114,12 +121,15 @@ describe('BreakerRegistry per-call thresholds', () => {
     expect(breakerOptionsOf(undefined)).toEqual({});
     expect(breakerOptionsOf({ reset_ms: 500 })).toEqual({ resetTimeoutMs: 500 });
     expect(
-      breakerOptionsOf({ error_percent: 80, volume: 2, reset_ms: 500, window_ms: 60_000 }),
+      breakerOptionsOf({
+        ...{ error_percent: 80, volume: 2, reset_ms: 500, window_ms: 60_000, timeout_ms: 0 },
+      }),
     ).toEqual({
       errorThresholdPercentage: 80,
       volumeThreshold: 2,
       resetTimeoutMs: 500,
       rollingCountTimeoutMs: 60_000,
+      timeoutMs: 0,
     });
   });
 });
@@ -133,6 +143,7 @@ describe('BreakerRegistry snapshot', () => {
         volumeThreshold: 3,
         resetTimeoutMs: 60_000,
         rollingCountTimeoutMs: 10_000,
+        timeoutMs: 0,
       },
       { now: () => now },
     );
@@ -167,6 +178,7 @@ describe('BreakerRegistry eviction', () => {
     volumeThreshold: 1,
     resetTimeoutMs: 60_000,
     rollingCountTimeoutMs: 10_000,
+    timeoutMs: 0,
   };
   const ok = () => Promise.resolve('ok');
 
@@ -241,5 +253,44 @@ describe('BreakerRegistry eviction', () => {
     registry = new BreakerRegistry(quiet, { now: () => 1_000 });
     for (let i = 0; i < 10_000; i += 1) await registry.fire(`host-${i}:443`, ok);
     expect(Object.keys(registry.states())).toHaveLength(1_000);
+  });
+
+  it('aborts a call past the breaker timeout through the caller and counts it as a failure', async () => {
+    registry = new BreakerRegistry({
+      errorThresholdPercentage: 50,
+      volumeThreshold: 1,
+      resetTimeoutMs: 60_000,
+      rollingCountTimeoutMs: 10_000,
+      timeoutMs: 0,
+    });
+    // ARRANGE: a call that only ends when its signal aborts (like an http request)
+    const controller = new AbortController();
+    const hung = () =>
+      new Promise<string>((_, reject) =>
+        controller.signal.addEventListener('abort', () =>
+          reject(controller.signal.reason as Error),
+        ),
+      );
+    // ACT: the node's block sets a 150 ms timeout for this call
+    const call = registry.fire('slow:80', hung, {
+      overrides: breakerOptionsOf({ timeout_ms: 150 }),
+      abort: (reason) => controller.abort(reason),
+    });
+    // ASSERT: the caller's signal carried the TIMEOUT, and the failure opened the breaker
+    await expect(call).rejects.toMatchObject({ type: 'TIMEOUT', retryable: true });
+    expect(controller.signal.aborted).toBe(true);
+    expect(controller.signal.reason).toMatchObject({ type: 'TIMEOUT' });
+    expect(registry.states()['slow:80']).toBe('open');
+  });
+
+  it('leaves a call without a breaker timeout alone', async () => {
+    registry = new BreakerRegistry();
+    let aborted = false;
+    const call = registry.fire('fast:80', () => Promise.resolve('done'), {
+      overrides: { timeoutMs: 0 },
+      abort: () => (aborted = true),
+    });
+    await expect(call).resolves.toBe('done');
+    expect(aborted).toBe(false);
   });
 });

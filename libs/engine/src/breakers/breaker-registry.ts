@@ -13,14 +13,23 @@ export interface BreakerOptions {
   readonly volumeThreshold: number;
   readonly resetTimeoutMs: number;
   readonly rollingCountTimeoutMs: number;
+  /**
+   * A call running longer than this is aborted (through the node's signal, so its socket or
+   * query is closed) and counts as a failure (TIMEOUT, retryable); 0 = no breaker timeout.
+   */
+  readonly timeoutMs: number;
 }
 
-/** Half the counted calls failing, over at least 5 calls in 10 s, opens a breaker for 10 s. */
+/**
+ * Half the counted calls failing, over at least 5 calls in 10 s, opens a breaker for 10 s; a
+ * call over 30 s is aborted and counted as failed.
+ */
 export const DEFAULT_BREAKER_OPTIONS: BreakerOptions = {
   errorThresholdPercentage: 50,
   volumeThreshold: 5,
   resetTimeoutMs: 10_000,
   rollingCountTimeoutMs: 10_000,
+  timeoutMs: 30_000,
 };
 
 /** A node's `circuit_breaker` block as registry options (only the fields it sets). */
@@ -31,6 +40,7 @@ export function breakerOptionsOf(spec: CircuitBreakerSpec | undefined): Partial<
     ...(spec.volume !== undefined && { volumeThreshold: spec.volume }),
     ...(spec.reset_ms !== undefined && { resetTimeoutMs: spec.reset_ms }),
     ...(spec.window_ms !== undefined && { rollingCountTimeoutMs: spec.window_ms }),
+    ...(spec.timeout_ms !== undefined && { timeoutMs: spec.timeout_ms }),
   };
 }
 
@@ -60,6 +70,20 @@ export interface BreakerHooks {
 }
 
 type Action = () => Promise<unknown>;
+
+/** How one call goes through its target's breaker. */
+export interface FireOptions {
+  /**
+   * The node's `circuit_breaker` block. Thresholds apply when this call makes the breaker (the
+   * first caller's hold until it is evicted); `timeoutMs` applies to this call.
+   */
+  readonly overrides?: Partial<BreakerOptions>;
+  /**
+   * Called with the TIMEOUT error when the call passes the breaker timeout: the caller aborts
+   * the node's signal with it so the request itself stops, not only the wait for it.
+   */
+  readonly abort?: (reason: NodeError) => void;
+}
 
 interface Entry {
   readonly breaker: CircuitBreaker<[Action], unknown>;
@@ -175,20 +199,19 @@ export class BreakerRegistry {
   }
 
   /**
-   * Runs `action` through the target's breaker. `overrides` (a node's `circuit_breaker`
-   * block) apply when this call makes the breaker: the first caller's thresholds hold until
-   * the breaker is evicted. @throws NodeError CIRCUIT_OPEN when open.
+   * Runs `action` through the target's breaker under the breaker timeout. @throws NodeError
+   * CIRCUIT_OPEN when open, TIMEOUT (retryable, counted) past the breaker timeout.
    */
-  async fire<T>(
-    target: string,
-    action: () => Promise<T>,
-    overrides: Partial<BreakerOptions> = {},
-  ): Promise<T> {
+  async fire<T>(target: string, action: () => Promise<T>, options: FireOptions = {}): Promise<T> {
+    const overrides = options.overrides ?? {};
     const entry = this.use(target, overrides);
     const { breaker } = entry;
+    const timeoutMs = overrides.timeoutMs ?? this.options.timeoutMs;
     entry.inFlight += 1;
     try {
-      return (await breaker.fire(action)) as T;
+      return (await breaker.fire(() =>
+        withTimeout(target, action, { timeoutMs, ...options }),
+      )) as T;
     } catch (err) {
       // Opossum rejects with EOPENBREAKER both when open and when half-open with its one trial
       // call already in flight; either way the call never ran.
@@ -228,5 +251,36 @@ export class BreakerRegistry {
   shutdown(): void {
     for (const { breaker } of this.entries.values()) breaker.shutdown();
     this.entries.clear();
+  }
+}
+
+/**
+ * Runs `action`, and past `timeoutMs` rejects with a retryable TIMEOUT after handing it to
+ * `abort` (which aborts the node's signal, closing its socket). Opossum's own timeout only
+ * stops waiting: the request would run on, holding a socket to a target already failing.
+ */
+async function withTimeout<T>(
+  target: string,
+  action: () => Promise<T>,
+  options: { timeoutMs: number; abort?: (reason: NodeError) => void },
+): Promise<T> {
+  const { timeoutMs, abort } = options;
+  if (timeoutMs <= 0) return action();
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const err = new NodeError(
+        'TIMEOUT',
+        `circuit breaker timeout of ${timeoutMs} ms for ${target} passed`,
+        { retryable: true },
+      );
+      abort?.(err);
+      reject(err);
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([action(), expired]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -207,7 +207,10 @@ async function attemptOnce(
     const result = await raceAbort(
       target === undefined
         ? run()
-        : deps.breakers.fire(target, run, breakerOptionsOf(node.spec.circuit_breaker)),
+        : deps.breakers.fire(target, run, {
+            overrides: breakerOptionsOf(node.spec.circuit_breaker),
+            abort: (reason) => controller.abort(reason),
+          }),
       controller.signal,
     );
     // A server that echoes a secret header back must not put it in the stored output.
