@@ -1,6 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { NodeError } from '@linkflow/nodes';
-import { BreakerRegistry, breakerOptionsOf, type BreakerState } from './breaker-registry.ts';
+import {
+  BreakerRegistry,
+  breakerOptionsOf,
+  callBreakerOptions,
+  type BreakerState,
+} from './breaker-registry.ts';
 
 const changes: [string, BreakerState][] = [];
 let registry: BreakerRegistry;
@@ -292,5 +297,15 @@ describe('BreakerRegistry eviction', () => {
     });
     await expect(call).resolves.toBe('done');
     expect(aborted).toBe(false);
+  });
+
+  it('gives a node with its own timeout no breaker timeout unless its block sets one', () => {
+    expect(callBreakerOptions({ timeout_ms: 120_000 })).toEqual({ timeoutMs: 0 });
+    expect(
+      callBreakerOptions({ timeout_ms: 120_000, circuit_breaker: { timeout_ms: 500 } }),
+    ).toEqual({ timeoutMs: 500 });
+    expect(callBreakerOptions({ circuit_breaker: { volume: 2 } })).toEqual({
+      volumeThreshold: 2,
+    });
   });
 });

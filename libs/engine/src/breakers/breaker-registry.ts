@@ -44,6 +44,22 @@ export function breakerOptionsOf(spec: CircuitBreakerSpec | undefined): Partial<
   };
 }
 
+/**
+ * A node's options for one call: its breaker block, except that a node with its own
+ * `timeout_ms` and no breaker `timeout_ms` has no breaker timeout. The user chose how long its
+ * calls may take, and its own timeout aborts the call the same way (a TIMEOUT is retryable,
+ * so it counts as a failure of the target too).
+ */
+export function callBreakerOptions(node: {
+  readonly circuit_breaker?: CircuitBreakerSpec | undefined;
+  readonly timeout_ms?: number | undefined;
+}): Partial<BreakerOptions> {
+  const options = breakerOptionsOf(node.circuit_breaker);
+  if (options.timeoutMs === undefined && node.timeout_ms !== undefined)
+    return { ...options, timeoutMs: 0 };
+  return options;
+}
+
 /** When breakers are dropped: a breaker per `host:port` ever called would grow for ever. */
 export interface BreakerEviction {
   /** A breaker unused (no call started or settled) this long is dropped. */

@@ -25,7 +25,7 @@ import {
   type NodeRegistry,
   type NodeUsage,
 } from '@linkflow/nodes';
-import { breakerOptionsOf, type BreakerRegistry } from '../breakers/breaker-registry.ts';
+import { callBreakerOptions, type BreakerRegistry } from '../breakers/breaker-registry.ts';
 import type { EngineLogger, TracingPort } from '../ports.ts';
 import { childController, raceAbort, sleep } from './abortable.ts';
 import { storableLogData, storableLogMessage } from './log-caps.ts';
@@ -208,7 +208,7 @@ async function attemptOnce(
       target === undefined
         ? run()
         : deps.breakers.fire(target, run, {
-            overrides: breakerOptionsOf(node.spec.circuit_breaker),
+            overrides: callBreakerOptions(node.spec),
             abort: (reason) => controller.abort(reason),
           }),
       controller.signal,
