@@ -25,6 +25,11 @@ export interface CheckpointRequest {
  * this write or makes it match nothing. Log lines get consecutive per-execution seqs from
  * the execution's counter, in request order. The nodes a request says are starting get
  * `running` rows in the same commit (a row left `running` by an earlier attempt restarts).
+ * Costs: a run settling over a `pending` or `running` row adds to what that row carries (the
+ * charge of runs before a `recover`); over a settled row (a replayed statement) it replaces it.
+ * The execution's `cost_total` moves by the same amount (read from the statement's snapshot),
+ * so it always equals the sum of its node runs' costs: a crash after the commit keeps the
+ * charge, one before it loses the whole checkpoint, never half of it.
  */
 const BATCH_SQL = `with w as (
     select * from unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::timestamptz[],
@@ -46,7 +51,8 @@ const BATCH_SQL = `with w as (
     on conflict (execution_id, node_id) do update set type = excluded.type, status = excluded.status,
       attempts = excluded.attempts, started_at = excluded.started_at, finished_at = excluded.finished_at,
       duration_ms = excluded.duration_ms, output = excluded.output, output_bytes = excluded.output_bytes,
-      error = excluded.error, attempt_log = excluded.attempt_log, usage = excluded.usage, cost = excluded.cost, updated_at = now()
+      error = excluded.error, attempt_log = excluded.attempt_log, usage = excluded.usage,
+      cost = excluded.cost + case when node_runs.status in ('pending', 'running') then node_runs.cost else 0 end, updated_at = now()
     returning 1
   ), st as (
     select * from unnest($23::int[], $24::text[], $25::text[]) as st(w_ord, node_id, type)
@@ -58,10 +64,16 @@ const BATCH_SQL = `with w as (
       finished_at = null, duration_ms = null, error = null, updated_at = now()
     where node_runs.status in ${RESTARTABLE}
     returning 1
+  ), costs as (
+    select ok.exec_id, sum(case when prev.status in ('pending', 'running') then ok.cost else ok.cost - coalesce(prev.cost, 0) end) as delta from ok
+      left join node_runs prev on prev.execution_id = ok.exec_id and prev.node_id = ok.node_id
+    group by ok.exec_id
   ), counts as (
     select ok.exec_id, count(*)::int as n from ok join l on l.w_ord = ok.ord group by ok.exec_id
   ), seqs as (
-    update executions e set log_seq = e.log_seq + c.n from counts c where e.id = c.exec_id returning e.id, e.log_seq as last
+    update executions e set log_seq = e.log_seq + coalesce(c.n, 0), cost_total = e.cost_total + k.delta
+    from costs k left join counts c on c.exec_id = k.exec_id where e.id = k.exec_id
+    returning e.id, e.log_seq as last
   ), numbered as (
     select l.w_ord, l.lpos, ok.exec_id, l.at, l.level, l.node_id, l.message, l.data,
       (s.last - c.n + row_number() over (partition by ok.exec_id order by l.lpos))::int as seq
