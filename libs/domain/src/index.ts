@@ -18,6 +18,7 @@ export * from './expressions/expression.ts';
 export * from './expressions/compiled-config.ts';
 export * from './execution/state-machine.ts';
 export * from './execution/run-records.ts';
+export * from './execution/idempotency-keys.ts';
 export * from './execution/priority.ts';
 export * from './execution/log-level.ts';
 export * from './execution/plan.ts';

@@ -6,11 +6,11 @@
  * create a second one. Executions carrying that key are error-workflow runs and never start
  * another error workflow (no recursion).
  */
-import { FAILED_STATUS, INITIAL_STATUS } from '@linkflow/domain';
+import { FAILED_STATUS, INITIAL_STATUS, RESERVED_IDEMPOTENCY_PREFIXES } from '@linkflow/domain';
 import { sqlStatus } from './status-sql.ts';
 
 /** Idempotency key prefix of error-workflow executions (reserved). */
-export const ON_ERROR_KEY_PREFIX = 'on-error:';
+export const ON_ERROR_KEY_PREFIX = RESERVED_IDEMPOTENCY_PREFIXES.onError;
 
 /**
  * CTEs `spawn_src`, `spawn` and `spawn_tr` over `source`, a CTE with the columns id,

@@ -80,6 +80,20 @@ describe('POST /api/executions', () => {
     expect(res.json().code).toBe('IDEMPOTENCY_CONFLICT');
   });
 
+  it('answers 400 naming idempotency_key for a reserved prefix, header or body, and writes nothing', async () => {
+    const before = await written();
+    const viaBody = await start({ idempotency_key: 'on-error:0193a' });
+    const viaHeader = await start({}, { 'idempotency-key': 'sub:p:n' });
+    for (const res of [viaBody, viaHeader]) {
+      expect(res.statusCode).toBe(400);
+      expect(res.headers['content-type']).toContain('application/problem+json');
+      expect(res.json().errors).toEqual([
+        { path: '/idempotency_key', message: expect.stringContaining('is reserved') },
+      ]);
+    }
+    expect(await written()).toEqual(before);
+  });
+
   it('hashes the request canonically: key order does not make a conflict', async () => {
     const first = await start({ input_data: { a: 1, b: 2 } }, { 'idempotency-key': 'k-order' });
     const again = await start({ input_data: { b: 2, a: 1 } }, { 'idempotency-key': 'k-order' });

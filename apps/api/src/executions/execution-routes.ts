@@ -1,7 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Static } from '@sinclair/typebox';
-import { DEFAULT_PRIORITY, findUnstorableText, UNSTORABLE_TEXT_MESSAGE } from '@linkflow/domain';
+import {
+  DEFAULT_PRIORITY,
+  findUnstorableText,
+  reservedIdempotencyPrefix,
+  UNSTORABLE_TEXT_MESSAGE,
+} from '@linkflow/domain';
 import type { ExecutionRepository } from '@linkflow/store';
 import { principalOf } from '../auth/auth.ts';
 import { apiErrors } from '../http/api-errors.ts';
@@ -48,6 +53,15 @@ function pick<T>(body: T | undefined, header: T | undefined, field: string): T |
   return body ?? header;
 }
 
+/** A client may not use the prefixes of the keys the service gives its own starts. */
+function clientKey(key: string | undefined): string | undefined {
+  const prefix = key === undefined ? undefined : reservedIdempotencyPrefix(key);
+  if (prefix === undefined) return key;
+  throw apiErrors.invalidRequest([
+    { path: '/idempotency_key', message: `the prefix "${prefix}" is reserved for the service` },
+  ]);
+}
+
 /**
  * Postgres jsonb cannot store NUL or lone surrogates: refuse them up front rather than fail
  * with 500 (the app-wide check does too; this keeps the route safe on its own).
@@ -73,7 +87,9 @@ function startRequest(
     workflowId: body.workflow_id,
     inputData: body.input_data ?? {},
     priority: pick(body.priority, headers['x-priority'], 'priority') ?? DEFAULT_PRIORITY,
-    idempotencyKey: pick(body.idempotency_key, headers['idempotency-key'], 'idempotency_key'),
+    idempotencyKey: clientKey(
+      pick(body.idempotency_key, headers['idempotency-key'], 'idempotency_key'),
+    ),
     trace: deps.signals.traceContext(),
   };
 }
