@@ -210,15 +210,42 @@ const toStat = (r: NodeRow): NodeCostStat => ({
 const REPORT_WORK_MEM = '64MB';
 /** Index probes cost little more than sequential reads on SSDs and cached pages. */
 const REPORT_RANDOM_PAGE_COST = 1.1;
+/**
+ * At most this many report statements hold (or wait for) a pooled connection at once: a
+ * report takes two, for up to the statement timeout, and any `executions:read` key may ask
+ * for one, so concurrent reports must leave the rest of the pool to the other routes.
+ */
+export const REPORT_MAX_STATEMENTS = 4;
+
 /** A report never holds a connection longer than this. */
 const REPORT_STATEMENT_TIMEOUT = '30s';
+
+/** A counting gate: `run` waits while `max` calls are inside, first come first served. */
+export function createReportGate(max: number) {
+  let inside = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (inside >= max) await new Promise<void>((resolve) => waiting.push(resolve));
+    else inside += 1;
+    try {
+      return await fn();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else inside -= 1;
+    }
+  };
+}
+export type ReportGate = ReturnType<typeof createReportGate>;
 
 /** One read-only statement in its own transaction, with the report's memory and time limits. */
 async function reportQuery<R extends pg.QueryResultRow>(
   pool: pg.Pool,
   text: string,
   values: unknown[],
+  gate?: ReportGate,
 ): Promise<R[]> {
+  if (gate) return gate(() => reportQuery<R>(pool, text, values));
   const client = await pool.connect();
   let failed: unknown;
   try {
@@ -242,22 +269,31 @@ async function reportQuery<R extends pg.QueryResultRow>(
 }
 
 /** The cost report's aggregates over a period: two SQL statements, small results. */
-export async function readCostReport(pool: pg.Pool, q: CostReportQuery): Promise<CostReportData> {
+export async function readCostReport(
+  pool: pg.Pool,
+  q: CostReportQuery,
+  gate?: ReportGate,
+): Promise<CostReportData> {
   const scope: Scope = q.tenantId === undefined ? 'all' : 'tenant';
   const period = [q.from, q.to, q.tenantId ?? null];
   const rules = SUGGESTION_RULES;
   const [groups, nodes] = await Promise.all([
-    reportQuery<GroupRow>(pool, groupSql(scope)[q.groupBy], period),
-    reportQuery<NodeRow>(pool, nodesSql(scope), [
-      ...period,
-      TOP_NODES_PER_WORKFLOW,
-      TOP_NODES_LIMIT,
-      rules.retriedShare,
-      rules.avgOutputBytes,
-      rules.dominantShare,
-      rules.dominantMinRuns,
-      SUGGESTIONS_LIMIT,
-    ]),
+    reportQuery<GroupRow>(pool, groupSql(scope)[q.groupBy], period, gate),
+    reportQuery<NodeRow>(
+      pool,
+      nodesSql(scope),
+      [
+        ...period,
+        TOP_NODES_PER_WORKFLOW,
+        TOP_NODES_LIMIT,
+        rules.retriedShare,
+        rules.avgOutputBytes,
+        rules.dominantShare,
+        rules.dominantMinRuns,
+        SUGGESTIONS_LIMIT,
+      ],
+      gate,
+    ),
   ]);
   return {
     groups: groups.map((g) => ({ ...g })),
@@ -273,8 +309,9 @@ export interface CostReportRepository {
 }
 
 export function createCostReportRepository(deps: { pool: pg.Pool }): CostReportRepository {
+  const gate = createReportGate(REPORT_MAX_STATEMENTS);
   return {
     executionCost: (tenantId, id) => readExecutionCost(deps.pool, tenantId, id),
-    report: (query) => readCostReport(deps.pool, query),
+    report: (query) => readCostReport(deps.pool, query, gate),
   };
 }

@@ -16,7 +16,9 @@ export const ON_ERROR_KEY_PREFIX = RESERVED_IDEMPOTENCY_PREFIXES.onError;
  * CTEs `spawn_src`, `spawn` and `spawn_tr` over `source`, a CTE with the columns id,
  * tenant_id, workflow_id, workflow_version, priority, idempotency_key, status, error and at
  * (the executions just written). Only `failed` ones whose pinned definition names an error
- * workflow of the same tenant (not deleted) start it, at its latest version. `spawn` returns
+ * workflow of the same tenant (not deleted) start it, at its latest version. The error
+ * workflow's row is locked `for share`, as POST /api/executions does: a delete that committed
+ * meanwhile (it found no active execution) is seen, and nothing starts. `spawn` returns
  * (id, tenant_id, priority, source_id, worker_tags).
  */
 export function spawnErrorWorkflowCtes(source: string): string {
@@ -32,6 +34,7 @@ export function spawnErrorWorkflowCtes(source: string): string {
     join workflow_versions tv on tv.workflow_id = w.id and tv.version = w.latest_version
     where s.status = ${sqlStatus(FAILED_STATUS)}
       and (s.idempotency_key is null or s.idempotency_key not like '${ON_ERROR_KEY_PREFIX}%')
+    for share of w
   ), spawn as (
     insert into executions (id, tenant_id, workflow_id, workflow_version, status, priority, input_data,
       idempotency_key, created_at, updated_at)

@@ -111,10 +111,14 @@ function resumeStates(exec: ClaimedExecution): Map<string, NodeState> {
   return states;
 }
 
-/** What the settled checkpoints cost, in 1e-8 USD units (the budget's starting total). */
+/**
+ * What the execution's node runs already cost, in 1e-8 USD units (the budget's starting
+ * total): settled checkpoints and the charge of runs a recover put back to `pending` (a
+ * rerun adds to its failed run's charge, so the budget must count it too).
+ */
 function checkpointedCost(exec: ClaimedExecution): number {
   let units = 0;
-  for (const cp of exec.checkpoints) if (SETTLED.has(cp.status)) units += parseMoney(cp.cost ?? '0');
+  for (const cp of exec.checkpoints) units += parseMoney(cp.cost ?? '0');
   return units;
 }
 
