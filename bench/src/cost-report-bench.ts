@@ -143,7 +143,7 @@ async function main(): Promise<void> {
   }
 }
 
-/** Plans of the heaviest case (every tenant, a month) with the report's settings. */
+/** Plans of a month, every tenant and one, with the report's settings. */
 async function explain(pool: pg.Pool): Promise<void> {
   const to = new Date();
   const from = new Date(to.getTime() - PERIOD_MS.month);
@@ -153,9 +153,13 @@ async function explain(pool: pg.Pool): Promise<void> {
   await client.query('begin read only');
   await client.query(`set local work_mem = '64MB'`);
   await client.query('set local random_page_cost = 1.1');
+  const tenant = [from, to, 'tenant-0', fullFrom, fullTo];
+  const rules = [3, 20, 0.25, 1048576, 0.5, 10, 20];
   for (const [sql, values] of [
     [groupsSql('all', 'tenant'), period],
-    [nodesSql('all'), [...period, 3, 20, 0.25, 1048576, 0.5, 10, 20]],
+    [nodesSql('all'), [...period, ...rules]],
+    [groupsSql('tenant', 'workflow'), tenant],
+    [nodesSql('tenant'), [...tenant, ...rules]],
   ] as const) {
     const { rows } = await client.query<{ 'QUERY PLAN': string }>(
       `explain (analyze, buffers) ${sql}`,
