@@ -17,3 +17,7 @@ export * from './dead-letter-store.ts';
 export * from './recovery-repository.ts';
 export * from './retention-store.ts';
 export * from './cost-report-repository.ts';
+export * from './secret-cipher.ts';
+export * from './credential-errors.ts';
+export * from './credential-store.ts';
+export * from './credential-rotation.ts';

@@ -187,8 +187,10 @@ interface RenderInputs {
 }
 
 function secretValue(ref: SecretRef, secrets: ResolvedSecrets | undefined) {
-  const value = secrets?.get(ref.name)?.[ref.key];
-  return value === undefined
+  const data = secrets?.get(ref.name);
+  // Own keys only: `constructor` is a valid key name and must not reach Object.prototype.
+  const value = data !== undefined && Object.hasOwn(data, ref.key) ? data[ref.key] : undefined;
+  return typeof value !== 'string'
     ? err<ExpressionFailure>({
         reason: 'error',
         message: `credential '${ref.name}' has no key '${ref.key}'`,
