@@ -160,6 +160,7 @@ describe('credential routes', () => {
       [{ name: 'ok', data: {} }, '/data'],
       [{ name: 'ok', data: 'abc' }, '/data'],
       [{ name: 'ok', data: { t: '' } }, '/data/t'],
+      [{ name: 'ok', data: { pin: '123' } }, '/data/pin'],
       [
         {
           name: 'ok',

@@ -1,5 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { CREDENTIAL_KEY, CREDENTIAL_NAME, MAX_CREDENTIAL_KEYS } from '@linkflow/domain';
+import {
+  CREDENTIAL_KEY,
+  CREDENTIAL_NAME,
+  MAX_CREDENTIAL_KEYS,
+  MIN_SECRET_LENGTH,
+} from '@linkflow/domain';
 import type { CredentialRecord } from '@linkflow/store';
 import { nullable, pageOf, Timestamp } from '../http/schemas.ts';
 
@@ -12,13 +17,13 @@ export const CredentialName = Type.String({
 export const NameParams = Type.Object({ name: CredentialName });
 
 /**
- * `data`: 1 to 100 keys (`[A-Za-z0-9_-]{1,64}`), each a non-empty string; at most 64 KiB
+ * `data`: 1 to 100 keys (`[A-Za-z0-9_-]{1,64}`), each a string of at least 4 characters; at most 64 KiB
  * serialised (checked by the handler: JSON Schema cannot count bytes).
  */
 export const CredentialData = Type.Object(
   {},
   {
-    additionalProperties: Type.String({ minLength: 1 }),
+    additionalProperties: Type.String({ minLength: MIN_SECRET_LENGTH }),
     propertyNames: { pattern: CREDENTIAL_KEY.source },
     minProperties: 1,
     maxProperties: MAX_CREDENTIAL_KEYS,

@@ -48,7 +48,7 @@ describe('mentionsSecrets', () => {
 
 describe('credentialDataProblems', () => {
   it('accepts an object of strings', () => {
-    expect(credentialDataProblems({ token: 'abc', 'x-key': 'y' })).toEqual([]);
+    expect(credentialDataProblems({ token: 'abcd', 'x-key': 'yyyy' })).toEqual([]);
   });
   it('names the field of each problem', () => {
     expect(credentialDataProblems([])).toEqual([
@@ -59,6 +59,9 @@ describe('credentialDataProblems', () => {
       { path: '/data/token', message: 'must be a string' },
     ]);
     expect(credentialDataProblems({ token: '' })[0]?.path).toBe('/data/token');
+    expect(credentialDataProblems({ pin: '123' })).toEqual([
+      { path: '/data/pin', message: 'must be at least 4 characters' },
+    ]);
     expect(credentialDataProblems({ 'a b': 'x' })[0]?.path).toBe('/data/a b');
   });
   it('refuses more than 100 keys and more than 64 KiB', () => {

@@ -1,4 +1,5 @@
 import type { FieldProblem } from '../errors/app-error.ts';
+import { MIN_SECRET_LENGTH } from '../redaction/redact-secrets.ts';
 
 /**
  * Credentials: named, per-tenant sets of secret strings (`{token: "…"}`) that http and db
@@ -56,7 +57,8 @@ function bytesOf(text: string): number {
 
 /**
  * The problems of a credential write body's `data`: an object of 1..100 keys matching
- * {@link CREDENTIAL_KEY}, each a non-empty string, at most 64 KiB serialised. Paths are
+ * {@link CREDENTIAL_KEY}, each a string of at least {@link MIN_SECRET_LENGTH} characters (what
+ * redaction replaces by value), at most 64 KiB serialised. Paths are
  * JSON pointers under `/data`.
  */
 export function credentialDataProblems(data: unknown): FieldProblem[] {
@@ -72,7 +74,9 @@ export function credentialDataProblems(data: unknown): FieldProblem[] {
     if (!CREDENTIAL_KEY.test(key))
       problems.push({ path, message: 'key must match [A-Za-z0-9_-]{1,64}' });
     else if (typeof value !== 'string') problems.push({ path, message: 'must be a string' });
-    else if (value === '') problems.push({ path, message: 'must not be empty' });
+    else if (value.length < MIN_SECRET_LENGTH)
+      // Shorter strings are not redacted by value (they would garble every text they occur in).
+      problems.push({ path, message: `must be at least ${MIN_SECRET_LENGTH} characters` });
   }
   if (problems.length === 0 && bytesOf(JSON.stringify(data)) > MAX_CREDENTIAL_BYTES)
     problems.push({ path: '/data', message: `must be at most ${MAX_CREDENTIAL_BYTES} bytes` });
