@@ -204,6 +204,31 @@ describe('credentials at run time', () => {
     expect((await store.get(h.tenantId, 'api'))?.useCount).toBe(3);
   });
 
+  it('passes a secret to a db node as a parameter and redacts it from the rows', async () => {
+    const h = await harness({ LINKFLOW_SECRETS_KEY: KEY_A });
+    await storeCredential(h, { password: VALUE });
+    const wf = await h.createWorkflow({
+      name: 'db-secret',
+      nodes: [
+        {
+          id: 'q',
+          type: 'db',
+          config: {
+            connection: 'main',
+            query: 'select $1::text = $2::text as matches, $1::text as echoed',
+            params: ['{{ secrets.api.password }}', VALUE],
+          },
+        },
+      ],
+    });
+    const e = await h.waitFor(await h.start(wf));
+    expect(e.status).toBe('success');
+    expect(e.nodeRuns[0]?.output).toEqual({
+      rows: [{ matches: true, echoed: '[redacted]' }],
+      row_count: 1,
+    });
+  });
+
   it('keeps every workflow running after a key rotation (previous key) and a data rotation', async () => {
     const h = await harness({ LINKFLOW_SECRETS_KEY: KEY_B, LINKFLOW_SECRETS_KEY_PREVIOUS: KEY_A });
     const store = await storeCredential(h, { token: 'wrong-token' });
