@@ -146,7 +146,11 @@ function leakyWorkflow(url: string): WorkflowDefinition {
       {
         id: 'echo500',
         type: 'http',
-        config: { url: `${url}/fail/echo`, headers: authHeader, accept_status: ['2xx', 500] },
+        config: {
+          url: `${url}/fail/echo`,
+          headers: { 'x-custom': '{{ secrets.api.token }}' },
+          accept_status: ['2xx', 500],
+        },
       },
       {
         id: 'fail',
@@ -187,7 +191,7 @@ describe('credentials at run time', () => {
     expect(run('fail')?.error).toMatchObject({ type: 'EXECUTION', status: 500 });
     expect(JSON.stringify(run('auth')?.output)).toContain('"authorization":"[redacted]"');
     expect(JSON.stringify(run('copy')?.output)).toContain('/check?k=[redacted]');
-    expect(JSON.stringify(run('echo500')?.output)).toContain('[redacted]');
+    expect(JSON.stringify(run('echo500')?.output)).toContain('"x-custom":"[redacted]"');
     expect(run('fail')?.error?.message).toContain('/fail/[redacted]');
     // Nowhere else.
     await expect.poll(() => published.length).toBeGreaterThan(0);
