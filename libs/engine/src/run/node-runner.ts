@@ -1,5 +1,4 @@
 import {
-  collectSecretValues,
   costUnits,
   formatMoney,
   redactSecrets,
@@ -18,7 +17,6 @@ import {
 import {
   abortError,
   evaluationLimits,
-  expressionError,
   NodeError,
   toNodeError,
   type NodeInput,
@@ -27,7 +25,7 @@ import {
 } from '@linkflow/nodes';
 import { breakerOptionsOf, type BreakerRegistry } from '../breakers/breaker-registry.ts';
 import type { CredentialPort, EngineLogger, TracingPort } from '../ports.ts';
-import { resolveNodeSecrets } from './node-secrets.ts';
+import { renderConfig } from './node-secrets.ts';
 import { finalError, toRunError } from './node-run-errors.ts';
 import { childController, raceAbort, sleep } from './abortable.ts';
 import { storableLogData, storableLogMessage } from './log-caps.ts';
@@ -182,16 +180,14 @@ async function attemptOnce(
       maxMs: deps.expressionTimeoutMs,
       maxValueBytes: deps.maxOutputBytes,
     });
-    // Credentials go to the template renderer only, never into the expression context.
-    const held = await resolveNodeSecrets(deps, node, tenantId);
-    releaseSecrets = held.release;
-    const rendered = await node.config.render(input, evaluation, held.resolved);
-    if (!rendered.ok) throw expressionError(rendered.error, controller.signal, rendered.error.path);
-    const values = [
-      ...(deps.secretValues ?? []),
-      ...held.values,
-      ...collectSecretValues(rendered.value),
-    ];
+    const rendered = await renderConfig(deps, node, {
+      input,
+      tenantId,
+      evaluation,
+      signal: controller.signal,
+    });
+    releaseSecrets = rendered.release;
+    const { values } = rendered;
     secrets.values = values;
     const ctx = {
       signal: controller.signal,
@@ -209,8 +205,8 @@ async function attemptOnce(
           ...(data ? { data: storableLogData(redactSecrets(data, { values })) } : {}),
         }),
     };
-    const target = def.breakerKey?.(rendered.value);
-    const run = () => def.execute(ctx, rendered.value, input);
+    const target = def.breakerKey?.(rendered.config);
+    const run = () => def.execute(ctx, rendered.config, input);
     const result = await raceAbort(
       target === undefined
         ? run()

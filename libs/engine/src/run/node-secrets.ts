@@ -1,5 +1,11 @@
-import type { CompiledNode, LiveSecrets, ResolvedSecrets } from '@linkflow/domain';
-import { NodeError } from '@linkflow/nodes';
+import {
+  collectSecretValues,
+  type CompiledNode,
+  type EvaluateOptions,
+  type LiveSecrets,
+  type ResolvedSecrets,
+} from '@linkflow/domain';
+import { expressionError, NodeError, type NodeInput } from '@linkflow/nodes';
 import type { CredentialPort } from '../ports.ts';
 
 /** The credential values of one node attempt. */
@@ -10,6 +16,12 @@ export interface NodeSecrets {
   readonly values: readonly string[];
   /** Lets go of the values in the process's {@link LiveSecrets} (pino, spans). */
   readonly release: () => void;
+}
+
+/** Where credentials come from and where held values are announced. */
+export interface SecretsDeps {
+  readonly credentials?: CredentialPort | undefined;
+  readonly liveSecrets?: LiveSecrets | undefined;
 }
 
 const NONE: NodeSecrets = { resolved: undefined, values: [], release: () => undefined };
@@ -23,7 +35,7 @@ const NONE: NodeSecrets = { resolved: undefined, values: [], release: () => unde
  * @throws NodeError
  */
 export async function resolveNodeSecrets(
-  deps: { readonly credentials?: CredentialPort; readonly liveSecrets?: LiveSecrets },
+  deps: SecretsDeps,
   node: CompiledNode,
   tenantId: string,
 ): Promise<NodeSecrets> {
@@ -55,4 +67,29 @@ export async function resolveNodeSecrets(
     values,
     release: deps.liveSecrets?.hold(values) ?? (() => undefined),
   };
+}
+
+/**
+ * Resolves the node's credentials and renders its config templates. Credentials go to the
+ * template renderer only, never into the expression context. `values` are the secret strings
+ * to redact: the process's, the credentials' and those of the rendered config.
+ * @throws NodeError (VALIDATION, CONNECTIVITY, EXPRESSION, TIMEOUT)
+ */
+export async function renderConfig(
+  deps: SecretsDeps & { readonly secretValues?: readonly string[] | undefined },
+  node: CompiledNode,
+  r: { input: NodeInput; tenantId: string; evaluation: EvaluateOptions; signal: AbortSignal },
+) {
+  const held = await resolveNodeSecrets(deps, node, r.tenantId);
+  const rendered = await node.config.render(r.input, r.evaluation, held.resolved);
+  if (!rendered.ok) {
+    held.release();
+    throw expressionError(rendered.error, r.signal, rendered.error.path);
+  }
+  const values = [
+    ...(deps.secretValues ?? []),
+    ...held.values,
+    ...collectSecretValues(rendered.value),
+  ];
+  return { config: rendered.value, values, release: held.release };
 }
