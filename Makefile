@@ -4,10 +4,10 @@ export CHECKPOINT_DISABLE := 1
 export DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/linkflow
 export REDIS_URL ?= redis://127.0.0.1:6379
 
-.PHONY: help setup install generate services tools up down migrate api executor key lint typecheck test test-unit test-int build ci bench coverage
+.PHONY: help setup install generate services tools up down migrate api executor key rotate-secrets lint typecheck test test-unit test-int build ci bench coverage
 
 help: ## list targets
-	@grep -E '^[a-z-]+:.*## ' Makefile | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' Makefile | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
 
 install: ## npm install (not npm ci: bullmq's optional platform packages are not all on the registry, so npm ci calls the lockfile out of sync)
 	npm install --no-audit --no-fund
@@ -40,6 +40,9 @@ executor: ## run one executor in the foreground
 
 key: ## create an API key: make key TENANT=acme SCOPES=executions:write,executions:read
 	@TENANT="$(TENANT)" SCOPES="$(SCOPES)" npx tsx scripts/create-key.ts
+
+rotate-secrets: ## re-encrypt every credential under LINKFLOW_SECRETS_KEY (reads old values with LINKFLOW_SECRETS_KEY_PREVIOUS; resumable; BATCH=100)
+	npx tsx scripts/rotate-secrets.ts
 
 lint: ## eslint
 	npx eslint .

@@ -10,6 +10,7 @@ const SCOPES = [
   'workflows:write',
   'executions:read',
   'executions:write',
+  'credentials:write',
   'admin',
 ];
 

@@ -12,6 +12,17 @@ if [ -z "${LINKFLOW_DB_CONNECTIONS:-}" ]; then
   demo_url=$(npx tsx scripts/demo-db.ts | tail -n 1)
   export LINKFLOW_DB_CONNECTIONS="{\"main\": \"${demo_url}\"}"
 fi
+# Credentials need an AES-256 key (LINKFLOW_SECRETS_KEY). Without one, a development key is
+# generated once into .run/ (git-ignored) and kept for later runs; both processes get it.
+if [ -z "${LINKFLOW_SECRETS_KEY:-}" ] && [ -z "${LINKFLOW_SECRETS_KEY_FILE:-}" ]; then
+  if [ ! -s .run/secrets.key ]; then
+    (umask 077; node -e "process.stdout.write(require('node:crypto').randomBytes(32).toString('base64'))" >.run/secrets.key)
+    echo "generated a development credentials key in .run/secrets.key (set LINKFLOW_SECRETS_KEY in production)"
+  else
+    echo "using the development credentials key in .run/secrets.key"
+  fi
+  export LINKFLOW_SECRETS_KEY_FILE="$PWD/.run/secrets.key"
+fi
 start() { # name node-flags
   if [ -f ".run/$1.pid" ] && kill -0 "$(cat ".run/$1.pid")" 2>/dev/null; then
     echo "$1 already running (pid $(cat ".run/$1.pid"))"; return

@@ -13,6 +13,7 @@ describe('start-up with a bad configuration', () => {
         LINKFLOW_NODE_TYPES: 'http,smtp',
         EXECUTOR_CONCURRENCY: '0',
         API_PORT: '80a',
+        LINKFLOW_SECRETS_KEY: 'not-a-key',
       },
       encoding: 'utf8',
       timeout: 30_000,
@@ -21,6 +22,8 @@ describe('start-up with a bad configuration', () => {
     expect(res.stderr).toContain(`linkflow-${app}: invalid configuration`);
     expect(res.stderr).toContain('REDIS_URL: expected a redis: or rediss: URL');
     expect(res.stderr).toContain('LINKFLOW_NODE_TYPES: unknown node types smtp');
+    expect(res.stderr).toContain('LINKFLOW_SECRETS_KEY: expected 32 bytes in base64');
+    expect(res.stderr).not.toContain('not-a-key');
     expect(res.stderr).toContain(
       app === 'api'
         ? 'API_PORT: expected integer 1-65535, got "80a"'

@@ -6,6 +6,7 @@ import type { NodeRegistry } from '@linkflow/nodes';
 import type { DeadLetterQueue } from '@linkflow/queue';
 import type {
   CostReportRepository,
+  CredentialStore,
   ExecutionRepository,
   LogRepository,
   RecoveryRepository,
@@ -14,6 +15,7 @@ import type {
 } from '@linkflow/store';
 import type { ApiMetrics } from '@linkflow/telemetry';
 import { registerAdminRoutes, type AdminDeps } from './admin/admin-routes.ts';
+import { registerCredentialRoutes } from './credentials/credential-routes.ts';
 import { installAuth, type Authenticator } from './auth/auth.ts';
 import { registerExecutionRoutes, type ExecutionSignals } from './executions/execution-routes.ts';
 import { registerLogRoutes } from './executions/log-routes.ts';
@@ -45,6 +47,8 @@ export interface AppDeps {
   readonly workflows: WorkflowRepository;
   readonly executions: ExecutionRepository;
   readonly tenants: TenantDirectory;
+  /** The tenant's credentials (values encrypted; writes need LINKFLOW_SECRETS_KEY). */
+  readonly credentials: CredentialStore;
   readonly logs: LogRepository;
   /** Live events of executions for the log streams (one Redis subscriber per process). */
   readonly hub: EventHub;
@@ -118,7 +122,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installAuth(app, deps.authenticator);
   installMetrics(app, deps.metrics);
   registerHealthRoutes(app, deps.probes);
-  const workflowDeps = { workflows: deps.workflows, catalog: deps.registry, tenants: deps.tenants };
+  const workflowDeps = {
+    workflows: deps.workflows,
+    catalog: deps.registry,
+    tenants: deps.tenants,
+    credentials: deps.credentials,
+  };
+  registerCredentialRoutes(app, deps);
   registerWorkflowRoutes(app, workflowDeps);
   registerWorkflowRetryRoute(app, workflowDeps);
   registerNodeTypeRoutes(app, deps.registry);

@@ -59,6 +59,7 @@ async function main(): Promise<void> {
       logger,
       bodyLimit: config.bodyLimit,
       cacheKeys: true,
+      secretsKeys: config.secretsKeys,
     }),
   );
   const shutdown = async (signal: string) => {

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from '@linkflow/queue';
 import { uuidv7 } from 'uuidv7';
-import type { Clock, IdGen } from '@linkflow/domain';
+import type { Clock, IdGen, SecretsKeys } from '@linkflow/domain';
 import type { NodeRegistry } from '@linkflow/nodes';
 import {
   assertNoEviction,
@@ -16,6 +16,8 @@ import {
 import {
   createApiKeyRepository,
   createCostReportRepository,
+  createCredentialStore,
+  createSecretCipher,
   createDeadLetterStore,
   createExecutionRepository,
   createLogRepository,
@@ -46,6 +48,8 @@ export interface ApiClients {
   readonly bodyLimit: number;
   /** Cache authenticated keys (production); tests turn it off to see revocations at once. */
   readonly cacheKeys: boolean;
+  /** LINKFLOW_SECRETS_KEY[_PREVIOUS]: without a current key, credential writes answer 503. */
+  readonly secretsKeys: SecretsKeys;
 }
 
 /** Builds `buildApp`'s dependencies from the clients: repositories, signals, probes, metrics. */
@@ -70,6 +74,11 @@ export function wireApiDeps(clients: ApiClients): AppDeps {
     workflows: createWorkflowRepository({ prisma: db.prisma, pool: db.pool, ids }),
     executions,
     tenants: createTenantDirectory({ pool: db.pool }),
+    credentials: createCredentialStore({
+      pool: db.pool,
+      ids,
+      cipher: createSecretCipher(clients.secretsKeys),
+    }),
     logs: createLogRepository({ pool: db.pool }),
     hub,
     ws: clients.ws,

@@ -22,6 +22,21 @@ describe('executor loadConfig', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it('reads the secrets keys (also from _FILE) and names a bad one', () => {
+    const key = Buffer.alloc(32, 1).toString('base64');
+    const previous = Buffer.alloc(32, 2).toString('base64');
+    const file = join(mkdtempSync(join(tmpdir(), 'lf-key-')), 'key');
+    writeFileSync(file, `${key}\n`);
+    const config = loadConfig({
+      LINKFLOW_SECRETS_KEY_FILE: file,
+      LINKFLOW_SECRETS_KEY_PREVIOUS: previous,
+    });
+    expect(config.secretsKeys).toEqual({ current: key, previous });
+    expect(() => loadConfig({ LINKFLOW_SECRETS_KEY_PREVIOUS: 'short' })).toThrow(
+      'LINKFLOW_SECRETS_KEY_PREVIOUS: expected 32 bytes in base64',
+    );
+  });
+
   it('reports every bad value at once', () => {
     try {
       loadConfig({

@@ -1,5 +1,5 @@
 import { trace } from '@opentelemetry/api';
-import { configSecretValues, type Clock } from '@linkflow/domain';
+import { configSecretValues, type Clock, type LiveSecrets } from '@linkflow/domain';
 import { createEngine, settledWithin } from '@linkflow/engine';
 import { createBuiltinRegistry } from '@linkflow/nodes';
 import {
@@ -20,6 +20,7 @@ import {
   createLeaseStore,
   createRetentionStore,
   createRunStore,
+  createSecretCipher,
   createTenantDirectory,
 } from '@linkflow/store';
 import {
@@ -30,6 +31,7 @@ import {
 } from '@linkflow/telemetry';
 import { engineMetrics, jobQueuePort } from './adapters/engine-ports.ts';
 import { createEngineTracing } from './adapters/engine-tracing.ts';
+import { credentialPort } from './adapters/credential-port.ts';
 import { listenForControl } from './adapters/control-listener.ts';
 import { startBreakerPublisher } from './adapters/breaker-publisher.ts';
 import { startWorkerHeartbeat } from './adapters/worker-heartbeat.ts';
@@ -56,6 +58,14 @@ export interface ExecutorOptions {
   readonly clock?: Clock;
   /** Called when the worker's fetch loop fails: the process should exit (non-zero). */
   readonly onFatal?: (err: unknown) => void;
+  /** Credential values held while nodes run; main.ts shares it with the logger and tracing. */
+  readonly liveSecrets?: LiveSecrets;
+}
+
+/** What {@link buildEngine} takes besides config, logger and connections. */
+interface EngineRuntime {
+  readonly clock: Clock;
+  readonly liveSecrets: LiveSecrets | undefined;
 }
 
 type Connections = ReturnType<typeof connect>;
@@ -72,7 +82,8 @@ function connect(config: ExecutorConfig, log: Logger) {
 }
 
 /** The engine over the executor's ports: Postgres stores, Redis events, the DLQ, metrics. */
-function buildEngine(config: ExecutorConfig, log: Logger, c: Connections, clock: Clock) {
+function buildEngine(config: ExecutorConfig, log: Logger, c: Connections, runtime: EngineRuntime) {
+  const { clock, liveSecrets } = runtime;
   const queue = createExecutionQueue({ connection: c.producerRedis, name: config.queueName });
   const dlq = createDeadLetterQueue({ connection: c.producerRedis, name: config.queueName });
   const metrics = createExecutorMetrics({
@@ -115,6 +126,12 @@ function buildEngine(config: ExecutorConfig, log: Logger, c: Connections, clock:
     // The global tracer: a no-op until instrumentation.ts has started the SDK.
     tracing: createEngineTracing(trace.getTracer('linkflow-executor')),
     secretValues: configSecretValues(config),
+    // Without LINKFLOW_SECRETS_KEY the port answers every resolution with VALIDATION.
+    credentials: credentialPort({
+      pool: c.db.pool,
+      cipher: createSecretCipher(config.secretsKeys),
+    }),
+    ...(liveSecrets && { liveSecrets }),
     sweep: {
       queue: jobQueuePort(queues),
       lock: createLeaderLock({
@@ -178,7 +195,10 @@ export async function startExecutor(
   options: ExecutorOptions = {},
 ): Promise<RunningExecutor> {
   const c = connect(config, log);
-  const rt = buildEngine(config, log, c, options.clock ?? { now: () => new Date() });
+  const rt = buildEngine(config, log, c, {
+    clock: options.clock ?? { now: () => new Date() },
+    liveSecrets: options.liveSecrets,
+  });
   const subscription = await listenForControl(c.subscriberRedis, rt.engine.runs, log);
   const consumers = createQueueConsumers({
     engine: rt.engine,

@@ -1,6 +1,6 @@
 // First: the OpenTelemetry SDK starts before any instrumented module loads.
 import { tracing } from './instrumentation.ts';
-import { configSecretValues } from '@linkflow/domain';
+import { configSecretValues, createLiveSecrets } from '@linkflow/domain';
 import { checkDbConnectionsAtStartup } from '@linkflow/nodes';
 import { createLogger, exitWithConfigIssues, loadConfigOrExit } from '@linkflow/telemetry';
 import { loadConfig } from './config.ts';
@@ -8,11 +8,15 @@ import { startExecutor } from './executor.ts';
 
 function main(): void {
   const config = loadConfigOrExit('linkflow-executor', () => loadConfig(process.env));
+  // Credential values held by running nodes: pino lines and spans are redacted of them.
+  const liveSecrets = createLiveSecrets();
   const log = createLogger({
     level: config.logLevel,
     name: 'linkflow-executor',
     secretValues: configSecretValues(config),
+    liveSecrets,
   });
+  tracing.redactValuesFrom(liveSecrets);
   tracing.onExportError((err, failedBatches) =>
     log.warn({ err, failedBatches }, 'trace export failed; spans dropped'),
   );
@@ -41,6 +45,7 @@ function main(): void {
   // supervisor (compose, systemd, Kubernetes) starts a fresh process.
   const started = startExecutor(config, log, {
     onFatal: () => void shutdown('worker loop failed', 1),
+    liveSecrets,
   });
   process.once('SIGTERM', () => void shutdown('SIGTERM', 0));
   process.once('SIGINT', () => void shutdown('SIGINT', 0));

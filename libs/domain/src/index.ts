@@ -32,3 +32,5 @@ export * from './config/storable-text.ts';
 export * from './config/shared-config.ts';
 export * from './config/db-connections.ts';
 export * from './redaction/redact-secrets.ts';
+export * from './credentials/credential-rules.ts';
+export * from './redaction/live-secrets.ts';

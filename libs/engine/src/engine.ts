@@ -1,4 +1,4 @@
-import type { Clock, RateCard } from '@linkflow/domain';
+import type { Clock, LiveSecrets, RateCard } from '@linkflow/domain';
 import type { NodeRegistry } from '@linkflow/nodes';
 import { settledWithin } from './run/abortable.ts';
 import {
@@ -7,6 +7,7 @@ import {
   type BreakerState,
 } from './breakers/breaker-registry.ts';
 import type {
+  CredentialPort,
   DeadLetterSink,
   EngineLogger,
   JobQueuePort,
@@ -97,6 +98,10 @@ export interface EngineDeps {
    * reach node logs, outputs or errors, on top of each node config's own secrets.
    */
   readonly secretValues?: readonly string[];
+  /** Credentials for `{{ secrets.<name>.<key> }}` in http/db configs; none: such nodes fail. */
+  readonly credentials?: CredentialPort;
+  /** Credential values held while their nodes run (the logger and tracing redact them). */
+  readonly liveSecrets?: LiveSecrets;
   /** Thresholds of every breaker (default: the registry's defaults). */
   readonly breakerOptions?: BreakerOptions;
   /** Called after a breaker was made, changed state or was evicted (the state publisher). */
@@ -162,6 +167,8 @@ function processorDeps(deps: EngineDeps, runs: RunTable, breakers: BreakerRegist
       log: deps.log,
       ...(deps.tracing && { tracing: deps.tracing }),
       ...(deps.secretValues && { secretValues: deps.secretValues }),
+      ...(deps.credentials && { credentials: deps.credentials }),
+      ...(deps.liveSecrets && { liveSecrets: deps.liveSecrets }),
       breakers,
       slots: new FairSlots({
         size: limits.concurrency,

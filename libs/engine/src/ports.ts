@@ -12,6 +12,8 @@ import type {
   OrphanCursor,
   OrphanExecution,
   Priority,
+  ResolvedSecrets,
+  SecretRef,
 } from '@linkflow/domain';
 
 /*
@@ -202,4 +204,21 @@ export interface NodeAttemptSpanInfo {
 export interface TracingPort {
   startExecution(info: ExecutionSpanInfo): TraceSpan;
   startNodeAttempt(info: NodeAttemptSpanInfo): TraceSpan;
+}
+
+/** How a credential resolution ended: the values, or what is wrong (no value in the message). */
+export type CredentialOutcome =
+  | { readonly ok: true; readonly secrets: ResolvedSecrets }
+  | { readonly ok: false; readonly problem: string };
+
+/** The tenant's credentials as the node runner resolves them (decrypted, uses counted). */
+export interface CredentialPort {
+  /**
+   * The values `refs` name, each use counted. A missing credential or key, no key configured
+   * or one that does not open the value is `{ok: false, problem}`; it throws only when the
+   * store fails.
+   */
+  resolve(tenantId: string, refs: readonly SecretRef[]): Promise<CredentialOutcome>;
+  /** Whether a thrown error means the store is briefly unreachable (the node retries). */
+  readonly isTransient: (err: unknown) => boolean;
 }

@@ -67,6 +67,12 @@ export interface NodeDefinition<C = unknown, O = unknown> {
   readonly configSchema: TSchema;
   readonly rawFields: readonly string[];
   /**
+   * Top-level config fields whose templates may reference credentials
+   * (`{{ secrets.<name>.<key> }}`); the executor resolves them just before the node runs.
+   * None when absent: such a node may not mention `secrets` at all.
+   */
+  readonly secretFields?: readonly string[];
+  /**
    * True when the node limits its own concurrency (the code node's sandbox pool and its
    * queue): the executor then runs it without taking one of its slots, so a node waiting for
    * its own resource never blocks other node types. Its timeout still counts from the start.

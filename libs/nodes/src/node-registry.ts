@@ -39,6 +39,7 @@ function toSpec(entry: RegisteredNode): NodeTypeSpec {
   const def = entry.definition;
   const spec: NodeTypeSpec = {
     rawFields: def.rawFields,
+    ...(def.secretFields ? { secretFields: def.secretFields } : {}),
     checkConfig(config) {
       const problems = schemaProblems(entry.check, config);
       return problems.length > 0 ? problems : (def.checkConfig?.(config) ?? []);

@@ -19,3 +19,7 @@ export * from './retention-store.ts';
 export * from './cost-report-repository.ts';
 export * from './cost-rollup-sql.ts';
 export * from './cost-rollups.ts';
+export * from './secret-cipher.ts';
+export * from './credential-errors.ts';
+export * from './credential-store.ts';
+export * from './credential-rotation.ts';

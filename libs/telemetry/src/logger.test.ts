@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { createLiveSecrets } from '@linkflow/domain';
 import { REDACTED, createLogger } from './logger.ts';
 
 /** A destination that keeps every line pino writes, parsed. */
@@ -16,6 +17,21 @@ function captureLines(): { stream: Writable; lines: Record<string, unknown>[] } 
 }
 
 describe('createLogger', () => {
+  it('redacts credential values while they are held, wherever they appear', () => {
+    const { stream, lines } = captureLines();
+    const liveSecrets = createLiveSecrets();
+    const log = createLogger({ level: 'info', name: 'x', destination: stream, liveSecrets });
+    const release = liveSecrets.hold(['cred-value-1']);
+    log.info({ echoed: 'got cred-value-1 back' }, 'upstream said cred-value-1');
+    release();
+    log.info({ echoed: 'cred-value-1' }, 'after');
+    expect(lines[0]).toMatchObject({
+      echoed: `got ${REDACTED} back`,
+      msg: `upstream said ${REDACTED}`,
+    });
+    expect(lines[1]).toMatchObject({ echoed: 'cred-value-1' });
+  });
+
   it('redacts authorization headers, passwords and tokens at any usual depth', () => {
     const { stream, lines } = captureLines();
     const log = createLogger({ level: 'info', name: 'api', destination: stream });

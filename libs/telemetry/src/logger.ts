@@ -62,6 +62,8 @@ export interface CreateLoggerOptions {
    * wherever they appear in a line, message or field.
    */
   readonly secretValues?: readonly string[];
+  /** Secret strings known at run time (credential values held by running nodes). */
+  readonly liveSecrets?: { values(): readonly string[] };
 }
 
 /** Adds the active span's ids so a log line can be found from its trace and back. */
@@ -108,7 +110,9 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     hooks: {
       // Fields, message and interpolation arguments alike.
       logMethod(args, method) {
-        method.apply(this, redactSecrets(args, { values }));
+        const live = options.liveSecrets?.values() ?? [];
+        const all = live.length === 0 ? values : [...values, ...live];
+        method.apply(this, redactSecrets(args, { values: all }));
       },
     },
     mixin: traceFields,

@@ -8,7 +8,7 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
-import { RedactingSpanProcessor } from './span-redaction.ts';
+import { RedactingSpanProcessor, type SecretValueSource } from './span-redaction.ts';
 import { ReportingExporter, type ExportErrorHandler } from './span-export.ts';
 import { telemetryErrors } from './telemetry-errors.ts';
 
@@ -53,6 +53,11 @@ export interface Tracing {
    * the collector does not answer; export failures are reported, never thrown.
    */
   shutdown(timeoutMs?: number): Promise<void>;
+  /**
+   * Secret strings known only at run time (credential values held by running nodes): every
+   * span attribute, event and status message is redacted of them too, from now on.
+   */
+  redactValuesFrom(source: SecretValueSource): void;
 }
 
 /**
@@ -73,14 +78,18 @@ export function otlpTracesUrl(endpoint: string): string {
   return base.endsWith('/v1/traces') ? base : `${base}/v1/traces`;
 }
 
-function spanProcessorsFor(options: TracingOptions, exporter?: ReportingExporter): SpanProcessor[] {
+function spanProcessorsFor(
+  options: TracingOptions,
+  values: SecretValueSource,
+  exporter?: ReportingExporter,
+): SpanProcessor[] {
   const processors = [...(options.spanProcessors ?? [])];
   if (exporter !== undefined) processors.push(new BatchSpanProcessor(exporter));
   // NodeSDK registers no tracer provider at all when the list is empty, and then spans
   // have no ids to propagate; a no-op processor keeps spans recorded but unexported.
   if (processors.length === 0) processors.push(new NoopSpanProcessor());
   // Whatever an instrumentation recorded, nothing leaves the process unredacted.
-  return processors.map((processor) => new RedactingSpanProcessor(processor));
+  return processors.map((processor) => new RedactingSpanProcessor(processor, values));
 }
 
 function otlpExporter(options: TracingOptions): ReportingExporter | undefined {
@@ -106,12 +115,15 @@ function otlpExporter(options: TracingOptions): ReportingExporter | undefined {
  */
 export function startTracing(options: TracingOptions): Tracing {
   const exporter = otlpExporter(options);
+  // Set later by the composition root (the SDK starts before it exists).
+  let source: SecretValueSource | undefined;
+  const liveValues: SecretValueSource = { values: () => source?.values() ?? [] };
   const sdk = new NodeSDK({
     resource: defaultResource().merge(
       resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName }),
     ),
     resourceDetectors: [],
-    spanProcessors: spanProcessorsFor(options, exporter),
+    spanProcessors: spanProcessorsFor(options, liveValues, exporter),
     metricReaders: [],
     logRecordProcessors: [],
     textMapPropagator: new core.CompositePropagator({
@@ -122,6 +134,9 @@ export function startTracing(options: TracingOptions): Tracing {
   sdk.start();
   return {
     tracer: trace.getTracer(options.serviceName),
+    redactValuesFrom(from) {
+      source = from;
+    },
     onExportError(handler) {
       exporter?.reportTo(handler);
     },

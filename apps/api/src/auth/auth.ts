@@ -9,6 +9,7 @@ export const SCOPES = [
   'workflows:write',
   'executions:read',
   'executions:write',
+  'credentials:write',
   'admin',
 ] as const;
 export type Scope = (typeof SCOPES)[number];

@@ -71,6 +71,16 @@ export const apiErrors = {
     new AppError('UPGRADE_REQUIRED', 'this route is a WebSocket: send an upgrade request', {
       kind: 'user',
     }),
+  credentialExists: (name: string) =>
+    new AppError('CREDENTIAL_EXISTS', `a credential named '${name}' already exists`, {
+      kind: 'conflict',
+    }),
+  credentialInUse: (name: string, workflowIds: readonly string[]) =>
+    new AppError(
+      'CREDENTIAL_IN_USE',
+      `credential '${name}' is referenced by the latest version of workflow(s) ${workflowIds.join(', ')}`,
+      { kind: 'conflict', details: { workflows: workflowIds } },
+    ),
   routeWithoutScope: (route: string) =>
     new AppError('ROUTE_WITHOUT_SCOPE', `route ${route} declares no scope`, { kind: 'internal' }),
 };

@@ -46,6 +46,11 @@ const SUCCESS: Record<string, string[]> = {
   'POST /api/executions/{id}/test-retry': ['200'],
   'GET /api/executions/{id}/cost': ['200'],
   'GET /api/costs/report': ['200'],
+  'POST /api/credentials': ['201'],
+  'GET /api/credentials': ['200'],
+  'GET /api/credentials/{name}': ['200'],
+  'PUT /api/credentials/{name}': ['200'],
+  'DELETE /api/credentials/{name}': ['204'],
 };
 
 /** Routes whose body is a JSON array by contract (every other body is an object). */

@@ -14,6 +14,21 @@ describe('toProblem', () => {
     expect(toProblem(apiErrors.workflowNotRunnable([]), 'r2').status).toBe(422);
   });
 
+  it('hides an internal error but tells what is unavailable', () => {
+    const internal = toProblem(
+      new AppError('DB_BUG', 'select failed at x', { kind: 'internal' }),
+      'r',
+    );
+    expect(internal).toMatchObject({ status: 500, code: 'INTERNAL' });
+    expect(internal.detail).not.toContain('select');
+    const missing = new AppError('SECRETS_KEY_MISSING', 'no key', { kind: 'unavailable' });
+    expect(toProblem(missing, 'r')).toMatchObject({
+      status: 503,
+      code: 'SECRETS_KEY_MISSING',
+      detail: 'no key',
+    });
+  });
+
   it('takes the status from the kind alone, never from details', () => {
     const error = new AppError('SOMETHING', 'bad', { kind: 'user', details: { status: 422 } });
 

@@ -86,19 +86,23 @@ function fromFastify(error: FastifyError): AppError {
   return toAppError(error);
 }
 
-/** Builds the RFC 9457 body; 5xx hide their detail. */
+/**
+ * Builds the RFC 9457 body. Internal errors hide their detail; `unavailable` (503) keeps it:
+ * those are ours, say what is missing (the database, the queue, a secrets key) and leak
+ * nothing.
+ */
 export function toProblem(error: AppError, requestId: string): Problem {
   const status = STATUS[error.kind];
+  const hidden = status >= 500 && error.kind !== 'unavailable';
   const problem: Problem = {
     type: typeUri(error.code),
     title: TITLES[status] ?? 'Error',
     status,
-    detail:
-      status >= 500
-        ? 'an internal error occurred; quote the instance id when reporting it'
-        : error.message,
+    detail: hidden
+      ? 'an internal error occurred; quote the instance id when reporting it'
+      : error.message,
     instance: requestId,
-    code: status >= 500 ? 'INTERNAL' : error.code,
+    code: hidden ? 'INTERNAL' : error.code,
   };
   if (error.problems.length > 0) problem.errors = [...error.problems];
   return problem;
@@ -138,7 +142,8 @@ export function sendProblem(
   if (problem.status >= 500) request.log.error({ err: raw }, 'request failed');
   else request.log.info({ code: problem.code, status: problem.status }, 'request rejected');
   // A dependency is down (Redis, Postgres): tell clients when to try again.
-  if (problem.status === 503 || problem.status === 429) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+  if (problem.status === 503 || problem.status === 429)
+    reply.header('retry-after', String(RETRY_AFTER_SECONDS));
   return reply.status(problem.status).type('application/problem+json').send(problem);
 }
 

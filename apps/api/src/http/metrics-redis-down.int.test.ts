@@ -43,6 +43,7 @@ beforeAll(async () => {
     logger,
     bodyLimit,
     cacheKeys: false,
+    secretsKeys: { current: undefined, previous: undefined },
   });
   app = await buildApp(deps);
   close = async () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import type { DbConnectionConfig } from '@linkflow/domain';
+import type { DbConnectionConfig, SecretsKeys } from '@linkflow/domain';
 import { uuidv7 } from 'uuidv7';
 import { createBuiltinRegistry } from '@linkflow/nodes';
 import {
@@ -30,6 +30,9 @@ export const TEST_WS: WsConfig = {
   checkIntervalMs: 500,
   maxStreamsPerTenant: 100,
 };
+
+/** The credential store key of API tests (32 bytes, base64); the executor helper uses it too. */
+export const TEST_SECRETS_KEY = Buffer.alloc(32, 42).toString('base64');
 
 /** A real API over the test database and a fresh queue, plus a tenant to call it as. */
 export interface ApiHarness {
@@ -72,6 +75,8 @@ export async function createApiHarness(
     databaseUrl?: string;
     /** Another Redis (default: the shared test Redis), e.g. a private one a test kills. */
     redisUrl?: string;
+    /** The credential store's keys (default: {@link TEST_SECRETS_KEY}; `current` undefined: none). */
+    secretsKeys?: SecretsKeys;
   } = {},
 ): Promise<ApiHarness> {
   const ids = { next: () => uuidv7() };
@@ -105,6 +110,7 @@ export async function createApiHarness(
     logger,
     bodyLimit,
     cacheKeys: false,
+    secretsKeys: options.secretsKeys ?? { current: TEST_SECRETS_KEY, previous: undefined },
   });
   const app = await buildApp({ ...deps, signals: { ...deps.signals, ...options.signals } });
   const keys = createApiKeyRepository({ prisma: db.prisma, ids });

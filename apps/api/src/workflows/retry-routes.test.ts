@@ -28,6 +28,7 @@ function depsWhereEveryStoreIsStale(calls: { adds: number }): WorkflowRouteDeps 
     workflows: workflows as unknown as WorkflowRouteDeps['workflows'],
     catalog,
     tenants: { ref: (id: string) => Promise.resolve({ id }) },
+    credentials: { keysByName: () => Promise.resolve(new Map()) },
   };
 }
 

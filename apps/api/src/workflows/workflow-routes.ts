@@ -7,7 +7,7 @@ import {
   WorkflowDefinitionSchema,
   type NodeTypeCatalog,
 } from '@linkflow/domain';
-import type { TenantDirectory, WorkflowRepository } from '@linkflow/store';
+import type { CredentialStore, TenantDirectory, WorkflowRepository } from '@linkflow/store';
 import { principalOf } from '../auth/auth.ts';
 import { apiErrors } from '../http/api-errors.ts';
 import { described, IdParams, NoContent, PageQuery, responses } from '../http/schemas.ts';
@@ -18,6 +18,8 @@ export interface WorkflowRouteDeps {
   readonly catalog: NodeTypeCatalog;
   /** Names tenants for access rules (a db connection reserved for some tenants). */
   readonly tenants: TenantDirectory;
+  /** The tenant's credential names and keys: references to others are refused (422). */
+  readonly credentials: Pick<CredentialStore, 'keysByName'>;
 }
 
 const tags = ['workflows'];
@@ -31,11 +33,15 @@ const acceptAny = () => () => true;
 /**
  * The definition, or a 422 naming every problem, including what the tenant may not use and
  * an error workflow (`settings.on_error_workflow_id`) that is not one of the tenant's own
- * (missing, deleted or another tenant's: the answer does not tell which).
+ * (missing, deleted or another tenant's: the answer does not tell which), and
+ * `{{ secrets.<name>.<key> }}` naming a credential or key the tenant does not have.
  */
 export async function validated(body: unknown, deps: WorkflowRouteDeps, tenantId: string) {
-  const tenant = await deps.tenants.ref(tenantId);
-  const result = validateWorkflow(body, deps.catalog, { tenant });
+  const [tenant, credentials] = await Promise.all([
+    deps.tenants.ref(tenantId),
+    deps.credentials.keysByName(tenantId),
+  ]);
+  const result = validateWorkflow(body, deps.catalog, { tenant, credentials });
   if (!result.ok) throw domainErrors.invalidWorkflow(result.error);
   const onError = result.value.settings?.on_error_workflow_id;
   if (onError !== undefined && !(await deps.workflows.get(tenantId, onError)))

@@ -87,6 +87,22 @@ describe('createEnvParsers', () => {
     expect(issues).toEqual(['D: expected 1 or 0, got "yes"']);
   });
 
+  it('reads a 32-byte base64 AES key (also from NAME_FILE) and names a bad one without quoting it', () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    const { p, issues } = parse(
+      { K: key, U: key.slice(0, -1), SHORT: 'c2hvcnQ=', F_FILE: '/k' },
+      () => `${key}\n`,
+    );
+    expect([p.aesKey('K'), p.aesKey('U'), p.aesKey('F'), p.aesKey('MISSING')]).toEqual([
+      key,
+      key.slice(0, -1),
+      key,
+      undefined,
+    ]);
+    expect(p.aesKey('SHORT')).toBeUndefined();
+    expect(issues).toEqual(['SHORT: expected 32 bytes in base64 (openssl rand -base64 32)']);
+  });
+
   it('deep-freezes configs', () => {
     const frozen = deepFreeze({ a: { b: [1] } });
     expect(Object.isFrozen(frozen.a.b)).toBe(true);

@@ -7,6 +7,9 @@ import { parseDbConnections, type DbConnectionConfig } from './db-connections.ts
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
+/** 32 bytes in base64: 42 free characters, a last one whose low 4 bits are zero, `=`. */
+const AES_KEY_BASE64 = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=?$/;
+
 /** Every configuration problem at once, e.g. `API_PORT: expected integer 1-65535, got "80a"`. */
 export class ConfigError extends AppError {
   readonly issues: readonly string[];
@@ -145,6 +148,16 @@ export function createEnvParsers(env: Env, issues: string[], readFile?: (path: s
       if (parsed.ok) return parsed.card;
       issues.push(...parsed.issues.map((issue) => `${name}: ${issue}`));
       return DEFAULT_RATE_CARD;
+    },
+    /**
+     * An AES-256 key: 32 bytes in standard base64 (`openssl rand -base64 32`; the padding may
+     * be left out). Unset is undefined; anything else is an issue that never quotes the value.
+     */
+    aesKey(name: string): string | undefined {
+      const raw = read(name);
+      if (raw === undefined || AES_KEY_BASE64.test(raw)) return raw;
+      issues.push(`${name}: expected 32 bytes in base64 (openssl rand -base64 32)`);
+      return undefined;
     },
     /** `1`/`true` or `0`/`false`; unset is `false`. */
     flag(name: string): boolean {

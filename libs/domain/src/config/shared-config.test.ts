@@ -16,7 +16,13 @@ describe('configSecretValues', () => {
       dbAllowPrivileged: false,
       httpAllow: [],
       otlpEndpoint: undefined,
+      secretsKeys: { current: 'k'.repeat(43) + '=', previous: undefined },
     };
-    expect(configSecretValues(config).sort()).toEqual(['db-pass-1', 'demo-pass-3', 'redis-pass-2']);
+    expect(configSecretValues(config).sort()).toEqual([
+      'db-pass-1',
+      'demo-pass-3',
+      'k'.repeat(43) + '=',
+      'redis-pass-2',
+    ]);
   });
 });

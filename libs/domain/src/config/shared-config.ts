@@ -14,6 +14,17 @@ export interface SharedConfig {
   readonly dbAllowPrivileged: boolean;
   readonly httpAllow: readonly string[];
   readonly otlpEndpoint: string | undefined;
+  /** The credential store's keys (LINKFLOW_SECRETS_KEY[_PREVIOUS]); none: credentials are off. */
+  readonly secretsKeys: SecretsKeys;
+}
+
+/**
+ * AES-256 keys of the credential store, base64 of 32 bytes each. `current` encrypts and is
+ * tried first to decrypt; `previous` only decrypts (values written before a key rotation).
+ */
+export interface SecretsKeys {
+  readonly current: string | undefined;
+  readonly previous: string | undefined;
 }
 
 export const DEFAULT_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/linkflow';
@@ -31,6 +42,10 @@ export function parseSharedConfig(p: ReturnType<typeof createEnvParsers>): Share
     dbAllowPrivileged: p.flag('LINKFLOW_DB_ALLOW_PRIVILEGED'),
     httpAllow: p.list('LINKFLOW_HTTP_ALLOW') ?? [],
     otlpEndpoint: p.read('OTEL_EXPORTER_OTLP_ENDPOINT'),
+    secretsKeys: {
+      current: p.aesKey('LINKFLOW_SECRETS_KEY'),
+      previous: p.aesKey('LINKFLOW_SECRETS_KEY_PREVIOUS'),
+    },
   };
 }
 
@@ -40,5 +55,10 @@ export function parseSharedConfig(p: ReturnType<typeof createEnvParsers>): Share
  * redact wherever they would appear.
  */
 export function configSecretValues(config: SharedConfig): string[] {
-  return collectSecretValues([config.databaseUrl, config.redisUrl, config.dbConnections]);
+  const { current, previous } = config.secretsKeys;
+  const keys = [current, previous].filter((k): k is string => k !== undefined);
+  return [
+    ...collectSecretValues([config.databaseUrl, config.redisUrl, config.dbConnections]),
+    ...keys,
+  ];
 }

@@ -10,8 +10,28 @@ import {
 import { DEFAULT_MAX_VALUE_BYTES } from './evaluation-guard.ts';
 import { jsonBytesAtLeast } from './json-size.ts';
 import { hasTemplate, parseTemplate, stringifyValue, type ParsedTemplate } from './template.ts';
+import {
+  mentionsSecrets,
+  parseSecretRef,
+  type ResolvedSecrets,
+  type SecretRef,
+} from '../credentials/credential-rules.ts';
 
-type Segment = { readonly text: string } | { readonly expr: CompiledExpression };
+type Segment =
+  | { readonly text: string }
+  | { readonly expr: CompiledExpression }
+  | { readonly secret: SecretRef };
+
+/**
+ * Which top-level config fields are taken as they are (`raw`, never rendered) and which may
+ * reference credentials as `{{ secrets.<name>.<key> }}` (`secrets`; none when absent).
+ */
+export interface ConfigFields {
+  readonly raw: readonly string[];
+  readonly secrets?: readonly string[];
+  /** Names the config's owner in problems (`node 'fetch'`). */
+  readonly owner?: string;
+}
 
 interface Slot {
   readonly path: readonly (string | number)[];
@@ -27,10 +47,17 @@ export interface RenderProblem extends FieldProblem {
 /** A node config whose `{{ }}` templates are compiled; `render` fills them per run. */
 export interface CompiledConfig {
   readonly hasTemplates: boolean;
-  /** Every template is evaluated within `options` (the node's deadline, its signal). */
+  /** The credential values the templates reference, each once, in order of appearance. */
+  readonly secretRefs: readonly SecretRef[];
+  /**
+   * Every template is evaluated within `options` (the node's deadline, its signal). Secret
+   * references are filled from `secrets` (resolved by the caller just before), never from
+   * `context`: no JSONata expression sees a secret.
+   */
   render(
     context: unknown,
     options?: EvaluateOptions,
+    secrets?: ResolvedSecrets,
   ): Promise<Result<Record<string, unknown>, RenderProblem>>;
 }
 
@@ -53,6 +80,7 @@ interface Collected {
   readonly slots: ParsedSlot[];
   readonly problems: FieldProblem[];
   readonly base: string;
+  readonly fields: ConfigFields;
   templates: number;
   sourceChars: number;
   /** Set once a config-wide limit is passed: later strings are not parsed. */
@@ -84,12 +112,36 @@ function parseSlot(path: (string | number)[], text: string, acc: Collected): voi
   acc.slots.push({ path, parsed });
 }
 
-function compileSlot(slot: ParsedSlot, problems: FieldProblem[], base: string): Slot | undefined {
+/** Whether the slot's field may reference credentials, and the problem when it may not. */
+function secretProblem(slot: ParsedSlot, fields: ConfigFields, source: string) {
+  const allowed = fields.secrets?.includes(String(slot.path[0])) === true;
+  const owner = fields.owner === undefined ? '' : `${fields.owner}: `;
+  if (!allowed) {
+    const where = fields.secrets?.length ? ` (only in ${fields.secrets.join(', ')})` : '';
+    return `${owner}secrets are not available here${where}`;
+  }
+  return parseSecretRef(source) === undefined
+    ? `${owner}secrets may only be referenced as {{ secrets.<name>.<key> }}`
+    : undefined;
+}
+
+function compileSlot(slot: ParsedSlot, problems: FieldProblem[], acc: Collected): Slot | undefined {
+  const { base, fields } = acc;
   const segments: Segment[] = [];
   for (const part of slot.parsed.parts) {
     if (part.kind === 'text') {
       segments.push({ text: part.text });
       continue;
+    }
+    const ref = parseSecretRef(part.source);
+    if (ref !== undefined || mentionsSecrets(part.source)) {
+      const problem = secretProblem(slot, fields, part.source);
+      if (problem === undefined && ref !== undefined) {
+        segments.push({ secret: ref });
+        continue;
+      }
+      problems.push({ path: pointer(base, slot.path), message: problem ?? 'invalid reference' });
+      return undefined;
     }
     const compiled = compileExpression(part.source);
     if (!compiled.ok) {
@@ -128,14 +180,39 @@ function collectSlots(value: unknown, path: (string | number)[], acc: Collected)
   }
 }
 
+interface RenderInputs {
+  readonly context: unknown;
+  readonly options: EvaluateOptions | undefined;
+  readonly secrets: ResolvedSecrets | undefined;
+}
+
+function secretValue(ref: SecretRef, secrets: ResolvedSecrets | undefined) {
+  const data = secrets?.get(ref.name);
+  // Own keys only: `constructor` is a valid key name and must not reach Object.prototype.
+  const value = data !== undefined && Object.hasOwn(data, ref.key) ? data[ref.key] : undefined;
+  return typeof value !== 'string'
+    ? err<ExpressionFailure>({
+        reason: 'error',
+        message: `credential '${ref.name}' has no key '${ref.key}'`,
+      })
+    : ok(value);
+}
+
+async function evaluateSegment(
+  segment: Exclude<Segment, { text: string }>,
+  inputs: RenderInputs,
+): Promise<Result<unknown, ExpressionFailure>> {
+  if ('secret' in segment) return secretValue(segment.secret, inputs.secrets);
+  return segment.expr.evaluate(inputs.context, inputs.options);
+}
+
 async function renderSlot(
   slot: Slot,
-  context: unknown,
-  options: EvaluateOptions | undefined,
+  inputs: RenderInputs,
 ): Promise<Result<unknown, ExpressionFailure>> {
   if (slot.single) {
-    const only = slot.segments.find((s) => 'expr' in s);
-    if (only && 'expr' in only) return only.expr.evaluate(context, options);
+    const only = slot.segments.find((s) => !('text' in s));
+    if (only && !('text' in only)) return evaluateSegment(only, inputs);
   }
   let out = '';
   for (const segment of slot.segments) {
@@ -143,7 +220,7 @@ async function renderSlot(
       out += segment.text;
       continue;
     }
-    const value = await segment.expr.evaluate(context, options);
+    const value = await evaluateSegment(segment, inputs);
     if (!value.ok) return value;
     out += stringifyValue(value.value);
   }
@@ -157,6 +234,18 @@ function setAt(target: unknown, path: readonly (string | number)[], value: unkno
   if (last !== undefined) cursor[last] = value;
 }
 
+const isFieldList = (f: readonly string[] | ConfigFields): f is readonly string[] =>
+  Array.isArray(f);
+
+function uniqueRefs(slots: readonly Slot[]): SecretRef[] {
+  const seen = new Map<string, SecretRef>();
+  for (const slot of slots)
+    for (const segment of slot.segments)
+      if ('secret' in segment)
+        seen.set(`${segment.secret.name}.${segment.secret.key}`, segment.secret);
+  return [...seen.values()];
+}
+
 /** A rendered value's size: a string's length, anything else's JSON bytes (from below). */
 const renderedBytes = (value: unknown, limit: number): number =>
   typeof value === 'string' ? value.length : jsonBytesAtLeast(value, limit);
@@ -168,20 +257,27 @@ const overBudget = (path: string, budget: number): RenderProblem => ({
 });
 
 /**
- * Compiles every `{{ }}` in `config` except under the top-level `rawFields`. Problems
+ * Compiles every `{{ }}` in `config` except under the top-level raw fields (a list, or
+ * {@link ConfigFields} which also says where `{{ secrets.<name>.<key> }}` may appear; any other
+ * mention of `secrets` in a template is a problem). Problems
  * carry JSON-pointer paths under `base` (e.g. `/nodes/2/config`); a config over
  * {@link MAX_TEMPLATES_PER_STRING}, {@link MAX_TEMPLATES_PER_CONFIG} or
  * {@link MAX_TEMPLATE_SOURCE_CHARS} is a problem before anything is compiled.
  */
 export function compileConfig(
   config: Readonly<Record<string, unknown>>,
-  rawFields: readonly string[],
+  rawFieldsOrFields: readonly string[] | ConfigFields,
   base = '/config',
 ): Result<CompiledConfig, FieldProblem[]> {
+  const fields: ConfigFields = isFieldList(rawFieldsOrFields)
+    ? { raw: rawFieldsOrFields }
+    : rawFieldsOrFields;
+  const rawFields = fields.raw;
   const acc: Collected = {
     slots: [],
     problems: [],
     base,
+    fields,
     templates: 0,
     sourceChars: 0,
     overflow: false,
@@ -193,13 +289,14 @@ export function compileConfig(
   if (acc.problems.length > 0) return err(acc.problems);
   const slots: Slot[] = [];
   for (const parsed of acc.slots) {
-    const slot = compileSlot(parsed, acc.problems, base);
+    const slot = compileSlot(parsed, acc.problems, acc);
     if (slot) slots.push(slot);
   }
   if (acc.problems.length > 0) return err(acc.problems);
   return ok({
     hasTemplates: slots.length > 0,
-    async render(context, options) {
+    secretRefs: uniqueRefs(slots),
+    async render(context, options, secrets) {
       if (slots.length === 0) return ok(config as Record<string, unknown>);
       const out = structuredClone(config) as Record<string, unknown>;
       // The value cap holds for the whole config, not per template: sixty templates of
@@ -207,7 +304,7 @@ export function compileConfig(
       const budget = options?.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
       let total = 0;
       for (const slot of slots) {
-        const value = await renderSlot(slot, context, options);
+        const value = await renderSlot(slot, { context, options, secrets });
         if (!value.ok) return err({ path: pointer(base, slot.path), ...value.error });
         total += renderedBytes(value.value, budget - total);
         if (total > budget) return err(overBudget(pointer(base, slot.path), budget));

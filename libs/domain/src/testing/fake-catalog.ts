@@ -14,9 +14,14 @@ const expressionNode: NodeTypeSpec = {
 /** A catalog fake for domain tests: the five type names with tiny config rules. */
 export function fakeCatalog(): NodeTypeCatalog {
   const specs: Record<string, NodeTypeSpec> = {
-    http: { rawFields: [], checkConfig: (c) => requireString(c, 'url') },
+    http: {
+      rawFields: [],
+      secretFields: ['url', 'headers', 'query', 'body'],
+      checkConfig: (c) => requireString(c, 'url'),
+    },
     db: {
       rawFields: ['query'],
+      secretFields: ['params'],
       checkConfig: (c) =>
         String(c['query']).includes('{{')
           ? [{ path: '/config/query', message: 'templates are not allowed in SQL' }]

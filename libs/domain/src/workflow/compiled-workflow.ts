@@ -1,5 +1,9 @@
 import type { FieldProblem } from '../errors/app-error.ts';
-import { compileConfig, type CompiledConfig } from '../expressions/compiled-config.ts';
+import {
+  compileConfig,
+  type CompiledConfig,
+  type ConfigFields,
+} from '../expressions/compiled-config.ts';
 import { err, ok, type Result } from '../result.ts';
 import { effectiveRetrySpec } from '../retry/retry-policy.ts';
 import { buildDag, type Dag } from './dag.ts';
@@ -9,7 +13,7 @@ import {
   type ResolvedSettings,
   type WorkflowDefinition,
 } from './definition-schema.ts';
-import type { NodeTypeCatalog } from './node-type-catalog.ts';
+import type { NodeTypeCatalog, NodeTypeSpec } from './node-type-catalog.ts';
 
 export interface CompiledNode {
   /** The node as defined, with `retry` filled from `settings.retry` when it has none. */
@@ -46,12 +50,21 @@ export function compileWorkflow(
       });
       return;
     }
-    const config = compileConfig(spec.config, type.rawFields, `/nodes/${i}/config`);
+    const config = compileConfig(spec.config, configFieldsOf(type, spec.id), `/nodes/${i}/config`);
     if (!config.ok) problems.push(...config.error);
     else nodes.set(spec.id, { spec: withDefaultRetry(spec, definition), config: config.value });
   });
   if (problems.length > 0) return err(problems);
   return ok({ definition, settings: resolveSettings(definition.settings), dag: dag.value, nodes });
+}
+
+/** How a node's config compiles: its type's raw and secret-capable fields. */
+export function configFieldsOf(type: NodeTypeSpec, nodeId: string): ConfigFields {
+  return {
+    raw: type.rawFields,
+    secrets: type.secretFields ?? [],
+    owner: `node '${nodeId}'`,
+  };
 }
 
 function withDefaultRetry(spec: NodeSpec, definition: WorkflowDefinition): NodeSpec {

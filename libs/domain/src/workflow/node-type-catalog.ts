@@ -13,6 +13,8 @@ export interface EmbeddedExpression {
  */
 export interface NodeTypeSpec {
   readonly rawFields: readonly string[];
+  /** Top-level config fields whose templates may reference `{{ secrets.<name>.<key> }}`. */
+  readonly secretFields?: readonly string[];
   checkConfig(config: Readonly<Record<string, unknown>>): readonly FieldProblem[];
   expressionsOf?(config: Readonly<Record<string, unknown>>): readonly EmbeddedExpression[];
   /**

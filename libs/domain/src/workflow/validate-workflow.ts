@@ -2,11 +2,13 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { FieldProblem } from '../errors/app-error.ts';
 import { findUnstorableText, UNSTORABLE_TEXT_MESSAGE } from '../config/storable-text.ts';
 import { compileExpression } from '../expressions/expression.ts';
-import { compileConfig } from '../expressions/compiled-config.ts';
+import { compileConfig, type CompiledConfig } from '../expressions/compiled-config.ts';
+import { mentionsSecrets } from '../credentials/credential-rules.ts';
 import { err, ok, type Result } from '../result.ts';
 import { buildDag } from './dag.ts';
 import { WorkflowDefinitionSchema, type WorkflowDefinition } from './definition-schema.ts';
-import type { NodeTypeCatalog } from './node-type-catalog.ts';
+import type { NodeTypeCatalog, NodeTypeSpec } from './node-type-catalog.ts';
+import { configFieldsOf } from './compiled-workflow.ts';
 import type { TenantRef } from '../config/db-connections.ts';
 
 const checker = TypeCompiler.Compile(WorkflowDefinitionSchema);
@@ -20,7 +22,64 @@ function schemaProblems(input: unknown): FieldProblem[] {
   return [...seen].map(([path, message]) => ({ path: path === '' ? '/' : path, message }));
 }
 
-function nodeProblems(def: WorkflowDefinition, catalog: NodeTypeCatalog): FieldProblem[] {
+/** A tenant's credentials as validation sees them: name → the keys of its data. */
+export type CredentialKeys = ReadonlyMap<string, readonly string[]>;
+
+/**
+ * Secrets reach only the config fields a type declares (`secretFields`): a node without
+ * them (code, transform, condition) may not even name `secrets` in its source or
+ * expressions, so no workflow copies a secret into its output on purpose.
+ */
+function rawSecretProblems(
+  node: WorkflowDefinition['nodes'][number],
+  spec: NodeTypeSpec,
+  at: string,
+): FieldProblem[] {
+  if ((spec.secretFields ?? []).length > 0) return [];
+  const sources = [
+    ...spec.rawFields.map((field) => ({ path: `/config/${field}`, text: node.config[field] })),
+    ...(spec.expressionsOf?.(node.config) ?? []).map((e) => ({ path: e.path, text: e.expression })),
+  ];
+  const paths = new Set(
+    sources
+      .filter((s) => typeof s.text === 'string' && mentionsSecrets(s.text))
+      .map((s) => `${at}${s.path}`),
+  );
+  return [...paths].map((path) => ({
+    path,
+    message: `node '${node.id}': secrets are not available to ${node.type} nodes`,
+  }));
+}
+
+/** References to credentials or keys the tenant does not have. */
+function credentialProblems(
+  node: WorkflowDefinition['nodes'][number],
+  compiled: CompiledConfig,
+  credentials: CredentialKeys,
+  at: string,
+): FieldProblem[] {
+  return compiled.secretRefs.flatMap((ref) => {
+    const keys = credentials.get(ref.name);
+    if (keys === undefined)
+      return [
+        { path: `${at}/config`, message: `node '${node.id}': unknown credential '${ref.name}'` },
+      ];
+    if (!keys.includes(ref.key))
+      return [
+        {
+          path: `${at}/config`,
+          message: `node '${node.id}': credential '${ref.name}' has no key '${ref.key}'`,
+        },
+      ];
+    return [];
+  });
+}
+
+function nodeProblems(
+  def: WorkflowDefinition,
+  catalog: NodeTypeCatalog,
+  credentials: CredentialKeys | undefined,
+): FieldProblem[] {
   const problems: FieldProblem[] = [];
   const seen = new Set<string>();
   def.nodes.forEach((node, i) => {
@@ -43,8 +102,12 @@ function nodeProblems(def: WorkflowDefinition, catalog: NodeTypeCatalog): FieldP
     const configProblems = spec.checkConfig(node.config).map(prefix);
     problems.push(...configProblems);
     if (configProblems.length > 0) return;
-    const templates = compileConfig(node.config, spec.rawFields, `/nodes/${i}/config`);
+    problems.push(...rawSecretProblems(node, spec, `/nodes/${i}`));
+    const fields = configFieldsOf(spec, node.id);
+    const templates = compileConfig(node.config, fields, `/nodes/${i}/config`);
     if (!templates.ok) problems.push(...templates.error);
+    else if (credentials !== undefined)
+      problems.push(...credentialProblems(node, templates.value, credentials, `/nodes/${i}`));
     for (const embedded of spec.expressionsOf?.(node.config) ?? []) {
       const compiled = compileExpression(embedded.expression);
       if (!compiled.ok)
@@ -101,12 +164,14 @@ export function accessProblems(
  * Validates a workflow definition and names every problem: schema violations, duplicate
  * or unknown node ids, unknown node types, configs the type rejects, templates and
  * expressions that do not parse, `when` on a non-condition edge, and cycles. With a `tenant`,
- * also what that tenant may not use (see `accessProblems`).
+ * also what that tenant may not use (see `accessProblems`). Secrets: `{{ secrets.<name>.<key> }}`
+ * only in the fields a type declares; with `credentials`, each reference must name one of the
+ * tenant's credentials and one of its keys.
  */
 export function validateWorkflow(
   input: unknown,
   catalog: NodeTypeCatalog,
-  options: { readonly tenant?: TenantRef } = {},
+  options: { readonly tenant?: TenantRef; readonly credentials?: CredentialKeys } = {},
 ): Result<WorkflowDefinition, FieldProblem[]> {
   const schema = schemaProblems(input);
   if (schema.length > 0) return err(schema);
@@ -114,7 +179,7 @@ export function validateWorkflow(
   if (unstorable !== undefined)
     return err([{ path: unstorable, message: UNSTORABLE_TEXT_MESSAGE }]);
   const def = input as WorkflowDefinition;
-  const problems = [...nodeProblems(def, catalog), ...edgeProblems(def)];
+  const problems = [...nodeProblems(def, catalog, options.credentials), ...edgeProblems(def)];
   if (options.tenant !== undefined) problems.push(...accessProblems(def, catalog, options.tenant));
   const danglingOrDuplicate = problems.some((p) =>
     /^\/(edges\/\d+\/(from|to)|nodes\/\d+\/id)$/.test(p.path),

@@ -1,5 +1,4 @@
 import {
-  collectSecretValues,
   costUnits,
   formatMoney,
   redactSecrets,
@@ -8,9 +7,9 @@ import {
   retryDelayMs,
   shouldRetry,
   summarizeValue,
-  truncateText,
   type Clock,
   type CompiledNode,
+  type LiveSecrets,
   type LogLevel,
   type RateCard,
   type RunError,
@@ -18,7 +17,6 @@ import {
 import {
   abortError,
   evaluationLimits,
-  expressionError,
   NodeError,
   toNodeError,
   type NodeInput,
@@ -26,7 +24,9 @@ import {
   type NodeUsage,
 } from '@linkflow/nodes';
 import { callBreakerOptions, type BreakerRegistry } from '../breakers/breaker-registry.ts';
-import type { EngineLogger, TracingPort } from '../ports.ts';
+import type { CredentialPort, EngineLogger, TracingPort } from '../ports.ts';
+import { renderConfig } from './node-secrets.ts';
+import { finalError, toRunError } from './node-run-errors.ts';
 import { childController, raceAbort, sleep } from './abortable.ts';
 import { storableLogData, storableLogMessage } from './log-caps.ts';
 import {
@@ -71,6 +71,10 @@ export interface NodeRunnerDeps {
    * `[redacted]` wherever they would reach a node's logs, output or error.
    */
   readonly secretValues?: readonly string[];
+  /** Resolves `{{ secrets.<name>.<key> }}` just before a node runs; none: such nodes fail. */
+  readonly credentials?: CredentialPort;
+  /** The process's held credential values (its pino and span redaction read them). */
+  readonly liveSecrets?: LiveSecrets;
 }
 
 /** A log line a node wrote while it ran (capped, NUL-free), stored with its checkpoint. */
@@ -106,13 +110,6 @@ export interface NodeRunResult {
   readonly durationMs: number;
   readonly logs: readonly NodeLogLine[];
 }
-
-/** A node error as stored, its message redacted (secret values, URL passwords, tokens). */
-const toRunError = (e: NodeError, secrets: readonly string[]): RunError => ({
-  type: e.type,
-  message: redactText(e.message, secrets),
-  ...(e.status === undefined ? {} : { status: e.status }),
-});
 
 /** How one attempt ended. */
 export type AttemptOutcome =
@@ -159,6 +156,7 @@ async function attemptOnce(
     return { ok: false, error: toNodeError(err, signal) };
   }
   const { controller, dispose } = childController(signal);
+  let releaseSecrets: () => void = () => undefined;
   const timeoutMs = node.spec.timeout_ms;
   const timer =
     timeoutMs === undefined
@@ -182,9 +180,14 @@ async function attemptOnce(
       maxMs: deps.expressionTimeoutMs,
       maxValueBytes: deps.maxOutputBytes,
     });
-    const rendered = await node.config.render(input, evaluation);
-    if (!rendered.ok) throw expressionError(rendered.error, controller.signal, rendered.error.path);
-    const values = [...(deps.secretValues ?? []), ...collectSecretValues(rendered.value)];
+    const rendered = await renderConfig(deps, node, {
+      input,
+      tenantId,
+      evaluation,
+      signal: controller.signal,
+    });
+    releaseSecrets = rendered.release;
+    const { values } = rendered;
     secrets.values = values;
     const ctx = {
       signal: controller.signal,
@@ -202,8 +205,8 @@ async function attemptOnce(
           ...(data ? { data: storableLogData(redactSecrets(data, { values })) } : {}),
         }),
     };
-    const target = def.breakerKey?.(rendered.value);
-    const run = () => def.execute(ctx, rendered.value, input);
+    const target = def.breakerKey?.(rendered.config);
+    const run = () => def.execute(ctx, rendered.config, input);
     const result = await raceAbort(
       target === undefined
         ? run()
@@ -220,23 +223,11 @@ async function attemptOnce(
   } catch (err) {
     return { ok: false, error: toNodeError(deepOutputError(err), controller.signal) };
   } finally {
+    releaseSecrets();
     release();
     clearTimeout(timer);
     dispose();
   }
-}
-
-function finalError(error: NodeError, attempts: number, secrets: readonly string[]): RunError {
-  const cause = toRunError(error, secrets);
-  if (attempts > 1 && error.retryable) {
-    return {
-      type: 'RETRY_EXHAUSTED',
-      // The prefix could push an 8 KiB message past the cap.
-      message: truncateText(`gave up after ${attempts} attempts: ${cause.message}`),
-      cause,
-    };
-  }
-  return cause;
 }
 
 /**

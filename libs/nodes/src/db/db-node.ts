@@ -99,6 +99,7 @@ export function createDbNode(options: DbNodeOptions): NodeDefinition<DbConfig, D
     version: 1,
     configSchema: DbConfigSchema,
     rawFields: ['query'],
+    secretFields: ['params'],
     checkConfig: (config) => checkDbConfig(config, connections),
     checkAccess: (config, tenant) => checkDbAccess(config, connections, tenant),
     breakerKey: (config) => `db:${config.connection}`,

@@ -68,6 +68,7 @@ export function createHttpNode(options: HttpNodeOptions): NodeDefinition<HttpCon
     version: 1,
     configSchema: HttpConfigSchema,
     rawFields: [],
+    secretFields: ['url', 'headers', 'query', 'body'],
     checkConfig: checkHttpConfig,
     breakerKey: httpBreakerKey,
     execute: (ctx, config) => executeHttp(ctx, config, deps),

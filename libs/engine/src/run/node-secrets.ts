@@ -1,0 +1,95 @@
+import {
+  collectSecretValues,
+  type CompiledNode,
+  type EvaluateOptions,
+  type LiveSecrets,
+  type ResolvedSecrets,
+} from '@linkflow/domain';
+import { expressionError, NodeError, type NodeInput } from '@linkflow/nodes';
+import type { CredentialPort } from '../ports.ts';
+
+/** The credential values of one node attempt. */
+export interface NodeSecrets {
+  /** What the config's `{{ secrets.<name>.<key> }}` templates render to; none without references. */
+  readonly resolved: ResolvedSecrets | undefined;
+  /** The resolved values, for redaction wherever the attempt's results go. */
+  readonly values: readonly string[];
+  /** Lets go of the values in the process's {@link LiveSecrets} (pino, spans). */
+  readonly release: () => void;
+}
+
+/** Where credentials come from and where held values are announced. */
+export interface SecretsDeps {
+  readonly credentials?: CredentialPort | undefined;
+  readonly liveSecrets?: LiveSecrets | undefined;
+}
+
+const NONE: NodeSecrets = { resolved: undefined, values: [], release: () => undefined };
+
+/**
+ * Resolves the credentials a node's config references, just before it runs (never earlier,
+ * never stored: the checkpoint holds the redacted output, not the rendered config). A missing
+ * credential or key, a missing or wrong LINKFLOW_SECRETS_KEY fail the node with VALIDATION
+ * (not retried: the same attempt fails the same way); a store that does not answer is
+ * CONNECTIVITY (retried).
+ * @throws NodeError
+ */
+export async function resolveNodeSecrets(
+  deps: SecretsDeps,
+  node: CompiledNode,
+  tenantId: string,
+): Promise<NodeSecrets> {
+  const refs = node.config.secretRefs;
+  if (refs.length === 0) return NONE;
+  const port = deps.credentials;
+  if (port === undefined)
+    throw new NodeError('VALIDATION', 'this executor has no credential store', {
+      retryable: false,
+    });
+  let outcome: Awaited<ReturnType<CredentialPort['resolve']>>;
+  try {
+    outcome = await port.resolve(tenantId, refs);
+  } catch (cause) {
+    const transient = port.isTransient(cause);
+    throw new NodeError(
+      transient ? 'CONNECTIVITY' : 'UNKNOWN',
+      'credentials could not be read from the store',
+      { retryable: transient, cause },
+    );
+  }
+  if (!outcome.ok)
+    throw new NodeError('VALIDATION', `node '${node.spec.id}': ${outcome.problem}`, {
+      retryable: false,
+    });
+  const values = [...outcome.secrets.values()].flatMap((data) => Object.values(data));
+  return {
+    resolved: outcome.secrets,
+    values,
+    release: deps.liveSecrets?.hold(values) ?? (() => undefined),
+  };
+}
+
+/**
+ * Resolves the node's credentials and renders its config templates. Credentials go to the
+ * template renderer only, never into the expression context. `values` are the secret strings
+ * to redact: the process's, the credentials' and those of the rendered config.
+ * @throws NodeError (VALIDATION, CONNECTIVITY, EXPRESSION, TIMEOUT)
+ */
+export async function renderConfig(
+  deps: SecretsDeps & { readonly secretValues?: readonly string[] | undefined },
+  node: CompiledNode,
+  r: { input: NodeInput; tenantId: string; evaluation: EvaluateOptions; signal: AbortSignal },
+) {
+  const held = await resolveNodeSecrets(deps, node, r.tenantId);
+  const rendered = await node.config.render(r.input, r.evaluation, held.resolved);
+  if (!rendered.ok) {
+    held.release();
+    throw expressionError(rendered.error, r.signal, rendered.error.path);
+  }
+  const values = [
+    ...(deps.secretValues ?? []),
+    ...held.values,
+    ...collectSecretValues(rendered.value),
+  ];
+  return { config: rendered.value, values, release: held.release };
+}

@@ -1,0 +1,89 @@
+import type pg from 'pg';
+import type { SecretCipher } from './secret-cipher.ts';
+import { credentialErrors } from './credential-errors.ts';
+
+/** One batch of {@link reencryptCredentials}. */
+export interface ReencryptBatch {
+  /** Credentials now under the current key. */
+  readonly reencrypted: number;
+  /** Credentials that no configured key opens (left as they are), as `tenant/name`. */
+  readonly unreadable: readonly string[];
+  /** Where the next batch starts; undefined when this was the last one. */
+  readonly next: string | undefined;
+}
+
+interface RotRow {
+  id: string;
+  tenant_id: string;
+  name: string;
+  secrets: Record<string, string>;
+  key_id: string;
+}
+
+/**
+ * Re-encrypts up to `limit` credentials that are not under the current key (ordered by id,
+ * after `after`), each batch in its own transaction with the rows locked, so a concurrent
+ * rotation (PUT) waits instead of being overwritten. Resumable: every committed batch is
+ * done, and a new run starts over with whatever is still under an old key. `updated_at` is
+ * left alone: the data did not change.
+ * @throws AppError SECRETS_KEY_MISSING without a current key.
+ */
+export async function reencryptCredentials(
+  deps: { readonly pool: pg.Pool; readonly cipher: SecretCipher },
+  batch: {
+    readonly limit: number;
+    readonly after?: string | undefined;
+    /** Only this tenant's credentials (all tenants when absent). */
+    readonly tenantId?: string | undefined;
+  },
+): Promise<ReencryptBatch> {
+  const keyId = deps.cipher.keyId;
+  if (keyId === undefined) throw credentialErrors.keyMissing();
+  const client = await deps.pool.connect();
+  try {
+    await client.query('begin');
+    const res = await client.query<RotRow>(
+      `select id, tenant_id, name, secrets, key_id from credentials
+        where key_id <> $1 and id > $2 and ($4::text is null or tenant_id = $4)
+        order by id limit $3 for update`,
+      [keyId, batch.after ?? '', batch.limit, batch.tenantId ?? null],
+    );
+    const unreadable: string[] = [];
+    let reencrypted = 0;
+    for (const row of res.rows) {
+      const secrets = reseal(deps.cipher, row);
+      if (secrets === undefined) {
+        unreadable.push(`${row.tenant_id}/${row.name}`);
+        continue;
+      }
+      await client.query('update credentials set secrets = $2, key_id = $3 where id = $1', [
+        row.id,
+        secrets,
+        keyId,
+      ]);
+      reencrypted++;
+    }
+    await client.query('commit');
+    const last = res.rows.at(-1);
+    return { reencrypted, unreadable, next: res.rows.length < batch.limit ? undefined : last?.id };
+  } catch (err) {
+    await client.query('rollback').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** The row's values under the current key, or undefined when a value cannot be opened. */
+function reseal(cipher: SecretCipher, row: RotRow): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  for (const [key, sealed] of Object.entries(row.secrets)) {
+    const place = { tenantId: row.tenant_id, name: row.name, key };
+    try {
+      out[key] = cipher.seal(cipher.open(sealed, place, row.key_id), place);
+    } catch {
+      return undefined;
+    }
+  }
+  return out;
+}
