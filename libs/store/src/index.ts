@@ -17,3 +17,4 @@ export * from './dead-letter-store.ts';
 export * from './recovery-repository.ts';
 export * from './retention-store.ts';
 export * from './cost-report-repository.ts';
+export * from './child-execution-store.ts';
