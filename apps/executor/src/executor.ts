@@ -15,6 +15,7 @@ import {
   runQueueOperation,
 } from '@linkflow/queue';
 import {
+  createChildExecutionStore,
   createDb,
   createLeaderLock,
   createLeaseStore,
@@ -28,6 +29,7 @@ import {
   startHealthServer,
   type Logger,
 } from '@linkflow/telemetry';
+import { childExecutionPort } from './adapters/child-executions.ts';
 import { engineMetrics, jobQueuePort } from './adapters/engine-ports.ts';
 import { createEngineTracing } from './adapters/engine-tracing.ts';
 import { listenForControl } from './adapters/control-listener.ts';
@@ -115,6 +117,11 @@ function buildEngine(config: ExecutorConfig, log: Logger, c: Connections, clock:
     // The global tracer: a no-op until instrumentation.ts has started the SDK.
     tracing: createEngineTracing(trace.getTracer('linkflow-executor')),
     secretValues: configSecretValues(config),
+    children: childExecutionPort(
+      createChildExecutionStore({ pool: c.db.pool }),
+      c.producerRedis,
+      log,
+    ),
     sweep: {
       queue: jobQueuePort(queues),
       lock: createLeaderLock({

@@ -7,6 +7,7 @@ import {
   type ChildStartRequest,
   type ExecutionStatus,
   type Fence,
+  type ParkOutcome,
   type Priority,
   type RunError,
   type SpawnedExecution,
@@ -69,7 +70,8 @@ const refused = (message: string): ChildStart => ({
 });
 
 function existing(row: ChildRow): ChildStart {
-  if (row.status === 'pending' || row.status === 'running') return { kind: 'live', childId: row.id };
+  if (row.status === 'pending' || row.status === 'running')
+    return { kind: 'live', childId: row.id };
   const child: TerminalChild = { ...row, status: row.status };
   return { kind: 'terminal', child };
 }
@@ -88,7 +90,9 @@ async function refusal(
     req.parent.executionId,
   ]);
   if (above.rows.some((r) => r.workflow_id === req.workflowId))
-    return refused(`workflow ${req.workflowId} calls itself (it is already running above this node)`);
+    return refused(
+      `workflow ${req.workflowId} calls itself (it is already running above this node)`,
+    );
   return undefined;
 }
 
@@ -150,15 +154,15 @@ export function createChildExecutionStore(deps: { pool: pg.Pool; newId?: () => s
 
     /**
      * Parks the parent run `fence` (no job, lease released) unless one of its children has
-     * already ended: true when parked. The parent row is locked first, so a child's wake
+     * already ended (`child_ended`: continue) or the run lost its claim (`fenced`). The parent row is locked first, so a child's wake
      * either sees the park or the park sees the ended child (no lost wake-up).
      */
-    park(fence: Fence, at: Date): Promise<boolean> {
+    park(fence: Fence, at: Date): Promise<ParkOutcome> {
       return inTransaction(pool, async (client) => {
         const locked = await client.query(LOCK_PARENT_SQL, [fence.executionId, fence.attempt]);
-        if (locked.rowCount === 0) return false;
+        if (locked.rowCount === 0) return 'fenced';
         const res = await client.query(PARK_SQL, [fence.executionId, fence.attempt, at]);
-        return (res.rowCount ?? 0) > 0;
+        return (res.rowCount ?? 0) > 0 ? 'parked' : 'child_ended';
       });
     },
 

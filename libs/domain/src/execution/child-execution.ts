@@ -42,3 +42,6 @@ export interface CancelledChild {
   readonly id: string;
   readonly from: ExecutionStatus;
 }
+
+/** How parking a run that waits on children went (see the engine's subworkflow runner). */
+export type ParkOutcome = 'parked' | 'child_ended' | 'fenced';

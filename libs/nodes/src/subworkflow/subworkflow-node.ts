@@ -32,9 +32,13 @@ export function createSubworkflowNode(): NodeDefinition<SubworkflowConfig, unkno
     ownConcurrency: true,
     execute() {
       return Promise.reject(
-        new NodeError('EXECUTION', 'subworkflow nodes need an engine that starts child executions', {
-          retryable: false,
-        }),
+        new NodeError(
+          'EXECUTION',
+          'subworkflow nodes need an engine that starts child executions',
+          {
+            retryable: false,
+          },
+        ),
       );
     },
   };
