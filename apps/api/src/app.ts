@@ -6,6 +6,7 @@ import type { NodeRegistry } from '@linkflow/nodes';
 import type { DeadLetterQueue } from '@linkflow/queue';
 import type {
   CostReportRepository,
+  ChildExecutionStore,
   ExecutionRepository,
   LogRepository,
   RecoveryRepository,
@@ -44,6 +45,8 @@ export interface AppDeps {
   readonly authenticator: Authenticator;
   readonly workflows: WorkflowRepository;
   readonly executions: ExecutionRepository;
+  /** Subworkflow child executions: links in the execution view, the cancel cascade. */
+  readonly children: ChildExecutionStore;
   readonly tenants: TenantDirectory;
   readonly logs: LogRepository;
   /** Live events of executions for the log streams (one Redis subscriber per process). */

@@ -17,6 +17,7 @@ import {
   ABANDONED_PARENTS_SQL,
   ANCESTOR_WORKFLOWS_SQL,
   CANCEL_DESCENDANTS_SQL,
+  FAMILY_SQL,
   FIND_CHILD_SQL,
   INSERT_CHILD_SQL,
   LOCK_PARENT_SQL,
@@ -199,12 +200,48 @@ export function createChildExecutionStore(deps: { pool: pg.Pool; newId?: () => s
       return res.rows.map((r) => ({ id: r.id, from: r.from_status }));
     },
 
+    /** Where execution `id` sits among subworkflows (parent, depth, children), if it exists. */
+    async family(executionId: string): Promise<ExecutionFamily | undefined> {
+      const res = await pool.query<{
+        parent_execution_id: string | null;
+        parent_node_id: string | null;
+        depth: number;
+        children: { node_id: string; execution_id: string; status: ExecutionStatus }[];
+      }>(FAMILY_SQL, [executionId]);
+      const row = res.rows[0];
+      if (!row) return undefined;
+      return {
+        parentExecutionId: row.parent_execution_id,
+        parentNodeId: row.parent_node_id,
+        depth: row.depth,
+        children: row.children.map((c) => ({
+          nodeId: c.node_id,
+          executionId: c.execution_id,
+          status: c.status,
+        })),
+      };
+    },
+
     /** Ended executions that still have active children (for the sweeper), `limit` at most. */
     async abandonedParents(limit: number): Promise<string[]> {
       const res = await pool.query<{ id: string }>(ABANDONED_PARENTS_SQL, [limit]);
       return res.rows.map((r) => r.id);
     },
   };
+}
+
+/** An execution's parent and children (subworkflow nodes), for the execution view. */
+export interface ExecutionFamily {
+  readonly parentExecutionId: string | null;
+  readonly parentNodeId: string | null;
+  /** 0 for a top-level execution. */
+  readonly depth: number;
+  /** Child executions, each with the parent node that started it, oldest first. */
+  readonly children: readonly {
+    readonly nodeId: string;
+    readonly executionId: string;
+    readonly status: ExecutionStatus;
+  }[];
 }
 
 /** The Postgres store of subworkflow child executions. */

@@ -21,7 +21,7 @@ import type {
 import { Checkpointer, type DeferredNode } from './checkpointer.ts';
 import { CompiledWorkflowCache } from './compiled-workflow-cache.ts';
 import { enqueueErrorWorkflow } from './error-workflow.ts';
-import { runDag, type DagRunOutcome } from './dag-runner.ts';
+import { runDag } from './dag-runner.ts';
 import { withDbRetry } from './db-retry.ts';
 import type { NodeRunnerDeps } from './node-runner.ts';
 import {
