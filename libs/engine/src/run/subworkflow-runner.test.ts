@@ -95,6 +95,16 @@ describe('runSubworkflow', () => {
     expect(enqueued).toEqual(['c1']);
   });
 
+  it('still waits when the enqueue of the new child fails (the sweeper enqueues it)', async () => {
+    const child = { executionId: 'c1', tenantId: 't', priority: 'normal', workerTags: [] } as const;
+    const { deps } = fakeDeps({ kind: 'created', child });
+    const failing = {
+      ...deps,
+      queue: { requeue: () => Promise.reject(new TypeError('redis down')) },
+    };
+    expect(await run(failing)).toBe(WAITING);
+  });
+
   it('waits without enqueueing on a child an earlier attempt started', async () => {
     const { deps, enqueued } = fakeDeps({ kind: 'live', childId: 'c1' });
     expect(await run(deps)).toBe(WAITING);
