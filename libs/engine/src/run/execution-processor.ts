@@ -232,7 +232,11 @@ async function runClaimed(
       });
     const outcome = await runUntilParked(dag, {
       ...{ children: deps.children, fence: exec.fence, clock: deps.clock, states, log },
-      flush: () => checkpointer.flushDeferred().then(() => checkpointer.flush()),
+      flush: () => {
+        const message = 'waiting on child executions; the run resumes when one ends';
+        checkpointer.log({ at: deps.clock.now(), level: 'info', message });
+        return checkpointer.flushDeferred().then(() => checkpointer.flush());
+      },
     });
     if (outcome.status === 'parked') trace.outcome = { status: 'parked' };
     else await finish(deps, { exec, checkpointer, log, handle, trace }, outcome);
