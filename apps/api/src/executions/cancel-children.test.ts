@@ -17,7 +17,11 @@ function recorder() {
   const log = {
     warn: (_f: unknown, m: string) => warnings.push(m),
   } as unknown as FastifyBaseLogger;
-  return { calls, signals, warnings, log };
+  const queue = {
+    requeue: (job: { executionId: string }) =>
+      Promise.resolve(void calls.push(`requeue ${job.executionId}`)),
+  };
+  return { calls, signals, warnings, log, queue };
 }
 
 const clock = { now: () => new Date() };
@@ -29,16 +33,38 @@ describe('cancelChildren', () => {
       { id: 'run', from: 'running' },
       { id: 'wait', from: 'pending' },
     ];
-    const children = { cancelDescendants: () => Promise.resolve(cancelled) };
-    await cancelChildren({ children, signals: r.signals, clock }, 'p', r.log);
+    const children = {
+      cancelDescendants: () => Promise.resolve(cancelled),
+      wakeParent: () => Promise.resolve(undefined),
+    };
+    await cancelChildren({ children, signals: r.signals, clock, queue: r.queue }, 'p', r.log);
     expect(r.calls.sort()).toEqual(['cancel run', 'dequeue wait', 'pending wait']);
+  });
+
+  it('wakes and enqueues the parent parked on the cancelled execution', async () => {
+    const r = recorder();
+    const parent = {
+      executionId: 'up',
+      tenantId: 't',
+      priority: 'normal',
+      workerTags: [],
+    } as const;
+    const children = {
+      cancelDescendants: () => Promise.resolve([]),
+      wakeParent: () => Promise.resolve(parent),
+    };
+    await cancelChildren({ children, signals: r.signals, clock, queue: r.queue }, 'c', r.log);
+    expect(r.calls).toEqual(['requeue up']);
   });
 
   it('logs and does not throw when the cascade fails (the sweeper finishes it)', async () => {
     const r = recorder();
-    const children = { cancelDescendants: () => Promise.reject(new TypeError('db down')) };
+    const children = {
+      cancelDescendants: () => Promise.reject(new TypeError('db down')),
+      wakeParent: () => Promise.resolve(undefined),
+    };
     await expect(
-      cancelChildren({ children, signals: r.signals, clock }, 'p', r.log),
+      cancelChildren({ children, signals: r.signals, clock, queue: r.queue }, 'p', r.log),
     ).resolves.toBeUndefined();
     expect(r.warnings).toEqual(['cancelling child executions failed; the sweeper does']);
   });

@@ -39,7 +39,7 @@ export interface ExecutionRouteDeps extends StartDeps {
   readonly executions: ExecutionRepository;
   readonly signals: ExecutionSignals;
   /** Subworkflow links for the view, and the cancel cascade to child executions. */
-  readonly children: Pick<ChildExecutionStore, 'family' | 'cancelDescendants'>;
+  readonly children: Pick<ChildExecutionStore, 'family' | 'cancelDescendants' | 'wakeParent'>;
 }
 
 /** Body wins over header; both given and different is a 400 naming the field. */

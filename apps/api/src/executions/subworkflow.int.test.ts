@@ -101,7 +101,7 @@ describe('executions with children', () => {
       at: new Date(),
     });
     if (child.kind !== 'created') throw new TypeError(`child not created: ${child.kind}`);
-    return { parentId, childId: child.child.executionId };
+    return { parentId, childId: child.child.executionId, fence: claim.execution.fence };
   }
 
   it('shows the child on the parent and the parent on the child', async () => {
@@ -140,5 +140,21 @@ describe('executions with children', () => {
       status: 'cancelled',
       error: { type: 'CANCELLATION', message: `parent execution ${parentId} cancelled` },
     });
+  });
+
+  it('wakes and enqueues the parent parked on a child cancelled directly', async () => {
+    const { parentId, childId, fence } = await parentWithChild();
+    const store = createChildExecutionStore({ pool: h.db.pool });
+    expect(await store.park(fence, new Date())).toBe('parked');
+    // ACT
+    const res = await h.request('POST', `/api/executions/${childId}/cancel`);
+    // ASSERT
+    expect(res.statusCode).toBe(200);
+    const parked = await h.db.pool.query<{ parked_at: Date | null }>(
+      'select parked_at from executions where id = $1',
+      [parentId],
+    );
+    expect(parked.rows[0]?.parked_at).toBeNull();
+    expect(await (await h.queue.getJob(parentId))?.getState()).toMatch(/waiting|prioritized/);
   });
 });
