@@ -15,6 +15,7 @@ import type { ChildExecutionPort } from './subworkflow-port.ts';
 
 /** A subworkflow node whose child still runs: the node stays `running`, the DAG goes on. */
 export const WAITING = { status: 'waiting' } as const;
+/** The type of {@link WAITING}. */
 export type Waiting = typeof WAITING;
 
 /** What {@link runSubworkflow} works through, bound to one parent run. */
