@@ -7,6 +7,7 @@ import type { DeadLetterQueue } from '@linkflow/queue';
 import type {
   CostReportRepository,
   CredentialStore,
+  ChildExecutionStore,
   ExecutionRepository,
   LogRepository,
   RecoveryRepository,
@@ -46,6 +47,8 @@ export interface AppDeps {
   readonly authenticator: Authenticator;
   readonly workflows: WorkflowRepository;
   readonly executions: ExecutionRepository;
+  /** Subworkflow child executions: links in the execution view, the cancel cascade. */
+  readonly children: ChildExecutionStore;
   readonly tenants: TenantDirectory;
   /** The tenant's credentials (values encrypted; writes need LINKFLOW_SECRETS_KEY). */
   readonly credentials: CredentialStore;

@@ -19,6 +19,7 @@ import {
   createCredentialStore,
   createSecretCipher,
   createDeadLetterStore,
+  createChildExecutionStore,
   createExecutionRepository,
   createLogRepository,
   createRecoveryRepository,
@@ -73,6 +74,7 @@ export function wireApiDeps(clients: ApiClients): AppDeps {
     authenticator: clients.cacheKeys ? cachedAuthenticator(keys) : keys,
     workflows: createWorkflowRepository({ prisma: db.prisma, pool: db.pool, ids }),
     executions,
+    children: createChildExecutionStore({ pool: db.pool }),
     tenants: createTenantDirectory({ pool: db.pool }),
     credentials: createCredentialStore({
       pool: db.pool,

@@ -15,6 +15,7 @@ import {
   runQueueOperation,
 } from '@linkflow/queue';
 import {
+  createChildExecutionStore,
   createDb,
   createLeaderLock,
   createLeaseStore,
@@ -29,6 +30,7 @@ import {
   startHealthServer,
   type Logger,
 } from '@linkflow/telemetry';
+import { childExecutionPort } from './adapters/child-executions.ts';
 import { engineMetrics, jobQueuePort } from './adapters/engine-ports.ts';
 import { createEngineTracing } from './adapters/engine-tracing.ts';
 import { credentialPort } from './adapters/credential-port.ts';
@@ -132,6 +134,11 @@ function buildEngine(config: ExecutorConfig, log: Logger, c: Connections, runtim
       cipher: createSecretCipher(config.secretsKeys),
     }),
     ...(liveSecrets && { liveSecrets }),
+    children: childExecutionPort(
+      createChildExecutionStore({ pool: c.db.pool }),
+      c.producerRedis,
+      log,
+    ),
     sweep: {
       queue: jobQueuePort(queues),
       lock: createLeaderLock({

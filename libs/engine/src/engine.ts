@@ -31,6 +31,7 @@ import type { RunEvents } from './run/run-events.ts';
 import { RunTable } from './run/run-handle.ts';
 import { defaultSlotsPerTenant, FairSlots } from './run/fair-slots.ts';
 import { RETAINED_OUTPUT_FACTOR } from './run/output-cap.ts';
+import type { ChildExecutionPort } from './run/subworkflow-port.ts';
 
 /** A run that began in this process: `workflow` is the pinned definition's name. */
 export interface RunStarted {
@@ -112,6 +113,8 @@ export interface EngineDeps {
     readonly lock: SweepLock;
     readonly options: SweeperOptions;
   };
+  /** Child executions of `subworkflow` nodes; without it those nodes fail (EXECUTION). */
+  readonly children?: ChildExecutionPort;
   /** Retention's store, fleet lock and settings; without it this engine deletes nothing. */
   readonly retention?: {
     readonly store: RetentionPort;
@@ -162,6 +165,7 @@ function processorDeps(deps: EngineDeps, runs: RunTable, breakers: BreakerRegist
     events: deps.events,
     ...(deps.tracing && { tracing: deps.tracing }),
     ...(deps.sweep && { queue: deps.sweep.queue }),
+    ...(deps.children && { children: deps.children }),
     nodes: {
       registry: deps.registry,
       log: deps.log,
@@ -232,7 +236,16 @@ export function createEngine(deps: EngineDeps): Engine {
   const stopLeaseKeeper = startLeaseKeeper({ leases: deps.leases, runs, log }, deps.limits.leaseMs);
   const { sweep } = deps;
   const stopSweeper = sweep
-    ? startSweeper({ ...sweep, leases: deps.leases, deadLetterer, log }, sweep.options)
+    ? startSweeper(
+        {
+          ...sweep,
+          leases: deps.leases,
+          deadLetterer,
+          log,
+          ...(deps.children && { children: { port: deps.children, clock: deps.clock } }),
+        },
+        sweep.options,
+      )
     : () => Promise.resolve();
   const { retention } = deps;
   const stopRetention = retention

@@ -14,3 +14,4 @@ export * from './recovery/job-failures.ts';
 export * from './recovery/lease-keeper.ts';
 export * from './recovery/sweeper.ts';
 export * from './recovery/retention.ts';
+export * from './run/subworkflow-port.ts';

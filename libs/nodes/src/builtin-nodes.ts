@@ -6,6 +6,7 @@ import { ExpressionCache } from './expression/expression-cache.ts';
 import { createHttpNode } from './http/index.ts';
 import type { NodeDefinition } from './node-definition.ts';
 import { createNodeRegistry, type NodeRegistry } from './node-registry.ts';
+import { createSubworkflowNode } from './subworkflow/subworkflow-node.ts';
 
 /** Server-side settings the built-in node types need (from the app's config). */
 export interface BuiltinNodeOptions {
@@ -57,6 +58,7 @@ export function createBuiltinRegistry(options: BuiltinNodeOptions): NodeRegistry
       maxOutputBytes: maxBytes,
       ...(options.codeMaxPerTenant === undefined ? {} : { maxPerTenant: options.codeMaxPerTenant }),
     }),
+    createSubworkflowNode(),
   ] as NodeDefinition<never>[];
   return createNodeRegistry(definitions, options.enabled);
 }

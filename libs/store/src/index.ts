@@ -23,3 +23,4 @@ export * from './secret-cipher.ts';
 export * from './credential-errors.ts';
 export * from './credential-store.ts';
 export * from './credential-rotation.ts';
+export * from './child-execution-store.ts';

@@ -13,6 +13,7 @@ import {
   statusesAllowing,
 } from '@linkflow/domain';
 import { rollupCtes } from './cost-rollup-sql.ts';
+import { WAITING_ON_CHILDREN } from './child-execution-sql.ts';
 import { spawnErrorWorkflowCtes, SPAWN_COLUMNS, spawnJoins } from './error-workflow-sql.ts';
 import { sqlStatus, sqlStatusList } from './status-sql.ts';
 
@@ -194,10 +195,15 @@ export const RELEASE_LEASE_SQL = `update executions set lease_expires_at = now()
 
 /**
  * Non-terminal executions nobody holds: running with an expired lease, or pending (no lease)
- * for longer than `$1` ms. Keyset-paged on (created_at, id) after `$2`/`$3`, `$4` at a time.
+ * for longer than `$1` ms; not a parent parked on live children (WAITING_ON_CHILDREN). With
+ * their workflow's `worker_tags` (the queue their job belongs in). Keyset-paged on (created_at, id) after `$2`/`$3`, `$4` at a time.
  */
-export const ORPHANS_SQL = `select id, tenant_id, priority, status, created_at, updated_at from executions
+export const ORPHANS_SQL = `select id, tenant_id, priority, status, created_at, updated_at,
+    (select v.definition->'settings'->'worker_tags' from workflow_versions v
+      where v.workflow_id = executions.workflow_id and v.version = executions.workflow_version) as worker_tags
+  from executions
   where status in ${sqlStatusList(ACTIVE_STATUSES)}
     and coalesce(lease_expires_at, created_at + $1::int * interval '1 millisecond') < now()
+    and not ${WAITING_ON_CHILDREN}
     and ($2::timestamptz is null or (created_at, id) > ($2::timestamptz, $3::text))
   order by created_at, id limit $4`;

@@ -7,7 +7,7 @@ import {
   reservedIdempotencyPrefix,
   UNSTORABLE_TEXT_MESSAGE,
 } from '@linkflow/domain';
-import type { ExecutionRepository } from '@linkflow/store';
+import type { ChildExecutionStore, ExecutionRepository } from '@linkflow/store';
 import { principalOf } from '../auth/auth.ts';
 import { apiErrors } from '../http/api-errors.ts';
 import { described, IdParams, responses } from '../http/schemas.ts';
@@ -19,7 +19,9 @@ import {
   StartHeaders,
   TimeoutBody,
 } from './execution-schemas.ts';
+import { cancelChildren } from './cancel-children.ts';
 import { executionSummaryView, executionView } from './execution-view.ts';
+import { withFamily } from './subworkflow-view.ts';
 import { startExecution, type StartDeps, type StartRequest } from './start-execution.ts';
 
 export interface ExecutionSignals {
@@ -41,6 +43,8 @@ export interface ExecutionSignals {
 export interface ExecutionRouteDeps extends StartDeps {
   readonly executions: ExecutionRepository;
   readonly signals: ExecutionSignals;
+  /** Subworkflow links for the view, and the cancel cascade to child executions. */
+  readonly children: Pick<ChildExecutionStore, 'family' | 'cancelDescendants' | 'wakeParent'>;
 }
 
 /** Body wins over header; both given and different is a 400 naming the field. */
@@ -97,7 +101,7 @@ function startRequest(
 async function loadView(deps: ExecutionRouteDeps, tenantId: string, id: string) {
   const detail = await deps.executions.get(tenantId, id);
   if (!detail) throw apiErrors.notFound('execution', id);
-  return executionView(detail, detail);
+  return withFamily(executionView(detail, detail), await deps.children.family(id));
 }
 
 const tags = ['executions'];
@@ -214,6 +218,7 @@ function registerCancel(app: FastifyInstance, deps: ExecutionRouteDeps): void {
           'cancel signal failed; fenced writes stop the run, streams see it on their next check',
         ),
       );
+      await cancelChildren(deps, id, request.log);
       return loadView(deps, tenantId, id);
     },
   );

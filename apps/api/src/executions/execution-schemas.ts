@@ -93,6 +93,9 @@ export const NodeRunView = Type.Object({
     additionalProperties: true,
   }),
   cost: Type.String({ description: 'USD, decimal string' }),
+  child_execution_id: Type.Optional(
+    Type.String({ description: 'subworkflow nodes: the child execution this node started' }),
+  ),
 });
 
 export const TransitionView = Type.Object({
@@ -126,12 +129,23 @@ const Cost = Type.Object({
   currency: Type.Literal('USD'),
 });
 
+/** A child execution a subworkflow node started. */
+export const ChildExecutionView = Type.Object({
+  node_id: Type.String(),
+  execution_id: Type.String(),
+  status: stringEnum(EXECUTION_STATUSES),
+});
+
 /** One execution as `GET /api/executions/:id` answers it. */
 export const ExecutionView = Type.Object({
   ...summaryProperties,
   node_runs: Type.Array(NodeRunView),
   transitions: Type.Array(TransitionView),
   cost: Cost,
+  parent_execution_id: Type.Optional(nullable(Type.String())),
+  parent_node_id: Type.Optional(nullable(Type.String())),
+  depth: Type.Optional(Type.Integer({ description: 'subworkflow nesting: 0 at the top' })),
+  child_executions: Type.Optional(Type.Array(ChildExecutionView)),
 });
 
 /** A list item: the execution without node runs or transitions. */

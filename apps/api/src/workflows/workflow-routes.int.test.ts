@@ -103,7 +103,7 @@ describe('workflow routes', () => {
         .json()
         .items.map((t: { type: string }) => t.type)
         .sort(),
-    ).toEqual(['code', 'condition', 'db', 'http', 'transform']);
+    ).toEqual(['code', 'condition', 'db', 'http', 'subworkflow', 'transform']);
     expect(res.json().items[0].config_schema.type).toBe('object');
   });
 });

@@ -11,6 +11,7 @@ import type { CredentialStore, TenantDirectory, WorkflowRepository } from '@link
 import { principalOf } from '../auth/auth.ts';
 import { apiErrors } from '../http/api-errors.ts';
 import { described, IdParams, NoContent, PageQuery, responses } from '../http/schemas.ts';
+import { checkSubworkflows } from './subworkflow-check.ts';
 import { WorkflowPage, WorkflowView, workflowView } from './workflow-view.ts';
 
 export interface WorkflowRouteDeps {
@@ -70,8 +71,10 @@ function registerCreate(app: FastifyInstance, deps: WorkflowRouteDeps): void {
       validatorCompiler: acceptAny,
     },
     async (request, reply) => {
-      const definition = await validated(request.body, deps, principalOf(request).tenantId);
-      const record = await deps.workflows.create(principalOf(request).tenantId, definition);
+      const tenantId = principalOf(request).tenantId;
+      const definition = await validated(request.body, deps, tenantId);
+      await checkSubworkflows(deps.workflows, { tenantId, definition });
+      const record = await deps.workflows.create(tenantId, definition);
       return reply
         .status(201)
         .header('location', `/api/workflows/${record.id}`)
@@ -149,8 +152,9 @@ function registerNewVersion(app: FastifyInstance, deps: WorkflowRouteDeps): void
       // acceptAny skips the params too: the id is checked here.
       const { id } = request.params;
       if (id.length === 0 || id.length > 100) throw apiErrors.notFound('workflow', id);
-      const definition = await validated(request.body, deps, principalOf(request).tenantId);
       const tenantId = principalOf(request).tenantId;
+      const definition = await validated(request.body, deps, tenantId);
+      await checkSubworkflows(deps.workflows, { tenantId, definition, selfId: id });
       const record = await deps.workflows.addVersion(tenantId, id, definition);
       if (!record) throw apiErrors.notFound('workflow', id);
       return workflowView(record);

@@ -1,6 +1,8 @@
 import { settledWithin } from '../run/abortable.ts';
-import { AppError, type OrphanCursor, type OrphanExecution } from '@linkflow/domain';
+import { AppError, type Clock, type OrphanCursor, type OrphanExecution } from '@linkflow/domain';
 import type { EngineLogger, JobQueuePort, LeasePort, SweepLock } from '../ports.ts';
+import type { ChildExecutionPort } from '../run/subworkflow-port.ts';
+import { cancelAbandonedChildren } from './abandoned-children.ts';
 import type { DeadLetterer } from './dead-letter.ts';
 
 /** The ports the sweeper works through. */
@@ -11,6 +13,14 @@ export interface SweeperDeps {
   /** Held by one executor of the fleet at a time: only that one sweeps. */
   readonly lock: SweepLock;
   readonly log: EngineLogger;
+  /** With it, each pass also cancels active children of ended executions. */
+  readonly children?: {
+    readonly port: Pick<
+      ChildExecutionPort,
+      'abandonedParents' | 'cancelDescendants' | 'signalCancel'
+    >;
+    readonly clock: Clock;
+  };
 }
 
 /** How often the sweeper passes and what it considers orphaned. */
@@ -86,6 +96,10 @@ export function startSweeper(deps: SweeperDeps, options: SweeperOptions): () => 
       }
     }
     cursor = page.length < limit ? undefined : page.at(-1);
+    if (deps.children) {
+      const { port, clock } = deps.children;
+      await cancelAbandonedChildren({ children: port, clock, log: deps.log });
+    }
     if (counts.requeued + counts.dead > 0)
       deps.log.info({ ...counts }, 'sweeper handed on executions without a live job');
   };

@@ -1,6 +1,8 @@
 import {
   isNodeTerminal,
   planNextSteps,
+  SUBWORKFLOW_NODE_TYPE,
+  type CompiledNode,
   summarizeOutcome,
   type CompiledWorkflow,
   type NodeState,
@@ -12,6 +14,7 @@ import { childController } from './abortable.ts';
 import { Budget } from './budget.ts';
 import { runNode, type NodeRunnerDeps, type NodeRunResult } from './node-runner.ts';
 import { RetainedOutputs } from './output-cap.ts';
+import type { Waiting } from './subworkflow-runner.ts';
 
 /** A node that settled without running (skipped branch, or cancelled by upstream/abort). */
 export interface SettledWithoutRun {
@@ -31,6 +34,14 @@ export interface DagRunRequest {
   readonly signal: AbortSignal;
   /** What the checkpointed nodes (`states`) already cost, in 1e-8 USD units (`max_cost`). */
   readonly spentUnits?: number;
+  /**
+   * Runs `subworkflow` nodes (subworkflow-runner.ts): their result, or `waiting` while the
+   * child runs. Without it they run like any node type.
+   */
+  readonly runSubworkflow?: (
+    node: CompiledNode,
+    request: { input: NodeInput; signal: AbortSignal },
+  ) => Promise<NodeRunResult | Waiting>;
   /** A node started (for live events). */
   onStarted(nodeId: string): void;
   /**
@@ -61,8 +72,14 @@ export interface SettleNext {
   readonly starting: readonly string[];
 }
 
-/** How a DAG ended: the outcome, or `aborted` (cancel, timeout, hand-over) with the reason. */
-export type DagRunOutcome = Outcome | { readonly status: 'aborted'; readonly reason: unknown };
+/**
+ * How a DAG ended: the outcome, `aborted` (cancel, timeout, hand-over) with the reason, or
+ * `waiting` when everything else settled and these subworkflow nodes wait on their children.
+ */
+export type DagRunOutcome =
+  | Outcome
+  | { readonly status: 'aborted'; readonly reason: unknown }
+  | { readonly status: 'waiting'; readonly nodeIds: readonly string[] };
 
 function outputsOf(states: ReadonlyMap<string, NodeState>): Record<string, unknown> {
   const nodes: Record<string, unknown> = {};
@@ -158,6 +175,7 @@ export async function runDag(deps: NodeRunnerDeps, req: DagRunRequest): Promise<
   const { controller, dispose } = childController(req.signal);
   const { workflow, states } = req;
   const running = new Map<string, Promise<void>>();
+  const waiting = new Set<string>();
   const retained =
     deps.maxRetainedOutputBytes === undefined
       ? undefined
@@ -170,11 +188,17 @@ export async function runDag(deps: NodeRunnerDeps, req: DagRunRequest): Promise<
     if (!node) return;
     states.set(id, { status: 'running' });
     req.onStarted(id);
-    const task = runNode(deps, node, {
+    const nodeRequest = {
       input: { ...req.context, nodes: outputsOf(states) },
       signal: controller.signal,
-      tenantId: req.tenantId,
-    }).then(async (result) => {
+    };
+    const attempt =
+      node.spec.type === SUBWORKFLOW_NODE_TYPE && req.runSubworkflow
+        ? req.runSubworkflow(node, nodeRequest)
+        : runNode(deps, node, { ...nodeRequest, tenantId: req.tenantId });
+    const task = attempt.then(async (ran) => {
+      if (ran.status === 'waiting') return void waiting.add(id);
+      const result: NodeRunResult = ran;
       budget.charge(result.cost);
       const stopped = controller.signal.aborted;
       const starting = stopped
@@ -235,7 +259,7 @@ export async function runDag(deps: NodeRunnerDeps, req: DagRunRequest): Promise<
       if (running.size > 0) await Promise.race(running.values());
     }
     await Promise.all(running.values());
-    const outcome = await finishDag(req, controller.signal);
+    const outcome = await finishDag(req, controller.signal, waiting);
     return overflow && outcome.status !== 'aborted' ? overflow : outcome;
   } catch (err) {
     // A checkpoint that cannot be written fails the job (BullMQ retries it from the
@@ -263,17 +287,25 @@ function stopForBudget(
   return outcome;
 }
 
-async function finishDag(req: DagRunRequest, signal: AbortSignal): Promise<DagRunOutcome> {
+async function finishDag(
+  req: DagRunRequest,
+  signal: AbortSignal,
+  waiting: ReadonlySet<string>,
+): Promise<DagRunOutcome> {
   const unsettled = req.workflow.dag.order.filter(
-    (id) => (req.states.get(id)?.status ?? 'pending') === 'pending',
+    (id) =>
+      (req.states.get(id)?.status ?? 'pending') === 'pending' ||
+      (signal.aborted && !req.signal.aborted && waiting.has(id)),
   );
   if (signal.aborted && unsettled.length > 0) {
     const reason: unknown = signal.reason;
     const message = reason instanceof Error ? reason.message : 'execution stopped';
-    const type = reason instanceof NodeError && reason.type === 'BUDGET' ? 'BUDGET' : 'CANCELLATION';
+    const type =
+      reason instanceof NodeError && reason.type === 'BUDGET' ? 'BUDGET' : 'CANCELLATION';
     await settleWithoutRun(req, unsettled, 'cancelled', { type, message });
   }
   if (req.signal.aborted) return { status: 'aborted', reason: req.signal.reason };
+  if (waiting.size > 0 && !signal.aborted) return { status: 'waiting', nodeIds: [...waiting] };
   const outcome = summarizeOutcome(req.workflow.dag, req.states) ?? {
     status: 'failed',
     error: { type: 'UNKNOWN', message: 'execution ended with unsettled nodes' },

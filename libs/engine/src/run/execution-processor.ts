@@ -1,5 +1,4 @@
 import {
-  compileWorkflow,
   type ClaimedExecution,
   type NewLogEntry,
   type Clock,
@@ -11,7 +10,6 @@ import {
   type RunError,
 } from '@linkflow/domain';
 import type { NodeRegistry } from '@linkflow/nodes';
-import { LRUCache } from 'lru-cache';
 import type {
   EngineLogger,
   JobQueuePort,
@@ -21,8 +19,9 @@ import type {
   TracingPort,
 } from '../ports.ts';
 import { Checkpointer, type DeferredNode } from './checkpointer.ts';
+import { CompiledWorkflowCache } from './compiled-workflow-cache.ts';
 import { enqueueErrorWorkflow } from './error-workflow.ts';
-import { runDag, type DagRunOutcome } from './dag-runner.ts';
+import { runDag } from './dag-runner.ts';
 import { withDbRetry } from './db-retry.ts';
 import type { NodeRunnerDeps } from './node-runner.ts';
 import {
@@ -30,6 +29,9 @@ import {
   DEFAULT_MAX_EXECUTION_OUTPUT_BYTES as DEFAULT_MAX_OUTPUT,
 } from './output-cap.ts';
 import type { RunEvents } from './run-events.ts';
+import { runUntilParked, settleFamily, type RunEnd } from './subworkflow-family.ts';
+import type { ChildExecutionPort } from './subworkflow-port.ts';
+import { familyOf, subworkflowRunner } from './subworkflow-wiring.ts';
 import { isHandOver, RunHandle, type RunTable, type StopKind } from './run-handle.ts';
 
 /** What {@link processExecution} runs on: the ports, the node registry and this process's runs. */
@@ -55,47 +57,13 @@ export interface ProcessorDeps {
   readonly tracing?: TracingPort;
   /** Enqueues the error workflow a failure started (else the sweeper does, after its grace). */
   readonly queue?: Pick<JobQueuePort, 'requeue'>;
+  /** Child executions of `subworkflow` nodes; without it those nodes fail (EXECUTION). */
+  readonly children?: ChildExecutionPort;
 }
+
+export { CompiledWorkflowCache };
 
 const SETTLED = new Set(['success', 'failed', 'skipped', 'cancelled']);
-
-/**
- * Compiled workflow versions, keyed `workflowId@version` (compile once per version).
- * Least recently used versions go first past `max` entries or `maxDefinitionChars`
- * characters of definition JSON (compiled expressions take ~30 bytes of heap per
- * source character: a count bound alone let large definitions hold gigabytes).
- */
-export class CompiledWorkflowCache {
-  private readonly entries: LRUCache<string, CompiledWorkflow>;
-
-  constructor(options: { max?: number; maxDefinitionChars?: number } = {}) {
-    this.entries = new LRUCache<string, CompiledWorkflow>({
-      max: options.max ?? 1000,
-      maxSize: options.maxDefinitionChars ?? 2 * 1024 * 1024,
-    });
-  }
-
-  /** Characters of definition JSON held now. */
-  get size(): number {
-    return this.entries.calculatedSize;
-  }
-
-  get(claim: ClaimedExecution, registry: NodeRegistry): CompiledWorkflow | RunError {
-    const key = `${claim.workflowId}@${claim.workflowVersion}`;
-    const hit = this.entries.get(key);
-    if (hit) return hit;
-    const compiled = compileWorkflow(claim.definition, registry);
-    if (!compiled.ok)
-      return {
-        type: 'VALIDATION',
-        node_id: null,
-        message: compiled.error.map((p) => `${p.path}: ${p.message}`).join('; '),
-      };
-    const size = Math.max(JSON.stringify(claim.definition).length, 1);
-    this.entries.set(key, compiled.value, { size });
-    return compiled.value;
-  }
-}
 
 function timeoutMsOf(claim: ClaimedExecution, workflow: CompiledWorkflow): number | undefined {
   return claim.timeoutSeconds !== null ? claim.timeoutSeconds * 1000 : workflow.settings.timeout_ms;
@@ -241,27 +209,40 @@ async function runClaimed(
       timeoutMs !== undefined &&
       exec.createdAt.getTime() + timeoutMs <= started.getTime();
     handle.armDeadline(pendingTooLong ? exec.createdAt : exec.startedAt, timeoutMs, started);
-    const outcome = await runDag(deps.nodes, {
-      workflow,
-      states: resumeStates(exec),
-      spentUnits: checkpointedCost(exec),
-      context: {
-        input: exec.inputData,
-        execution: { id: executionId, workflow_id: exec.workflowId, attempt: exec.fence.attempt },
-      },
-      tenantId: exec.tenantId,
-      signal: handle.controller.signal,
-      onStarted: (nodeId) => deps.events.status(executionId, 'running', nodeId),
-      onUnannounced: (nodeIds) => checkpointer.markStarted(nodeIds, deps.clock.now()),
-      onSettled: (nodeId, result, next) => {
-        if ('cost' in result) {
-          deps.observe?.cost(Number(result.cost), workflowName);
-          trace.costUsd += Number(result.cost);
-        }
-        return checkpointer.settle(nodeId, result, next);
+    const states = resumeStates(exec);
+    const dag = () =>
+      runDag(deps.nodes, {
+        workflow,
+        states,
+        // A run that continues after its children ended has paid for what it ran so far.
+        spentUnits: checkpointedCost(exec) + Math.round(trace.costUsd * 1e8),
+        ...subworkflowRunner(deps, { fence: exec.fence, log }),
+        context: {
+          input: exec.inputData,
+          execution: { id: executionId, workflow_id: exec.workflowId, attempt: exec.fence.attempt },
+        },
+        tenantId: exec.tenantId,
+        signal: handle.controller.signal,
+        onStarted: (nodeId) => deps.events.status(executionId, 'running', nodeId),
+        onUnannounced: (nodeIds) => checkpointer.markStarted(nodeIds, deps.clock.now()),
+        onSettled: (nodeId, result, next) => {
+          if ('cost' in result) {
+            deps.observe?.cost(Number(result.cost), workflowName);
+            trace.costUsd += Number(result.cost);
+          }
+          return checkpointer.settle(nodeId, result, next);
+        },
+      });
+    const outcome = await runUntilParked(dag, {
+      ...{ children: deps.children, fence: exec.fence, clock: deps.clock, states, log },
+      flush: () => {
+        const message = 'waiting on child executions; the run resumes when one ends';
+        checkpointer.log({ at: deps.clock.now(), level: 'info', message });
+        return checkpointer.flushDeferred().then(() => checkpointer.flush());
       },
     });
-    await finish(deps, { exec, checkpointer, log, handle, trace }, outcome);
+    if (outcome.status === 'parked') trace.outcome = { status: 'parked' };
+    else await finish(deps, { exec, checkpointer, log, handle, trace }, outcome);
     deps.observe?.finished(
       outcomeStatus(outcome, handle),
       (deps.clock.now().getTime() - started.getTime()) / 1000,
@@ -297,7 +278,8 @@ async function handOver(deps: ProcessorDeps, c: FinishContext, shutdown: boolean
   c.log.warn({ shutdown }, 'execution handed over without a final status');
 }
 
-function outcomeStatus(outcome: DagRunOutcome, handle: RunHandle): string {
+function outcomeStatus(outcome: RunEnd, handle: RunHandle): string {
+  if (outcome.status === 'parked') return 'waiting';
   if (outcome.status !== 'aborted') return outcome.status;
   return handle.stopKind === 'timeout'
     ? 'failed'
@@ -318,7 +300,7 @@ interface FinishContext {
 async function finish(
   deps: ProcessorDeps,
   c: FinishContext,
-  outcome: DagRunOutcome | { status: 'failed'; error: RunError },
+  outcome: Exclude<RunEnd, { status: 'parked' }> | { status: 'failed'; error: RunError },
 ): Promise<void> {
   const id = c.exec.fence.executionId;
   const at = deps.clock.now();
@@ -338,7 +320,8 @@ async function finish(
       await c.checkpointer.flushDeferred();
       await c.checkpointer.flush();
       deps.events.status(id, 'cancelled');
-      return c.log.info('execution cancelled');
+      c.log.info('execution cancelled');
+      return settleFamily(familyOf(deps, c.log), id);
     }
     const message =
       outcome.reason instanceof Error ? outcome.reason.message : 'execution timed out';
@@ -375,6 +358,7 @@ async function finish(
   deps.events.status(id, outcome.status);
   c.log.info({ status: outcome.status }, 'execution finished');
   if (written.errorExecution) await enqueueErrorWorkflow(deps.queue, c.log, written.errorExecution);
+  await settleFamily(familyOf(deps, c.log), id);
 }
 
 /**
@@ -400,4 +384,5 @@ async function fencedOut(
   c.trace.outcome = { status: 'cancelled', errorType: 'CANCELLATION' };
   deps.events.status(c.exec.fence.executionId, 'cancelled');
   c.log.info('execution cancelled as it finished; its node runs are recorded');
+  await settleFamily(familyOf(deps, c.log), c.exec.fence.executionId);
 }

@@ -1,0 +1,248 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import {
+  MAX_SUBWORKFLOW_DEPTH,
+  type CancelledChild,
+  type ChildStart,
+  type ChildStartRequest,
+  type ExecutionStatus,
+  type Fence,
+  type ParkOutcome,
+  type Priority,
+  type RunError,
+  type SpawnedExecution,
+  type TerminalChild,
+} from '@linkflow/domain';
+import {
+  ABANDONED_PARENTS_SQL,
+  ANCESTOR_WORKFLOWS_SQL,
+  CANCEL_DESCENDANTS_SQL,
+  FAMILY_SQL,
+  FIND_CHILD_SQL,
+  INSERT_CHILD_SQL,
+  LOCK_PARENT_SQL,
+  PARK_SQL,
+  TARGET_SQL,
+  WAKE_PARENT_SQL,
+} from './child-execution-sql.ts';
+
+type Queryable = Pick<pg.PoolClient, 'query'>;
+
+/** Runs `fn` in one transaction on a checked-out client (rolled back when it throws). */
+async function inTransaction<T>(pool: pg.Pool, fn: (client: Queryable) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  // A checked-out client has no pool listener: a connection cut mid-transaction must not
+  // emit an unhandled 'error' (see run-store.ts).
+  let broken: Error | undefined;
+  const onError = (err: Error) => (broken = err);
+  client.on('error', onError);
+  try {
+    await client.query('begin');
+    const value = await fn(client);
+    await client.query('commit');
+    return value;
+  } catch (err) {
+    if (!broken) await client.query('rollback').catch(() => undefined);
+    throw err;
+  } finally {
+    client.off('error', onError);
+    client.release(broken);
+  }
+}
+
+interface ParentRow {
+  tenant_id: string;
+  workflow_id: string;
+  priority: Priority;
+  depth: number;
+}
+
+interface ChildRow {
+  id: string;
+  status: ExecutionStatus;
+  output: unknown;
+  error: RunError | null;
+  cost: string;
+}
+
+const refused = (message: string): ChildStart => ({
+  kind: 'refused',
+  error: { type: 'VALIDATION', message },
+});
+
+function existing(row: ChildRow): ChildStart {
+  if (row.status === 'pending' || row.status === 'running')
+    return { kind: 'live', childId: row.id };
+  const child: TerminalChild = { ...row, status: row.status };
+  return { kind: 'terminal', child };
+}
+
+/** Why the child may not start (depth, recursion), or undefined. */
+async function refusal(
+  client: Queryable,
+  req: ChildStartRequest,
+  parent: ParentRow,
+): Promise<ChildStart | undefined> {
+  if (parent.depth + 1 > MAX_SUBWORKFLOW_DEPTH)
+    return refused(
+      `subworkflow ${req.workflowId} would run at depth ${parent.depth + 1} (max ${MAX_SUBWORKFLOW_DEPTH})`,
+    );
+  const above = await client.query<{ workflow_id: string }>(ANCESTOR_WORKFLOWS_SQL, [
+    req.parent.executionId,
+  ]);
+  if (above.rows.some((r) => r.workflow_id === req.workflowId))
+    return refused(
+      `workflow ${req.workflowId} calls itself (it is already running above this node)`,
+    );
+  return undefined;
+}
+
+async function startChild(
+  client: Queryable,
+  req: ChildStartRequest,
+  newId: () => string,
+): Promise<ChildStart> {
+  const { executionId, attempt } = req.parent;
+  const parent = (await client.query<ParentRow>(LOCK_PARENT_SQL, [executionId, attempt])).rows[0];
+  if (!parent) return { kind: 'fenced' };
+  const found = (await client.query<ChildRow>(FIND_CHILD_SQL, [executionId, req.nodeId])).rows[0];
+  if (found) return existing(found);
+  const target = (
+    await client.query<{ id: string; version: number; worker_tags: string[] }>(TARGET_SQL, [
+      req.workflowId,
+      parent.tenant_id,
+      req.version ?? null,
+    ])
+  ).rows[0];
+  if (!target) {
+    const which = req.version === undefined ? '' : ` version ${req.version}`;
+    return refused(`no workflow ${req.workflowId}${which} in this tenant`);
+  }
+  const refusedWhy = await refusal(client, req, parent);
+  if (refusedWhy) return refusedWhy;
+  const id = newId();
+  await client.query(INSERT_CHILD_SQL, [
+    ...[id, parent.tenant_id, target.id, target.version, parent.priority],
+    JSON.stringify(req.input ?? null),
+    ...[executionId, req.nodeId, parent.depth + 1, req.at],
+  ]);
+  const child: SpawnedExecution = {
+    executionId: id,
+    tenantId: parent.tenant_id,
+    priority: parent.priority,
+    workerTags: target.worker_tags,
+  };
+  return { kind: 'created', child };
+}
+
+/**
+ * Subworkflow child executions in Postgres: starting a child (idempotent per parent node),
+ * parking a parent that only waits on children, waking it when a child ends, and cancelling
+ * the children of an execution that ended.
+ */
+export function createChildExecutionStore(deps: { pool: pg.Pool; newId?: () => string }) {
+  const { pool } = deps;
+  const newId = deps.newId ?? randomUUID;
+  return {
+    /**
+     * Starts the child of (parent, node) in the parent's tenant, at depth parent + 1, or
+     * finds the one an earlier attempt started. Refuses (VALIDATION) an unknown target, a
+     * depth past {@link MAX_SUBWORKFLOW_DEPTH} and a workflow already running above.
+     */
+    start(req: ChildStartRequest): Promise<ChildStart> {
+      return inTransaction(pool, (client) => startChild(client, req, newId));
+    },
+
+    /**
+     * Parks the parent run `fence` (no job, lease released) unless one of its children has
+     * already ended (`child_ended`: continue) or the run lost its claim (`fenced`). The parent row is locked first, so a child's wake
+     * either sees the park or the park sees the ended child (no lost wake-up).
+     */
+    park(fence: Fence, at: Date): Promise<ParkOutcome> {
+      return inTransaction(pool, async (client) => {
+        const locked = await client.query(LOCK_PARENT_SQL, [fence.executionId, fence.attempt]);
+        if (locked.rowCount === 0) return 'fenced';
+        const res = await client.query(PARK_SQL, [fence.executionId, fence.attempt, at]);
+        return (res.rowCount ?? 0) > 0 ? 'parked' : 'child_ended';
+      });
+    },
+
+    /** Unparks the parent of `childId` (which ended); its job's request, or undefined. */
+    async wakeParent(childId: string): Promise<SpawnedExecution | undefined> {
+      const res = await pool.query<{
+        id: string;
+        tenant_id: string;
+        priority: Priority;
+        worker_tags: string[];
+      }>(WAKE_PARENT_SQL, [childId]);
+      const row = res.rows[0];
+      return (
+        row && {
+          executionId: row.id,
+          tenantId: row.tenant_id,
+          priority: row.priority,
+          workerTags: row.worker_tags,
+        }
+      );
+    },
+
+    /** Cancels every active execution below `executionId` (recursively), in one statement. */
+    async cancelDescendants(
+      executionId: string,
+      at: Date,
+      reason: string,
+    ): Promise<CancelledChild[]> {
+      const error: RunError = { type: 'CANCELLATION', message: reason };
+      const res = await pool.query<{ id: string; from_status: ExecutionStatus }>(
+        CANCEL_DESCENDANTS_SQL,
+        [executionId, at, JSON.stringify(error), reason],
+      );
+      return res.rows.map((r) => ({ id: r.id, from: r.from_status }));
+    },
+
+    /** Where execution `id` sits among subworkflows (parent, depth, children), if it exists. */
+    async family(executionId: string): Promise<ExecutionFamily | undefined> {
+      const res = await pool.query<{
+        parent_execution_id: string | null;
+        parent_node_id: string | null;
+        depth: number;
+        children: { node_id: string; execution_id: string; status: ExecutionStatus }[];
+      }>(FAMILY_SQL, [executionId]);
+      const row = res.rows[0];
+      if (!row) return undefined;
+      return {
+        parentExecutionId: row.parent_execution_id,
+        parentNodeId: row.parent_node_id,
+        depth: row.depth,
+        children: row.children.map((c) => ({
+          nodeId: c.node_id,
+          executionId: c.execution_id,
+          status: c.status,
+        })),
+      };
+    },
+
+    /** Ended executions that still have active children (for the sweeper), `limit` at most. */
+    async abandonedParents(limit: number): Promise<string[]> {
+      const res = await pool.query<{ id: string }>(ABANDONED_PARENTS_SQL, [limit]);
+      return res.rows.map((r) => r.id);
+    },
+  };
+}
+
+/** An execution's parent and children (subworkflow nodes), for the execution view. */
+export interface ExecutionFamily {
+  readonly parentExecutionId: string | null;
+  readonly parentNodeId: string | null;
+  /** 0 for a top-level execution. */
+  readonly depth: number;
+  /** Child executions, each with the parent node that started it, oldest first. */
+  readonly children: readonly {
+    readonly nodeId: string;
+    readonly executionId: string;
+    readonly status: ExecutionStatus;
+  }[];
+}
+
+/** The Postgres store of subworkflow child executions. */
+export type ChildExecutionStore = ReturnType<typeof createChildExecutionStore>;
