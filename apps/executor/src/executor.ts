@@ -1,18 +1,24 @@
-import { trace } from '@opentelemetry/api';
 import { configSecretValues, type Clock } from '@linkflow/domain';
-import { createEngine, settledWithin } from '@linkflow/engine';
+import {
+  createEngineFromConfig,
+  deadLetterIfSpent,
+  deadLetterIfStalledOut,
+  fleetLockStaleAfterMs,
+  settledWithin,
+  type Engine,
+} from '@linkflow/engine';
 import { createBuiltinRegistry } from '@linkflow/nodes';
 import {
-  assertNoEviction,
-  createDeadLetterQueue,
   createEventPublisher,
-  createExecutionQueue,
-  createExecutionQueues,
+  createQueueConsumers,
   createRedis,
-  createBreakerBoard,
-  createWorkerRegistry,
-  readQueueSnapshot,
-  runQueueOperation,
+  executorReadinessProbes,
+  jobQueuePort,
+  listenForControl,
+  openExecutorQueues,
+  startExecutorPresence,
+  type ExecutionJobHandlers,
+  type QueueConsumers,
 } from '@linkflow/queue';
 import {
   createDb,
@@ -23,18 +29,15 @@ import {
   createTenantDirectory,
 } from '@linkflow/store';
 import {
+  createExecutionTracing,
   createExecutorMetrics,
+  runMetrics,
   runReadinessChecks,
   startHealthServer,
+  withExtractedContext,
   type Logger,
 } from '@linkflow/telemetry';
-import { engineMetrics, jobQueuePort } from './adapters/engine-ports.ts';
-import { createEngineTracing } from './adapters/engine-tracing.ts';
-import { listenForControl } from './adapters/control-listener.ts';
-import { startBreakerPublisher } from './adapters/breaker-publisher.ts';
-import { startWorkerHeartbeat } from './adapters/worker-heartbeat.ts';
 import type { ExecutorConfig } from './config.ts';
-import { createQueueConsumers, type QueueConsumers } from './queue-consumers.ts';
 
 /** How long each shutdown step that talks to Redis or a node client may take. */
 const CLOSE_WAIT_MS = 5_000;
@@ -73,95 +76,88 @@ function connect(config: ExecutorConfig, log: Logger) {
 
 /** The engine over the executor's ports: Postgres stores, Redis events, the DLQ, metrics. */
 function buildEngine(config: ExecutorConfig, log: Logger, c: Connections, clock: Clock) {
-  const queue = createExecutionQueue({ connection: c.producerRedis, name: config.queueName });
-  const dlq = createDeadLetterQueue({ connection: c.producerRedis, name: config.queueName });
+  const { workerId, leaseMs, databaseUrl: url, queueName } = config;
+  const q = openExecutorQueues({ connection: c.producerRedis, name: queueName });
   const metrics = createExecutorMetrics({
     maxWorkflows: config.metricsMaxWorkflows,
     maxTargets: config.metricsMaxTargets,
     queue: {
-      read: () => readQueueSnapshot({ queue, dlq }),
+      read: () => q.snapshot(),
       onError: (err) => log.warn({ err }, 'queue metrics unavailable for this scrape'),
     },
   });
-  const registry = createBuiltinRegistry({
-    enabled: config.nodeTypes,
-    httpAllow: config.httpAllow,
-    dbConnections: config.dbConnections,
-    dbAllowPrivileged: config.dbAllowPrivileged,
-    tenantRef: createTenantDirectory({ pool: c.db.pool }).ref,
-    codePoolSize: config.codePoolSize,
-    codeMaxPerTenant: config.codeMaxPerTenant,
-    maxOutputBytes: config.maxOutputBytes,
-  });
-  const { workerId, leaseMs } = config;
+  const { ref: tenantRef } = createTenantDirectory({ pool: c.db.pool });
+  const registry = createBuiltinRegistry({ ...config, enabled: config.nodeTypes, tenantRef });
   // Bound once the breaker publisher runs (after the engine exists).
   const breakerChange = { notify: () => {} };
-  const queues = createExecutionQueues({ base: queue, connection: c.producerRedis });
-  const engine = createEngine({
+  const engine = createEngineFromConfig(config, {
     runStore: createRunStore({ pool: c.db.pool, workerId, leaseMs }),
     leases: createLeaseStore({ pool: c.db.pool, leaseMs }),
     registry,
     events: createEventPublisher(c.producerRedis, (err) =>
       log.debug({ err }, 'event publish failed'),
     ),
-    dlq,
+    dlq: q.dlq,
     clock,
     log,
-    workerId,
-    limits: config,
-    breakerOptions: config.breaker,
     onBreakerChange: () => breakerChange.notify(),
-    metrics: engineMetrics(metrics),
+    metrics: runMetrics(metrics),
     // The global tracer: a no-op until instrumentation.ts has started the SDK.
-    tracing: createEngineTracing(trace.getTracer('linkflow-executor')),
+    tracing: createExecutionTracing('linkflow-executor'),
     secretValues: configSecretValues(config),
     sweep: {
-      queue: jobQueuePort(queues),
+      queue: jobQueuePort(q.queues),
       lock: createLeaderLock({
-        url: config.databaseUrl,
-        name: `sweeper:${config.queueName}`,
-        applicationName: `linkflow-sweeper:${config.workerId}`,
-        // Three missed passes (at least 30 s) and a frozen leader hands sweeping on.
-        staleAfterMs: Math.max(3 * config.reconcileIntervalMs, 30_000),
+        url,
+        name: `sweeper:${queueName}`,
+        applicationName: `linkflow-sweeper:${workerId}`,
+        staleAfterMs: fleetLockStaleAfterMs(config.reconcileIntervalMs),
         onError: (err) => log.debug({ err }, 'sweeper lock connection failed'),
       }),
-      options: { intervalMs: config.reconcileIntervalMs, pendingGraceMs: config.reconcileAfterMs },
     },
     retention: {
       store: createRetentionStore({ pool: c.db.pool }),
       lock: createLeaderLock({
-        url: config.databaseUrl,
+        url,
         name: 'retention',
-        applicationName: `linkflow-retention:${config.workerId}`,
-        staleAfterMs: Math.max(3 * config.retentionIntervalMs, 30_000),
+        applicationName: `linkflow-retention:${workerId}`,
+        staleAfterMs: fleetLockStaleAfterMs(config.retentionIntervalMs),
         onError: (err) => log.debug({ err }, 'retention lock connection failed'),
       }),
-      options: {
-        days: config.retentionDays,
-        intervalMs: config.retentionIntervalMs,
-        batchSize: 100,
-        maxBatches: 100,
-        deleteExecutions: config.retentionDeleteExecutions,
-      },
     },
   });
-  return { engine, metrics, registry, queue, queues, dlq, breakerChange };
+  return { engine, metrics, registry, q, breakerChange };
 }
 
 type Runtime = ReturnType<typeof buildEngine>;
 
+/** What the queue consumers do with jobs: run them in the engine, dead-letter spent ones. */
+function jobHandlers(engine: Engine, config: ExecutorConfig, log: Logger): ExecutionJobHandlers {
+  const { deadLetterer } = engine;
+  const failures = { deadLetterer, log, maxStalledCount: config.maxStalledCount };
+  return {
+    process: (executionId, trace) => withExtractedContext(trace, () => engine.process(executionId)),
+    onFailed: (failure) => deadLetterIfSpent(failure, failures),
+    onStalled: (jobId, readStalled) =>
+      void deadLetterIfStalledOut(jobId, { ...failures, readStalled }),
+    onLockLost: (jobIds) => {
+      for (const id of jobIds)
+        if (engine.runs.stop(id, 'lease_lost'))
+          log.warn({ executionId: id }, 'job lock lost; stopping the run for its new holder');
+    },
+  };
+}
+
 function startHealth(config: ExecutorConfig, log: Logger, c: Connections, rt: Runtime) {
   const loop: { current?: Pick<QueueConsumers, 'running'> } = {};
   if (config.metricsPort === 0) return { server: Promise.resolve(undefined), loop };
-  // Each probe gets a deadline: the worker connection waits for Redis for ever, and an
-  // unanswered readiness request would look like a hung process rather than "not ready".
-  const bounded = (operation: string, probe: () => Promise<unknown>) => () =>
-    runQueueOperation({ operation, queue: config.queueName, timeoutMs: PROBE_TIMEOUT_MS }, probe);
-  const probes = {
-    postgres: bounded('ready.postgres', () => c.db.pool.query('select 1')),
-    redis: bounded('ready.redis', () => c.workerRedis.ping()),
-    redis_policy: bounded('ready.redis_policy', () => assertNoEviction(c.producerRedis)),
-  };
+  const probes = executorReadinessProbes({
+    workerRedis: c.workerRedis,
+    producerRedis: c.producerRedis,
+    queueName: config.queueName,
+    timeoutMs: PROBE_TIMEOUT_MS,
+    others: { postgres: () => c.db.pool.query('select 1') },
+  });
   const ready = async () => ({
     ...(await runReadinessChecks(probes, () => rt.registry.health(), log)),
     worker: loop.current?.running === false ? ('unavailable' as const) : ('ok' as const),
@@ -181,8 +177,8 @@ export async function startExecutor(
   const rt = buildEngine(config, log, c, options.clock ?? { now: () => new Date() });
   const subscription = await listenForControl(c.subscriberRedis, rt.engine.runs, log);
   const consumers = createQueueConsumers({
-    engine: rt.engine,
-    queues: rt.queues,
+    handlers: jobHandlers(rt.engine, config, log),
+    queues: rt.q.queues,
     config,
     workerRedis: c.workerRedis,
     producerRedis: c.producerRedis,
@@ -194,53 +190,28 @@ export async function startExecutor(
   // The untagged queue at once; tag-set queues as the heartbeat finds them.
   await settledWithin(consumers.refresh(), CLOSE_WAIT_MS);
   health.loop.current = consumers;
-  const heartbeat = startWorkerHeartbeat({
-    registry: createWorkerRegistry({ connection: c.producerRedis, name: config.queueName }),
-    id: config.workerId,
-    concurrency: config.concurrency,
-    tags: config.tags,
-    intervalMs: config.heartbeatMs,
+  const presence = startExecutorPresence(config, {
+    connection: c.producerRedis,
     running: () => rt.engine.runs.size,
     onTick: () => consumers.refresh(),
+    breakers: () => rt.engine.breakers.snapshot(),
     log,
   });
-  const breakers = startBreakerPublisher({
-    board: createBreakerBoard({ connection: c.producerRedis, name: config.queueName }),
-    id: config.workerId,
-    snapshot: () => rt.engine.breakers.snapshot(),
-    intervalMs: config.heartbeatMs,
-    log,
-  });
-  rt.breakerChange.notify = breakers.changed;
-  log.info(
-    {
-      workerId: config.workerId,
-      queue: config.queueName,
-      concurrency: config.concurrency,
-      tags: config.tags,
-    },
-    'executor started',
-  );
+  rt.breakerChange.notify = presence.breakersChanged;
+  const { workerId, queueName: queue, concurrency, tags } = config;
+  log.info({ workerId, queue, concurrency, tags }, 'executor started');
   return {
     metricsPort: config.metricsPort > 0 ? config.metricsPort : undefined,
     async stop(graceMs) {
       // Order matters: no new jobs, running ones get the grace period and then are handed
       // over while leases are still renewed and node clients open; then everything closes.
       await rt.engine.drain(() => consumers.close(), graceMs);
-      await settledWithin(Promise.all([heartbeat.stop(), breakers.stop()]), CLOSE_WAIT_MS);
+      await settledWithin(presence.stop(), CLOSE_WAIT_MS);
       rt.engine.close();
       // Redis commands retry for ever while Redis is down: bound each step, then disconnect.
       await settledWithin(subscription.unsubscribe(), CLOSE_WAIT_MS);
       server?.close();
-      await settledWithin(
-        Promise.allSettled([
-          rt.queues.close(),
-          rt.queue.close(),
-          rt.dlq.close(),
-          rt.registry.close(),
-        ]),
-        CLOSE_WAIT_MS,
-      );
+      await settledWithin(Promise.allSettled([rt.q.close(), rt.registry.close()]), CLOSE_WAIT_MS);
       for (const redis of [c.workerRedis, c.producerRedis, c.subscriberRedis]) redis.disconnect();
       await c.db.close();
     },

@@ -1,5 +1,6 @@
 export * from './ports.ts';
 export * from './engine.ts';
+export * from './engine-config.ts';
 export * from './run/run-events.ts';
 export * from './run/run-handle.ts';
 export * from './run/execution-processor.ts';

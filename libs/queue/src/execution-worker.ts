@@ -1,20 +1,48 @@
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
-import {
-  deadLetterIfSpent,
-  deadLetterIfStalledOut,
-  type Engine,
-  type JobFailureDeps,
-} from '@linkflow/engine';
-import {
-  EXECUTION_RUN_JOB,
-  parseJobPayload,
-  type ExecutionQueue,
-  type Redis,
-} from '@linkflow/queue';
-import { withExtractedContext, type Logger } from '@linkflow/telemetry';
-import { readStalledJob } from './adapters/engine-ports.ts';
+import { EXECUTION_RUN_JOB, parseJobPayload } from './job-catalog.ts';
+import type { ExecutionQueue } from './execution-queue.ts';
+import { readStalledJob, type StalledJobCounters } from './job-queue-port.ts';
+import type { QueueLogger } from './queue-log.ts';
+import type { Redis } from './redis-connection.ts';
 
-export interface WorkerOptions {
+/** A failed job as BullMQ reports it (job id = execution id). */
+export interface ExecutionJobFailure {
+  readonly jobId: string;
+  readonly error: Error;
+  /** The job was failed as unrecoverable (poison payload, past the stall limit). */
+  readonly unrecoverable: boolean;
+  readonly attemptsMade: number;
+  readonly maxAttempts: number;
+  /** How often the job stalled (its worker crashed or lost the job lock). */
+  readonly stalledCount: number;
+}
+
+/**
+ * What a worker does with its jobs; it knows nothing else of executions. The executor wires
+ * these to the engine (run, dead-letter decisions, stopping runs).
+ */
+export interface ExecutionJobHandlers {
+  /**
+   * Runs one execution, inside the trace context its job carried where the caller restores it.
+   * Resolving to `'shutdown'` gives the job back to the queue at once.
+   */
+  process(
+    executionId: string,
+    trace: Readonly<Record<string, string>> | undefined,
+  ): Promise<unknown>;
+  /** A job failed (it may be retried by BullMQ or be spent). */
+  onFailed(failure: ExecutionJobFailure): void;
+  /** A job stalled; `readStalled` reads its counters from its own queue. */
+  onStalled(
+    jobId: string,
+    readStalled: (jobId: string) => Promise<StalledJobCounters | undefined>,
+  ): void;
+  /** The worker could not renew these jobs' locks: another worker may hold them now. */
+  onLockLost(jobIds: readonly string[]): void;
+}
+
+/** Options of {@link createExecutionWorker}. */
+export interface ExecutionWorkerOptions {
   readonly connection: Redis;
   readonly queueName: string;
   readonly concurrency: number;
@@ -24,28 +52,26 @@ export interface WorkerOptions {
   readonly maxStalledCount: number;
   /** Reads a stalled job's counters (the producer-side queue). */
   readonly queue: Pick<ExecutionQueue, 'getJob'>;
-  readonly log: Logger;
+  readonly log: QueueLogger;
 }
 
 /**
- * The BullMQ worker: each job carries only ids; the engine reads everything else from
+ * The BullMQ worker: each job carries only ids; the handler reads everything else from
  * Postgres. A payload that does not match the catalog is poison: it fails at once
- * (UnrecoverableError) and goes to the dead-letter queue, as does a job whose attempts
- * are spent or that stalled too often. A run stopped by shutdown goes back to the queue
- * at once; a run whose job lock was lost stops (the job's new holder continues it).
+ * (UnrecoverableError; `onFailed` decides on dead-lettering). A run stopped by shutdown
+ * goes back to the queue at once. The worker is created stopped: see {@link runWorkerLoop}.
  */
 export function createExecutionWorker(
-  engine: Pick<Engine, 'process' | 'runs' | 'deadLetterer'>,
-  options: WorkerOptions,
+  handlers: ExecutionJobHandlers,
+  options: ExecutionWorkerOptions,
 ): Worker {
-  const { log } = options;
   const worker = new Worker(
     options.queueName,
     async (job: Job, token?: string) => {
       const payload = parseJobPayload(EXECUTION_RUN_JOB, job.data);
       if (!payload.ok) throw new UnrecoverableError(`poison job payload: ${payload.error.message}`);
       const { execution_id: executionId, trace } = payload.value;
-      const handedOver = await withExtractedContext(trace, () => engine.process(executionId));
+      const handedOver = await handlers.process(executionId, trace);
       if (handedOver === 'shutdown' && token !== undefined) {
         // Back to waiting (same priority, no attempt or stall counted): another executor
         // resumes it from its checkpoints now rather than after the lock expires.
@@ -62,31 +88,22 @@ export function createExecutionWorker(
       autorun: false,
     },
   );
-  const failures: JobFailureDeps = {
-    deadLetterer: engine.deadLetterer,
-    log,
-    maxStalledCount: options.maxStalledCount,
-    readStalled: (jobId) => readStalledJob(options.queue, jobId),
-  };
   worker.on('failed', (job, error) => {
     if (!job?.id) return;
-    const failure = {
+    handlers.onFailed({
       jobId: job.id,
       error,
       unrecoverable: error instanceof UnrecoverableError,
       attemptsMade: job.attemptsMade,
       maxAttempts: job.opts.attempts ?? 1,
       stalledCount: job.stalledCounter,
-    };
-    deadLetterIfSpent(failure, failures);
+    });
   });
-  worker.on('stalled', (jobId) => void deadLetterIfStalledOut(jobId, failures));
-  worker.on('lockRenewalFailed', (jobIds) => {
-    for (const id of jobIds)
-      if (engine.runs.stop(id, 'lease_lost'))
-        log.warn({ executionId: id }, 'job lock lost; stopping the run for its new holder');
-  });
-  worker.on('error', (err) => log.warn({ err }, 'worker error'));
+  worker.on('stalled', (jobId) =>
+    handlers.onStalled(jobId, (id) => readStalledJob(options.queue, id)),
+  );
+  worker.on('lockRenewalFailed', (jobIds) => handlers.onLockLost(jobIds));
+  worker.on('error', (err) => options.log.warn({ err }, 'worker error'));
   return worker;
 }
 
@@ -102,7 +119,7 @@ export interface WorkerLoop {
  */
 export function runWorkerLoop(
   worker: Pick<Worker, 'run'>,
-  options: { log: Logger; onFailed: (err: unknown) => void },
+  options: { log: Pick<QueueLogger, 'error'>; onFailed: (err: unknown) => void },
 ): WorkerLoop {
   const loop = { running: true };
   worker.run().then(
