@@ -74,9 +74,30 @@ function connect(config: ExecutorConfig, log: Logger) {
   };
 }
 
+/** The fleet-wide Postgres locks: one process sweeps, one runs retention. */
+function fleetLocks(config: ExecutorConfig, log: Logger) {
+  const { databaseUrl: url, workerId, queueName } = config;
+  return {
+    sweeper: createLeaderLock({
+      url,
+      name: `sweeper:${queueName}`,
+      applicationName: `linkflow-sweeper:${workerId}`,
+      staleAfterMs: fleetLockStaleAfterMs(config.reconcileIntervalMs),
+      onError: (err) => log.debug({ err }, 'sweeper lock connection failed'),
+    }),
+    retention: createLeaderLock({
+      url,
+      name: 'retention',
+      applicationName: `linkflow-retention:${workerId}`,
+      staleAfterMs: fleetLockStaleAfterMs(config.retentionIntervalMs),
+      onError: (err) => log.debug({ err }, 'retention lock connection failed'),
+    }),
+  };
+}
+
 /** The engine over the executor's ports: Postgres stores, Redis events, the DLQ, metrics. */
 function buildEngine(config: ExecutorConfig, log: Logger, c: Connections, clock: Clock) {
-  const { workerId, leaseMs, databaseUrl: url, queueName } = config;
+  const { workerId, leaseMs, queueName } = config;
   const q = openExecutorQueues({ connection: c.producerRedis, name: queueName });
   const metrics = createExecutorMetrics({
     maxWorkflows: config.metricsMaxWorkflows,
@@ -87,7 +108,9 @@ function buildEngine(config: ExecutorConfig, log: Logger, c: Connections, clock:
     },
   });
   const { ref: tenantRef } = createTenantDirectory({ pool: c.db.pool });
+  // The node options are named as in the configuration, but for the enabled types.
   const registry = createBuiltinRegistry({ ...config, enabled: config.nodeTypes, tenantRef });
+  const locks = fleetLocks(config, log);
   // Bound once the breaker publisher runs (after the engine exists).
   const breakerChange = { notify: () => {} };
   const engine = createEngineFromConfig(config, {
@@ -105,26 +128,8 @@ function buildEngine(config: ExecutorConfig, log: Logger, c: Connections, clock:
     // The global tracer: a no-op until instrumentation.ts has started the SDK.
     tracing: createExecutionTracing('linkflow-executor'),
     secretValues: configSecretValues(config),
-    sweep: {
-      queue: jobQueuePort(q.queues),
-      lock: createLeaderLock({
-        url,
-        name: `sweeper:${queueName}`,
-        applicationName: `linkflow-sweeper:${workerId}`,
-        staleAfterMs: fleetLockStaleAfterMs(config.reconcileIntervalMs),
-        onError: (err) => log.debug({ err }, 'sweeper lock connection failed'),
-      }),
-    },
-    retention: {
-      store: createRetentionStore({ pool: c.db.pool }),
-      lock: createLeaderLock({
-        url,
-        name: 'retention',
-        applicationName: `linkflow-retention:${workerId}`,
-        staleAfterMs: fleetLockStaleAfterMs(config.retentionIntervalMs),
-        onError: (err) => log.debug({ err }, 'retention lock connection failed'),
-      }),
-    },
+    sweep: { queue: jobQueuePort(q.queues), lock: locks.sweeper },
+    retention: { store: createRetentionStore({ pool: c.db.pool }), lock: locks.retention },
   });
   return { engine, metrics, registry, q, breakerChange };
 }
