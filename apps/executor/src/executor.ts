@@ -1,11 +1,9 @@
 import { configSecretValues, type Clock } from '@linkflow/domain';
 import {
   createEngineFromConfig,
-  deadLetterIfSpent,
-  deadLetterIfStalledOut,
+  engineJobHandlers,
   fleetLockStaleAfterMs,
   settledWithin,
-  type Engine,
 } from '@linkflow/engine';
 import { createBuiltinRegistry } from '@linkflow/nodes';
 import {
@@ -17,7 +15,6 @@ import {
   listenForControl,
   openExecutorQueues,
   startExecutorPresence,
-  type ExecutionJobHandlers,
   type QueueConsumers,
 } from '@linkflow/queue';
 import {
@@ -136,23 +133,6 @@ function buildEngine(config: ExecutorConfig, log: Logger, c: Connections, clock:
 
 type Runtime = ReturnType<typeof buildEngine>;
 
-/** What the queue consumers do with jobs: run them in the engine, dead-letter spent ones. */
-function jobHandlers(engine: Engine, config: ExecutorConfig, log: Logger): ExecutionJobHandlers {
-  const { deadLetterer } = engine;
-  const failures = { deadLetterer, log, maxStalledCount: config.maxStalledCount };
-  return {
-    process: (executionId, trace) => withExtractedContext(trace, () => engine.process(executionId)),
-    onFailed: (failure) => deadLetterIfSpent(failure, failures),
-    onStalled: (jobId, readStalled) =>
-      void deadLetterIfStalledOut(jobId, { ...failures, readStalled }),
-    onLockLost: (jobIds) => {
-      for (const id of jobIds)
-        if (engine.runs.stop(id, 'lease_lost'))
-          log.warn({ executionId: id }, 'job lock lost; stopping the run for its new holder');
-    },
-  };
-}
-
 function startHealth(config: ExecutorConfig, log: Logger, c: Connections, rt: Runtime) {
   const loop: { current?: Pick<QueueConsumers, 'running'> } = {};
   if (config.metricsPort === 0) return { server: Promise.resolve(undefined), loop };
@@ -181,8 +161,13 @@ export async function startExecutor(
   const c = connect(config, log);
   const rt = buildEngine(config, log, c, options.clock ?? { now: () => new Date() });
   const subscription = await listenForControl(c.subscriberRedis, rt.engine.runs, log);
+  const handlers = engineJobHandlers(rt.engine, { log, maxStalledCount: config.maxStalledCount });
   const consumers = createQueueConsumers({
-    handlers: jobHandlers(rt.engine, config, log),
+    handlers: {
+      ...handlers,
+      process: (executionId, trace) =>
+        withExtractedContext(trace, () => handlers.process(executionId)),
+    },
     queues: rt.q.queues,
     config,
     workerRedis: c.workerRedis,

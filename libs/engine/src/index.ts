@@ -12,6 +12,7 @@ export { settledWithin } from './run/abortable.ts';
 export * from './breakers/breaker-registry.ts';
 export * from './recovery/dead-letter.ts';
 export * from './recovery/job-failures.ts';
+export * from './recovery/job-handlers.ts';
 export * from './recovery/lease-keeper.ts';
 export * from './recovery/sweeper.ts';
 export * from './recovery/retention.ts';
