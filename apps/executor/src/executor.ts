@@ -152,17 +152,16 @@ function startHealth(config: ExecutorConfig, log: Logger, c: Connections, rt: Ru
   return { server: startHealthServer({ port, host, registry, ready, log }), loop };
 }
 
-/** Wires and starts one executor: worker, control listener, leases, sweeper, health server. */
-export async function startExecutor(
+/** The queue consumers: the engine runs each job inside the trace context the job carried. */
+function consume(
   config: ExecutorConfig,
   log: Logger,
-  options: ExecutorOptions = {},
-): Promise<RunningExecutor> {
-  const c = connect(config, log);
-  const rt = buildEngine(config, log, c, options.clock ?? { now: () => new Date() });
-  const subscription = await listenForControl(c.subscriberRedis, rt.engine.runs, log);
-  const handlers = engineJobHandlers(rt.engine, { log, maxStalledCount: config.maxStalledCount });
-  const consumers = createQueueConsumers({
+  wiring: { c: Connections; rt: Runtime; onFatal: (err: unknown) => void },
+) {
+  const { c, rt, onFatal } = wiring;
+  const { maxStalledCount } = config;
+  const handlers = engineJobHandlers(rt.engine, { log, maxStalledCount });
+  return createQueueConsumers({
     handlers: {
       ...handlers,
       process: (executionId, trace) =>
@@ -173,8 +172,20 @@ export async function startExecutor(
     workerRedis: c.workerRedis,
     producerRedis: c.producerRedis,
     log,
-    onFatal: (e) => options.onFatal?.(e),
+    onFatal,
   });
+}
+
+/** Wires and starts one executor: worker, control listener, leases, sweeper, health server. */
+export async function startExecutor(
+  config: ExecutorConfig,
+  log: Logger,
+  options: ExecutorOptions = {},
+): Promise<RunningExecutor> {
+  const c = connect(config, log);
+  const rt = buildEngine(config, log, c, options.clock ?? { now: () => new Date() });
+  const subscription = await listenForControl(c.subscriberRedis, rt.engine.runs, log);
+  const consumers = consume(config, log, { c, rt, onFatal: (e) => options.onFatal?.(e) });
   const health = startHealth(config, log, c, rt);
   const server = await health.server;
   // The untagged queue at once; tag-set queues as the heartbeat finds them.
