@@ -1,5 +1,6 @@
 export * from './ports.ts';
 export * from './engine.ts';
+export * from './engine-config.ts';
 export * from './run/run-events.ts';
 export * from './run/run-handle.ts';
 export * from './run/execution-processor.ts';
@@ -11,6 +12,7 @@ export { settledWithin } from './run/abortable.ts';
 export * from './breakers/breaker-registry.ts';
 export * from './recovery/dead-letter.ts';
 export * from './recovery/job-failures.ts';
+export * from './recovery/job-handlers.ts';
 export * from './recovery/lease-keeper.ts';
 export * from './recovery/sweeper.ts';
 export * from './recovery/retention.ts';

@@ -129,6 +129,19 @@ export function publishCancel(redis: Redis, executionId: string): Promise<number
   return redis.publish(CANCEL_CHANNEL, JSON.stringify(signal));
 }
 
+/**
+ * Cancel signals for several executions at once, best effort: a failed publish goes to
+ * `onError` and resolves (a cancelled execution's lease renewal stops its run too).
+ */
+export function cancelSignaller(
+  redis: Redis,
+  onError: (err: unknown) => void,
+): (executionIds: readonly string[]) => Promise<void> {
+  return async (executionIds) => {
+    await Promise.all(executionIds.map((id) => publishCancel(redis, id))).catch(onError);
+  };
+}
+
 /** An active subscription. */
 export interface Subscription {
   /**

@@ -24,3 +24,4 @@ export * from './credential-errors.ts';
 export * from './credential-store.ts';
 export * from './credential-rotation.ts';
 export * from './child-execution-store.ts';
+export * from './credential-resolver.ts';

@@ -10,3 +10,5 @@ export * from './health-server.ts';
 export * from './instrumentations.ts';
 export * from './span-redaction.ts';
 export * from './span-export.ts';
+export * from './run-metrics.ts';
+export * from './execution-tracing.ts';

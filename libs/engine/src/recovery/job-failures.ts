@@ -34,7 +34,10 @@ export interface JobFailureDeps {
  * A job fails for good when it is unrecoverable, stalled too often or its attempts are spent
  * (infrastructure errors): its execution is dead-lettered. Otherwise the queue retries it.
  */
-export function deadLetterIfSpent(failure: JobFailure, deps: JobFailureDeps): void {
+export function deadLetterIfSpent(
+  failure: JobFailure,
+  deps: Omit<JobFailureDeps, 'readStalled'>,
+): void {
   const spent =
     failure.unrecoverable ||
     failure.stalledCount > deps.maxStalledCount ||

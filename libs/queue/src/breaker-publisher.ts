@@ -1,18 +1,26 @@
-import type { BreakerSnapshot } from '@linkflow/engine';
-import type { BreakerBoard, BreakerEntry } from '@linkflow/queue';
-import type { Logger } from '@linkflow/telemetry';
+import type { BreakerBoard, BreakerEntry } from './breaker-board.ts';
+import type { QueueLogger } from './queue-log.ts';
 import { HEARTBEATS_PER_TTL } from './worker-heartbeat.ts';
+
+/** One breaker as its registry reports it (the engine's `BreakerSnapshot`). */
+export interface BreakerSnapshot {
+  readonly target: string;
+  readonly state: BreakerEntry['state'];
+  readonly failures: number;
+  /** When it was made or last changed state (ms since the epoch). */
+  readonly lastChangeAt: number;
+}
 
 /** What {@link startBreakerPublisher} publishes, where and how often. */
 export interface BreakerPublisherDeps {
-  readonly board: BreakerBoard;
+  readonly board: Pick<BreakerBoard, 'publish' | 'remove'>;
   /** This executor's worker id. */
   readonly id: string;
-  /** The engine's breakers now. */
+  /** This executor's breakers now. */
   readonly snapshot: () => readonly BreakerSnapshot[];
   /** The heartbeat interval: it publishes at each, with a TTL of a few of them. */
   readonly intervalMs: number;
-  readonly log: Logger;
+  readonly log: QueueLogger;
 }
 
 /** A running publisher: `changed()` after any breaker change, `stop()` at shutdown. */

@@ -1,26 +1,40 @@
 import type { Worker } from 'bullmq';
 import { canTakeTags, tagSetKey, tagsOfKey } from '@linkflow/domain';
-import type { Engine } from '@linkflow/engine';
-import { startPriorityAging, type ExecutionQueues, type Redis } from '@linkflow/queue';
-import type { Logger } from '@linkflow/telemetry';
-import type { ExecutorConfig } from './config.ts';
-import { createExecutionWorker, runWorkerLoop, type WorkerLoop } from './worker.ts';
+import {
+  createExecutionWorker,
+  runWorkerLoop,
+  type ExecutionJobHandlers,
+  type WorkerLoop,
+} from './execution-worker.ts';
+import { startPriorityAging } from './priority-aging.ts';
+import type { QueueLogger } from './queue-log.ts';
+import type { Redis } from './redis-connection.ts';
+import type { ExecutionQueues } from './tagged-queues.ts';
 
-type ConsumerConfig = Pick<
-  ExecutorConfig,
-  'concurrency' | 'lockMs' | 'stalledIntervalMs' | 'maxStalledCount' | 'tags' | 'priorityAgingMs'
->;
+/** How the consumers take jobs (the executor's configuration). */
+export interface ConsumerOptions {
+  /** Executions one worker takes at once. */
+  readonly concurrency: number;
+  readonly lockMs: number;
+  readonly stalledIntervalMs: number;
+  readonly maxStalledCount: number;
+  /** This executor's worker tags: it consumes every tag-set queue whose tags it all has. */
+  readonly tags: readonly string[];
+  /** A normal or low job waiting this long jumps to the front of the high priority. */
+  readonly priorityAgingMs: number;
+}
 
 /** What {@link createQueueConsumers} builds workers from. */
 export interface QueueConsumerDeps {
-  readonly engine: Pick<Engine, 'process' | 'runs' | 'deadLetterer'>;
+  /** What every worker does with its jobs. */
+  readonly handlers: ExecutionJobHandlers;
   readonly queues: ExecutionQueues;
-  readonly config: ConsumerConfig;
+  readonly config: ConsumerOptions;
   /** The `worker` connection (reconnects for ever); BullMQ duplicates it per worker. */
   readonly workerRedis: Redis;
   /** The `producer` connection, for priority aging. */
   readonly producerRedis: Redis;
-  readonly log: Logger;
+  readonly log: QueueLogger;
   /** A worker's fetch loop failed: the process should exit (see runWorkerLoop). */
   readonly onFatal: (err: unknown) => void;
 }
@@ -49,8 +63,7 @@ interface Consumer {
 
 /**
  * An executor consumes the untagged queue and each tag-set queue whose tags it all has.
- * Each worker takes up to `concurrency` executions (node runs share the engine's process-wide
- * slots). Priority aging runs on every consumed queue (several executors doing it is harmless).
+ * Each worker takes up to `concurrency` executions. Priority aging runs on every consumed queue (several executors doing it is harmless).
  */
 export function createQueueConsumers(deps: QueueConsumerDeps): QueueConsumers {
   const { config, log } = deps;
@@ -60,7 +73,7 @@ export function createQueueConsumers(deps: QueueConsumerDeps): QueueConsumers {
 
   const start = (tags: readonly string[]) => {
     const queue = deps.queues.forTags(tags);
-    const worker = createExecutionWorker(deps.engine, {
+    const worker = createExecutionWorker(deps.handlers, {
       ...config,
       connection: deps.workerRedis,
       queueName: queue.name,

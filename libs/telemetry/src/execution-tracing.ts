@@ -9,7 +9,43 @@ import {
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
-import type { SpanOutcome, TraceSpan, TracingPort } from '@linkflow/engine';
+
+/** How a traced unit of work ended (the engine's `SpanOutcome`). */
+export interface SpanOutcome {
+  /** `success`, `failed` (marks the span an error), `cancelled` or `handed_over`. */
+  readonly status: string;
+  readonly errorType?: string | undefined;
+  /** Already redacted by the caller. */
+  readonly errorMessage?: string | undefined;
+  readonly costUsd?: number | undefined;
+}
+
+/** A started span (the engine's `TraceSpan`): `within` makes it the active context. */
+export interface TraceSpan {
+  within<T>(fn: () => T): T;
+  end(outcome: SpanOutcome): void;
+}
+
+/**
+ * Spans of execution runs and node attempts (the engine's `TracingPort`; declared here so
+ * telemetry needs no engine types).
+ */
+export interface ExecutionTracing {
+  startExecution(info: {
+    readonly executionId: string;
+    readonly tenantId: string;
+    readonly workflowId: string;
+    readonly workflowVersion: number;
+    readonly attempt: number;
+    readonly resumed: boolean;
+  }): TraceSpan;
+  startNodeAttempt(info: {
+    readonly executionId: string;
+    readonly nodeId: string;
+    readonly nodeType: string;
+    readonly attempt: number;
+  }): TraceSpan;
+}
 
 /**
  * Span attribute names (README, "Traces"). Ids and types only: no configs, inputs or outputs.
@@ -60,11 +96,15 @@ function handle(span: Span, active: Context): TraceSpan {
 }
 
 /**
- * The engine's {@link TracingPort} over OpenTelemetry: a CONSUMER span per execution run (the
- * job's context is active when it starts, so it continues the API request's trace) and an
- * INTERNAL span per node attempt under it. Failed units get status ERROR.
+ * Execution tracing over OpenTelemetry: a CONSUMER span per execution run (the job's context
+ * is active when it starts, so it continues the API request's trace) and an INTERNAL span per
+ * node attempt under it. Failed units get status ERROR. The tracer defaults to the global
+ * one named `tracerName`: a no-op until the SDK has started (instrumentation.ts).
  */
-export function createEngineTracing(tracer: Tracer): TracingPort {
+export function createExecutionTracing(
+  tracerName: string,
+  tracer: Tracer = trace.getTracer(tracerName),
+): ExecutionTracing {
   return {
     startExecution(info) {
       const run: Attributes = {

@@ -1,11 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
-import { createLogger } from '@linkflow/telemetry';
-import { runWorkerLoop } from './worker.ts';
+import { runWorkerLoop } from './execution-worker.ts';
 
 describe('runWorkerLoop', () => {
   it('logs a failed fetch loop, reports it not running and calls onFailed', async () => {
-    const log = createLogger({ level: 'silent', name: 'worker-test' });
-    const error = vi.spyOn(log, 'error');
+    const error = vi.fn();
+    const log = { error };
     const boom = new TypeError('blocking connection closed');
     const onFailed = vi.fn();
     // ACT

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { createExecutorMetrics } from '@linkflow/telemetry';
-import { engineMetrics } from './engine-ports.ts';
+import { createExecutorMetrics } from './metrics.ts';
+import { runMetrics } from './run-metrics.ts';
 
 function setup(maxWorkflows = 50, maxTargets = 50) {
   const m = createExecutorMetrics({ maxWorkflows, maxTargets });
   const text = () => m.registry.metrics();
-  return { port: engineMetrics(m), text };
+  return { port: runMetrics(m), text };
 }
 
-describe('engineMetrics', () => {
+describe('runMetrics', () => {
   it('counts a first start under the workflow name, a resume only as active', async () => {
     const { port, text } = setup();
     port.executionStarted({ workflow: 'orders', priority: 'high', resumed: false });
@@ -53,10 +53,10 @@ describe('engineMetrics', () => {
 
   it('counts breaker transitions by target and new state, past the target cap as other', async () => {
     const { port, text } = setup(50, 1);
-    port.breakerTransitioned?.('a.example:443', 'open');
-    port.breakerTransitioned?.('a.example:443', 'half_open');
-    port.breakerTransitioned?.('a.example:443', 'open');
-    port.breakerTransitioned?.('b.example:443', 'open');
+    port.breakerTransitioned('a.example:443', 'open');
+    port.breakerTransitioned('a.example:443', 'half_open');
+    port.breakerTransitioned('a.example:443', 'open');
+    port.breakerTransitioned('b.example:443', 'open');
     const out = await text();
     expect(out).toContain(
       'linkflow_circuit_breaker_transitions_total{target="a.example:443",to="open"} 2',

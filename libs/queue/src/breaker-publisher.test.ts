@@ -1,8 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BreakerSnapshot } from '@linkflow/engine';
-import type { BreakerBoard, BreakerEntry } from '@linkflow/queue';
-import { createLogger } from '@linkflow/telemetry';
-import { startBreakerPublisher, toEntries, type BreakerPublisher } from './breaker-publisher.ts';
+import type { BreakerBoard, BreakerEntry } from './breaker-board.ts';
+import {
+  startBreakerPublisher,
+  toEntries,
+  type BreakerPublisher,
+  type BreakerSnapshot,
+} from './breaker-publisher.ts';
+import type { QueueLogger } from './queue-log.ts';
 
 /** An in-memory board recording each write; `fail` makes the next writes reject. */
 function recordingBoard() {
@@ -33,7 +37,8 @@ function recordingBoard() {
   };
 }
 
-const log = createLogger({ level: 'silent', name: 'breaker-publisher-test' });
+const quiet = () => {};
+const log: QueueLogger = { debug: quiet, info: quiet, warn: quiet, error: quiet };
 let states: BreakerSnapshot[] = [];
 let publisher: BreakerPublisher | undefined;
 afterEach(async () => {

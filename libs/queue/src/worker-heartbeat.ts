@@ -1,13 +1,14 @@
 import { hostname } from 'node:os';
-import type { WorkerInfo, WorkerRegistry } from '@linkflow/queue';
-import type { Logger } from '@linkflow/telemetry';
+import type { QueueLogger } from './queue-log.ts';
+import type { WorkerInfo, WorkerRegistry } from './worker-registry.ts';
 
 /** A registration lives this many heartbeats: a killed executor vanishes after about that long. */
 export const HEARTBEATS_PER_TTL = 3;
 
 /** What {@link startWorkerHeartbeat} reports and how often. */
 export interface HeartbeatDeps {
-  readonly registry: WorkerRegistry;
+  readonly registry: Pick<WorkerRegistry, 'heartbeat' | 'remove'>;
+  /** This executor's worker id. */
   readonly id: string;
   readonly concurrency: number;
   readonly tags: readonly string[];
@@ -16,7 +17,7 @@ export interface HeartbeatDeps {
   readonly running: () => number;
   /** Runs after each heartbeat (the executor looks for new tag sets then). */
   readonly onTick: () => Promise<void>;
-  readonly log: Logger;
+  readonly log: QueueLogger;
 }
 
 /**

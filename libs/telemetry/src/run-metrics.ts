@@ -1,6 +1,22 @@
-import type { EngineMetrics, JobQueuePort, StalledJob } from '@linkflow/engine';
-import { isLiveJobState, type ExecutionQueue, type ExecutionQueues } from '@linkflow/queue';
-import { BREAKER_STATE_VALUE, type ExecutorMetrics } from '@linkflow/telemetry';
+import { BREAKER_STATE_VALUE, type ExecutorMetrics } from './metrics.ts';
+
+/** A breaker state as the metrics record it. */
+type BreakerStateName = keyof typeof BREAKER_STATE_VALUE;
+
+/**
+ * What an execution engine reports, as Prometheus metrics (the engine's `EngineMetrics`;
+ * declared here so telemetry needs no engine types).
+ */
+export interface RunMetrics {
+  executionStarted(run: { workflow: string; priority: string; resumed: boolean }): void;
+  executionFinished(status: string, seconds: number): void;
+  cost(usd: number, workflow: string): void;
+  nodeRetried(type: string): void;
+  nodeAttempted(type: string, status: 'success' | 'failed', seconds: number): void;
+  breakerChanged(target: string, state: BreakerStateName): void;
+  breakerTransitioned(target: string, to: BreakerStateName): void;
+  breakerEvicted(target: string): void;
+}
 
 /** Statuses that end an execution; a run handed over (`lost`) ends only here. */
 const TERMINAL = new Set(['success', 'failed', 'cancelled']);
@@ -10,7 +26,7 @@ const TERMINAL = new Set(['success', 'failed', 'cancelled']);
  * but not started again; a handed-over run leaves `active` without finishing (its new
  * holder finishes it); workflow names go through the capped label set.
  */
-export function engineMetrics(m: ExecutorMetrics): EngineMetrics {
+export function runMetrics(m: ExecutorMetrics): RunMetrics {
   return {
     executionStarted: ({ workflow, priority, resumed }) => {
       m.executionsActive.inc();
@@ -32,29 +48,4 @@ export function engineMetrics(m: ExecutorMetrics): EngineMetrics {
       m.breakerTransitions.inc({ target: m.breakerTargets.label(target), to }),
     breakerEvicted: (target) => m.breakerState.remove(target),
   };
-}
-
-/** The sweeper's view of the BullMQ execution queues (the one of each execution's tag set). */
-export function jobQueuePort(queues: Pick<ExecutionQueues, 'status' | 'requeue'>): JobQueuePort {
-  return {
-    async standing(executionId, workerTags) {
-      const job = await queues.status(executionId, workerTags);
-      if (isLiveJobState(job.state)) return { kind: 'live' };
-      if (job.state !== 'failed') return { kind: 'none' };
-      const failed = { kind: 'failed', reason: job.failedReason } as const;
-      return job.finishedOn === undefined
-        ? failed
-        : { ...failed, failedAt: new Date(job.finishedOn) };
-    },
-    requeue: (request) => queues.requeue(request),
-  };
-}
-
-/** A stalled job's counters from BullMQ (for the engine's dead-letter decision). */
-export async function readStalledJob(
-  queue: Pick<ExecutionQueue, 'getJob'>,
-  jobId: string,
-): Promise<StalledJob | undefined> {
-  const job = await queue.getJob(jobId);
-  return job && { stalledCount: job.stalledCounter, deferredFailure: job.deferredFailure };
 }
