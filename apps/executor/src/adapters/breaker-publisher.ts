@@ -25,6 +25,7 @@ export interface BreakerPublisher {
 export function toEntries(id: string, snapshot: readonly BreakerSnapshot[]): BreakerEntry[] {
   return snapshot.map((b) => ({
     target: b.target,
+    tenant_id: b.tenantId,
     state: b.state,
     failures: b.failures,
     last_change_at: new Date(b.lastChangeAt).toISOString(),
