@@ -30,7 +30,7 @@ export interface DagRunRequest {
   /** Aborts on cancel, execution timeout or a lost lease. */
   readonly signal: AbortSignal;
   /** What the checkpointed nodes (`states`) already cost, in 1e-8 USD units (`max_cost`). */
-  readonly spentUnits?: number;
+  readonly spentUnits?: bigint;
   /** A node started (for live events). */
   onStarted(nodeId: string): void;
   /**
@@ -270,7 +270,8 @@ async function finishDag(req: DagRunRequest, signal: AbortSignal): Promise<DagRu
   if (signal.aborted && unsettled.length > 0) {
     const reason: unknown = signal.reason;
     const message = reason instanceof Error ? reason.message : 'execution stopped';
-    const type = reason instanceof NodeError && reason.type === 'BUDGET' ? 'BUDGET' : 'CANCELLATION';
+    const type =
+      reason instanceof NodeError && reason.type === 'BUDGET' ? 'BUDGET' : 'CANCELLATION';
     await settleWithoutRun(req, unsettled, 'cancelled', { type, message });
   }
   if (req.signal.aborted) return { status: 'aborted', reason: req.signal.reason };
