@@ -7,7 +7,7 @@ import {
   type NewLogEntry,
   type NodeRunWrite,
 } from '@linkflow/domain';
-import { RESTARTABLE } from './run-store-sql.ts';
+import { MAX_MONEY_SQL, RESTARTABLE } from './run-store-sql.ts';
 import { sqlStatus } from './status-sql.ts';
 import { MicroBatcher } from '@linkflow/domain';
 
@@ -28,8 +28,9 @@ export interface CheckpointRequest {
  * Costs: a run settling over a `pending` or `running` row adds to what that row carries (the
  * charge of runs before a `recover`); over a settled row (a replayed statement) it replaces it.
  * The execution's `cost_total` moves by the same amount (read from the statement's snapshot),
- * so it always equals the sum of its node runs' costs: a crash after the commit keeps the
- * charge, one before it loses the whole checkpoint, never half of it.
+ * so it always equals the sum of its node runs' costs (up to the money ceiling both are
+ * clamped to, see MAX_MONEY_SQL): a crash after the commit keeps the charge, one before it
+ * loses the whole checkpoint, never half of it.
  */
 const BATCH_SQL = `with w as (
     select * from unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::timestamptz[],
@@ -52,7 +53,8 @@ const BATCH_SQL = `with w as (
       attempts = excluded.attempts, started_at = excluded.started_at, finished_at = excluded.finished_at,
       duration_ms = excluded.duration_ms, output = excluded.output, output_bytes = excluded.output_bytes,
       error = excluded.error, attempt_log = excluded.attempt_log, usage = excluded.usage,
-      cost = excluded.cost + case when node_runs.status in ('pending', 'running') then node_runs.cost else 0 end, updated_at = now()
+      cost = least(excluded.cost + case when node_runs.status in ('pending', 'running') then node_runs.cost else 0 end, ${MAX_MONEY_SQL}),
+      updated_at = now()
     returning 1
   ), st as (
     select * from unnest($23::int[], $24::text[], $25::text[]) as st(w_ord, node_id, type)
@@ -71,7 +73,7 @@ const BATCH_SQL = `with w as (
   ), counts as (
     select ok.exec_id, count(*)::int as n from ok join l on l.w_ord = ok.ord group by ok.exec_id
   ), seqs as (
-    update executions e set log_seq = e.log_seq + coalesce(c.n, 0), cost_total = e.cost_total + k.delta
+    update executions e set log_seq = e.log_seq + coalesce(c.n, 0), cost_total = least(e.cost_total + k.delta, ${MAX_MONEY_SQL})
     from costs k left join counts c on c.exec_id = k.exec_id where e.id = k.exec_id
     returning e.id, e.log_seq as last
   ), numbered as (

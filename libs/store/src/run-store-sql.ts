@@ -9,6 +9,8 @@ import {
   CLAIMED_STATUS,
   DEFAULT_MAX_CONCURRENCY,
   FAILED_STATUS,
+  formatMoney,
+  MAX_COST_UNITS,
   RECOVERED_STATUS,
   statusesAllowing,
 } from '@linkflow/domain';
@@ -23,6 +25,13 @@ const RECOVERED = sqlStatus(RECOVERED_STATUS);
  * a recover put back to `pending` (the node reruns). Settled rows are never touched.
  */
 export const RESTARTABLE = `('running', 'pending')`;
+
+/**
+ * The money ceiling as a SQL literal (999999999999.99999999, all `numeric(20,8)` holds): a
+ * node's accumulated charge and an execution's total are clamped to it with `least`, so a
+ * checkpoint or finish never fails on numeric overflow (it would rerun into the DLQ).
+ */
+export const MAX_MONEY_SQL = `${formatMoney(MAX_COST_UNITS)}::numeric`;
 
 /**
  * pending|running (claimable) → running (claimed), attempt + 1, leased to $3 for $4 ms; returns
@@ -91,7 +100,7 @@ export const FINISH_SQL = `with r as (
     select r_ord, count(*)::int as n from l group by r_ord
   ), upd as (
     update executions e set status = r.status, output = r.output, error = r.error, finished_at = r.at, updated_at = r.at,
-      cost_total = (select coalesce(sum(n.cost), 0) from node_runs n where n.execution_id = e.id),
+      cost_total = least((select coalesce(sum(n.cost), 0) from node_runs n where n.execution_id = e.id), ${MAX_MONEY_SQL}),
       log_seq = e.log_seq + coalesce(lc.n, 0)
     from r left join lc on lc.r_ord = r.ord
     where e.id = r.id and e.attempt = r.attempt and e.status = ${CLAIMED}
