@@ -157,6 +157,8 @@ const isBreakerRejection = (err: unknown): boolean =>
 export class BreakerRegistry {
   /** By {@link idOf}, in least-recently-used order: a use moves the entry to the end. */
   private readonly entries = new Map<string, Entry>();
+  /** Each target's entries (one per tenant), so a target's state reads only its own. */
+  private readonly byTarget = new Map<string, Set<Entry>>();
   private readonly hooks: BreakerHooks;
   private readonly eviction: BreakerEviction;
   private readonly now: () => number;
@@ -207,8 +209,11 @@ export class BreakerRegistry {
     const existing = this.entries.get(id);
     const entry = existing ?? this.create(key, overrides);
     this.touch(id, entry);
-    if (existing === undefined)
+    if (existing === undefined) {
+      const tenants = this.byTarget.get(key.target) ?? new Set<Entry>();
+      this.byTarget.set(key.target, tenants.add(entry));
       this.hooks.onCreate?.({ tenantId: key.tenantId, target: key.target });
+    }
     let evicted = true;
     while (evicted && this.entries.size > this.eviction.maxBreakers) evicted = this.evictOldest(id);
     return entry;
@@ -245,6 +250,9 @@ export class BreakerRegistry {
 
   private evict(id: string, entry: Entry): void {
     this.entries.delete(id);
+    const tenants = this.byTarget.get(entry.target);
+    tenants?.delete(entry);
+    if (tenants?.size === 0) this.byTarget.delete(entry.target);
     entry.breaker.shutdown();
     this.hooks.onEvict?.({ tenantId: entry.tenantId, target: entry.target });
   }
@@ -288,8 +296,7 @@ export class BreakerRegistry {
    */
   targetState(target: string): BreakerState | undefined {
     let worst: BreakerState | undefined;
-    for (const entry of this.entries.values()) {
-      if (entry.target !== target) continue;
+    for (const entry of this.byTarget.get(target) ?? []) {
       const state = stateOf(entry.breaker);
       if (worst === undefined || STATE_RANK[state] > STATE_RANK[worst]) worst = state;
     }
@@ -321,6 +328,7 @@ export class BreakerRegistry {
   shutdown(): void {
     for (const { breaker } of this.entries.values()) breaker.shutdown();
     this.entries.clear();
+    this.byTarget.clear();
   }
 }
 
