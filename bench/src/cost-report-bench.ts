@@ -3,7 +3,8 @@
  * COST_BENCH_EXECUTIONS executions (default 1,000,000) over the last 30 days with
  * COST_BENCH_NODES node runs each (default 2) using `generate_series` INSERT … SELECT, times
  * `readCostReport` (the route's SQL) for each period and grouping, prints the plans of the
- * heaviest case, and drops the database.
+ * heaviest case, and drops the database. The rows are inserted finished, not through the
+ * run store, so the cost rollups are then built with the migration's backfill statements.
  *
  *   npx tsx bench/src/cost-report-bench.ts
  *
@@ -14,6 +15,8 @@
 import pg from 'pg';
 import { createScratchDatabase } from '../../scripts/scratch-database.ts';
 import { readCostReport, type CostGroupBy } from '../../libs/store/src/cost-report-repository.ts';
+import { groupsSql, nodesSql, wholeDays } from '../../libs/store/src/cost-report-sql.ts';
+import { rebuildCostRollups } from '../../libs/store/src/cost-rollups.ts';
 
 interface Knobs {
   readonly baseUrl: string;
@@ -84,10 +87,15 @@ async function seed(pool: pg.Pool, k: Knobs): Promise<void> {
       [k.executions, k.nodes],
     ),
   );
+  await timed('build the cost rollups (backfill)', () => rebuildCostRollups(pool));
   await timed('vacuum analyze', async () => {
-    await pool.query('vacuum analyze executions');
-    await pool.query('vacuum analyze node_runs');
+    for (const table of ['executions', 'node_runs', 'cost_rollups', 'node_cost_rollups'])
+      await pool.query(`vacuum analyze ${table}`);
   });
+  const { rows } = await pool.query<{ execs: number; nodes: number }>(
+    'select (select count(*)::int from cost_rollups) as execs, (select count(*)::int from node_cost_rollups) as nodes',
+  );
+  log(`rollup rows: ${rows[0]?.execs} cost_rollups, ${rows[0]?.nodes} node_cost_rollups`);
 }
 
 const PERIOD_MS = { day: 86_400_000, week: 7 * 86_400_000, month: 30 * 86_400_000 } as const;
@@ -135,22 +143,27 @@ async function main(): Promise<void> {
   }
 }
 
-/** Plans of the heaviest case (every tenant, a month) with the report's settings. */
+/** Plans of a month, every tenant and one, with the report's settings. */
 async function explain(pool: pg.Pool): Promise<void> {
-  const from = new Date(Date.now() - PERIOD_MS.month);
-  const period = `select e.id, e.tenant_id, e.workflow_id, e.cost_total from executions e
-    where e.created_at >= $1 and e.created_at <= now() and $2::text is null`;
+  const to = new Date();
+  const from = new Date(to.getTime() - PERIOD_MS.month);
+  const { fullFrom, fullTo } = wholeDays(from, to);
+  const period = [from, to, null, fullFrom, fullTo];
   const client = await pool.connect();
   await client.query('begin read only');
   await client.query(`set local work_mem = '64MB'`);
   await client.query('set local random_page_cost = 1.1');
-  for (const sql of [
-    `select p.workflow_id, sum(p.cost_total), percentile_cont(0.95) within group (order by p.cost_total::float8) from (${period}) p group by 1`,
-    `select p.workflow_id, n.node_id, sum(n.cost), count(*) from (${period}) p join node_runs n on n.execution_id = p.id group by 1, 2`,
-  ]) {
+  const tenant = [from, to, 'tenant-0', fullFrom, fullTo];
+  const rules = [3, 20, 0.25, 1048576, 0.5, 10, 20];
+  for (const [sql, values] of [
+    [groupsSql('all', 'tenant'), period],
+    [nodesSql('all'), [...period, ...rules]],
+    [groupsSql('tenant', 'workflow'), tenant],
+    [nodesSql('tenant'), [...tenant, ...rules]],
+  ] as const) {
     const { rows } = await client.query<{ 'QUERY PLAN': string }>(
       `explain (analyze, buffers) ${sql}`,
-      [from, null],
+      [...values],
     );
     log(`\n${rows.map((r) => r['QUERY PLAN']).join('\n')}`);
   }

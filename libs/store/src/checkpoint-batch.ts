@@ -7,6 +7,7 @@ import {
   type NewLogEntry,
   type NodeRunWrite,
 } from '@linkflow/domain';
+import { lateNodeRollupCte } from './cost-rollup-sql.ts';
 import { MAX_MONEY_SQL, RESTARTABLE } from './run-store-sql.ts';
 import { sqlStatus } from './status-sql.ts';
 import { MicroBatcher } from '@linkflow/domain';
@@ -31,6 +32,8 @@ export interface CheckpointRequest {
  * so it always equals the sum of its node runs' costs (up to the money ceiling both are
  * clamped to, see MAX_MONEY_SQL): a crash after the commit keeps the charge, one before it
  * loses the whole checkpoint, never half of it.
+ * A node run written after its execution was cancelled (and rolled up) adds its difference
+ * to the node cost rollups (`rollup_late`).
  */
 const BATCH_SQL = `with w as (
     select * from unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::timestamptz[],
@@ -41,7 +44,7 @@ const BATCH_SQL = `with w as (
     select * from unnest($17::int[], $18::timestamptz[], $19::text[], $20::text[], $21::text[], $22::jsonb[])
       with ordinality as l(w_ord, at, level, node_id, message, data, lpos)
   ), ok as (
-    select w.* from w join executions e on e.id = w.exec_id and e.attempt = w.attempt
+    select w.*, e.status as exec_status from w join executions e on e.id = w.exec_id and e.attempt = w.attempt
       and (e.status = ${sqlStatus(CLAIMED_STATUS)} or (w.allow_cancelled and e.status = ${sqlStatus(CANCELLED_STATUS)}))
     order by e.id for no key update of e
   ), up as (
@@ -56,7 +59,13 @@ const BATCH_SQL = `with w as (
       cost = least(excluded.cost + case when node_runs.status in ('pending', 'running') then node_runs.cost else 0 end, ${MAX_MONEY_SQL}),
       updated_at = now()
     returning 1
-  ), st as (
+  ), late as (
+    select e.id, e.tenant_id, e.workflow_id, e.created_at, ok.node_id, ok.type, ok.attempts, ok.cost, ok.output_bytes,
+      o.attempts as old_attempts, o.cost as old_cost, o.output_bytes as old_output_bytes
+    from ok join executions e on e.id = ok.exec_id
+      left join node_runs o on o.execution_id = ok.exec_id and o.node_id = ok.node_id
+    where ok.exec_status = ${sqlStatus(CANCELLED_STATUS)}
+  ), ${lateNodeRollupCte('late')}, st as (
     select * from unnest($23::int[], $24::text[], $25::text[]) as st(w_ord, node_id, type)
   ), starts as (
     insert into node_runs (execution_id, node_id, type, status, attempts, started_at, updated_at)

@@ -9,6 +9,7 @@ import {
   type Priority,
   type RunError,
 } from '@linkflow/domain';
+import { rollupCtes } from './cost-rollup-sql.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import {
   DETAIL_SQL,
@@ -82,13 +83,15 @@ const INSERT_SQL = `with r as (
   select ${EXECUTION_COLUMNS} from ins e`;
 
 /**
- * Cancels the execution `$1` of tenant `$2` while `cancel` is legal, with its transition; its
+ * Cancels the execution `$1` of tenant `$2` while `cancel` is legal, with its transition and
+ * its cost rolled up (cost-rollup-sql.ts; node runs the executor records later add theirs); its
  * node runs still `running` end `cancelled` now (the executor then records their own timing).
  */
 const CANCEL_SQL = `with cur as (select id, status from executions where id = $1 and tenant_id = $2 for update),
    upd as (update executions e set status = ${sqlStatus(CANCELLED_STATUS)}, finished_at = $3, updated_at = $3, error = $4
            from cur where e.id = cur.id and cur.status in ${sqlStatusList(statusesAllowing('cancel'))}
-           returning e.id, cur.status as from_status),
+           returning e.id, cur.status as from_status, e.tenant_id, e.workflow_id, e.created_at, e.cost_total),
+   ${rollupCtes('upd', 1)},
    tr as (insert into execution_transitions (execution_id, from_status, to_status, at, reason)
           select id, from_status, ${sqlStatus(CANCELLED_STATUS)}, $3, $5 from upd),
    nodes as (update node_runs nr set status = 'cancelled', error = $4, finished_at = $3, updated_at = $3,

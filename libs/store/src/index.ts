@@ -17,3 +17,5 @@ export * from './dead-letter-store.ts';
 export * from './recovery-repository.ts';
 export * from './retention-store.ts';
 export * from './cost-report-repository.ts';
+export * from './cost-rollup-sql.ts';
+export * from './cost-rollups.ts';

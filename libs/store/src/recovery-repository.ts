@@ -8,6 +8,7 @@ import {
   type NodeStatus,
   type Priority,
 } from '@linkflow/domain';
+import { rollupCtes, TERMINAL_LIST } from './cost-rollup-sql.ts';
 import { sqlStatus, sqlStatusList } from './status-sql.ts';
 
 /** Node run statuses that are checkpoints: a resume never runs such a node again. */
@@ -18,7 +19,8 @@ const RERUN: readonly NodeStatus[] = ['failed', 'cancelled', 'running'];
 const list = (values: readonly string[]) => `(${values.map((v) => `'${v}'`).join(', ')})`;
 
 /**
- * `$1` of tenant `$2` back to pending (at `$3`, reason `$4`) when it failed, or when it is
+ * `$1` of tenant `$2` back to pending (at `$3`, reason `$4`) when it failed (its cost leaves the
+ * rollups: it is rolled up again when it ends anew), or when it is
  * running and its lease has expired or was released (the holder is gone), and retention has
  * not purged it (its node runs are gone: a rerun would repeat every node, side effects
  * included). Retention locks the rows it purges, so a recover waits for it and then sees
@@ -36,8 +38,8 @@ const RECOVER_SQL = `with cur as (
       finished_at = null, lease_owner = null, lease_expires_at = null, updated_at = $3
     from cur where e.id = cur.id and not cur.purged and cur.status in ${sqlStatusList(statusesAllowing('recover'))}
       and (cur.status = ${sqlStatus(FAILED_STATUS)} or (cur.status = ${sqlStatus(CLAIMED_STATUS)} and not coalesce(cur.lease_live, false)))
-    returning e.id, cur.status as from_status
-  ), tr as (
+    returning e.id, cur.status as from_status, e.tenant_id, e.workflow_id, e.created_at, e.cost_total
+  ), ${rollupCtes(`(select * from upd where from_status in ${TERMINAL_LIST})`, -1)}, tr as (
     insert into execution_transitions (execution_id, from_status, to_status, at, reason)
     select id, from_status, ${sqlStatus(RECOVERED_STATUS)}, $3, $4 from upd
   ), nodes as (

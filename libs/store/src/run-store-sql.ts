@@ -14,6 +14,7 @@ import {
   RECOVERED_STATUS,
   statusesAllowing,
 } from '@linkflow/domain';
+import { rollupCtes } from './cost-rollup-sql.ts';
 import { spawnErrorWorkflowCtes, SPAWN_COLUMNS, spawnJoins } from './error-workflow-sql.ts';
 import { sqlStatus, sqlStatusList } from './status-sql.ts';
 
@@ -87,7 +88,7 @@ export const CLAIM_SQL = `with req as (
 
 /**
  * running → success|failed with output, error, summed cost, the transition and the last log
- * lines; a `failed` one starts its error workflow in the same statement (error-workflow-sql.ts). Node runs still `running` end `cancelled` (with the TIMEOUT error on a timeout), timed,
+ * lines, and its cost rolled up (cost-rollup-sql.ts); a `failed` one starts its error workflow in the same statement (error-workflow-sql.ts). Node runs still `running` end `cancelled` (with the TIMEOUT error on a timeout), timed,
  * as the engine records a node it aborts.
  */
 export const FINISH_SQL = `with r as (
@@ -105,8 +106,8 @@ export const FINISH_SQL = `with r as (
     from r left join lc on lc.r_ord = r.ord
     where e.id = r.id and e.attempt = r.attempt and e.status = ${CLAIMED}
     returning e.id, e.log_seq, r.ord, coalesce(lc.n, 0) as n, r.status, r.at, r.reason, r.error,
-      e.tenant_id, e.workflow_id, e.workflow_version, e.priority, e.idempotency_key
-  ), ${spawnErrorWorkflowCtes('upd')}, unsettled as (
+      e.tenant_id, e.workflow_id, e.workflow_version, e.priority, e.idempotency_key, e.created_at, e.cost_total
+  ), ${spawnErrorWorkflowCtes('upd')}, ${rollupCtes('upd', 1)}, unsettled as (
     update node_runs nr set status = 'cancelled',
       error = case when upd.error->>'type' = 'TIMEOUT' then upd.error
         else '{"type":"CANCELLATION","message":"the execution ended before the node finished"}'::jsonb end,
@@ -153,7 +154,8 @@ export const MARK_STARTED_SQL = `with e as (
   where node_runs.status in ${RESTARTABLE}`;
 
 /**
- * A job that could not be processed (dead-lettered): pending|running → failed, recorded. Node
+ * A job that could not be processed (dead-lettered): pending|running → failed, recorded and
+ * rolled up (cost-rollup-sql.ts). Node
  * runs still `running` (the crashed worker's, or the claim's roots) end `cancelled`, timed, as
  * a final write records them: none stays `running` on a failed execution. Starts the error
  * workflow as FINISH_SQL does (the sweeper enqueues it once its pending grace has passed).
@@ -163,8 +165,8 @@ export const MARK_DEAD_SQL = `with cur as (
   ), upd as (
     update executions e set status = ${sqlStatus(FAILED_STATUS)}, error = $2, finished_at = $3, updated_at = $3
     from cur where e.id = cur.id returning e.id, cur.status as from_status, e.status, e.error, e.finished_at as at,
-      e.tenant_id, e.workflow_id, e.workflow_version, e.priority, e.idempotency_key
-  ), ${spawnErrorWorkflowCtes('upd')}, unsettled as (
+      e.tenant_id, e.workflow_id, e.workflow_version, e.priority, e.idempotency_key, e.created_at, e.cost_total
+  ), ${spawnErrorWorkflowCtes('upd')}, ${rollupCtes('upd', 1)}, unsettled as (
     update node_runs nr set status = 'cancelled',
       error = '{"type":"CANCELLATION","message":"the execution ended before the node finished"}'::jsonb,
       finished_at = $3, updated_at = $3,

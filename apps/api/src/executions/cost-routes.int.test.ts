@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { uuidv7 } from 'uuidv7';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMoney } from '@linkflow/domain';
+import { rollUpExecutions } from '@linkflow/store';
 import { testDatabaseUrl } from '../../../../test/fixtures.ts';
 import { spawnExecutor, stopExecutor } from '../testing/executor-process.ts';
 import { createApiHarness, type ApiHarness } from '../testing/api-harness.ts';
@@ -116,7 +117,10 @@ interface SeedNode {
   output_bytes?: number;
 }
 
-/** Inserts a finished execution (and its node runs) with the given costs, `ago` ms before now. */
+/**
+ * Inserts a finished execution (and its node runs) with the given costs, `ago` ms before
+ * now, and rolls it up.
+ */
 async function seedExecution(e: {
   tenant: string;
   workflow: string;
@@ -137,6 +141,8 @@ async function seedExecution(e: {
        values ($1, $2, $3, 'success', $4, $5, '{"wall_ms": 1}', $6)`,
       [id, n.node_id, n.type ?? 'http', n.attempts ?? 1, n.output_bytes ?? 0, n.cost],
     );
+  // Inserted finished, not finished by the run store: roll it up as its terminal write would.
+  await rollUpExecutions(h.db.pool, [id]);
   return id;
 }
 

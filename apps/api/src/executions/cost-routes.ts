@@ -66,7 +66,11 @@ const CostReportView = Type.Object({
       executions: Type.Integer(),
       total: Money,
       average: Money,
-      p95: { ...Money, description: '95th percentile of the cost per execution (interpolated)' },
+      p95: {
+        ...Money,
+        description:
+          '95th percentile of the cost per execution (interpolated; within one cost bucket, a factor 2^(1/8))',
+      },
     }),
   ),
   top_nodes: Type.Array(
