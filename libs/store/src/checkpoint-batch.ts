@@ -8,7 +8,8 @@ import {
   type NodeRunWrite,
 } from '@linkflow/domain';
 import { lateNodeRollupCte } from './cost-rollup-sql.ts';
-import { MAX_MONEY_SQL, RESTARTABLE } from './run-store-sql.ts';
+import { MAX_MONEY_SQL } from './money-sql.ts';
+import { RESTARTABLE } from './run-store-sql.ts';
 import { sqlStatus } from './status-sql.ts';
 import { MicroBatcher } from '@linkflow/domain';
 

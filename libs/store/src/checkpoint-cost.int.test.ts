@@ -151,4 +151,21 @@ describe('execution cost in the checkpoint statement', () => {
     // ASSERT: every write went through, clamped
     expect(await costs(id)).toEqual({ total: max, nodes: { a: max, b: max } });
   });
+
+  it('clamps the cost rollups when two executions at the ceiling finish on one day', async () => {
+    const max = '999999999999.99999999';
+    for (let i = 0; i < 2; i += 1) {
+      const { id, fence } = await claimedExecution();
+      await store.checkpoint(fence, run('a', max));
+      await store.finish(fence, {
+        ...{ status: 'success', output: { a: 1 }, error: null, at: new Date(), reason: 'done' },
+      });
+      expect((await costs(id)).total).toBe(max);
+    }
+    const rollup = await db.pool.query<{ total: string }>(
+      'select max(total)::text as total from cost_rollups where workflow_id = $1',
+      [workflowId],
+    );
+    expect(rollup.rows[0]?.total).toBe(max);
+  });
 });

@@ -9,12 +9,11 @@ import {
   CLAIMED_STATUS,
   DEFAULT_MAX_CONCURRENCY,
   FAILED_STATUS,
-  formatMoney,
-  MAX_COST_UNITS,
   RECOVERED_STATUS,
   statusesAllowing,
 } from '@linkflow/domain';
 import { rollupCtes } from './cost-rollup-sql.ts';
+import { MAX_MONEY_SQL } from './money-sql.ts';
 import { spawnErrorWorkflowCtes, SPAWN_COLUMNS, spawnJoins } from './error-workflow-sql.ts';
 import { sqlStatus, sqlStatusList } from './status-sql.ts';
 
@@ -26,13 +25,6 @@ const RECOVERED = sqlStatus(RECOVERED_STATUS);
  * a recover put back to `pending` (the node reruns). Settled rows are never touched.
  */
 export const RESTARTABLE = `('running', 'pending')`;
-
-/**
- * The money ceiling as a SQL literal (999999999999.99999999, all `numeric(20,8)` holds): a
- * node's accumulated charge and an execution's total are clamped to it with `least`, so a
- * checkpoint or finish never fails on numeric overflow (it would rerun into the DLQ).
- */
-export const MAX_MONEY_SQL = `${formatMoney(MAX_COST_UNITS)}::numeric`;
 
 /**
  * pending|running (claimable) → running (claimed), attempt + 1, leased to $3 for $4 ms; returns
