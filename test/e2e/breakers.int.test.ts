@@ -6,7 +6,7 @@ import { freePort } from '../app-processes.ts';
 
 /*
  * A real executor (child process) with small breaker thresholds calls a local target that
- * answers 503: 3 counted failures (volume 3, 50 %) open the breaker for that host:port.
+ * answers 503: 3 counted failures (volume 3, 50 %) open the tenant's breaker for that host:port.
  */
 const e2e = useChildExecutorSuite('brk', process.env);
 
@@ -20,6 +20,7 @@ const BREAKER_ENV = {
 
 interface BreakerRow {
   target: string;
+  tenant_id: string;
   state: string;
   failures: number;
   last_change_at: string;
@@ -62,11 +63,15 @@ describe('circuit breaker end to end', () => {
         expect(fast.status).toBe('failed');
         expect(fast.nodeRuns[0]?.error?.type).toBe('CIRCUIT_OPEN');
         expect(e2e.callsWith('/status/503')).toBe(3);
-        await expect
-          .poll(breakers, { timeout: 5_000 })
-          .toEqual([
-            expect.objectContaining({ target, state: 'open', failures: 3, executor: 'brk-0' }),
-          ]);
+        await expect.poll(breakers, { timeout: 5_000 }).toEqual([
+          expect.objectContaining({
+            target,
+            tenant_id: h.tenantId,
+            state: 'open',
+            failures: 3,
+            executor: 'brk-0',
+          }),
+        ]);
         const opened = (await breakers())[0] as BreakerRow;
         expect(Date.parse(opened.last_change_at)).toBeGreaterThan(Date.now() - 60_000);
         const openText = await metrics();
@@ -86,9 +91,14 @@ describe('circuit breaker end to end', () => {
         expect((await run(healthy)).status).toBe('success');
         // ASSERT: exactly one probe call, the breaker is closed everywhere it shows
         expect(e2e.srv.counts.get('count/probe')).toBe(1);
-        await expect
-          .poll(breakers, { timeout: 5_000 })
-          .toEqual([expect.objectContaining({ target, state: 'closed', executor: 'brk-0' })]);
+        await expect.poll(breakers, { timeout: 5_000 }).toEqual([
+          expect.objectContaining({
+            target,
+            tenant_id: h.tenantId,
+            state: 'closed',
+            executor: 'brk-0',
+          }),
+        ]);
         const closedText = await metrics();
         expect(closedText).toContain(`linkflow_circuit_breaker_state{target="${target}"} 0`);
         expect(closedText).toContain(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createNodeRegistry } from '@linkflow/nodes';
-import { createEngine, type EngineDeps } from './engine.ts';
+import { createNodeRegistry, NodeError } from '@linkflow/nodes';
+import { createEngine, type EngineDeps, type EngineMetrics } from './engine.ts';
 import type { RunStorePort } from './ports.ts';
 import { RunHandle } from './run/run-handle.ts';
 import { createRecordingLogger } from './testing/recording-logger.ts';
@@ -8,7 +8,7 @@ import { createRecordingLogger } from './testing/recording-logger.ts';
 const unused = () => Promise.reject(new TypeError('not used in this test'));
 
 /** An engine over fakes; `order` records shutdown steps. */
-function engineOverFakes(order: string[]) {
+function engineOverFakes(order: string[], extra: Partial<EngineDeps> = {}) {
   const runStore: RunStorePort = {
     claim: unused,
     checkpoint: unused,
@@ -47,6 +47,7 @@ function engineOverFakes(order: string[]) {
       },
       options: { intervalMs: 60_000, pendingGraceMs: 1000 },
     },
+    ...extra,
   };
   return createEngine(deps);
 }
@@ -78,5 +79,39 @@ describe('Engine.drain', () => {
     engine.close();
     // ASSERT
     expect(handle.stopKind).toBe('shutdown');
+  });
+});
+
+describe('Engine breaker metrics', () => {
+  it("shows each target's worst state over its tenant breakers and counts every transition", async () => {
+    const calls: string[] = [];
+    const metrics: EngineMetrics = {
+      executionStarted: () => undefined,
+      executionFinished: () => undefined,
+      cost: () => undefined,
+      nodeRetried: () => undefined,
+      nodeAttempted: () => undefined,
+      breakerChanged: (target, state) => calls.push(`state ${target} ${state}`),
+      breakerTransitioned: (target, to) => calls.push(`transition ${target} ${to}`),
+      breakerEvicted: (target) => calls.push(`evicted ${target}`),
+    };
+    const engine = engineOverFakes([], { metrics });
+    const fail = () => Promise.reject(new NodeError('CONNECTIVITY', 'refused'));
+    const lax = { overrides: { volumeThreshold: 1, errorThresholdPercentage: 1 } };
+    const target = 'api.example:443';
+    try {
+      // ACT: tenant a fails once with lax thresholds (its breaker opens), tenant b succeeds
+      await expect(engine.breakers.fire({ tenantId: 'a', target }, fail, lax)).rejects.toThrow();
+      await engine.breakers.fire({ tenantId: 'b', target }, () => Promise.resolve(1));
+    } finally {
+      engine.close();
+    }
+    // ASSERT: one series per target; b's new closed breaker does not hide a's open one
+    expect(calls).toEqual([
+      `state ${target} closed`,
+      `transition ${target} open`,
+      `state ${target} open`,
+      `state ${target} open`,
+    ]);
   });
 });

@@ -53,10 +53,14 @@ export interface EngineMetrics {
   cost(usd: number, workflow: string): void;
   nodeRetried(type: string): void;
   nodeAttempted(type: string, status: 'success' | 'failed', seconds: number): void;
-  /** A breaker was made (`closed`) or changed state. */
+  /**
+   * A target's state now: the worst over its breakers (one per tenant), after one was made,
+   * changed state or was evicted with others left.
+   */
   breakerChanged(target: string, state: BreakerState): void;
-  /** A breaker changed state (not called when one is made). */
+  /** One of the target's breakers (any tenant's) changed state (not called when one is made). */
   breakerTransitioned?(target: string, to: BreakerState): void;
+  /** The target's last breaker was evicted. */
   breakerEvicted(target: string): void;
 }
 
@@ -206,20 +210,21 @@ export function createEngine(deps: EngineDeps): Engine {
   const { log, metrics } = deps;
   const runs = new RunTable();
   const changed = () => deps.onBreakerChange?.();
-  const breakers = new BreakerRegistry(deps.breakerOptions, {
-    onCreate: (target) => {
-      metrics?.breakerChanged(target, 'closed');
-      changed();
-    },
-    onStateChange: (target, state) => {
-      metrics?.breakerChanged(target, state);
+  // Breakers are per tenant and target; metrics stay per target (bounded cardinality): the
+  // gauge shows the worst state over the target's tenant breakers, gone with the last one.
+  const showTarget = (target: string) => {
+    const state = breakers.targetState(target);
+    if (state === undefined) metrics?.breakerEvicted(target);
+    else metrics?.breakerChanged(target, state);
+    changed();
+  };
+  const breakers: BreakerRegistry = new BreakerRegistry(deps.breakerOptions, {
+    onCreate: ({ target }) => showTarget(target),
+    onStateChange: ({ target }, state) => {
       metrics?.breakerTransitioned?.(target, state);
-      changed();
+      showTarget(target);
     },
-    onEvict: (target) => {
-      metrics?.breakerEvicted(target);
-      changed();
-    },
+    onEvict: ({ target }) => showTarget(target),
     now: () => deps.clock.now().getTime(),
   });
   const processor = processorDeps(deps, runs, breakers);

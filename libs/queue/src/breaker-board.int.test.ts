@@ -14,8 +14,9 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-const open = (target: string): BreakerEntry => ({
+const open = (target: string, tenant = 'tn-1'): BreakerEntry => ({
   target,
+  tenant_id: tenant,
   state: 'open',
   failures: 4,
   last_change_at: '2026-01-02T03:04:05.000Z',
@@ -27,13 +28,22 @@ describe('breaker board', () => {
     const board = createBreakerBoard({ connection: redis, name });
     await board.publish('ex-1', [open('a:80'), open('b:80')], 15_000);
     const key = `linkflow:${name}:breakers:ex-1`;
-    expect(await redis.hkeys(key)).toEqual(expect.arrayContaining(['a:80', 'b:80']));
+    expect(await redis.hkeys(key)).toEqual(
+      expect.arrayContaining(['["tn-1","a:80"]', '["tn-1","b:80"]']),
+    );
     expect(await redis.pttl(key)).toBeGreaterThan(10_000);
     await board.publish('ex-1', [open('b:80')], 15_000);
     expect(await board.list()).toEqual([open('b:80')]);
     await board.remove('ex-1');
     expect(await redis.exists(key)).toBe(0);
     expect(await board.list()).toEqual([]);
+  });
+
+  it('keeps one entry per tenant for a shared target, sorted by target then tenant', async () => {
+    const board = createBreakerBoard({ connection: redis, name });
+    await board.publish('ex-1', [open('b:80', 'tn-2'), open('a:80', 'tn-2'), open('b:80')], 15_000);
+    expect(await board.list()).toEqual([open('a:80', 'tn-2'), open('b:80'), open('b:80', 'tn-2')]);
+    await board.remove('ex-1');
   });
 
   it('skips garbled or ill-shaped hash entries instead of failing the whole list', async () => {
@@ -46,6 +56,7 @@ describe('breaker board', () => {
       number: '42',
       'target-number': JSON.stringify({ ...open('x'), target: 7 }),
       'no-executor': JSON.stringify({ target: 'c:80', state: 'open' }),
+      'no-tenant': JSON.stringify({ ...open('f:80'), tenant_id: undefined }),
       'bad-state': JSON.stringify({ ...open('d:80'), state: 'melted' }),
       'bad-failures': JSON.stringify({ ...open('e:80'), failures: 'many' }),
     });

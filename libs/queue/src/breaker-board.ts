@@ -1,9 +1,12 @@
 import type { Redis } from 'ioredis';
 import { DEFAULT_OPERATION_TIMEOUT_MS, runQueueOperation } from './queue-operation.ts';
 
-/** One executor's breaker for one target as `GET /api/admin/breakers` shows it. */
+/** One executor's breaker for one tenant and target as `GET /api/admin/breakers` shows it. */
 export interface BreakerEntry {
+  /** `host:port` of an HTTP target or `db:<connection>`. */
   readonly target: string;
+  /** The tenant whose calls this breaker guards (each tenant has its own per target). */
+  readonly tenant_id: string;
   readonly state: 'closed' | 'half_open' | 'open';
   /** Counted (retryable) failures in the breaker's current rolling window. */
   readonly failures: number;
@@ -24,7 +27,7 @@ export interface BreakerBoard {
   /** Removes an executor's breakers at once (clean shutdown). */
   remove(executor: string): Promise<void>;
   /**
-   * Every live executor's breakers, sorted by target then executor.
+   * Every live executor's breakers, sorted by target, then tenant, then executor.
    * @throws AppError `QUEUE_UNAVAILABLE` when Redis fails or times out.
    */
   list(): Promise<BreakerEntry[]>;
@@ -51,6 +54,7 @@ function isBreakerEntry(value: unknown): value is BreakerEntry {
   const e = value as Record<string, unknown>;
   return (
     typeof e.target === 'string' &&
+    typeof e.tenant_id === 'string' &&
     typeof e.executor === 'string' &&
     typeof e.last_change_at === 'string' &&
     STATES.includes(e.state) &&
@@ -69,12 +73,17 @@ function parseEntry(raw: string): BreakerEntry | undefined {
   }
 }
 
-const byTargetThenExecutor = (a: BreakerEntry, b: BreakerEntry) =>
-  a.target.localeCompare(b.target) || a.executor.localeCompare(b.executor);
+const byTargetTenantExecutor = (a: BreakerEntry, b: BreakerEntry) =>
+  a.target.localeCompare(b.target) ||
+  a.tenant_id.localeCompare(b.tenant_id) ||
+  a.executor.localeCompare(b.executor);
+
+/** The hash field of an entry: unique per tenant and target (JSON, so no separator can clash). */
+const fieldOf = (e: BreakerEntry): string => JSON.stringify([e.tenant_id, e.target]);
 
 /**
  * Each executor writes its breakers as one hash (`linkflow:<queue>:breakers:<id>`, field:
- * target, value: the entry as JSON, with a TTL of a few heartbeats) and its id in an index
+ * `[tenant_id, target]` as JSON, value: the entry as JSON, with a TTL of a few heartbeats) and its id in an index
  * set; a publish replaces the whole hash in one MULTI. Listing reads the index, fetches the
  * hashes in one pipeline and prunes ids whose hash has expired or is empty.
  */
@@ -89,7 +98,7 @@ export function createBreakerBoard(options: BreakerBoardOptions): BreakerBoard {
       const key = keys.executor(executor);
       const multi = redis.multi().del(key);
       if (entries.length > 0) {
-        multi.hset(key, Object.fromEntries(entries.map((e) => [e.target, JSON.stringify(e)])));
+        multi.hset(key, Object.fromEntries(entries.map((e) => [fieldOf(e), JSON.stringify(e)])));
         multi.pexpire(key, ttlMs).sadd(keys.index, executor);
       } else multi.srem(keys.index, executor);
       await guarded('breakers.publish', () => multi.exec());
@@ -113,7 +122,7 @@ export function createBreakerBoard(options: BreakerBoardOptions): BreakerBoard {
           .flat()
           .map(parseEntry)
           .filter((e): e is BreakerEntry => e !== undefined)
-          .sort(byTargetThenExecutor);
+          .sort(byTargetTenantExecutor);
       });
     },
   };

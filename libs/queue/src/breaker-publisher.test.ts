@@ -48,6 +48,7 @@ afterEach(async () => {
 });
 
 const snap = (target: string, state: BreakerSnapshot['state']): BreakerSnapshot => ({
+  tenantId: 'tn-1',
   target,
   state,
   failures: state === 'open' ? 5 : 0,
@@ -59,6 +60,7 @@ describe('breaker publisher', () => {
     expect(toEntries('ex-1', [snap('a:80', 'open')])).toEqual([
       {
         target: 'a:80',
+        tenant_id: 'tn-1',
         state: 'open',
         failures: 5,
         last_change_at: '2026-01-02T03:04:05.000Z',

@@ -5,6 +5,8 @@ import { HEARTBEATS_PER_TTL } from './worker-heartbeat.ts';
 /** One breaker as its registry reports it (the engine's `BreakerSnapshot`). */
 export interface BreakerSnapshot {
   readonly target: string;
+  /** The tenant whose calls this breaker guards (breakers are per tenant and target). */
+  readonly tenantId: string;
   readonly state: BreakerEntry['state'];
   readonly failures: number;
   /** When it was made or last changed state (ms since the epoch). */
@@ -33,6 +35,7 @@ export interface BreakerPublisher {
 export function toEntries(id: string, snapshot: readonly BreakerSnapshot[]): BreakerEntry[] {
   return snapshot.map((b) => ({
     target: b.target,
+    tenant_id: b.tenantId,
     state: b.state,
     failures: b.failures,
     last_change_at: new Date(b.lastChangeAt).toISOString(),

@@ -8,6 +8,7 @@ import {
   type NodeRunWrite,
 } from '@linkflow/domain';
 import { lateNodeRollupCte } from './cost-rollup-sql.ts';
+import { MAX_MONEY_SQL } from './money-sql.ts';
 import { RESTARTABLE } from './run-store-sql.ts';
 import { sqlStatus } from './status-sql.ts';
 import { MicroBatcher } from '@linkflow/domain';
@@ -29,8 +30,9 @@ export interface CheckpointRequest {
  * Costs: a run settling over a `pending` or `running` row adds to what that row carries (the
  * charge of runs before a `recover`); over a settled row (a replayed statement) it replaces it.
  * The execution's `cost_total` moves by the same amount (read from the statement's snapshot),
- * so it always equals the sum of its node runs' costs: a crash after the commit keeps the
- * charge, one before it loses the whole checkpoint, never half of it.
+ * so it always equals the sum of its node runs' costs (up to the money ceiling both are
+ * clamped to, see MAX_MONEY_SQL): a crash after the commit keeps the charge, one before it
+ * loses the whole checkpoint, never half of it.
  * A node run written after its execution was cancelled (and rolled up) adds its difference
  * to the node cost rollups (`rollup_late`).
  */
@@ -55,7 +57,8 @@ const BATCH_SQL = `with w as (
       attempts = excluded.attempts, started_at = excluded.started_at, finished_at = excluded.finished_at,
       duration_ms = excluded.duration_ms, output = excluded.output, output_bytes = excluded.output_bytes,
       error = excluded.error, attempt_log = excluded.attempt_log, usage = excluded.usage,
-      cost = excluded.cost + case when node_runs.status in ('pending', 'running') then node_runs.cost else 0 end, updated_at = now()
+      cost = least(excluded.cost + case when node_runs.status in ('pending', 'running') then node_runs.cost else 0 end, ${MAX_MONEY_SQL}),
+      updated_at = now()
     returning 1
   ), late as (
     select e.id, e.tenant_id, e.workflow_id, e.created_at, ok.node_id, ok.type, ok.attempts, ok.cost, ok.output_bytes,
@@ -80,7 +83,7 @@ const BATCH_SQL = `with w as (
   ), counts as (
     select ok.exec_id, count(*)::int as n from ok join l on l.w_ord = ok.ord group by ok.exec_id
   ), seqs as (
-    update executions e set log_seq = e.log_seq + coalesce(c.n, 0), cost_total = e.cost_total + k.delta
+    update executions e set log_seq = e.log_seq + coalesce(c.n, 0), cost_total = least(e.cost_total + k.delta, ${MAX_MONEY_SQL})
     from costs k left join counts c on c.exec_id = k.exec_id where e.id = k.exec_id
     returning e.id, e.log_seq as last
   ), numbered as (

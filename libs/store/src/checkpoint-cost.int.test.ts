@@ -12,7 +12,8 @@ import { createWorkflowRepository } from './workflow-repository.ts';
 /*
  * The execution's cost_total is written by the checkpoint statement itself, so a running
  * execution shows what its settled nodes cost, a replayed statement does not count twice, and
- * a recovered node's rerun adds to the charge of its failed run.
+ * a recovered node's rerun adds to the charge of its failed run. Both clamp at the money
+ * ceiling (all numeric(20,8) holds) so such a write never fails on overflow.
  */
 let db: Db;
 let store: RunStore;
@@ -123,5 +124,48 @@ describe('execution cost in the checkpoint statement', () => {
       total: '0.00000350',
       nodes: { a: '0.00000100', b: '0.00000250' },
     });
+  });
+
+  it('clamps the total and a rerun node charge at the numeric(20,8) ceiling instead of failing', async () => {
+    const max = '999999999999.99999999';
+    const { id, fence } = await claimedExecution();
+    await store.checkpoint(fence, run('a', max));
+    await store.checkpoint(fence, run('b', max, 'failed'));
+    expect(await costs(id)).toEqual({ total: max, nodes: { a: max, b: max } });
+    await store.finish(fence, {
+      ...{ status: 'failed', output: null, at: new Date(), reason: 'node b failed' },
+      error: { type: 'EXECUTION', message: 'boom', node_id: 'b' },
+    });
+    expect((await costs(id)).total).toBe(max);
+    const recovered = await createRecoveryRepository({ pool: db.pool }).recover(tenantId, id, {
+      at: new Date(),
+      reason: 'test',
+    });
+    expect(recovered.outcome).toBe('recovered');
+    // ACT: b reruns at the ceiling again on top of its failed run's charge
+    const again = await claim(id);
+    await store.checkpoint(again, run('b', max));
+    await store.finish(again, {
+      ...{ status: 'success', output: { b: 2 }, error: null, at: new Date(), reason: 'done' },
+    });
+    // ASSERT: every write went through, clamped
+    expect(await costs(id)).toEqual({ total: max, nodes: { a: max, b: max } });
+  });
+
+  it('clamps the cost rollups when two executions at the ceiling finish on one day', async () => {
+    const max = '999999999999.99999999';
+    for (let i = 0; i < 2; i += 1) {
+      const { id, fence } = await claimedExecution();
+      await store.checkpoint(fence, run('a', max));
+      await store.finish(fence, {
+        ...{ status: 'success', output: { a: 1 }, error: null, at: new Date(), reason: 'done' },
+      });
+      expect((await costs(id)).total).toBe(max);
+    }
+    const rollup = await db.pool.query<{ total: string }>(
+      'select max(total)::text as total from cost_rollups where workflow_id = $1',
+      [workflowId],
+    );
+    expect(rollup.rows[0]?.total).toBe(max);
   });
 });

@@ -7,8 +7,11 @@
  * API's cancel) and undone by the one that takes it back (a recovery of a failed
  * execution): those writes are fenced, so a retried or stale write matches no execution and
  * adds nothing (exactly once). Rollups have no foreign keys: retention purges leave them.
+ * Money sums are clamped into numeric(20,8) (see clampMoney) so a terminal write never
+ * fails on overflow.
  */
 import { EXECUTION_STATUSES, isTerminal } from '@linkflow/domain';
+import { clampMoney } from './money-sql.ts';
 import { sqlStatusList } from './status-sql.ts';
 
 /** Buckets per doubling of cost: a bucket spans a factor 2^(1/8) (≈ 9.05 %). */
@@ -27,13 +30,13 @@ export const costBucket = (cost: string): string =>
 export const utcDay = (at: string): string => `((${at}) at time zone 'UTC')::date`;
 
 const EXEC_CONFLICT = `on conflict (tenant_id, workflow_id, day, bucket) do update set
-      executions = cost_rollups.executions + excluded.executions, total = cost_rollups.total + excluded.total,
+      executions = cost_rollups.executions + excluded.executions, total = ${clampMoney('cost_rollups.total + excluded.total')},
       min_cost = least(cost_rollups.min_cost, excluded.min_cost), max_cost = greatest(cost_rollups.max_cost, excluded.max_cost)`;
 
 const NODE_CONFLICT = `on conflict (tenant_id, workflow_id, day, node_id) do update set
       type = least(node_cost_rollups.type, excluded.type), runs = node_cost_rollups.runs + excluded.runs,
       retried_runs = node_cost_rollups.retried_runs + excluded.retried_runs,
-      total = node_cost_rollups.total + excluded.total, output_bytes = node_cost_rollups.output_bytes + excluded.output_bytes`;
+      total = ${clampMoney('node_cost_rollups.total + excluded.total')}, output_bytes = node_cost_rollups.output_bytes + excluded.output_bytes`;
 
 /**
  * CTEs `rollup_exec` and `rollup_nodes` over `source`, a relation with the columns id,
@@ -48,13 +51,13 @@ export function rollupCtes(source: string, sign: 1 | -1): string {
   return `rollup_exec as (
     insert into cost_rollups (tenant_id, workflow_id, day, bucket, executions, total, min_cost, max_cost)
     select x.tenant_id, x.workflow_id, ${utcDay('x.created_at')}, ${costBucket('x.cost_total')}, ${s}count(*)::int,
-      ${s}sum(x.cost_total), min(x.cost_total), max(x.cost_total)
+      ${clampMoney(`${s}sum(x.cost_total)`)}, min(x.cost_total), max(x.cost_total)
     from ${source} x group by 1, 2, 3, 4 order by 1, 2, 3, 4
     ${EXEC_CONFLICT}
   ), rollup_nodes as (
     insert into node_cost_rollups (tenant_id, workflow_id, day, node_id, type, runs, retried_runs, total, output_bytes)
     select x.tenant_id, x.workflow_id, ${utcDay('x.created_at')}, n.node_id, min(n.type), ${s}count(*)::int,
-      ${s}(count(*) filter (where n.attempts > 1))::int, ${s}sum(n.cost), ${s}sum(n.output_bytes)
+      ${s}(count(*) filter (where n.attempts > 1))::int, ${clampMoney(`${s}sum(n.cost)`)}, ${s}sum(n.output_bytes)
     from ${source} x join node_runs n on n.execution_id = x.id group by 1, 2, 3, 4 order by 1, 2, 3, 4
     ${NODE_CONFLICT}
   )`;
@@ -72,7 +75,7 @@ export function lateNodeRollupCte(written: string): string {
     select w.tenant_id, w.workflow_id, ${utcDay('w.created_at')}, w.node_id, min(w.type),
       sum(case when w.old_attempts is null then 1 else 0 end)::int,
       sum((w.attempts > 1)::int - coalesce((w.old_attempts > 1)::int, 0))::int,
-      sum(w.cost - coalesce(w.old_cost, 0)), sum(w.output_bytes - coalesce(w.old_output_bytes, 0))
+      ${clampMoney('sum(w.cost - coalesce(w.old_cost, 0))')}, sum(w.output_bytes - coalesce(w.old_output_bytes, 0))
     from ${written} w group by 1, 2, 3, 4 order by 1, 2, 3, 4
     ${NODE_CONFLICT}
   )`;
@@ -86,10 +89,10 @@ export function lateNodeRollupCte(written: string): string {
 export const COST_ROLLUP_BACKFILL_SQL = [
   `insert into cost_rollups (tenant_id, workflow_id, day, bucket, executions, total, min_cost, max_cost)
   select e.tenant_id, e.workflow_id, ${utcDay('e.created_at')}, ${costBucket('e.cost_total')}, count(*)::int,
-    sum(e.cost_total), min(e.cost_total), max(e.cost_total)
+    ${clampMoney('sum(e.cost_total)')}, min(e.cost_total), max(e.cost_total)
   from executions e where e.status in ${TERMINAL_LIST} group by 1, 2, 3, 4`,
   `insert into node_cost_rollups (tenant_id, workflow_id, day, node_id, type, runs, retried_runs, total, output_bytes)
   select e.tenant_id, e.workflow_id, ${utcDay('e.created_at')}, n.node_id, min(n.type), count(*)::int,
-    (count(*) filter (where n.attempts > 1))::int, sum(n.cost), sum(n.output_bytes)
+    (count(*) filter (where n.attempts > 1))::int, ${clampMoney('sum(n.cost)')}, sum(n.output_bytes)
   from executions e join node_runs n on n.execution_id = e.id where e.status in ${TERMINAL_LIST} group by 1, 2, 3, 4`,
 ] as const;

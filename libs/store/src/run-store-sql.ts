@@ -14,6 +14,7 @@ import {
 } from '@linkflow/domain';
 import { rollupCtes } from './cost-rollup-sql.ts';
 import { WAITING_ON_CHILDREN } from './child-execution-sql.ts';
+import { MAX_MONEY_SQL } from './money-sql.ts';
 import { spawnErrorWorkflowCtes, SPAWN_COLUMNS, spawnJoins } from './error-workflow-sql.ts';
 import { sqlStatus, sqlStatusList } from './status-sql.ts';
 
@@ -93,7 +94,7 @@ export const FINISH_SQL = `with r as (
     select r_ord, count(*)::int as n from l group by r_ord
   ), upd as (
     update executions e set status = r.status, output = r.output, error = r.error, finished_at = r.at, updated_at = r.at,
-      cost_total = (select coalesce(sum(n.cost), 0) from node_runs n where n.execution_id = e.id),
+      cost_total = least((select coalesce(sum(n.cost), 0) from node_runs n where n.execution_id = e.id), ${MAX_MONEY_SQL}),
       log_seq = e.log_seq + coalesce(lc.n, 0)
     from r left join lc on lc.r_ord = r.ord
     where e.id = r.id and e.attempt = r.attempt and e.status = ${CLAIMED}

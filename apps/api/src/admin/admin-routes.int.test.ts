@@ -342,21 +342,31 @@ describe('dead-letter routes', () => {
 });
 
 describe('GET /api/admin/breakers', () => {
-  const entry = (target: string, executor: string, state: 'closed' | 'half_open' | 'open') => ({
+  const entry = (
+    target: string,
+    executor: string,
+    state: 'closed' | 'half_open' | 'open',
+    tenant = 'tn-a',
+  ) => ({
     target,
+    tenant_id: tenant,
     state,
     failures: state === 'open' ? 3 : 0,
     last_change_at: '2026-01-02T03:04:05.000Z',
     executor,
   });
 
-  it('lists each live executor breaker by target; an expired or emptied executor drops out', async () => {
-    // ARRANGE: two executors share a target; a third one's states expire at once
+  it('lists each live executor breaker by target then tenant; an expired or emptied executor drops out', async () => {
+    // ARRANGE: two executors share a target, one of them for two tenants; a third one's states expire at once
     const board = createBreakerBoard({ connection: h.redis, name: h.queue.name });
     await board.publish('ex-b', [entry('api.example:443', 'ex-b', 'open')], 10_000);
     await board.publish(
       'ex-a',
-      [entry('db:main', 'ex-a', 'closed'), entry('api.example:443', 'ex-a', 'half_open')],
+      [
+        entry('db:main', 'ex-a', 'closed'),
+        entry('api.example:443', 'ex-a', 'closed', 'tn-b'),
+        entry('api.example:443', 'ex-a', 'half_open'),
+      ],
       10_000,
     );
     await board.publish('ex-gone', [entry('old:80', 'ex-gone', 'open')], 1);
@@ -368,6 +378,7 @@ describe('GET /api/admin/breakers', () => {
     expect(res.json()).toEqual([
       entry('api.example:443', 'ex-a', 'half_open'),
       entry('api.example:443', 'ex-b', 'open'),
+      entry('api.example:443', 'ex-a', 'closed', 'tn-b'),
       entry('db:main', 'ex-a', 'closed'),
     ]);
     expect(await h.redis.sismember(`linkflow:${h.queue.name}:breaker-executors`, 'ex-gone')).toBe(

@@ -93,7 +93,12 @@ function registerQueueRoutes(app: FastifyInstance, deps: AdminDeps): void {
       schema: {
         tags,
         response: responses(
-          { 200: described(BreakerList, 'Circuit breakers of live executors, by target') },
+          {
+            200: described(
+              BreakerList,
+              'Circuit breakers of live executors, one per tenant and target, by target then tenant',
+            ),
+          },
           [503],
         ),
       },

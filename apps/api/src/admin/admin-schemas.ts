@@ -50,6 +50,9 @@ export const WorkerList = Type.Array(WorkerView);
 
 export const BreakerView = Type.Object({
   target: Type.String({ description: '`host:port` of an HTTP target or `db:<connection>`' }),
+  tenant_id: Type.String({
+    description: 'The tenant whose calls this breaker guards (each tenant has its own per target)',
+  }),
   state: stringEnum(['closed', 'half_open', 'open'] as const),
   failures: Type.Integer({
     minimum: 0,

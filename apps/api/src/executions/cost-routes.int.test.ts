@@ -70,14 +70,14 @@ describe('GET /api/executions/:id/cost', () => {
     expect(cost).toMatchObject({ execution_id: id, currency: 'USD' });
     expect(cost.total).toMatch(/^\d+\.\d{8}$/);
     expect(cost.total).toBe(execution?.cost.total);
-    expect(parseMoney(cost.total)).toBeGreaterThan(0);
+    expect(parseMoney(cost.total)).toBeGreaterThan(0n);
     expect(cost.nodes.map((n) => n.node_id).sort()).toEqual(['a', 'b']);
     for (const n of cost.nodes) {
       expect(n).toMatchObject({ type: 'transform', status: 'success', attempts: 1 });
       expect(n.cost).toMatch(/^\d+\.\d{8}$/);
       expect(n.usage).toHaveProperty('wall_ms');
     }
-    const sum = cost.nodes.reduce((acc, n) => acc + parseMoney(n.cost), 0);
+    const sum = cost.nodes.reduce((acc, n) => acc + parseMoney(n.cost), 0n);
     expect(sum).toBe(parseMoney(cost.total));
   });
 
@@ -331,7 +331,7 @@ describe('GET /api/costs/report', () => {
       [tenantA, 12, '0.25500000'],
     ]);
     const totals = all.groups.map((g) => parseMoney(g.total));
-    expect(totals).toEqual([...totals].sort((x, y) => y - x));
+    expect(totals).toEqual([...totals].sort((x, y) => (y > x ? 1 : y < x ? -1 : 0)));
   });
 
   it('refuses a bad period or group_by with 400 naming the field', async () => {

@@ -22,14 +22,14 @@ describe('cost model', () => {
   it('uses the given rate card', () => {
     expect(
       costUnits({ wall_ms: 1000 }, { ...DEFAULT_RATE_CARD, per_node_run: 0, per_wall_ms: 0.001 }),
-    ).toBe(100_000_000);
+    ).toBe(100_000_000n);
   });
   it('formats and parses decimal strings', () => {
     expect(formatMoney(1250)).toBe('0.00001250');
     expect(formatMoney(123_456_789_012)).toBe('1234.56789012');
     expect(formatMoney(-5)).toBe('-0.00000005');
-    expect(parseMoney('0.00001250')).toBe(1250);
-    expect(parseMoney('-1.5')).toBe(-150_000_000);
-    expect(parseMoney('3')).toBe(300_000_000);
+    expect(parseMoney('0.00001250')).toBe(1250n);
+    expect(parseMoney('-1.5')).toBe(-150_000_000n);
+    expect(parseMoney('3')).toBe(300_000_000n);
   });
 });

@@ -1,6 +1,9 @@
+import { decimalOf, multiply, roundHalfUp, sumFractions } from './exact-decimal.ts';
+
 /**
- * The cost model: usage × rate card. Money is computed in integer units of 1e-8 USD
- * (the 8 decimals the API shows) so sums never drift, and printed as a decimal string.
+ * The cost model: usage × rate card. Money is computed exactly (bigint decimals, see
+ * {@link costUnits}) and kept in integer units of 1e-8 USD (the 8 decimals the API shows) as
+ * a bigint, so sums never drift at any size, and printed as a decimal string.
  */
 export interface Usage {
   readonly wall_ms: number;
@@ -38,35 +41,72 @@ export const DEFAULT_RATE_CARD: RateCard = {
   per_byte_stored: 0.0000000000023,
 };
 
-const UNITS_PER_USD = 100_000_000;
+/** 1e-8 USD units per USD: money has 8 decimals (the API's and Postgres' `numeric(20,8)`). */
+const UNITS_PER_USD = 100_000_000n;
 
-/** Cost of one node run in 1e-8 USD units (an integer). */
-export function costUnits(usage: Usage, card: RateCard = DEFAULT_RATE_CARD): number {
-  const gbMs = ((usage.peak_memory_bytes ?? 0) / 1024 ** 3) * (usage.cpu_ms ?? usage.wall_ms);
-  const usd =
-    card.per_node_run +
-    usage.wall_ms * card.per_wall_ms +
-    (usage.cpu_ms ?? 0) * card.per_cpu_ms +
-    gbMs * card.per_gb_ms_memory +
-    ((usage.net_bytes_in ?? 0) + (usage.net_bytes_out ?? 0)) * card.per_net_byte +
-    (usage.rows ?? 0) * card.per_row +
-    (usage.query_ms ?? 0) * card.per_query_ms +
-    (usage.bytes_stored ?? 0) * card.per_byte_stored;
-  return Math.round(usd * UNITS_PER_USD);
+/**
+ * The most a money value may be, in 1e-8 USD units: what `numeric(20,8)` holds
+ * (999,999,999,999.99999999 USD). A node run's cost is clamped to it, and the store clamps a
+ * node's accumulated charge and an execution's total to it too, so a checkpoint or a finish
+ * can never fail on numeric overflow (a failing write would rerun the node into the
+ * dead-letter queue). Reaching it takes prices near the rate card's 1000 USD maximum.
+ */
+export const MAX_COST_UNITS = 10n ** 20n - 1n;
+
+/** Bytes per GB of memory in `per_gb_ms_memory` (binary: 2^30). */
+const BYTES_PER_GB = 1n << 30n;
+
+/**
+ * Cost of one node run in 1e-8 USD units, exact: each price is the decimal its rate card
+ * number is written as (see {@link decimalOf}), multiplied by its usage (memory as the
+ * rational bytes × ms / 2^30), summed exactly, and rounded once, half up, to a unit; then
+ * clamped to {@link MAX_COST_UNITS}. A usage or price that is not a finite number >= 0
+ * counts as 0.
+ */
+export function costUnits(usage: Usage, card: RateCard = DEFAULT_RATE_CARD): bigint {
+  const price = (p: number) => decimalOf(p);
+  const qty = (q: number | undefined) => decimalOf(q ?? 0);
+  const term = (p: number, q: number | undefined) => ({
+    value: multiply(price(p), qty(q)),
+    divisor: 1n,
+  });
+  const memoryMs = multiply(qty(usage.peak_memory_bytes), qty(usage.cpu_ms ?? usage.wall_ms));
+  const sum = sumFractions([
+    { value: price(card.per_node_run), divisor: 1n },
+    term(card.per_wall_ms, usage.wall_ms),
+    term(card.per_cpu_ms, usage.cpu_ms),
+    { value: multiply(price(card.per_gb_ms_memory), memoryMs), divisor: BYTES_PER_GB },
+    term(card.per_net_byte, usage.net_bytes_in),
+    term(card.per_net_byte, usage.net_bytes_out),
+    term(card.per_row, usage.rows),
+    term(card.per_query_ms, usage.query_ms),
+    term(card.per_byte_stored, usage.bytes_stored),
+  ]);
+  const units = roundHalfUp(sum, UNITS_PER_USD);
+  return units > MAX_COST_UNITS ? MAX_COST_UNITS : units;
 }
 
-/** Formats 1e-8 USD units as a decimal string with 8 decimals, e.g. `"0.00001250"`. */
-export function formatMoney(units: number): string {
-  const sign = units < 0 ? '-' : '';
-  const abs = Math.abs(Math.round(units));
-  const whole = Math.floor(abs / UNITS_PER_USD);
+/**
+ * Formats 1e-8 USD units as a decimal string with 8 decimals, e.g. `"0.00001250"`. A number
+ * is rounded to an integer first (exact only up to 2^53 units; pass a bigint beyond).
+ */
+export function formatMoney(units: bigint | number): string {
+  const exact = typeof units === 'bigint' ? units : BigInt(Math.round(units));
+  const sign = exact < 0n ? '-' : '';
+  const abs = exact < 0n ? -exact : exact;
+  const whole = abs / UNITS_PER_USD;
   const frac = String(abs % UNITS_PER_USD).padStart(8, '0');
   return `${sign}${whole}.${frac}`;
 }
 
-/** Parses a decimal money string (as stored in Postgres numeric) into 1e-8 USD units. */
-export function parseMoney(text: string): number {
-  const [whole = '0', frac = ''] = text.replace('-', '').split('.');
-  const units = Number(whole) * UNITS_PER_USD + Number(frac.padEnd(8, '0').slice(0, 8));
-  return text.startsWith('-') ? -units : units;
+/**
+ * Parses a decimal money string (as stored in Postgres numeric, or a `max_cost`) into exact
+ * 1e-8 USD units; digits past the 8th decimal are dropped.
+ */
+export function parseMoney(text: string): bigint {
+  const negative = text.startsWith('-');
+  const [whole = '0', frac = ''] = (negative ? text.slice(1) : text).split('.');
+  const units =
+    BigInt(whole === '' ? '0' : whole) * UNITS_PER_USD + BigInt(frac.padEnd(8, '0').slice(0, 8));
+  return negative ? -units : units;
 }

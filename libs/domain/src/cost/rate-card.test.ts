@@ -33,8 +33,8 @@ describe('parseRateCard', () => {
   it('changes what a node run costs', () => {
     const parsed = parseRateCard('{"per_node_run": 0.25, "per_wall_ms": 0.001}');
     if (!parsed.ok) throw new TypeError('expected a card');
-    expect(costUnits({ wall_ms: 1000, bytes_stored: 0 }, parsed.card)).toBe(125_000_000);
-    expect(costUnits({ wall_ms: 1000, bytes_stored: 0 })).toBe(1100);
+    expect(costUnits({ wall_ms: 1000, bytes_stored: 0 }, parsed.card)).toBe(125_000_000n);
+    expect(costUnits({ wall_ms: 1000, bytes_stored: 0 })).toBe(1100n);
   });
 });
 
@@ -47,7 +47,7 @@ describe('settings.max_cost', () => {
     expect(valid('0.05')).toBe(true);
     expect(valid('0')).toBe(true);
     expect(valid('9999999.99999999')).toBe(true);
-    expect(parseMoney('9999999.99999999')).toBe(999_999_999_999_999);
+    expect(parseMoney('9999999.99999999')).toBe(999_999_999_999_999n);
   });
 
   it('rejects numbers, negatives, exponents, too many digits and leading zeros', () => {

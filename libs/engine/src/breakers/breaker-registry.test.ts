@@ -4,6 +4,7 @@ import {
   BreakerRegistry,
   breakerOptionsOf,
   callBreakerOptions,
+  type BreakerKey,
   type BreakerState,
 } from './breaker-registry.ts';
 
@@ -13,6 +14,8 @@ afterEach(() => {
   registry.shutdown();
   changes.length = 0;
 });
+
+const key = (target: string, tenantId = 'tn-1'): BreakerKey => ({ tenantId, target });
 
 const failRetryable = () => Promise.reject(new NodeError('CONNECTIVITY', 'refused'));
 const failFinal = () =>
@@ -28,15 +31,15 @@ describe('BreakerRegistry', () => {
         rollingCountTimeoutMs: 10_000,
         timeoutMs: 0,
       },
-      (t, s) => changes.push([t, s]),
+      ({ target }, s) => changes.push([target, s]),
     );
     for (let i = 0; i < 3; i++)
-      await expect(registry.fire('api.example:443', failRetryable)).rejects.toMatchObject({
+      await expect(registry.fire(key('api.example:443'), failRetryable)).rejects.toMatchObject({
         type: 'CONNECTIVITY',
       });
     let called = false;
     await expect(
-      registry.fire('api.example:443', () => ((called = true), Promise.resolve(1))),
+      registry.fire(key('api.example:443'), () => ((called = true), Promise.resolve(1))),
     ).rejects.toMatchObject({ type: 'CIRCUIT_OPEN' });
     expect(called).toBe(false);
     expect(registry.states()).toEqual({ 'api.example:443': 'open' });
@@ -52,9 +55,9 @@ describe('BreakerRegistry', () => {
       timeoutMs: 0,
     });
     for (let i = 0; i < 5; i++)
-      await expect(registry.fire('a:80', failFinal)).rejects.toMatchObject({ status: 404 });
-    await expect(registry.fire('a:80', () => Promise.resolve('fine'))).resolves.toBe('fine');
-    await expect(registry.fire('b:80', () => Promise.resolve(2))).resolves.toBe(2);
+      await expect(registry.fire(key('a:80'), failFinal)).rejects.toMatchObject({ status: 404 });
+    await expect(registry.fire(key('a:80'), () => Promise.resolve('fine'))).resolves.toBe('fine');
+    await expect(registry.fire(key('b:80'), () => Promise.resolve(2))).resolves.toBe(2);
     expect(registry.states()).toEqual({ 'a:80': 'closed', 'b:80': 'closed' });
   });
 
@@ -67,11 +70,11 @@ describe('BreakerRegistry', () => {
         rollingCountTimeoutMs: 10_000,
         timeoutMs: 0,
       },
-      (t, s) => changes.push([t, s]),
+      ({ target }, s) => changes.push([target, s]),
     );
-    await expect(registry.fire('c:80', failRetryable)).rejects.toBeInstanceOf(NodeError);
+    await expect(registry.fire(key('c:80'), failRetryable)).rejects.toBeInstanceOf(NodeError);
     await new Promise((r) => setTimeout(r, 80));
-    await expect(registry.fire('c:80', () => Promise.resolve('ok'))).resolves.toBe('ok');
+    await expect(registry.fire(key('c:80'), () => Promise.resolve('ok'))).resolves.toBe('ok');
     expect(changes.map(([, s]) => s)).toEqual(['open', 'half_open', 'closed']);
   });
 
@@ -83,11 +86,11 @@ describe('BreakerRegistry', () => {
       rollingCountTimeoutMs: 10_000,
       timeoutMs: 0,
     });
-    await expect(registry.fire('h:80', failRetryable)).rejects.toBeInstanceOf(NodeError);
+    await expect(registry.fire(key('h:80'), failRetryable)).rejects.toBeInstanceOf(NodeError);
     await expect.poll(() => registry.states()['h:80'], { timeout: 5_000 }).toBe('half_open');
     let finish: (value: string) => void = () => {};
-    const trial = registry.fire('h:80', () => new Promise<string>((r) => (finish = r)));
-    await expect(registry.fire('h:80', () => Promise.resolve('x'))).rejects.toMatchObject({
+    const trial = registry.fire(key('h:80'), () => new Promise<string>((r) => (finish = r)));
+    await expect(registry.fire(key('h:80'), () => Promise.resolve('x'))).rejects.toMatchObject({
       type: 'CIRCUIT_OPEN',
       message: 'circuit breaker for h:80 is half-open',
     });
@@ -107,16 +110,16 @@ describe('BreakerRegistry per-call thresholds', () => {
     });
     // ACT: the first call makes t:80 with volume 1; a later caller asks for volume 10
     await expect(
-      registry.fire('t:80', failRetryable, { overrides: breakerOptionsOf({ volume: 1 }) }),
+      registry.fire(key('t:80'), failRetryable, { overrides: breakerOptionsOf({ volume: 1 }) }),
     ).rejects.toMatchObject({ type: 'CONNECTIVITY' });
     // ASSERT: one failure opened it (the registry default would need 10)
     await expect(
-      registry.fire('t:80', () => Promise.resolve(1), {
+      registry.fire(key('t:80'), () => Promise.resolve(1), {
         overrides: breakerOptionsOf({ volume: 10 }),
       }),
     ).rejects.toMatchObject({ type: 'CIRCUIT_OPEN' });
     // Another target without a block keeps the registry defaults.
-    await expect(registry.fire('u:80', failRetryable)).rejects.toMatchObject({
+    await expect(registry.fire(key('u:80'), failRetryable)).rejects.toMatchObject({
       type: 'CONNECTIVITY',
     });
     expect(registry.states()['u:80']).toBe('closed');
@@ -152,23 +155,24 @@ describe('BreakerRegistry snapshot', () => {
       },
       { now: () => now },
     );
-    await registry.fire('ok:80', () => Promise.resolve(1));
+    await registry.fire(key('ok:80'), () => Promise.resolve(1));
     now = 6_000;
-    await expect(registry.fire('bad:80', failFinal)).rejects.toBeInstanceOf(NodeError);
-    await expect(registry.fire('bad:80', failRetryable)).rejects.toBeInstanceOf(NodeError);
+    await expect(registry.fire(key('bad:80'), failFinal)).rejects.toBeInstanceOf(NodeError);
+    await expect(registry.fire(key('bad:80'), failRetryable)).rejects.toBeInstanceOf(NodeError);
     expect(registry.snapshot()).toEqual([
-      { target: 'ok:80', state: 'closed', failures: 0, lastChangeAt: 5_000 },
-      { target: 'bad:80', state: 'closed', failures: 1, lastChangeAt: 6_000 },
+      { tenantId: 'tn-1', target: 'ok:80', state: 'closed', failures: 0, lastChangeAt: 5_000 },
+      { tenantId: 'tn-1', target: 'bad:80', state: 'closed', failures: 1, lastChangeAt: 6_000 },
     ]);
     now = 7_000;
     // The third call (2 of 3 counted failures) opens it; the fourth never runs.
-    await expect(registry.fire('bad:80', failRetryable)).rejects.toMatchObject({
+    await expect(registry.fire(key('bad:80'), failRetryable)).rejects.toMatchObject({
       type: 'CONNECTIVITY',
     });
-    await expect(registry.fire('bad:80', failRetryable)).rejects.toMatchObject({
+    await expect(registry.fire(key('bad:80'), failRetryable)).rejects.toMatchObject({
       type: 'CIRCUIT_OPEN',
     });
     expect(registry.snapshot()[1]).toEqual({
+      tenantId: 'tn-1',
       target: 'bad:80',
       state: 'open',
       failures: 2,
@@ -193,19 +197,19 @@ describe('BreakerRegistry eviction', () => {
     registry = new BreakerRegistry(quiet, {
       now: () => now,
       eviction: { idleTtlMs: 600_000 },
-      onEvict: (t) => evicted.push(t),
+      onEvict: ({ target }) => evicted.push(target),
     });
-    await expect(registry.fire('old:80', failRetryable)).rejects.toBeInstanceOf(NodeError);
+    await expect(registry.fire(key('old:80'), failRetryable)).rejects.toBeInstanceOf(NodeError);
     expect(registry.states()).toEqual({ 'old:80': 'open' });
     now += 599_999;
-    await registry.fire('recent:80', ok);
+    await registry.fire(key('recent:80'), ok);
     expect(Object.keys(registry.states())).toEqual(['old:80', 'recent:80']);
     now += 2;
-    await registry.fire('recent:80', ok);
+    await registry.fire(key('recent:80'), ok);
     expect(registry.states()).toEqual({ 'recent:80': 'closed' });
     expect(evicted).toEqual(['old:80']);
     // A target called again after eviction starts with a fresh, closed breaker.
-    await expect(registry.fire('old:80', ok)).resolves.toBe('ok');
+    await expect(registry.fire(key('old:80'), ok)).resolves.toBe('ok');
   });
 
   it('reports each breaker it makes, again after an eviction', async () => {
@@ -214,13 +218,13 @@ describe('BreakerRegistry eviction', () => {
     registry = new BreakerRegistry(quiet, {
       now: () => now,
       eviction: { idleTtlMs: 1_000 },
-      onCreate: (t) => created.push(t),
+      onCreate: ({ target }) => created.push(target),
     });
-    await registry.fire('a:80', ok);
-    await registry.fire('a:80', ok);
-    await registry.fire('b:80', ok);
+    await registry.fire(key('a:80'), ok);
+    await registry.fire(key('a:80'), ok);
+    await registry.fire(key('b:80'), ok);
     now += 5_000;
-    await registry.fire('a:80', ok);
+    await registry.fire(key('a:80'), ok);
     expect(created).toEqual(['a:80', 'b:80', 'a:80']);
   });
 
@@ -229,10 +233,10 @@ describe('BreakerRegistry eviction', () => {
     registry = new BreakerRegistry(quiet, {
       now: () => 1_000,
       eviction: { maxBreakers: 3 },
-      onEvict: (t) => evicted.push(t),
+      onEvict: ({ target }) => evicted.push(target),
     });
     for (const target of ['a:80', 'b:80', 'c:80', 'a:80', 'd:80', 'e:80'])
-      await registry.fire(target, ok);
+      await registry.fire(key(target), ok);
     expect(Object.keys(registry.states()).sort()).toEqual(['a:80', 'd:80', 'e:80']);
     expect(evicted).toEqual(['b:80', 'c:80']);
   });
@@ -244,19 +248,19 @@ describe('BreakerRegistry eviction', () => {
       eviction: { idleTtlMs: 1_000, maxBreakers: 1 },
     });
     let finish: (v: string) => void = () => undefined;
-    const slow = registry.fire('slow:80', () => new Promise<string>((r) => (finish = r)));
+    const slow = registry.fire(key('slow:80'), () => new Promise<string>((r) => (finish = r)));
     now += 5_000;
-    await registry.fire('other:80', ok);
+    await registry.fire(key('other:80'), ok);
     expect(Object.keys(registry.states()).sort()).toEqual(['other:80', 'slow:80']);
     finish('done');
     await expect(slow).resolves.toBe('done');
-    await registry.fire('third:80', ok);
+    await registry.fire(key('third:80'), ok);
     expect(Object.keys(registry.states())).toEqual(['third:80']);
   });
 
   it('stays bounded over 10,000 distinct targets', async () => {
     registry = new BreakerRegistry(quiet, { now: () => 1_000 });
-    for (let i = 0; i < 10_000; i += 1) await registry.fire(`host-${i}:443`, ok);
+    for (let i = 0; i < 10_000; i += 1) await registry.fire(key(`host-${i}:443`), ok);
     expect(Object.keys(registry.states())).toHaveLength(1_000);
   });
 
@@ -277,7 +281,7 @@ describe('BreakerRegistry eviction', () => {
         ),
       );
     // ACT: the node's block sets a 150 ms timeout for this call
-    const call = registry.fire('slow:80', hung, {
+    const call = registry.fire(key('slow:80'), hung, {
       overrides: breakerOptionsOf({ timeout_ms: 150 }),
       abort: (reason) => controller.abort(reason),
     });
@@ -291,7 +295,7 @@ describe('BreakerRegistry eviction', () => {
   it('leaves a call without a breaker timeout alone', async () => {
     registry = new BreakerRegistry();
     let aborted = false;
-    const call = registry.fire('fast:80', () => Promise.resolve('done'), {
+    const call = registry.fire(key('fast:80'), () => Promise.resolve('done'), {
       overrides: { timeoutMs: 0 },
       abort: () => (aborted = true),
     });

@@ -60,11 +60,22 @@ export function callBreakerOptions(node: {
   return options;
 }
 
-/** When breakers are dropped: a breaker per `host:port` ever called would grow for ever. */
+/**
+ * Whose breaker: one per tenant and target. Each tenant learns a target's health on its own,
+ * so one tenant's failures or lax `circuit_breaker` block (volume 1, reset 24 h) never fail
+ * another tenant's calls to a shared host.
+ */
+export interface BreakerKey {
+  readonly tenantId: string;
+  /** `host:port` (HTTP) or `db:<connection>` (database). */
+  readonly target: string;
+}
+
+/** When breakers are dropped: a breaker per tenant and `host:port` ever called would grow for ever. */
 export interface BreakerEviction {
   /** A breaker unused (no call started or settled) this long is dropped. */
   readonly idleTtlMs: number;
-  /** At most this many breakers; past it the least recently used idle one is dropped. */
+  /** At most this many breakers (one per tenant and target); past it the least recently used idle one is dropped. */
   readonly maxBreakers: number;
 }
 
@@ -74,12 +85,16 @@ export const DEFAULT_BREAKER_EVICTION: BreakerEviction = {
   maxBreakers: 1_000,
 };
 
-/** Observers of breakers (metrics): state changes, and eviction so a series can be removed. */
+/**
+ * Observers of breakers (metrics): state changes, and eviction so a series can be removed.
+ * Each hook runs once the registry holds the change, so {@link BreakerRegistry.targetState}
+ * already counts it.
+ */
 export interface BreakerHooks {
-  /** A breaker was made for a target (it starts closed), so its state can show at once. */
-  readonly onCreate?: (target: string) => void;
-  readonly onStateChange?: (target: string, state: BreakerState) => void;
-  readonly onEvict?: (target: string) => void;
+  /** A breaker was made for a tenant and target (it starts closed), so its state can show at once. */
+  readonly onCreate?: (key: BreakerKey) => void;
+  readonly onStateChange?: (key: BreakerKey, state: BreakerState) => void;
+  readonly onEvict?: (key: BreakerKey) => void;
   /** Milliseconds clock for idle eviction (tests inject one). */
   readonly now?: () => number;
   readonly eviction?: Partial<BreakerEviction>;
@@ -91,7 +106,8 @@ type Action = () => Promise<unknown>;
 export interface FireOptions {
   /**
    * The node's `circuit_breaker` block. Thresholds apply when this call makes the breaker (the
-   * first caller's hold until it is evicted); `timeoutMs` applies to this call.
+   * tenant's first caller's hold until it is evicted: they only ever bind that tenant's
+   * breaker); `timeoutMs` applies to this call.
    */
   readonly overrides?: Partial<BreakerOptions>;
   /**
@@ -101,7 +117,7 @@ export interface FireOptions {
   readonly abort?: (reason: NodeError) => void;
 }
 
-interface Entry {
+interface Entry extends BreakerKey {
   readonly breaker: CircuitBreaker<[Action], unknown>;
   lastUsedAt: number;
   inFlight: number;
@@ -111,6 +127,7 @@ interface Entry {
 
 /** One breaker as the admin view shows it. */
 export interface BreakerSnapshot {
+  readonly tenantId: string;
   readonly target: string;
   readonly state: BreakerState;
   /** Counted (retryable) failures in the current rolling window. */
@@ -120,32 +137,42 @@ export interface BreakerSnapshot {
 }
 
 /**
- * One opossum breaker per target (`host:port`, `db:<connection>`). Only retryable
+ * One opossum breaker per tenant and target (`host:port`, `db:<connection>`). Only retryable
  * failures count (a 404 says nothing about the target's health). An open breaker
  * fails the call at once with CIRCUIT_OPEN. Breakers idle for `idleTtlMs`, or the least
  * recently used past `maxBreakers`, are shut down and forgotten (never one with a call in
  * flight); a target called again later starts with a fresh, closed breaker.
  */
+const STATE_RANK: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
+
+const stateOf = (b: CircuitBreaker<[Action], unknown>): BreakerState =>
+  b.opened ? 'open' : b.halfOpen ? 'half_open' : 'closed';
+
+/** The map key of a breaker: NUL cannot occur in a tenant id, so keys never collide. */
+const idOf = (key: BreakerKey): string => `${key.tenantId}\u0000${key.target}`;
+
 const isBreakerRejection = (err: unknown): boolean =>
   typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'EOPENBREAKER';
 
 export class BreakerRegistry {
-  /** In least-recently-used order: a use moves the entry to the end. */
+  /** By {@link idOf}, in least-recently-used order: a use moves the entry to the end. */
   private readonly entries = new Map<string, Entry>();
+  /** Each target's entries (one per tenant), so a target's state reads only its own. */
+  private readonly byTarget = new Map<string, Set<Entry>>();
   private readonly hooks: BreakerHooks;
   private readonly eviction: BreakerEviction;
   private readonly now: () => number;
 
   constructor(
     private readonly options: BreakerOptions = DEFAULT_BREAKER_OPTIONS,
-    hooks: BreakerHooks | ((target: string, state: BreakerState) => void) = {},
+    hooks: BreakerHooks | ((key: BreakerKey, state: BreakerState) => void) = {},
   ) {
     this.hooks = typeof hooks === 'function' ? { onStateChange: hooks } : hooks;
     this.eviction = { ...DEFAULT_BREAKER_EVICTION, ...this.hooks.eviction };
     this.now = this.hooks.now ?? Date.now;
   }
 
-  private create(target: string, overrides: Partial<BreakerOptions>): Entry {
+  private create(key: BreakerKey, overrides: Partial<BreakerOptions>): Entry {
     const options = { ...this.options, ...overrides };
     const breaker = new CircuitBreaker((action: Action) => action(), {
       timeout: false,
@@ -156,72 +183,89 @@ export class BreakerRegistry {
       errorFilter: (err: unknown) => !(err instanceof NodeError && err.retryable),
     });
     const now = this.now();
-    const entry: Entry = { breaker, lastUsedAt: now, inFlight: 0, lastChangeAt: now };
+    const { tenantId, target } = key;
+    const entry: Entry = {
+      tenantId,
+      target,
+      breaker,
+      lastUsedAt: now,
+      inFlight: 0,
+      lastChangeAt: now,
+    };
     const changed = (state: BreakerState) => () => {
       entry.lastChangeAt = this.now();
-      this.hooks.onStateChange?.(target, state);
+      this.hooks.onStateChange?.({ tenantId, target }, state);
     };
     breaker.on('open', changed('open'));
     breaker.on('halfOpen', changed('half_open'));
     breaker.on('close', changed('closed'));
-    this.hooks.onCreate?.(target);
     return entry;
   }
 
-  /** The target's entry, moved to the most recently used end (created when missing). */
-  private use(target: string, overrides: Partial<BreakerOptions>): Entry {
+  /** The key's entry, moved to the most recently used end (created when missing). */
+  private use(key: BreakerKey, overrides: Partial<BreakerOptions>): Entry {
     this.evictIdle();
-    const entry = this.entries.get(target) ?? this.create(target, overrides);
-    this.touch(target, entry);
+    const id = idOf(key);
+    const existing = this.entries.get(id);
+    const entry = existing ?? this.create(key, overrides);
+    this.touch(id, entry);
+    if (existing === undefined) {
+      const tenants = this.byTarget.get(key.target) ?? new Set<Entry>();
+      this.byTarget.set(key.target, tenants.add(entry));
+      this.hooks.onCreate?.({ tenantId: key.tenantId, target: key.target });
+    }
     let evicted = true;
-    while (evicted && this.entries.size > this.eviction.maxBreakers)
-      evicted = this.evictOldest(target);
+    while (evicted && this.entries.size > this.eviction.maxBreakers) evicted = this.evictOldest(id);
     return entry;
   }
 
   /** Marks a use now and moves the entry to the recent end (unless it was evicted). */
-  private touch(target: string, entry: Entry): void {
-    const current = this.entries.get(target);
+  private touch(id: string, entry: Entry): void {
+    const current = this.entries.get(id);
     if (current !== undefined && current !== entry) return;
-    this.entries.delete(target);
-    this.entries.set(target, entry);
+    this.entries.delete(id);
+    this.entries.set(id, entry);
     entry.lastUsedAt = this.now();
   }
 
   /** Drops breakers idle past the TTL: oldest first, so it stops at the first recent one. */
   private evictIdle(): void {
     const cutoff = this.now() - this.eviction.idleTtlMs;
-    for (const [target, entry] of this.entries) {
+    for (const [id, entry] of this.entries) {
       if (entry.lastUsedAt > cutoff) return;
-      if (entry.inFlight === 0) this.evict(target, entry);
+      if (entry.inFlight === 0) this.evict(id, entry);
     }
   }
 
   /** Drops the least recently used breaker with no call in flight; false when none. */
   private evictOldest(keep: string): boolean {
-    for (const [target, entry] of this.entries) {
-      if (target !== keep && entry.inFlight === 0) {
-        this.evict(target, entry);
+    for (const [id, entry] of this.entries) {
+      if (id !== keep && entry.inFlight === 0) {
+        this.evict(id, entry);
         return true;
       }
     }
     return false;
   }
 
-  private evict(target: string, entry: Entry): void {
-    this.entries.delete(target);
+  private evict(id: string, entry: Entry): void {
+    this.entries.delete(id);
+    const tenants = this.byTarget.get(entry.target);
+    tenants?.delete(entry);
+    if (tenants?.size === 0) this.byTarget.delete(entry.target);
     entry.breaker.shutdown();
-    this.hooks.onEvict?.(target);
+    this.hooks.onEvict?.({ tenantId: entry.tenantId, target: entry.target });
   }
 
   /**
-   * Runs `action` through the target's breaker under the breaker timeout. @throws NodeError
-   * CIRCUIT_OPEN when open, TIMEOUT (retryable, counted) past the breaker timeout.
+   * Runs `action` through the tenant's breaker for the target, under the breaker timeout.
+   * @throws NodeError CIRCUIT_OPEN when open, TIMEOUT (retryable, counted) past the breaker timeout.
    */
-  async fire<T>(target: string, action: () => Promise<T>, options: FireOptions = {}): Promise<T> {
+  async fire<T>(key: BreakerKey, action: () => Promise<T>, options: FireOptions = {}): Promise<T> {
     const overrides = options.overrides ?? {};
-    const entry = this.use(target, overrides);
+    const entry = this.use(key, overrides);
     const { breaker } = entry;
+    const { target } = key;
     const timeoutMs = overrides.timeoutMs ?? this.options.timeoutMs;
     entry.inFlight += 1;
     try {
@@ -241,24 +285,41 @@ export class BreakerRegistry {
       throw err;
     } finally {
       entry.inFlight -= 1;
-      if (this.entries.get(target) === entry) this.touch(target, entry);
+      const id = idOf(key);
+      if (this.entries.get(id) === entry) this.touch(id, entry);
     }
   }
 
-  /** Current state of every breaker (for metrics and the admin view). */
+  /**
+   * The worst state over the target's breakers (every tenant's), or undefined when it has
+   * none: the per-target metric, whose cardinality does not grow with tenants.
+   */
+  targetState(target: string): BreakerState | undefined {
+    let worst: BreakerState | undefined;
+    for (const entry of this.byTarget.get(target) ?? []) {
+      const state = stateOf(entry.breaker);
+      if (worst === undefined || STATE_RANK[state] > STATE_RANK[worst]) worst = state;
+    }
+    return worst;
+  }
+
+  /** Current state of every target: the worst over its tenants' breakers (as in metrics). */
   states(): Record<string, BreakerState> {
     const out: Record<string, BreakerState> = {};
-    for (const [target, { breaker: b }] of this.entries)
-      out[target] = b.opened ? 'open' : b.halfOpen ? 'half_open' : 'closed';
+    for (const { target, breaker } of this.entries.values()) {
+      const state = stateOf(breaker);
+      const seen = out[target];
+      if (seen === undefined || STATE_RANK[state] > STATE_RANK[seen]) out[target] = state;
+    }
     return out;
   }
 
-  /** Every breaker with its state, counted failures and last change (for the admin view). */
+  /** Every breaker (one per tenant and target) with its state, counted failures and last change. */
   snapshot(): BreakerSnapshot[] {
-    const states = this.states();
-    return [...this.entries].map(([target, { breaker, lastChangeAt }]) => ({
+    return [...this.entries.values()].map(({ tenantId, target, breaker, lastChangeAt }) => ({
+      tenantId,
       target,
-      state: states[target] ?? 'closed',
+      state: stateOf(breaker),
       failures: breaker.stats.failures,
       lastChangeAt,
     }));
@@ -267,6 +328,7 @@ export class BreakerRegistry {
   shutdown(): void {
     for (const { breaker } of this.entries.values()) breaker.shutdown();
     this.entries.clear();
+    this.byTarget.clear();
   }
 }
 

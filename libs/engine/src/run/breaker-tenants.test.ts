@@ -5,8 +5,8 @@ import { createNodeRegistry, NodeError, type NodeDefinition } from '@linkflow/no
 import { compileTestWorkflow, withNodeDeps } from '../testing/node-runner-fakes.ts';
 import { runNode } from './node-runner.ts';
 
-// Hostile tenant: breakers are per target (`host:port`) and shared by every tenant on the
-// executor, and the first caller's `circuit_breaker` block sets the thresholds. One tenant's
+// Hostile tenant: a target (`host:port`) is called by every tenant on the executor, and a
+// breaker's first caller's `circuit_breaker` block sets its thresholds. One tenant's
 // block (volume 1, error_percent 1, reset_ms 24 h) plus one failed call of its own (here a
 // 503; a breaker timeout_ms of 1 does the same against any healthy host) must not make
 // another tenant's healthy calls to that host fail CIRCUIT_OPEN for a day.
@@ -44,26 +44,17 @@ const request = (tenantId: string) => ({
 });
 
 describe('breakers shared across tenants', () => {
-  // KNOWN BUG (attack11): expected to fail until breakers stop letting one tenant open another's
-  // target. Drop `.fails` with the fix.
-  it.fails(
-    "one tenant's circuit_breaker block and failures do not open another tenant's calls",
-    async () => {
-      const hostile = compiled({
-        circuit_breaker: { volume: 1, error_percent: 1, reset_ms: 86_400_000 },
-      });
-      const healthy = compiled({});
-      const [first, victim] = await withNodeDeps(
-        registry,
-        { maxOutputBytes: 1024 },
-        async (deps) => [
-          await runNode(deps, hostile, request('evil')),
-          await runNode(deps, healthy, request('victim')),
-        ],
-      );
-      expect(first?.error?.type).toBe('EXECUTION');
-      expect(victim?.error).toBeUndefined();
-      expect(victim?.status).toBe('success');
-    },
-  );
+  it("one tenant's circuit_breaker block and failures do not open another tenant's calls", async () => {
+    const hostile = compiled({
+      circuit_breaker: { volume: 1, error_percent: 1, reset_ms: 86_400_000 },
+    });
+    const healthy = compiled({});
+    const [first, victim] = await withNodeDeps(registry, { maxOutputBytes: 1024 }, async (deps) => [
+      await runNode(deps, hostile, request('evil')),
+      await runNode(deps, healthy, request('victim')),
+    ]);
+    expect(first?.error?.type).toBe('EXECUTION');
+    expect(victim?.error).toBeNull();
+    expect(victim?.status).toBe('success');
+  });
 });

@@ -37,7 +37,7 @@ const chain = (maxCost: string) =>
     registry,
   );
 
-async function run(maxCost: string, resumed: { states?: Map<string, NodeState>; spent?: number }) {
+async function run(maxCost: string, resumed: { states?: Map<string, NodeState>; spent?: bigint }) {
   const settled = new Map<string, NodeRunResult | SettledWithoutRun>();
   const states = resumed.states ?? new Map<string, NodeState>();
   const outcome = await withNodeDeps(registry, { slots: 4, maxOutputBytes: 1024 }, (deps) =>
@@ -84,7 +84,7 @@ describe('runDag budget (settings.max_cost)', () => {
     // ARRANGE: a settled before the crash and cost 0.015 (1_500_000 units of 1e-8 USD)
     const states = new Map<string, NodeState>([['a', { status: 'success', output: 1 }]]);
     // ACT: budget 0.025: b (0.01) brings the total to 0.025, so c does not start
-    const { outcome, settled } = await run('0.025', { states, spent: 1_500_000 });
+    const { outcome, settled } = await run('0.025', { states, spent: 1_500_000n });
     // ASSERT
     expect(outcome).toMatchObject({ status: 'failed', error: { type: 'BUDGET', node_id: 'c' } });
     expect([...settled.keys()]).toEqual(['b', 'c']);
@@ -92,7 +92,7 @@ describe('runDag budget (settings.max_cost)', () => {
 
   it('starts nothing when the checkpoints already reached the budget', async () => {
     const states = new Map<string, NodeState>([['a', { status: 'success', output: 1 }]]);
-    const { outcome, settled } = await run('0.01', { states, spent: 1_000_000 });
+    const { outcome, settled } = await run('0.01', { states, spent: 1_000_000n });
     expect(outcome).toMatchObject({ status: 'failed', error: { type: 'BUDGET', node_id: 'b' } });
     expect(settled.get('b')).toMatchObject({ status: 'cancelled', error: { type: 'BUDGET' } });
     expect(settled.get('c')).toMatchObject({ status: 'cancelled', error: { type: 'BUDGET' } });

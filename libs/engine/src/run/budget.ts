@@ -5,11 +5,11 @@ import { parseMoney, type Outcome, type WorkflowDefinition } from '@linkflow/dom
  * in exact 1e-8 USD units, and the verdict before a node starts.
  */
 export class Budget {
-  private spent: number;
-  private readonly limit: number | undefined;
+  private spent: bigint;
+  private readonly limit: bigint | undefined;
 
-  /** `spentUnits`: what the checkpoints of an earlier attempt already cost. */
-  constructor(definition: WorkflowDefinition, spentUnits = 0) {
+  /** `spentUnits`: what the checkpoints of an earlier attempt already cost (exact bigint units). */
+  constructor(definition: WorkflowDefinition, spentUnits = 0n) {
     const max = definition.settings?.max_cost;
     this.limit = max === undefined ? undefined : parseMoney(max);
     this.spent = spentUnits;

@@ -33,7 +33,7 @@ export interface DagRunRequest {
   /** Aborts on cancel, execution timeout or a lost lease. */
   readonly signal: AbortSignal;
   /** What the checkpointed nodes (`states`) already cost, in 1e-8 USD units (`max_cost`). */
-  readonly spentUnits?: number;
+  readonly spentUnits?: bigint;
   /**
    * Runs `subworkflow` nodes (subworkflow-runner.ts): their result, or `waiting` while the
    * child runs. Without it they run like any node type.

@@ -84,8 +84,8 @@ function resumeStates(exec: ClaimedExecution): Map<string, NodeState> {
  * total): settled checkpoints and the charge of runs a recover put back to `pending` (a
  * rerun adds to its failed run's charge, so the budget must count it too).
  */
-function checkpointedCost(exec: ClaimedExecution): number {
-  let units = 0;
+function checkpointedCost(exec: ClaimedExecution): bigint {
+  let units = 0n;
   for (const cp of exec.checkpoints) units += parseMoney(cp.cost ?? '0');
   return units;
 }
@@ -215,7 +215,7 @@ async function runClaimed(
         workflow,
         states,
         // A run that continues after its children ended has paid for what it ran so far.
-        spentUnits: checkpointedCost(exec) + Math.round(trace.costUsd * 1e8),
+        spentUnits: checkpointedCost(exec) + BigInt(Math.round(trace.costUsd * 1e8)),
         ...subworkflowRunner(deps, { fence: exec.fence, log }),
         context: {
           input: exec.inputData,

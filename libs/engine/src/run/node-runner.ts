@@ -210,7 +210,7 @@ async function attemptOnce(
     const result = await raceAbort(
       target === undefined
         ? run()
-        : deps.breakers.fire(target, run, {
+        : deps.breakers.fire({ tenantId, target }, run, {
             overrides: callBreakerOptions(node.spec),
             abort: (reason) => controller.abort(reason),
           }),
