@@ -31,10 +31,11 @@ export interface Plan {
 
 type EdgeState = 'taken' | 'untaken' | 'blocked' | 'waiting';
 
-function conditionResult(output: unknown): boolean {
-  return (
-    typeof output === 'object' && output !== null && 'result' in output && output.result === true
-  );
+/** The branch a parent took: a router's route name, else a condition's `'true'`/`'false'`. */
+function branchOf(output: unknown): string | null {
+  if (typeof output !== 'object' || output === null) return 'false';
+  if ('route' in output) return typeof output.route === 'string' ? output.route : null;
+  return 'result' in output && output.result === true ? 'true' : 'false';
 }
 
 function edgeState(edge: InEdge, parent: NodeState | undefined): EdgeState {
@@ -43,7 +44,7 @@ function edgeState(edge: InEdge, parent: NodeState | undefined): EdgeState {
   if (status === 'failed' || status === 'cancelled') return 'blocked';
   if (status === 'skipped') return 'untaken';
   if (edge.when === undefined) return 'taken';
-  return conditionResult(parent?.output) === edge.when ? 'taken' : 'untaken';
+  return branchOf(parent?.output) === edge.when ? 'taken' : 'untaken';
 }
 
 function decide(
