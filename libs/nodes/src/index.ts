@@ -12,3 +12,4 @@ export {
 } from './db/index.ts';
 export * from './expression/expression-errors.ts';
 export * from './expression/evaluation-limits.ts';
+export * from './control/control-nodes.ts';

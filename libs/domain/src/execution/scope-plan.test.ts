@@ -120,7 +120,7 @@ describe('regionResult', () => {
   });
 
   it('is the failed member error, and undefined while a member runs', () => {
-    const error = { type: 'EXECUTION', message: 'boom' };
+    const error = { type: 'EXECUTION', message: 'boom' } as const;
     expect(regionResult(one, states({ a: { status: 'running' } }))).toBeUndefined();
     expect(isRegionSettled(one, states({ a: { status: 'running' } }))).toBe(false);
     const r = regionResult(
@@ -168,7 +168,7 @@ describe('scope helpers', () => {
 
   it('shapes the try output', () => {
     expect(tryOutput(null)).toEqual({ ok: true, error: null });
-    const error = { type: 'EXECUTION', message: 'x' };
+    const error = { type: 'EXECUTION', message: 'x' } as const;
     expect(tryOutput(error)).toEqual({ ok: false, error });
   });
 });
