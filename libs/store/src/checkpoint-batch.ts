@@ -25,12 +25,13 @@ export interface CheckpointRequest {
  * this write or makes it match nothing. Log lines get consecutive per-execution seqs from
  * the execution's counter, in request order. The nodes a request says are starting get
  * `running` rows in the same commit (a row left `running` by an earlier attempt restarts).
+ * A run inside a foreach carries its iteration (the row key is node id and iteration).
  */
 const BATCH_SQL = `with w as (
     select * from unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::timestamptz[],
-      $8::timestamptz[], $9::int[], $10::jsonb[], $11::int[], $12::jsonb[], $13::jsonb[], $14::jsonb[], $15::numeric[], $16::bool[])
+      $8::timestamptz[], $9::int[], $10::jsonb[], $11::int[], $12::jsonb[], $13::jsonb[], $14::jsonb[], $15::numeric[], $16::bool[], $26::int[])
       with ordinality as w(exec_id, attempt, node_id, type, status, attempts, started_at, finished_at, duration_ms, output,
-        output_bytes, error, attempt_log, usage, cost, allow_cancelled, ord)
+        output_bytes, error, attempt_log, usage, cost, allow_cancelled, iteration, ord)
   ), l as (
     select * from unnest($17::int[], $18::timestamptz[], $19::text[], $20::text[], $21::text[], $22::jsonb[])
       with ordinality as l(w_ord, at, level, node_id, message, data, lpos)
@@ -39,11 +40,11 @@ const BATCH_SQL = `with w as (
       and (e.status = ${sqlStatus(CLAIMED_STATUS)} or (w.allow_cancelled and e.status = ${sqlStatus(CANCELLED_STATUS)}))
     order by e.id for no key update of e
   ), up as (
-    insert into node_runs (execution_id, node_id, type, status, attempts, started_at, finished_at, duration_ms, output,
-      output_bytes, error, attempt_log, usage, cost, updated_at)
-    select exec_id, node_id, type, status, attempts, started_at, finished_at, duration_ms, output, output_bytes, error,
-      attempt_log, usage, cost, now() from ok
-    on conflict (execution_id, node_id) do update set type = excluded.type, status = excluded.status,
+    insert into node_runs (execution_id, node_id, iteration, type, status, attempts, started_at, finished_at, duration_ms,
+      output, output_bytes, error, attempt_log, usage, cost, updated_at)
+    select exec_id, node_id, iteration, type, status, attempts, started_at, finished_at, duration_ms, output, output_bytes,
+      error, attempt_log, usage, cost, now() from ok
+    on conflict (execution_id, node_id, iteration) do update set type = excluded.type, status = excluded.status,
       attempts = excluded.attempts, started_at = excluded.started_at, finished_at = excluded.finished_at,
       duration_ms = excluded.duration_ms, output = excluded.output, output_bytes = excluded.output_bytes,
       error = excluded.error, attempt_log = excluded.attempt_log, usage = excluded.usage, cost = excluded.cost, updated_at = now()
@@ -54,7 +55,7 @@ const BATCH_SQL = `with w as (
     insert into node_runs (execution_id, node_id, type, status, attempts, started_at, updated_at)
     select distinct on (ok.exec_id, st.node_id) ok.exec_id, st.node_id, st.type, 'running', 1, now(), now()
     from st join ok on ok.ord = st.w_ord
-    on conflict (execution_id, node_id) do update set status = 'running', attempts = 1, started_at = excluded.started_at,
+    on conflict (execution_id, node_id, iteration) do update set status = 'running', attempts = 1, started_at = excluded.started_at,
       finished_at = null, duration_ms = null, error = null, updated_at = now()
     where node_runs.status in ${RESTARTABLE}
     returning 1
@@ -108,6 +109,7 @@ function batchArgs(batch: readonly CheckpointRequest[]): unknown[] {
     starts.map((x) => x.w),
     starts.map((x) => x.start.nodeId),
     starts.map((x) => x.start.type),
+    col((r) => r.run.iteration ?? -1),
   ];
 }
 
@@ -149,6 +151,6 @@ export function createCheckpointBatcher(
 ): MicroBatcher<CheckpointRequest, number[] | undefined> {
   return new MicroBatcher({
     run: (batch) => writeCheckpoints(pool, batch),
-    key: (r) => `${r.fence.executionId}\u0000${r.run.nodeId}`,
+    key: (r) => `${r.fence.executionId}\u0000${r.run.nodeId}\u0000${r.run.iteration ?? -1}`,
   });
 }
