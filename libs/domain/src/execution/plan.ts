@@ -84,6 +84,15 @@ export function planNextSteps(dag: Dag, states: ReadonlyMap<string, NodeState>):
   return { run, skip, cancel };
 }
 
+/** An execution ended by a `return` node: its value is the execution's output. */
+export interface ReturnedOutcome {
+  readonly status: 'success';
+  readonly returned: true;
+  /** The return node. */
+  readonly nodeId: string;
+  readonly output: unknown;
+}
+
 /** The finished execution's result, once every node is settled. */
 export type Outcome =
   | { readonly status: 'success'; readonly output: Record<string, unknown> }

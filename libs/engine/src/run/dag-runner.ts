@@ -1,17 +1,26 @@
 import {
   isNodeTerminal,
   planNextSteps,
+  settleAfterReturn,
   summarizeOutcome,
   type CompiledWorkflow,
   type NodeState,
   type Outcome,
+  type ReturnedOutcome,
   type RunError,
 } from '@linkflow/domain';
 import { NodeError, type NodeInput } from '@linkflow/nodes';
 import { childController } from './abortable.ts';
 import { Budget } from './budget.ts';
-import { runNode, type NodeRunnerDeps, type NodeRunResult } from './node-runner.ts';
+import { runMember } from './member-runner.ts';
+import type { NodeRunnerDeps, NodeRunResult } from './node-runner.ts';
 import { RetainedOutputs } from './output-cap.ts';
+import {
+  NO_ITERATION,
+  returnReason,
+  type ScopeRuntime,
+  type ScopedSettle,
+} from './scope-runtime.ts';
 
 /** A node that settled without running (skipped branch, or cancelled by upstream/abort). */
 export interface SettledWithoutRun {
@@ -31,8 +40,22 @@ export interface DagRunRequest {
   readonly signal: AbortSignal;
   /** What the checkpointed nodes (`states`) already cost, in 1e-8 USD units (`max_cost`). */
   readonly spentUnits?: number;
-  /** A node started (for live events). */
-  onStarted(nodeId: string): void;
+  /**
+   * Checkpointed states of earlier attempts by foreach iteration (`-1`: outside loops), for the
+   * members of scopes (foreach bodies, try lists).
+   */
+  readonly resumed?: ReadonlyMap<number, ReadonlyMap<string, NodeState>>;
+  /** A node started (for live events); `iteration` for a run inside a foreach body. */
+  onStarted(nodeId: string, iteration?: number): void;
+  /**
+   * Checkpoints a scope member (a foreach iteration's node, a try list's node); must resolve
+   * before any dependant starts. Without it members go through `onSettled`.
+   */
+  onScopedSettled?(run: {
+    nodeId: string;
+    iteration: number;
+    result: NodeRunResult | ScopedSettle;
+  }): Promise<void>;
   /**
    * Nodes that start without a checkpoint (or the claim, for roots) having recorded them
    * `running`: nodes ready at a resume, or made ready by a skipped branch.
@@ -54,6 +77,8 @@ export interface DagRunRequest {
 export interface SettleNext {
   /** Nothing depends on or runs beside the node: its write may ride the final status. */
   readonly last: boolean;
+  /** The foreach iteration of a scope member's run (absent or -1 outside loops). */
+  readonly iteration?: number;
   /**
    * Nodes this settlement makes ready and that will start next (within `max_concurrency`):
    * the checkpoint records them `running` in the same statement.
@@ -61,8 +86,44 @@ export interface SettleNext {
   readonly starting: readonly string[];
 }
 
-/** How a DAG ended: the outcome, or `aborted` (cancel, timeout, hand-over) with the reason. */
-export type DagRunOutcome = Outcome | { readonly status: 'aborted'; readonly reason: unknown };
+/**
+ * How a DAG ended: the outcome, the value of a `return` node, or `aborted` (cancel, timeout,
+ * hand-over) with the reason.
+ */
+export type DagRunOutcome =
+  Outcome | ReturnedOutcome | { readonly status: 'aborted'; readonly reason: unknown };
+
+/** A `return` node that succeeded in an earlier attempt: the run ends with its value again. */
+function resumedReturn(
+  workflow: CompiledWorkflow,
+  states: ReadonlyMap<string, NodeState>,
+): ReturnedOutcome | undefined {
+  const id = workflow.dag.order.find(
+    (n) => workflow.nodes.get(n)?.spec.type === 'return' && states.get(n)?.status === 'success',
+  );
+  if (id === undefined) return undefined;
+  return { status: 'success', returned: true, nodeId: id, output: states.get(id)?.output ?? null };
+}
+
+/** The runtime the scopes of this run share (see {@link ScopeRuntime}). */
+function scopeRuntime(
+  deps: NodeRunnerDeps,
+  req: DagRunRequest,
+  run: Pick<ScopeRuntime, 'budget' | 'retained' | 'returned'>,
+): ScopeRuntime {
+  const rt: ScopeRuntime = {
+    ...run,
+    deps,
+    workflow: req.workflow,
+    tenantId: req.tenantId,
+    resumed: req.resumed ?? new Map(),
+    started: (id, iteration) =>
+      iteration === NO_ITERATION ? req.onStarted(id) : req.onStarted(id, iteration),
+    settle: (s) => req.onScopedSettled?.(s) ?? req.onSettled(s.nodeId, s.result),
+    run: (member) => runMember(rt, member),
+  };
+  return rt;
+}
 
 function outputsOf(states: ReadonlyMap<string, NodeState>): Record<string, unknown> {
   const nodes: Record<string, unknown> = {};
@@ -165,49 +226,68 @@ export async function runDag(deps: NodeRunnerDeps, req: DagRunRequest): Promise<
   let overflow: Outcome | undefined;
   const ledger = new StartLedger(workflow, states);
   const budget = new Budget(workflow.definition, req.spentUnits);
+  let returned = resumedReturn(workflow, states);
+  if (returned) controller.abort(returnReason(returned.nodeId));
+  const rt = scopeRuntime(deps, req, {
+    budget,
+    retained,
+    returned: (nodeId, output) => {
+      if (returned || controller.signal.aborted) return;
+      returned = { status: 'success', returned: true, nodeId, output };
+      controller.abort(returnReason(nodeId));
+    },
+  });
   const start = (id: string) => {
     const node = workflow.nodes.get(id);
     if (!node) return;
     states.set(id, { status: 'running' });
     req.onStarted(id);
-    const task = runNode(deps, node, {
-      input: { ...req.context, nodes: outputsOf(states) },
-      signal: controller.signal,
-      tenantId: req.tenantId,
-    }).then(async (result) => {
-      budget.charge(result.cost);
-      const stopped = controller.signal.aborted;
-      const starting = stopped
-        ? []
-        : ledger.startingAfter(workflow, states, {
-            ...{ id, result, running: running.size },
-            budgetReached: budget.reached,
+    const task = rt
+      .run({
+        node,
+        input: { ...req.context, nodes: outputsOf(states) },
+        signal: controller.signal,
+        iteration: NO_ITERATION,
+      })
+      .then(async (result) => {
+        budget.charge(result.cost);
+        const stopped = controller.signal.aborted;
+        const starting = stopped
+          ? []
+          : ledger.startingAfter(workflow, states, {
+              ...{ id, result, running: running.size },
+              budgetReached: budget.reached,
+            });
+        const state = { status: result.status, output: result.output, error: result.error };
+        ledger.settling.set(id, state);
+        ledger.announce(starting);
+        try {
+          await req.onSettled(id, result, {
+            last: !stopped && isLastToSettle(workflow, states, id),
+            starting,
           });
-      const state = { status: result.status, output: result.output, error: result.error };
-      ledger.settling.set(id, state);
-      ledger.announce(starting);
-      try {
-        await req.onSettled(id, result, {
-          last: !stopped && isLastToSettle(workflow, states, id),
-          starting,
-        });
-      } finally {
-        ledger.settling.delete(id);
-      }
-      states.set(id, state);
-      const over = result.status === 'success' ? retained?.add(id, result.outputBytes) : undefined;
-      if (over?.status === 'failed' && !controller.signal.aborted) {
-        overflow = over;
-        controller.abort(new NodeError('EXECUTION', over.error.message, { retryable: false }));
-      }
-      if (result.status === 'failed' && workflow.settings.fail_fast && !controller.signal.aborted) {
-        controller.abort(
-          new NodeError('CANCELLATION', `cancelled because node ${id} failed (fail_fast)`, {
-            retryable: false,
-          }),
-        );
-      }
-    });
+        } finally {
+          ledger.settling.delete(id);
+        }
+        states.set(id, state);
+        const over =
+          result.status === 'success' ? retained?.add(id, result.outputBytes) : undefined;
+        if (over?.status === 'failed' && !controller.signal.aborted) {
+          overflow = over;
+          controller.abort(new NodeError('EXECUTION', over.error.message, { retryable: false }));
+        }
+        if (
+          result.status === 'failed' &&
+          workflow.settings.fail_fast &&
+          !controller.signal.aborted
+        ) {
+          controller.abort(
+            new NodeError('CANCELLATION', `cancelled because node ${id} failed (fail_fast)`, {
+              retryable: false,
+            }),
+          );
+        }
+      });
     running.set(
       id,
       task.finally(() => running.delete(id)),
@@ -235,7 +315,7 @@ export async function runDag(deps: NodeRunnerDeps, req: DagRunRequest): Promise<
       if (running.size > 0) await Promise.race(running.values());
     }
     await Promise.all(running.values());
-    const outcome = await finishDag(req, controller.signal);
+    const outcome = await finishDag(req, controller.signal, returned);
     return overflow && outcome.status !== 'aborted' ? overflow : outcome;
   } catch (err) {
     // A checkpoint that cannot be written fails the job (BullMQ retries it from the
@@ -263,14 +343,29 @@ function stopForBudget(
   return outcome;
 }
 
-async function finishDag(req: DagRunRequest, signal: AbortSignal): Promise<DagRunOutcome> {
+async function finishDag(
+  req: DagRunRequest,
+  signal: AbortSignal,
+  returned: ReturnedOutcome | undefined,
+): Promise<DagRunOutcome> {
+  if (returned) {
+    // Running nodes were cancelled by the return's abort and have settled; the rest skip.
+    await settleWithoutRun(
+      req,
+      settleAfterReturn(req.workflow.dag, req.states).skip,
+      'skipped',
+      null,
+    );
+    return req.signal.aborted ? { status: 'aborted', reason: req.signal.reason } : returned;
+  }
   const unsettled = req.workflow.dag.order.filter(
     (id) => (req.states.get(id)?.status ?? 'pending') === 'pending',
   );
   if (signal.aborted && unsettled.length > 0) {
     const reason: unknown = signal.reason;
     const message = reason instanceof Error ? reason.message : 'execution stopped';
-    const type = reason instanceof NodeError && reason.type === 'BUDGET' ? 'BUDGET' : 'CANCELLATION';
+    const type =
+      reason instanceof NodeError && reason.type === 'BUDGET' ? 'BUDGET' : 'CANCELLATION';
     await settleWithoutRun(req, unsettled, 'cancelled', { type, message });
   }
   if (req.signal.aborted) return { status: 'aborted', reason: req.signal.reason };

@@ -4,8 +4,6 @@ import {
   type NewLogEntry,
   type Clock,
   type CompiledWorkflow,
-  type NodeState,
-  parseMoney,
   redactText,
   truncateRunError,
   type RunError,
@@ -30,6 +28,8 @@ import {
   DEFAULT_MAX_EXECUTION_OUTPUT_BYTES as DEFAULT_MAX_OUTPUT,
 } from './output-cap.ts';
 import type { RunEvents } from './run-events.ts';
+import { checkpointedCost, resumeStates } from './resume-states.ts';
+import { NO_ITERATION } from './scope-runtime.ts';
 import { isHandOver, RunHandle, type RunTable, type StopKind } from './run-handle.ts';
 
 /** What {@link processExecution} runs on: the ports, the node registry and this process's runs. */
@@ -56,8 +56,6 @@ export interface ProcessorDeps {
   /** Enqueues the error workflow a failure started (else the sweeper does, after its grace). */
   readonly queue?: Pick<JobQueuePort, 'requeue'>;
 }
-
-const SETTLED = new Set(['success', 'failed', 'skipped', 'cancelled']);
 
 /**
  * Compiled workflow versions, keyed `workflowId@version` (compile once per version).
@@ -99,23 +97,6 @@ export class CompiledWorkflowCache {
 
 function timeoutMsOf(claim: ClaimedExecution, workflow: CompiledWorkflow): number | undefined {
   return claim.timeoutSeconds !== null ? claim.timeoutSeconds * 1000 : workflow.settings.timeout_ms;
-}
-
-/** Node states from earlier attempts: settled nodes keep their results; the rest re-run. */
-function resumeStates(exec: ClaimedExecution): Map<string, NodeState> {
-  const states = new Map<string, NodeState>();
-  for (const cp of exec.checkpoints) {
-    if (SETTLED.has(cp.status))
-      states.set(cp.nodeId, { status: cp.status, output: cp.output, error: cp.error });
-  }
-  return states;
-}
-
-/** What the settled checkpoints cost, in 1e-8 USD units (the budget's starting total). */
-function checkpointedCost(exec: ClaimedExecution): number {
-  let units = 0;
-  for (const cp of exec.checkpoints) if (SETTLED.has(cp.status)) units += parseMoney(cp.cost ?? '0');
-  return units;
 }
 
 /** How a run handed its execution over instead of finishing it (see {@link isHandOver}). */
@@ -237,9 +218,11 @@ async function runClaimed(
       timeoutMs !== undefined &&
       exec.createdAt.getTime() + timeoutMs <= started.getTime();
     handle.armDeadline(pendingTooLong ? exec.createdAt : exec.startedAt, timeoutMs, started);
+    const resumed = resumeStates(exec);
     const outcome = await runDag(deps.nodes, {
       workflow,
-      states: resumeStates(exec),
+      states: new Map(resumed.get(NO_ITERATION)),
+      resumed,
       spentUnits: checkpointedCost(exec),
       context: {
         input: exec.inputData,
@@ -247,7 +230,8 @@ async function runClaimed(
       },
       tenantId: exec.tenantId,
       signal: handle.controller.signal,
-      onStarted: (nodeId) => deps.events.status(executionId, 'running', nodeId),
+      onStarted: (nodeId, iteration) =>
+        deps.events.status(executionId, 'running', nodeId, iteration),
       onUnannounced: (nodeIds) => checkpointer.markStarted(nodeIds, deps.clock.now()),
       onSettled: (nodeId, result, next) => {
         if ('cost' in result) {
@@ -255,6 +239,10 @@ async function runClaimed(
           trace.costUsd += Number(result.cost);
         }
         return checkpointer.settle(nodeId, result, next);
+      },
+      onScopedSettled: ({ nodeId, iteration, result }) => {
+        if ('cost' in result) trace.costUsd += Number(result.cost);
+        return checkpointer.settle(nodeId, result, { last: false, starting: [], iteration });
       },
     });
     await finish(deps, { exec, checkpointer, log, handle, trace }, outcome);
@@ -352,7 +340,9 @@ async function finish(
   };
   const reason =
     outcome.status === 'success'
-      ? 'all nodes finished'
+      ? 'returned' in outcome
+        ? `return node ${outcome.nodeId} ended the execution`
+        : 'all nodes finished'
       : `${error?.type ?? 'UNKNOWN'}: ${error?.message ?? ''}`;
   const level = outcome.status === 'success' ? 'info' : 'error';
   const verb = outcome.status === 'success' ? 'succeeded' : 'failed';
