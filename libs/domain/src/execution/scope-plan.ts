@@ -3,8 +3,9 @@ import type { Dag } from '../workflow/dag.ts';
 import { isNodeTerminal, summarizeOutcome, type NodeState, type Outcome } from './plan.ts';
 
 /**
- * The value a region produced: the output of its only sink that succeeded, or an object
- * keyed by sink id when it has several. Undefined while a member is unsettled.
+ * The value a region produced: the output of its only sink that succeeded, an object keyed
+ * by sink id when it has several, null when it is empty. Undefined while a member is
+ * unsettled.
  */
 export function regionResult(
   dag: Dag,

@@ -16,6 +16,7 @@ import { runMember } from './member-runner.ts';
 import type { NodeRunnerDeps, NodeRunResult } from './node-runner.ts';
 import { RetainedOutputs } from './output-cap.ts';
 import {
+  memberOutputsOf,
   NO_ITERATION,
   returnReason,
   type ScopeRuntime,
@@ -117,6 +118,7 @@ function scopeRuntime(
     workflow: req.workflow,
     tenantId: req.tenantId,
     resumed: req.resumed ?? new Map(),
+    memberOutputs: new Map(),
     started: (id, iteration) =>
       iteration === NO_ITERATION ? req.onStarted(id) : req.onStarted(id, iteration),
     settle: (s) => req.onScopedSettled?.(s) ?? req.onSettled(s.nodeId, s.result),
@@ -245,7 +247,10 @@ export async function runDag(deps: NodeRunnerDeps, req: DagRunRequest): Promise<
     const task = rt
       .run({
         node,
-        input: { ...req.context, nodes: outputsOf(states) },
+        input: {
+          ...req.context,
+          nodes: { ...memberOutputsOf(rt, NO_ITERATION), ...outputsOf(states) },
+        },
         signal: controller.signal,
         iteration: NO_ITERATION,
       })

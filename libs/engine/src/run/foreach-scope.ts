@@ -24,7 +24,10 @@ function runIteration(
   const dag = rt.workflow.scopes.regions.get(key);
   const states = dag ? resumedRegionStates(rt, dag, it.index) : new Map<string, NodeState>();
   const base = { ...run.input, item: it.item, index: it.index };
-  return runRegion(rt, { key, base, signal: it.signal, iteration: it.index }, states);
+  // The iteration's member outputs are dropped once it ends: only its value lives on.
+  return runRegion(rt, { key, base, signal: it.signal, iteration: it.index }, states).finally(() =>
+    rt.memberOutputs.delete(it.index),
+  );
 }
 
 /**

@@ -8,7 +8,12 @@ import {
 import { NodeError, type NodeInput } from '@linkflow/nodes';
 import { childController } from './abortable.ts';
 import type { NodeRunResult } from './node-runner.ts';
-import { budgetError, type ScopeRuntime } from './scope-runtime.ts';
+import {
+  budgetError,
+  memberOutputsOf,
+  recordMemberOutput,
+  type ScopeRuntime,
+} from './scope-runtime.ts';
 
 /** One run of a scope list: a foreach iteration's body, or a try's try/catch/finally. */
 export interface RegionRun {
@@ -38,7 +43,10 @@ export function resumedRegionStates(
   const states = new Map<string, NodeState>();
   for (const id of dag.order) {
     const state = resumed?.get(id);
-    if (state !== undefined) states.set(id, state);
+    if (state === undefined) continue;
+    states.set(id, state);
+    if (state.status === 'success')
+      recordMemberOutput(rt, { iteration, nodeId: id, output: state.output });
   }
   return states;
 }
@@ -86,7 +94,12 @@ export async function runRegion(
     rt.started(id, region.iteration);
     const input = {
       ...region.base,
-      nodes: { ...region.base.nodes, ...region.extraNodes, ...outputsOf(states) },
+      nodes: {
+        ...region.base.nodes,
+        ...memberOutputsOf(rt, region.iteration),
+        ...region.extraNodes,
+        ...outputsOf(states),
+      },
     };
     const task = rt
       .run({ node, input, signal: controller.signal, iteration: region.iteration })
@@ -154,6 +167,8 @@ async function settled(
   rt.budget.charge(result.cost);
   await rt.settle({ nodeId: id, iteration: c.iteration, result });
   c.states.set(id, { status: result.status, output: result.output, error: result.error });
+  if (result.status === 'success')
+    recordMemberOutput(rt, { iteration: c.iteration, nodeId: id, output: result.output });
   const over = result.status === 'success' ? rt.retained?.add(id, result.outputBytes) : undefined;
   if (over?.status === 'failed' && !controller.signal.aborted)
     c.states.set(id, { status: 'failed', error: over.error });

@@ -28,6 +28,11 @@ export interface ScopeRuntime {
   readonly retained: RetainedOutputs | undefined;
   /** Checkpointed states by iteration (`-1`: outside loops), for members of scopes. */
   readonly resumed: ReadonlyMap<number, ReadonlyMap<string, NodeState>>;
+  /**
+   * Outputs of scope members that succeeded, by iteration: nodes after a try (in the same
+   * iteration, or the main DAG for -1) read them as `nodes.<member id>`.
+   */
+  readonly memberOutputs: Map<number, Record<string, unknown>>;
   /** A member started (live `running` event). */
   started(nodeId: string, iteration: number): void;
   /** Checkpoints a member's result; resolves before any dependant of it starts. */
@@ -68,3 +73,17 @@ export function budgetError(nodeId: string, max: string): RunError {
     message: `node ${nodeId} not started: the execution's cost reached its budget of ${max} USD`,
   };
 }
+
+/** Records a member's output for the nodes that come after its scope (same iteration). */
+export function recordMemberOutput(
+  rt: ScopeRuntime,
+  m: { iteration: number; nodeId: string; output: unknown },
+): void {
+  let outputs = rt.memberOutputs.get(m.iteration);
+  if (outputs === undefined) rt.memberOutputs.set(m.iteration, (outputs = {}));
+  outputs[m.nodeId] = m.output;
+}
+
+/** The member outputs visible in `iteration` (none recorded: empty). */
+export const memberOutputsOf = (rt: ScopeRuntime, iteration: number): Record<string, unknown> =>
+  rt.memberOutputs.get(iteration) ?? {};
