@@ -165,6 +165,9 @@ export const CheckpointsView = Type.Object({
   checkpoints: Type.Array(
     Type.Object({
       node_id: Type.String(),
+      iteration: Type.Optional(
+        Type.Integer({ minimum: 0, description: 'the foreach iteration of a loop run' }),
+      ),
       type: Type.String(),
       status: stringEnum(NODE_STATUSES),
       attempts: Type.Integer(),
