@@ -119,6 +119,11 @@ describe('regionResult', () => {
     expect(r).toEqual({ ok: true, value: { a: 1, c: 3 } });
   });
 
+  it('is null for an empty region', () => {
+    const empty = scoped([{ id: 'g', type: 'try', config: { try: [] } }], []).regions.get('g/try');
+    expect(empty && regionResult(empty, new Map())).toEqual({ ok: true, value: null });
+  });
+
   it('is the failed member error, and undefined while a member runs', () => {
     const error = { type: 'EXECUTION', message: 'boom' } as const;
     expect(regionResult(one, states({ a: { status: 'running' } }))).toBeUndefined();

@@ -19,6 +19,7 @@ export function regionResult(
     const error = states.get(cancelled)?.error ?? { type: 'CANCELLATION', message: 'cancelled' };
     return { ok: false, error: { ...error, node_id: cancelled } };
   }
+  if (dag.sinks.length === 0) return { ok: true, value: null };
   if (dag.sinks.length === 1)
     return { ok: true, value: outcome.output[dag.sinks[0] as string] ?? null };
   return { ok: true, value: outcome.output };

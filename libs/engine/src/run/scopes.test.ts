@@ -203,4 +203,45 @@ describe('try scope and return', () => {
     // without onScopedSettled, members go through onSettled
     expect(settled.get('c')).toBe('success');
   });
+
+  it('lets nodes after a try read its members, and a return inside a scope end the run', async () => {
+    //   guard: try [inner] ; guard --> after (reads nodes.inner)
+    //   loop (foreach): body [stop (return item)]   -- ends the run at the first item
+    const workflow = compileTestWorkflow(
+      {
+        name: 'visible',
+        nodes: [
+          { id: 'guard', type: 'try', config: { try: ['inner'] } },
+          { id: 'inner', type: 'transform', config: { expression: '41 + 1' } },
+          { id: 'after', type: 'transform', config: { expression: 'nodes.inner' } },
+          { id: 'loop', type: 'foreach', config: { items: '[nodes.after]', body: ['stop'] } },
+          { id: 'stop', type: 'return', config: { value: '{{ item }}' } },
+        ],
+        edges: [
+          { from: 'guard', to: 'after' },
+          { from: 'after', to: 'loop' },
+        ],
+      },
+      registry,
+    );
+    const settled = new Map<string, string>();
+    const outcome = await withNodeDeps(registry, { maxOutputBytes: 1 << 20 }, (d) =>
+      runDag(
+        d,
+        dagRequest(workflow, {
+          onSettled: (id, result) => {
+            settled.set(id, result.status);
+            return Promise.resolve();
+          },
+        }),
+      ),
+    );
+    expect(outcome).toMatchObject({
+      status: 'success',
+      returned: true,
+      nodeId: 'stop',
+      output: 42,
+    });
+    expect(settled.get('loop')).toBe('cancelled');
+  });
 });
