@@ -36,7 +36,11 @@ export interface ForeachResult {
   readonly wallMs: number;
   /** Median wall of a chain of items / max_parallel nodes: the loop with zero overhead. */
   readonly sequentialWallMs: number;
-  /** (loop wall − chain wall) × max_parallel / items: what one iteration adds in its lane. */
+  /**
+   * (loop wall − chain wall) / rounds, rounds = ⌈items / max_parallel⌉: each of the
+   * max_parallel lanes runs `rounds` iterations one after another, so this is what one
+   * iteration adds in its lane over a plain node run.
+   */
   readonly perIterationOverheadMs: number;
   /** Loop wall / items: the amortised wall time per item. */
   readonly wallPerItemMs: number;
@@ -72,7 +76,7 @@ export async function runForeach(ctx: ScenarioContext): Promise<ForeachResult> {
   const result = {
     wallMs: wall,
     sequentialWallMs: sequential,
-    perIterationOverheadMs: ((wall - sequential) * FOREACH_MAX_PARALLEL) / items,
+    perIterationOverheadMs: (wall - sequential) / rounds,
     wallPerItemMs: wall / items,
     items,
     maxParallel: FOREACH_MAX_PARALLEL,
