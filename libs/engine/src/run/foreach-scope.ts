@@ -30,6 +30,38 @@ function runIteration(
   );
 }
 
+/** Runs the iterations `width` at a time; the first failure cancels the rest. */
+async function runIterations(
+  rt: ScopeRuntime,
+  run: MemberRun,
+  loop: { items: readonly unknown[]; width: number },
+): Promise<{ values: unknown[]; failure: { index: number; error: RunError } | undefined }> {
+  const { items, width } = loop;
+  const values: unknown[] = items.map(() => null);
+  const { controller, dispose } = childController(run.signal);
+  let failure: { index: number; error: RunError } | undefined;
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length && !controller.signal.aborted) {
+      const index = next++;
+      const signal = controller.signal;
+      const outcome = await runIteration(rt, run, { item: items[index], index, signal });
+      if (outcome.status === 'success') values[index] = outcome.value;
+      else if (outcome.status === 'failed' && failure === undefined) {
+        failure = { index, error: outcome.error };
+        const message = `cancelled because iteration ${index} of ${run.node.spec.id} failed`;
+        controller.abort(new NodeError('CANCELLATION', message, { retryable: false }));
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+  } finally {
+    dispose();
+  }
+  return { values, failure };
+}
+
 /**
  * Runs a foreach: evaluates `items` (the node itself, with its retries, timeout and cost),
  * then the body once per item, one at a time or `max_parallel` at once (within
@@ -56,28 +88,7 @@ export async function runForeach(rt: ScopeRuntime, run: MemberRun): Promise<Node
     maxParallel: options.max_parallel ?? DEFAULT_MAX_PARALLEL,
     maxConcurrency: rt.workflow.settings.max_concurrency,
   });
-  const values: unknown[] = items.map(() => null);
-  const { controller, dispose } = childController(run.signal);
-  let failure: { index: number; error: RunError } | undefined;
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length && !controller.signal.aborted) {
-      const index = next++;
-      const signal = controller.signal;
-      const outcome = await runIteration(rt, run, { item: items[index], index, signal });
-      if (outcome.status === 'success') values[index] = outcome.value;
-      else if (outcome.status === 'failed' && failure === undefined) {
-        failure = { index, error: outcome.error };
-        const message = `cancelled because iteration ${index} of ${node.spec.id} failed`;
-        controller.abort(new NodeError('CANCELLATION', message, { retryable: false }));
-      }
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
-  } finally {
-    dispose();
-  }
+  const { values, failure } = await runIterations(rt, run, { items, width });
   const data = { iterations: items.length };
   if (run.signal.aborted) {
     const e = abortError(run.signal);

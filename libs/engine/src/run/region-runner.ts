@@ -71,6 +71,92 @@ async function settleAll(
   await Promise.all(ids.map((nodeId) => rt.settle({ nodeId, iteration: c.iteration, result })));
 }
 
+/** One region being driven: its members' states, its controller and its running members. */
+interface RegionLoop {
+  readonly rt: ScopeRuntime;
+  readonly region: RegionRun;
+  readonly dag: Dag;
+  readonly c: { states: Map<string, NodeState>; iteration: number };
+  readonly controller: AbortController;
+  readonly running: Map<string, Promise<void>>;
+}
+
+function startMember(loop: RegionLoop, id: string): void {
+  const { rt, region, c, controller, running } = loop;
+  const node = rt.workflow.nodes.get(id);
+  if (!node) return;
+  c.states.set(id, { status: 'running' });
+  rt.started(id, region.iteration);
+  const nodes = {
+    ...region.base.nodes,
+    ...memberOutputsOf(rt, region.iteration),
+    ...region.extraNodes,
+    ...outputsOf(c.states),
+  };
+  const task = rt
+    .run({
+      node,
+      input: { ...region.base, nodes },
+      signal: controller.signal,
+      iteration: c.iteration,
+    })
+    .then((result) => settled(rt, { id, result, c, controller }));
+  running.set(
+    id,
+    task.finally(() => running.delete(id)),
+  );
+}
+
+/** The budget is spent and `nodeId` would start: nothing else starts, the rest is cancelled. */
+async function stopForBudget(loop: RegionLoop, nodeId: string): Promise<RegionOutcome> {
+  const max = loop.rt.workflow.definition.settings?.max_cost ?? '0';
+  const error = budgetError(nodeId, max);
+  loop.controller.abort(new NodeError('BUDGET', error.message, { retryable: false }));
+  await Promise.allSettled(loop.running.values());
+  await settleAll(loop.rt, loop.c, pendingOf(loop.dag, loop.c.states), {
+    status: 'cancelled',
+    error,
+  });
+  return { status: 'failed', error: { ...error, node_id: nodeId } };
+}
+
+/** Plans and starts members until none is left to run; a budget stop ends it early. */
+async function driveRegion(loop: RegionLoop): Promise<RegionOutcome | undefined> {
+  const { rt, dag, c, controller, running } = loop;
+  for (;;) {
+    if (controller.signal.aborted) break;
+    const plan = planNextSteps(dag, c.states);
+    await settleAll(rt, c, plan.skip, { status: 'skipped', error: null });
+    await settleAll(rt, c, plan.cancel, {
+      status: 'cancelled',
+      error: { type: 'CANCELLATION', message: 'not run because an upstream node failed' },
+    });
+    const free = Math.max(rt.workflow.settings.max_concurrency - running.size, 0);
+    const starting = plan.run.slice(0, free);
+    if (starting.length > 0 && rt.budget.reached) return stopForBudget(loop, starting[0] as string);
+    for (const id of starting) startMember(loop, id);
+    if (running.size === 0 && plan.skip.length === 0 && plan.cancel.length === 0) break;
+    if (running.size > 0) await Promise.race(running.values());
+  }
+  await Promise.all(running.values());
+  return undefined;
+}
+
+/** The region's outcome once nothing runs: unstarted members after a failure are cancelled. */
+async function concludeRegion(loop: RegionLoop): Promise<RegionOutcome> {
+  const { rt, region, dag, c } = loop;
+  if (region.signal.aborted) return { status: 'aborted' };
+  await settleAll(rt, c, pendingOf(dag, c.states), {
+    status: 'cancelled',
+    error: { type: 'CANCELLATION', message: 'not run because a node of its scope failed' },
+  });
+  const result = regionResult(dag, c.states);
+  if (result === undefined) return { status: 'aborted' };
+  return result.ok
+    ? { status: 'success', value: result.value }
+    : { status: 'failed', error: result.error };
+}
+
 /**
  * Runs a region's members as a small DAG: ready members start (within `max_concurrency`),
  * each is checkpointed (with its iteration) before re-planning, untaken branches are
@@ -85,72 +171,19 @@ export async function runRegion(
   const dag = rt.workflow.scopes.regions.get(region.key);
   if (dag === undefined) return { status: 'success', value: null };
   const { controller, dispose } = childController(region.signal);
-  const running = new Map<string, Promise<void>>();
   const c = { states, iteration: region.iteration };
-  const start = (id: string) => {
-    const node = rt.workflow.nodes.get(id);
-    if (!node) return;
-    states.set(id, { status: 'running' });
-    rt.started(id, region.iteration);
-    const input = {
-      ...region.base,
-      nodes: {
-        ...region.base.nodes,
-        ...memberOutputsOf(rt, region.iteration),
-        ...region.extraNodes,
-        ...outputsOf(states),
-      },
-    };
-    const task = rt
-      .run({ node, input, signal: controller.signal, iteration: region.iteration })
-      .then((result) => settled(rt, { id, result, c, controller }));
-    running.set(
-      id,
-      task.finally(() => running.delete(id)),
-    );
-  };
+  const loop: RegionLoop = { rt, region, dag, c, controller, running: new Map() };
   try {
-    for (;;) {
-      if (controller.signal.aborted) break;
-      const plan = planNextSteps(dag, states);
-      await settleAll(rt, c, plan.skip, { status: 'skipped', error: null });
-      await settleAll(rt, c, plan.cancel, {
-        status: 'cancelled',
-        error: { type: 'CANCELLATION', message: 'not run because an upstream node failed' },
-      });
-      const free = Math.max(rt.workflow.settings.max_concurrency - running.size, 0);
-      const starting = plan.run.slice(0, free);
-      if (starting.length > 0 && rt.budget.reached) {
-        const max = rt.workflow.definition.settings?.max_cost ?? '0';
-        const error = budgetError(starting[0] as string, max);
-        controller.abort(new NodeError('BUDGET', error.message, { retryable: false }));
-        await Promise.allSettled(running.values());
-        await settleAll(rt, c, pendingOf(dag, states), { status: 'cancelled', error });
-        return { status: 'failed', error: { ...error, node_id: starting[0] as string } };
-      }
-      starting.forEach(start);
-      if (running.size === 0 && plan.skip.length === 0 && plan.cancel.length === 0) break;
-      if (running.size > 0) await Promise.race(running.values());
-    }
-    await Promise.all(running.values());
+    const stopped = await driveRegion(loop);
+    if (stopped) return stopped;
   } catch (err) {
     controller.abort(err);
-    await Promise.allSettled(running.values());
+    await Promise.allSettled(loop.running.values());
     throw err;
   } finally {
     dispose();
   }
-  if (region.signal.aborted) return { status: 'aborted' };
-  // A member failed: the rest never runs (the failure is the region's outcome).
-  await settleAll(rt, c, pendingOf(dag, states), {
-    status: 'cancelled',
-    error: { type: 'CANCELLATION', message: 'not run because a node of its scope failed' },
-  });
-  const result = regionResult(dag, states);
-  if (result === undefined) return { status: 'aborted' };
-  return result.ok
-    ? { status: 'success', value: result.value }
-    : { status: 'failed', error: result.error };
+  return concludeRegion(loop);
 }
 
 /** Checkpoints a member, then records it; a failure cancels the running siblings. */

@@ -1,6 +1,6 @@
 import { summarizeValue, type CompiledNode, type RunError } from '@linkflow/domain';
 import { toNodeError } from '@linkflow/nodes';
-import type { NodeRunResult } from './node-runner.ts';
+import type { NodeLogLine, NodeRunResult } from './node-runner.ts';
 import { storableOutputJson } from './output-json.ts';
 import type { ScopeRuntime } from './scope-runtime.ts';
 
@@ -38,8 +38,6 @@ export function scopeResult(rt: ScopeRuntime, end: ScopeEnd): NodeRunResult {
     }
   }
   const outputBytes = json === null ? 0 : Buffer.byteLength(json);
-  const id = end.node.spec.id;
-  const verb = status === 'success' ? 'succeeded' : status;
   return {
     status,
     output: status === 'success' ? (end.output ?? null) : null,
@@ -61,18 +59,31 @@ export function scopeResult(rt: ScopeRuntime, end: ScopeEnd): NodeRunResult {
     startedAt: end.startedAt,
     finishedAt,
     durationMs,
-    logs: [
-      {
-        at: finishedAt,
-        level: status === 'success' ? 'info' : status === 'cancelled' ? 'warn' : 'error',
-        message: `node ${id} ${verb} in ${durationMs} ms`,
-        data: {
-          type: end.node.spec.type,
-          ...end.data,
-          ...(status === 'success' ? { output: summarizeValue(end.output, outputBytes) } : {}),
-          ...(error ? { error } : {}),
-        },
-      },
-    ],
+    logs: [settledLine(end, { status, error, finishedAt, durationMs, outputBytes })],
+  };
+}
+
+/** The scope node's one settled log line (like a plain node's: a summary, never values). */
+function settledLine(
+  end: ScopeEnd,
+  r: {
+    status: NodeRunResult['status'];
+    error: RunError | null;
+    finishedAt: Date;
+    durationMs: number;
+    outputBytes: number;
+  },
+): NodeLogLine {
+  const verb = r.status === 'success' ? 'succeeded' : r.status;
+  return {
+    at: r.finishedAt,
+    level: r.status === 'success' ? 'info' : r.status === 'cancelled' ? 'warn' : 'error',
+    message: `node ${end.node.spec.id} ${verb} in ${r.durationMs} ms`,
+    data: {
+      type: end.node.spec.type,
+      ...end.data,
+      ...(r.status === 'success' ? { output: summarizeValue(end.output, r.outputBytes) } : {}),
+      ...(r.error ? { error: r.error } : {}),
+    },
   };
 }
