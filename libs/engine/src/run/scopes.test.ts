@@ -244,4 +244,30 @@ describe('try scope and return', () => {
     });
     expect(settled.get('loop')).toBe('cancelled');
   });
+
+  it('reruns no finished member of a try on a resume', async () => {
+    //   guard: try [p] catch [c]   -- p failed before the crash; only catch runs now
+    const workflow = compileTestWorkflow(
+      {
+        name: 'resumed-try',
+        nodes: [
+          { id: 'guard', type: 'try', config: { try: ['p'], catch: ['c'] } },
+          { id: 'p', type: 'code', config: {} },
+          { id: 'c', type: 'transform', config: { expression: 'nodes.guard.error.message' } },
+        ],
+      },
+      registry,
+    );
+    const failed = { status: 'failed', error: { type: 'EXECUTION', message: 'before' } } as const;
+    const resumed = new Map([[-1, new Map<string, NodeState>([['p', failed]])]]);
+    seen.length = 0;
+    const outcome = await withNodeDeps(registry, { maxOutputBytes: 1 << 20 }, (d) =>
+      runDag(d, dagRequest(workflow, { resumed })),
+    );
+    expect(seen).toEqual([]);
+    expect(outcome).toMatchObject({
+      status: 'success',
+      output: { guard: { ok: false, error: { type: 'EXECUTION', message: 'before' } } },
+    });
+  });
 });
