@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRedis, subscribeEvents, type ExecutionEvent } from '@linkflow/queue';
+import { testRedisUrl } from '../../../../test/fixtures.ts';
 import { startTestServer, type TestServer } from '../../../../test/http-test-server.ts';
 import { createExecutorHarness, n, type ExecutorHarness } from '../testing/executor-harness.ts';
 
@@ -127,6 +129,29 @@ describe('foreach', () => {
     expect(srv.counts.get(`gauge/${id}`)).toBe(12);
     expect(srv.maxInFlight.get(id)).toBeLessThanOrEqual(3);
     expect(srv.maxInFlight.get(id)).toBeGreaterThan(1);
+  });
+
+  it('names the iteration in live status events and in log lines', async () => {
+    const flow = await loopFlow({ parallel: false, key: 'events' });
+    const id = await h.start(flow, { list: ['a', 'b'] }, { enqueue: false });
+    const sub = createRedis(testRedisUrl(), { role: 'subscriber' });
+    const seen: ExecutionEvent[] = [];
+    const subscription = await subscribeEvents(sub, id, (e) => void seen.push(e));
+    await h.queue.enqueue({ executionId: id, tenantId: h.tenantId, priority: 'normal' });
+    await h.waitFor(id);
+    const ended = () =>
+      seen.some((e) => e.kind === 'status' && e.node_id === undefined && e.status === 'success');
+    await expect.poll(ended, { timeout: 5_000, interval: 20 }).toBe(true);
+    await subscription.unsubscribe();
+    sub.disconnect();
+    const calls = seen.flatMap((e) =>
+      e.kind === 'status' && e.node_id === 'call' ? [`${e.status}:${String(e.iteration)}`] : [],
+    );
+    expect(calls).toEqual(['running:0', 'success:0', 'running:1', 'success:1']);
+    const logged = seen.flatMap((e) =>
+      e.kind === 'log' && e.entry.node_id === 'call' ? [e.entry.data?.['iteration']] : [],
+    );
+    expect(logged).toEqual([0, 1]);
   });
 
   it('fails the node when items is not an array', async () => {
