@@ -241,7 +241,10 @@ async function runClaimed(
         return checkpointer.settle(nodeId, result, next);
       },
       onScopedSettled: ({ nodeId, iteration, result }) => {
-        if ('cost' in result) trace.costUsd += Number(result.cost);
+        if ('cost' in result) {
+          deps.observe?.cost(Number(result.cost), workflowName);
+          trace.costUsd += Number(result.cost);
+        }
         return checkpointer.settle(nodeId, result, { last: false, starting: [], iteration });
       },
     });
