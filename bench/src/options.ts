@@ -37,6 +37,9 @@ export const FULL_SCALE = {
   wsFanoutLines: 200,
   wsIdleSockets: 2_000,
   wsEndToEndRuns: 100,
+  /** Items of the foreach scenario's loop, and how many times it runs. */
+  foreachItems: 1_000,
+  foreachRuns: 5,
 } as const;
 
 export type ScaledCounts = { readonly [K in keyof typeof FULL_SCALE]: number };

@@ -56,6 +56,9 @@ export interface BenchResults {
   readonly ws_end_to_end_p50_ms: number;
   readonly ws_end_to_end_p99_ms: number;
   readonly ws_idle_kb_per_socket: number;
+  readonly foreach_wall_ms: number;
+  readonly foreach_sequential_wall_ms: number;
+  readonly foreach_per_iteration_overhead_ms: number;
   readonly notes: readonly string[];
   readonly scenarios: Readonly<Record<string, ScenarioRecord>>;
 }
@@ -82,6 +85,9 @@ export const FIGURES = [
   { field: 'ws_end_to_end_p50_ms', scenario: 'ws_end_to_end', target: '' },
   { field: 'ws_end_to_end_p99_ms', scenario: 'ws_end_to_end', target: '' },
   { field: 'ws_idle_kb_per_socket', scenario: 'ws_fanout', target: '' },
+  { field: 'foreach_wall_ms', scenario: 'foreach', target: '' },
+  { field: 'foreach_sequential_wall_ms', scenario: 'foreach', target: '' },
+  { field: 'foreach_per_iteration_overhead_ms', scenario: 'foreach', target: '' },
 ] as const satisfies readonly { field: keyof BenchResults; scenario: string; target: string }[];
 
 function meets(value: number | boolean, target: string): string {

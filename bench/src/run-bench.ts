@@ -15,6 +15,7 @@ import {
   type PerNodeResult,
   type ThroughputResult,
 } from './execution-scenarios.ts';
+import { runForeach, type ForeachResult } from './foreach-scenario.ts';
 import {
   runLargePayload,
   runRssDrift,
@@ -58,6 +59,7 @@ interface ExecutionFigures {
   readonly perNode: PerNodeResult;
   readonly rss: RssResult;
   readonly large: LargePayloadResult;
+  readonly foreach: ForeachResult;
 }
 
 interface Measured extends ExecutionFigures {
@@ -126,7 +128,8 @@ async function measureExecutions(run: Run, ctx: ScenarioContext): Promise<Execut
     }),
   );
   const large = await recordScenario(at('large_payload'), () => runLargePayload(ctx), asDetails);
-  return { throughput, latency, perNode, rss, large };
+  const foreach = await recordScenario(at('foreach'), () => runForeach(ctx), asDetails);
+  return { throughput, latency, perNode, rss, large, foreach };
 }
 
 /** A scenario result as its details (the record converts keys to snake_case). */
@@ -214,6 +217,9 @@ function notesFor(m: Measured): string[] {
   notes.push(
     `rss_drift: ${m.rss.executions} executions took ${round(m.rss.seconds, 1)} s (${round(m.rss.executions / m.rss.seconds, 1)}/s)`,
   );
+  notes.push(
+    `foreach: ${m.foreach.items} items, max_parallel ${m.foreach.maxParallel}, ${round(m.foreach.wallPerItemMs, 3)} ms of wall per item (median of ${m.foreach.runs} runs)`,
+  );
   if (m.large.failure) notes.push(`large_payload failed: ${m.large.failure}`);
   else if (!m.large.ok) {
     notes.push(
@@ -267,6 +273,9 @@ function assembleResults(a: Assembly): BenchResults {
     ws_end_to_end_p50_ms: round(m.streamEnd.p50Ms, 1),
     ws_end_to_end_p99_ms: round(m.streamEnd.p99Ms, 1),
     ws_idle_kb_per_socket: round(m.fanout.idle.kbPerSocket, 1),
+    foreach_wall_ms: m.foreach.wallMs,
+    foreach_sequential_wall_ms: m.foreach.sequentialWallMs,
+    foreach_per_iteration_overhead_ms: round(m.foreach.perIterationOverheadMs, 3),
     notes: notesFor(m),
     scenarios: a.run.records,
   };

@@ -1,5 +1,11 @@
 import type { DbConnectionConfig, TenantRef } from '@linkflow/domain';
 import { createCodeNode } from './code/index.ts';
+import {
+  createForeachNode,
+  createReturnNode,
+  createRouterNode,
+  createTryNode,
+} from './control/control-nodes.ts';
 import { createDbNode } from './db/index.ts';
 import { createConditionNode, createTransformNode } from './expression/expression-nodes.ts';
 import { ExpressionCache } from './expression/expression-cache.ts';
@@ -26,7 +32,7 @@ export interface BuiltinNodeOptions {
 }
 
 /**
- * The registry of the five built-in node types, built from an explicit list. Clients
+ * The registry of the built-in node types (control flow included), built from an explicit list. Clients
  * (pools, dispatchers, workers) are created lazily, so the API can build it just to
  * validate workflows.
  */
@@ -59,6 +65,10 @@ export function createBuiltinRegistry(options: BuiltinNodeOptions): NodeRegistry
       ...(options.codeMaxPerTenant === undefined ? {} : { maxPerTenant: options.codeMaxPerTenant }),
     }),
     createSubworkflowNode(),
+    createRouterNode(cache),
+    createReturnNode(),
+    createTryNode(),
+    createForeachNode(cache),
   ] as NodeDefinition<never>[];
   return createNodeRegistry(definitions, options.enabled);
 }

@@ -13,3 +13,4 @@ export {
 export * from './expression/expression-errors.ts';
 export * from './expression/evaluation-limits.ts';
 export * from './subworkflow/subworkflow-node.ts';
+export * from './control/control-nodes.ts';

@@ -12,9 +12,16 @@ export interface NodeUsage {
   query_ms?: number;
 }
 
-/** The evaluation context of expressions: `{input, nodes: {<id>: <output>}, execution}`. */
+/**
+ * The evaluation context of expressions: `{input, nodes: {<id>: <output>}, execution}`, plus
+ * `item` and `index` inside a foreach body.
+ */
 export interface NodeInput {
   readonly input: unknown;
+  /** The current item of the enclosing foreach (absent outside a loop). */
+  readonly item?: unknown;
+  /** The current item's position, from 0 (absent outside a loop). */
+  readonly index?: number;
   readonly nodes: Readonly<Record<string, unknown>>;
   readonly execution: {
     readonly id: string;

@@ -34,6 +34,8 @@ export const StatusEventSchema = Type.Object({
   kind: Type.Literal('status'),
   status: Type.Union(EVENT_STATUSES.map((s) => Type.Literal(s))),
   node_id: Type.Optional(Type.String()),
+  /** The foreach iteration of a node run inside a loop body (absent otherwise). */
+  iteration: Type.Optional(Type.Integer({ minimum: 0 })),
   at: Type.String(),
 });
 

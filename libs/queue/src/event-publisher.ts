@@ -4,7 +4,13 @@ import { executionEventsChannel, type ExecutionEvent, type StatusEvent } from '.
 
 /** Publishes live execution events; fire-and-forget (Postgres stays the source of truth). */
 export interface ExecutionEventPublisher {
-  status(executionId: string, status: StatusEvent['status'], nodeId?: string): void;
+  /** `iteration`: the foreach iteration of a node run inside a loop body. */
+  status(
+    executionId: string,
+    status: StatusEvent['status'],
+    nodeId?: string,
+    iteration?: number,
+  ): void;
   logs(executionId: string, entries: readonly NewLogEntry[], seqs: readonly number[]): void;
 }
 
@@ -30,12 +36,13 @@ export function createEventPublisher(
     pending.push([executionEventsChannel(executionId), JSON.stringify(event)]);
   };
   return {
-    status(executionId, status, nodeId) {
+    status(executionId, status, nodeId, iteration) {
       const at = new Date().toISOString();
       send(executionId, {
         kind: 'status',
         status,
         ...(nodeId === undefined ? {} : { node_id: nodeId }),
+        ...(iteration === undefined ? {} : { iteration }),
         at,
       });
     },

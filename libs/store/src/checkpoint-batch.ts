@@ -35,12 +35,13 @@ export interface CheckpointRequest {
  * loses the whole checkpoint, never half of it.
  * A node run written after its execution was cancelled (and rolled up) adds its difference
  * to the node cost rollups (`rollup_late`).
+ * A run inside a foreach carries its iteration (the row key is node id and iteration).
  */
 const BATCH_SQL = `with w as (
     select * from unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::timestamptz[],
-      $8::timestamptz[], $9::int[], $10::jsonb[], $11::int[], $12::jsonb[], $13::jsonb[], $14::jsonb[], $15::numeric[], $16::bool[])
+      $8::timestamptz[], $9::int[], $10::jsonb[], $11::int[], $12::jsonb[], $13::jsonb[], $14::jsonb[], $15::numeric[], $16::bool[], $26::int[])
       with ordinality as w(exec_id, attempt, node_id, type, status, attempts, started_at, finished_at, duration_ms, output,
-        output_bytes, error, attempt_log, usage, cost, allow_cancelled, ord)
+        output_bytes, error, attempt_log, usage, cost, allow_cancelled, iteration, ord)
   ), l as (
     select * from unnest($17::int[], $18::timestamptz[], $19::text[], $20::text[], $21::text[], $22::jsonb[])
       with ordinality as l(w_ord, at, level, node_id, message, data, lpos)
@@ -49,11 +50,11 @@ const BATCH_SQL = `with w as (
       and (e.status = ${sqlStatus(CLAIMED_STATUS)} or (w.allow_cancelled and e.status = ${sqlStatus(CANCELLED_STATUS)}))
     order by e.id for no key update of e
   ), up as (
-    insert into node_runs (execution_id, node_id, type, status, attempts, started_at, finished_at, duration_ms, output,
-      output_bytes, error, attempt_log, usage, cost, updated_at)
-    select exec_id, node_id, type, status, attempts, started_at, finished_at, duration_ms, output, output_bytes, error,
-      attempt_log, usage, cost, now() from ok
-    on conflict (execution_id, node_id) do update set type = excluded.type, status = excluded.status,
+    insert into node_runs (execution_id, node_id, iteration, type, status, attempts, started_at, finished_at, duration_ms,
+      output, output_bytes, error, attempt_log, usage, cost, updated_at)
+    select exec_id, node_id, iteration, type, status, attempts, started_at, finished_at, duration_ms, output, output_bytes,
+      error, attempt_log, usage, cost, now() from ok
+    on conflict (execution_id, node_id, iteration) do update set type = excluded.type, status = excluded.status,
       attempts = excluded.attempts, started_at = excluded.started_at, finished_at = excluded.finished_at,
       duration_ms = excluded.duration_ms, output = excluded.output, output_bytes = excluded.output_bytes,
       error = excluded.error, attempt_log = excluded.attempt_log, usage = excluded.usage,
@@ -64,7 +65,7 @@ const BATCH_SQL = `with w as (
     select e.id, e.tenant_id, e.workflow_id, e.created_at, ok.node_id, ok.type, ok.attempts, ok.cost, ok.output_bytes,
       o.attempts as old_attempts, o.cost as old_cost, o.output_bytes as old_output_bytes
     from ok join executions e on e.id = ok.exec_id
-      left join node_runs o on o.execution_id = ok.exec_id and o.node_id = ok.node_id
+      left join node_runs o on o.execution_id = ok.exec_id and o.node_id = ok.node_id and o.iteration = ok.iteration
     where ok.exec_status = ${sqlStatus(CANCELLED_STATUS)}
   ), ${lateNodeRollupCte('late')}, st as (
     select * from unnest($23::int[], $24::text[], $25::text[]) as st(w_ord, node_id, type)
@@ -72,13 +73,13 @@ const BATCH_SQL = `with w as (
     insert into node_runs (execution_id, node_id, type, status, attempts, started_at, updated_at)
     select distinct on (ok.exec_id, st.node_id) ok.exec_id, st.node_id, st.type, 'running', 1, now(), now()
     from st join ok on ok.ord = st.w_ord
-    on conflict (execution_id, node_id) do update set status = 'running', attempts = 1, started_at = excluded.started_at,
+    on conflict (execution_id, node_id, iteration) do update set status = 'running', attempts = 1, started_at = excluded.started_at,
       finished_at = null, duration_ms = null, error = null, updated_at = now()
     where node_runs.status in ${RESTARTABLE}
     returning 1
   ), costs as (
     select ok.exec_id, sum(case when prev.status in ('pending', 'running') then ok.cost else ok.cost - coalesce(prev.cost, 0) end) as delta from ok
-      left join node_runs prev on prev.execution_id = ok.exec_id and prev.node_id = ok.node_id
+      left join node_runs prev on prev.execution_id = ok.exec_id and prev.node_id = ok.node_id and prev.iteration = ok.iteration
     group by ok.exec_id
   ), counts as (
     select ok.exec_id, count(*)::int as n from ok join l on l.w_ord = ok.ord group by ok.exec_id
@@ -132,6 +133,7 @@ function batchArgs(batch: readonly CheckpointRequest[]): unknown[] {
     starts.map((x) => x.w),
     starts.map((x) => x.start.nodeId),
     starts.map((x) => x.start.type),
+    col((r) => r.run.iteration ?? -1),
   ];
 }
 
@@ -173,6 +175,6 @@ export function createCheckpointBatcher(
 ): MicroBatcher<CheckpointRequest, number[] | undefined> {
   return new MicroBatcher({
     run: (batch) => writeCheckpoints(pool, batch),
-    key: (r) => `${r.fence.executionId}\u0000${r.run.nodeId}`,
+    key: (r) => `${r.fence.executionId}\u0000${r.run.nodeId}\u0000${r.run.iteration ?? -1}`,
   });
 }

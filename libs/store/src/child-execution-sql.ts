@@ -63,7 +63,7 @@ export const INSERT_CHILD_SQL = `with ins as (
   )
   insert into node_runs (execution_id, node_id, type, status, attempts, started_at, updated_at, output)
   values ($7, $8, 'subworkflow', 'running', 1, $10, now(), jsonb_build_object('child_execution_id', $1::text))
-  on conflict (execution_id, node_id) do update set output = excluded.output where node_runs.status = 'running'`;
+  on conflict (execution_id, node_id, iteration) do update set output = excluded.output where node_runs.status = 'running'`;
 
 /**
  * A child of `executions.id` that ended while its parent node still runs: the parent has

@@ -57,6 +57,7 @@ export function toExecutionRecord(row: ExecutionRow): ExecutionRecord {
 /** A node_runs row as produced by `json_agg` (timestamps arrive as strings). */
 export interface NodeRunJson {
   node_id: string;
+  iteration?: number;
   type: string;
   status: string;
   attempts: number;
@@ -76,6 +77,7 @@ const toDate = (value: string | Date | null): Date | null =>
 export function toNodeRunRecord(row: NodeRunJson): NodeRunRecord {
   return {
     nodeId: row.node_id,
+    ...(row.iteration === undefined || row.iteration < 0 ? {} : { iteration: row.iteration }),
     type: row.type,
     status: row.status as NodeStatus,
     attempts: row.attempts,
@@ -118,10 +120,10 @@ export function toExecutionDetail(
 
 /** The one-statement detail query: execution + node runs + transitions. */
 export const DETAIL_SQL = `select ${EXECUTION_COLUMNS},
-  coalesce((select json_agg(json_build_object('node_id', n.node_id, 'type', n.type, 'status', n.status, 'attempts', n.attempts,
-     'started_at', n.started_at, 'finished_at', n.finished_at, 'duration_ms', n.duration_ms, 'output', n.output,
-     'output_truncated', n.output_truncated, 'error', n.error, 'usage', n.usage, 'cost', n.cost::text)
-     order by n.started_at nulls last, n.node_id) from node_runs n where n.execution_id = e.id), '[]') as node_runs,
+  coalesce((select json_agg(json_build_object('node_id', n.node_id, 'iteration', n.iteration, 'type', n.type, 'status', n.status,
+     'attempts', n.attempts, 'started_at', n.started_at, 'finished_at', n.finished_at, 'duration_ms', n.duration_ms,
+     'output', n.output, 'output_truncated', n.output_truncated, 'error', n.error, 'usage', n.usage, 'cost', n.cost::text)
+     order by n.started_at nulls last, n.node_id, n.iteration) from node_runs n where n.execution_id = e.id), '[]') as node_runs,
   coalesce((select json_agg(json_build_object('from_status', t.from_status, 'to_status', t.to_status, 'at', t.at, 'reason', t.reason)
      order by t.id) from execution_transitions t where t.execution_id = e.id), '[]') as transitions
   from executions e`;

@@ -20,6 +20,8 @@ export interface WorkflowRecord {
 
 export interface NodeRunRecord {
   readonly nodeId: string;
+  /** The foreach iteration of a run inside a loop body; undefined outside any loop. */
+  readonly iteration?: number;
   readonly type: string;
   readonly status: NodeStatus;
   readonly attempts: number;

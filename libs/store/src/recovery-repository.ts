@@ -52,8 +52,8 @@ const RECOVER_SQL = `with cur as (
     coalesce(v.definition->'settings'->'worker_tags', '[]'::jsonb) as worker_tags
   from cur left join workflow_versions v on v.workflow_id = cur.workflow_id and v.version = cur.workflow_version`;
 
-const CHECKPOINTS_SQL = `select node_id, type, status, attempts, output_bytes, finished_at from node_runs
-  where execution_id = $1 and status in ${list(CHECKPOINTED)} order by finished_at nulls first, node_id`;
+const CHECKPOINTS_SQL = `select node_id, iteration, type, status, attempts, output_bytes, finished_at from node_runs
+  where execution_id = $1 and status in ${list(CHECKPOINTED)} order by finished_at nulls first, node_id, iteration`;
 
 /** What a recovery did. */
 export type RecoverOutcome =
@@ -77,6 +77,8 @@ export type RecoverOutcome =
 /** One node's checkpoint as stored. */
 export interface CheckpointRecord {
   readonly nodeId: string;
+  /** The foreach iteration of a run inside a loop body; undefined outside loops. */
+  readonly iteration?: number;
   readonly type: string;
   readonly status: NodeStatus;
   readonly attempts: number;
@@ -128,6 +130,7 @@ export function createRecoveryRepository(deps: { pool: pg.Pool }) {
     async checkpoints(executionId: string): Promise<CheckpointRecord[]> {
       const res = await pool.query<{
         node_id: string;
+        iteration: number;
         type: string;
         status: NodeStatus;
         attempts: number;
@@ -136,6 +139,7 @@ export function createRecoveryRepository(deps: { pool: pg.Pool }) {
       }>(CHECKPOINTS_SQL, [executionId]);
       return res.rows.map((r) => ({
         nodeId: r.node_id,
+        ...(r.iteration < 0 ? {} : { iteration: r.iteration }),
         type: r.type,
         status: r.status,
         attempts: r.attempts,

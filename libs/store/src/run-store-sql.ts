@@ -34,7 +34,8 @@ export const RESTARTABLE = `('running', 'pending')`;
  * resume (a re-take, or a recovered execution), the checkpoints. The root nodes (no incoming
  * edge) that have not settled are recorded `running`, the first `max_concurrency` of them in
  * definition order: they start right after the claim (the engine's StartLedger counts the
- * same ones; later roots are marked as they start).
+ * same ones; later roots are marked as they start). Scope members (a foreach body, a try's
+ * lists) are no roots: their scope node runs them.
  */
 export const CLAIM_SQL = `with req as (
     select * from unnest($1::text[], $2::timestamptz[]) with ordinality as r(id, at, ord)
@@ -60,10 +61,14 @@ export const CLAIM_SQL = `with req as (
         where x.n->>'id' is not null
           and not exists (select 1 from jsonb_array_elements(wv.definition->'edges') ed where ed->>'to' = x.n->>'id')
           and not exists (select 1 from node_runs s where s.execution_id = upd.id and s.node_id = x.n->>'id'
-            and s.status not in ${RESTARTABLE})
+            and s.iteration = -1 and s.status not in ${RESTARTABLE})
+          and not exists (select 1 from jsonb_array_elements(wv.definition->'nodes') sc
+            where sc->>'type' in ('foreach', 'try') and (coalesce(sc->'config'->'body', '[]') ? (x.n->>'id')
+              or coalesce(sc->'config'->'try', '[]') ? (x.n->>'id') or coalesce(sc->'config'->'catch', '[]') ? (x.n->>'id')
+              or coalesce(sc->'config'->'finally', '[]') ? (x.n->>'id')))
         order by x.ord limit coalesce((wv.definition->'settings'->>'max_concurrency')::int, ${DEFAULT_MAX_CONCURRENCY})
       ) r
-    on conflict (execution_id, node_id) do update set status = 'running', attempts = 1, started_at = excluded.started_at,
+    on conflict (execution_id, node_id, iteration) do update set status = 'running', attempts = 1, started_at = excluded.started_at,
       finished_at = null, duration_ms = null, error = null, updated_at = now()
     where node_runs.status in ${RESTARTABLE}
   )
@@ -71,7 +76,7 @@ export const CLAIM_SQL = `with req as (
     upd.workflow_version, upd.input_data, upd.attempt, upd.timeout_seconds, upd.created_at, upd.started_at,
     upd.priority, upd.prev_status, v.definition, rec.recovered,
     case when upd.prev_status = ${CLAIMED} or upd.attempt > 1 or rec.recovered then (
-      select coalesce(json_agg(json_build_object('node_id', n.node_id, 'status', n.status, 'output', n.output,
+      select coalesce(json_agg(json_build_object('node_id', n.node_id, 'iteration', n.iteration, 'status', n.status, 'output', n.output,
         'error', n.error, 'attempts', n.attempts, 'cost', n.cost::text)), '[]'::json) from node_runs n where n.execution_id = upd.id)
     else '[]'::json end as checkpoints
   from req left join cur on cur.id = req.id left join upd on upd.id = req.id
@@ -142,7 +147,7 @@ export const MARK_STARTED_SQL = `with e as (
   insert into node_runs (execution_id, node_id, type, status, attempts, started_at, updated_at)
   select e.id, s.node_id, s.type, 'running', 1, $5, now()
   from e cross join unnest($3::text[], $4::text[]) as s(node_id, type)
-  on conflict (execution_id, node_id) do update set status = 'running', attempts = 1, started_at = excluded.started_at,
+  on conflict (execution_id, node_id, iteration) do update set status = 'running', attempts = 1, started_at = excluded.started_at,
     finished_at = null, duration_ms = null, error = null, updated_at = now()
   where node_runs.status in ${RESTARTABLE}`;
 

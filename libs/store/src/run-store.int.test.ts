@@ -147,7 +147,7 @@ describe('run store fencing', () => {
     expect(again.claimed && again.execution.checkpoints).toEqual([
       {
         ...{ nodeId: 'a', status: 'success', output: { x: 1 }, error: null, attempts: 1 },
-        cost: '0.00000100',
+        ...{ iteration: -1, cost: '0.00000100' },
       },
     ]);
   });

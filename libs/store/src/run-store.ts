@@ -37,6 +37,7 @@ import {
 
 interface CheckpointJson {
   node_id: string;
+  iteration: number;
   status: NodeStatus;
   output: unknown;
   error: RunError | null;
@@ -197,6 +198,7 @@ function toClaimed(executionId: string, row: Record<string, unknown>): ClaimedEx
     startedAt: row['started_at'] as Date,
     checkpoints: (row['checkpoints'] as CheckpointJson[]).map((c) => ({
       nodeId: c.node_id,
+      iteration: c.iteration,
       status: c.status,
       output: c.output,
       error: c.error,

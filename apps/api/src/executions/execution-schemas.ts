@@ -78,6 +78,12 @@ const RunErrorView = Type.Unsafe<{
 
 export const NodeRunView = Type.Object({
   node_id: Type.String(),
+  iteration: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      description: 'the foreach iteration (item index) of a run inside a loop body; absent outside',
+    }),
+  ),
   type: Type.String(),
   status: stringEnum(NODE_STATUSES),
   attempts: Type.Integer(),
@@ -173,6 +179,9 @@ export const CheckpointsView = Type.Object({
   checkpoints: Type.Array(
     Type.Object({
       node_id: Type.String(),
+      iteration: Type.Optional(
+        Type.Integer({ minimum: 0, description: 'the foreach iteration of a loop run' }),
+      ),
       type: Type.String(),
       status: stringEnum(NODE_STATUSES),
       attempts: Type.Integer(),

@@ -21,6 +21,7 @@ const transitionView = (t: Transition): Static<typeof TransitionView> => ({
 export function nodeRunView(run: NodeRunRecord): Static<typeof NodeRunView> {
   return {
     node_id: run.nodeId,
+    ...(run.iteration === undefined ? {} : { iteration: run.iteration }),
     type: run.type,
     status: run.status,
     attempts: run.attempts,

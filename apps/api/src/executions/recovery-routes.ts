@@ -29,6 +29,7 @@ async function checkpointsOf(deps: RecoveryRouteDeps, tenantId: string, id: stri
     execution_id: id,
     checkpoints: checkpoints.map((c) => ({
       node_id: c.nodeId,
+      ...(c.iteration === undefined ? {} : { iteration: c.iteration }),
       type: c.type,
       status: c.status,
       attempts: c.attempts,

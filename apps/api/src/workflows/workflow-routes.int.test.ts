@@ -103,7 +103,18 @@ describe('workflow routes', () => {
         .json()
         .items.map((t: { type: string }) => t.type)
         .sort(),
-    ).toEqual(['code', 'condition', 'db', 'http', 'subworkflow', 'transform']);
+    ).toEqual([
+      'code',
+      'condition',
+      'db',
+      'foreach',
+      'http',
+      'return',
+      'router',
+      'subworkflow',
+      'transform',
+      'try',
+    ]);
     expect(res.json().items[0].config_schema.type).toBe('object');
   });
 });
@@ -148,6 +159,40 @@ describe('workflow validation', () => {
       ]),
     );
     expect(await countWorkflows()).toBe(before);
+  });
+
+  it('names every scope and route problem of control-flow nodes', async () => {
+    const t = (id: string) => ({ id, type: 'transform', config: { expression: '1' } });
+    const res = await h.request('POST', '/api/workflows', {
+      body: {
+        name: 'scopes',
+        nodes: [
+          { id: 'each', type: 'foreach', config: { items: 'input', body: ['a', 'ghost', 'each'] } },
+          { id: 'g', type: 'try', config: { try: ['a'] } },
+          { id: 'r', type: 'router', config: { routes: [{ name: 'x', expression: 'true' }] } },
+          { id: 'nolist', type: 'foreach', config: { body: [] } },
+          t('a'),
+          t('b'),
+        ],
+        edges: [
+          { from: 'b', to: 'a' },
+          { from: 'r', to: 'b', when: 'y' },
+        ],
+      },
+    });
+    expect(res.statusCode).toBe(422);
+    expect(res.headers['content-type']).toContain('application/problem+json');
+    const paths = res.json().errors.map((e: { path: string }) => e.path);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        '/nodes/0/config/body/1',
+        '/nodes/0/config/body/2',
+        '/nodes/1/config/try/0',
+        '/nodes/3/config/items',
+        '/edges/0',
+        '/edges/1/when',
+      ]),
+    );
   });
 
   it('names the nodes of a cycle', async () => {

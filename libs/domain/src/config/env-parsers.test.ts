@@ -41,7 +41,7 @@ describe('createEnvParsers', () => {
       'U: not a URL',
       'R: expected a redis: URL',
       'L: expected one of info, debug, got "loud"',
-      'T: unknown node types ftp (known: http, db, transform, condition, code, subworkflow)',
+      'T: unknown node types ftp (known: http, db, transform, condition, code, subworkflow, router, return, try, foreach)',
       'C: expected a JSON object of connection name -> Postgres URL or {url, tenants}',
     ]);
     expect(new ConfigError(issues).message).toContain('PORT');

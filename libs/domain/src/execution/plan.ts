@@ -31,10 +31,11 @@ export interface Plan {
 
 type EdgeState = 'taken' | 'untaken' | 'blocked' | 'waiting';
 
-function conditionResult(output: unknown): boolean {
-  return (
-    typeof output === 'object' && output !== null && 'result' in output && output.result === true
-  );
+/** The branch a parent took: a router's route name, else a condition's `'true'`/`'false'`. */
+function branchOf(output: unknown): string | null {
+  if (typeof output !== 'object' || output === null) return 'false';
+  if ('route' in output) return typeof output.route === 'string' ? output.route : null;
+  return 'result' in output && output.result === true ? 'true' : 'false';
 }
 
 function edgeState(edge: InEdge, parent: NodeState | undefined): EdgeState {
@@ -43,7 +44,7 @@ function edgeState(edge: InEdge, parent: NodeState | undefined): EdgeState {
   if (status === 'failed' || status === 'cancelled') return 'blocked';
   if (status === 'skipped') return 'untaken';
   if (edge.when === undefined) return 'taken';
-  return conditionResult(parent?.output) === edge.when ? 'taken' : 'untaken';
+  return branchOf(parent?.output) === edge.when ? 'taken' : 'untaken';
 }
 
 function decide(
@@ -81,6 +82,15 @@ export function planNextSteps(dag: Dag, states: ReadonlyMap<string, NodeState>):
     }
   }
   return { run, skip, cancel };
+}
+
+/** An execution ended by a `return` node: its value is the execution's output. */
+export interface ReturnedOutcome {
+  readonly status: 'success';
+  readonly returned: true;
+  /** The return node. */
+  readonly nodeId: string;
+  readonly output: unknown;
 }
 
 /** The finished execution's result, once every node is settled. */

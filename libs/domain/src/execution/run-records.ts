@@ -20,6 +20,8 @@ export interface Fence {
 /** A node run stored by an earlier attempt, as a resumed run reads it back. */
 export interface Checkpoint {
   readonly nodeId: string;
+  /** The foreach iteration of the run; -1 (or absent) outside any loop. */
+  readonly iteration?: number;
   readonly status: NodeStatus;
   readonly output: unknown;
   readonly error: RunError | null;
@@ -64,6 +66,8 @@ export interface NewLogEntry {
 /** A settled node run as the executor checkpoints it. */
 export interface NodeRunWrite {
   readonly nodeId: string;
+  /** The foreach iteration (item index) of the run; -1 or absent outside any loop. */
+  readonly iteration?: number;
   readonly type: string;
   readonly status: NodeStatus;
   readonly attempts: number;

@@ -11,7 +11,7 @@ const expressionNode: NodeTypeSpec = {
   expressionsOf: (c) => [{ path: '/config/expression', expression: String(c['expression']) }],
 };
 
-/** A catalog fake for domain tests: the five type names with tiny config rules. */
+/** A catalog fake for domain tests: the built-in type names with tiny config rules. */
 export function fakeCatalog(): NodeTypeCatalog {
   const specs: Record<string, NodeTypeSpec> = {
     http: {
@@ -36,6 +36,14 @@ export function fakeCatalog(): NodeTypeCatalog {
     transform: expressionNode,
     condition: expressionNode,
     code: { rawFields: ['source'], checkConfig: (c) => requireString(c, 'source') },
+    router: { rawFields: ['routes'], checkConfig: () => [] },
+    return: { rawFields: [], checkConfig: () => [] },
+    try: { rawFields: ['try', 'catch', 'finally'], checkConfig: () => [] },
+    foreach: {
+      rawFields: ['items', 'body'],
+      checkConfig: (c) =>
+        c['items'] === undefined ? [{ path: '/config/items', message: 'is required' }] : [],
+    },
   };
   return { get: (type) => specs[type], types: () => Object.keys(specs) };
 }

@@ -6,7 +6,8 @@ import {
 } from '../expressions/compiled-config.ts';
 import { err, ok, type Result } from '../result.ts';
 import { effectiveRetrySpec } from '../retry/retry-policy.ts';
-import { buildDag, type Dag } from './dag.ts';
+import type { Dag } from './dag.ts';
+import { buildScopedDags, type ScopedDags } from './scoped-dag.ts';
 import {
   resolveSettings,
   type NodeSpec,
@@ -25,7 +26,10 @@ export interface CompiledNode {
 export interface CompiledWorkflow {
   readonly definition: WorkflowDefinition;
   readonly settings: ResolvedSettings;
+  /** The main DAG: nodes outside every scope (scope members run in their scope node). */
   readonly dag: Dag;
+  /** The main DAG again, with one DAG per scope list (foreach body, try/catch/finally). */
+  readonly scopes: ScopedDags;
   readonly nodes: ReadonlyMap<string, CompiledNode>;
 }
 
@@ -37,8 +41,8 @@ export function compileWorkflow(
   definition: WorkflowDefinition,
   catalog: NodeTypeCatalog,
 ): Result<CompiledWorkflow, FieldProblem[]> {
-  const dag = buildDag(definition.nodes, definition.edges ?? []);
-  if (!dag.ok) return dag;
+  const scopes = buildScopedDags(definition.nodes, definition.edges ?? []);
+  if (!scopes.ok) return scopes;
   const nodes = new Map<string, CompiledNode>();
   const problems: FieldProblem[] = [];
   definition.nodes.forEach((spec, i) => {
@@ -55,7 +59,8 @@ export function compileWorkflow(
     else nodes.set(spec.id, { spec: withDefaultRetry(spec, definition), config: config.value });
   });
   if (problems.length > 0) return err(problems);
-  return ok({ definition, settings: resolveSettings(definition.settings), dag: dag.value, nodes });
+  const settings = resolveSettings(definition.settings);
+  return ok({ definition, settings, dag: scopes.value.main, scopes: scopes.value, nodes });
 }
 
 /** How a node's config compiles: its type's raw and secret-capable fields. */

@@ -2,10 +2,13 @@ import type { FieldProblem } from '../errors/app-error.ts';
 import { err, ok, type Result } from '../result.ts';
 import type { EdgeSpec, NodeSpec } from './definition-schema.ts';
 
-/** An incoming edge as the planner sees it: `when` normalised to a boolean. */
+/**
+ * An incoming edge as the planner sees it: `when` normalised to a string (`'true'`/`'false'`
+ * from a condition, a route name from a router).
+ */
 export interface InEdge {
   readonly from: string;
-  readonly when: boolean | undefined;
+  readonly when: string | undefined;
 }
 
 /** The workflow graph, built once per version. */
@@ -18,8 +21,8 @@ export interface Dag {
   readonly sinks: readonly string[];
 }
 
-const normaliseWhen = (when: EdgeSpec['when']): boolean | undefined =>
-  when === undefined ? undefined : when === true || when === 'true';
+const normaliseWhen = (when: EdgeSpec['when']): string | undefined =>
+  when === undefined ? undefined : String(when);
 
 /** Kahn's algorithm; the nodes left over sit on or behind a cycle. */
 function topoOrder(

@@ -58,7 +58,10 @@ export const EdgeSchema = Type.Object(
   {
     from: Type.String({ minLength: 1 }),
     to: Type.String({ minLength: 1 }),
-    when: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false'), Type.Boolean()])),
+    /** `'true'`/`'false'` (or a boolean) from a condition; a route name from a router. */
+    when: Type.Optional(
+      Type.Union([Type.String({ minLength: 1, maxLength: 100 }), Type.Boolean()]),
+    ),
   },
   { additionalProperties: false },
 );

@@ -9,6 +9,10 @@ export const NODE_TYPE_NAMES = [
   'condition',
   'code',
   'subworkflow',
+  'router',
+  'return',
+  'try',
+  'foreach',
 ] as const;
 
 /** The name of a built-in node type. */

@@ -153,7 +153,7 @@ describe('validateWorkflow', () => {
     });
     expect(found[0]).toEqual({
       path: '/edges/0/when',
-      message: "'when' needs a condition source, but 'a' is transform",
+      message: "'when' needs a condition or router source, but 'a' is transform",
     });
   });
 

@@ -6,7 +6,13 @@ import { compileConfig, type CompiledConfig } from '../expressions/compiled-conf
 import { mentionsSecrets } from '../credentials/credential-rules.ts';
 import { err, ok, type Result } from '../result.ts';
 import { buildDag } from './dag.ts';
-import { WorkflowDefinitionSchema, type WorkflowDefinition } from './definition-schema.ts';
+import {
+  WorkflowDefinitionSchema,
+  type EdgeSpec,
+  type NodeSpec,
+  type WorkflowDefinition,
+} from './definition-schema.ts';
+import { scopeProblems } from './scopes.ts';
 import type { NodeTypeCatalog, NodeTypeSpec } from './node-type-catalog.ts';
 import { configFieldsOf } from './compiled-workflow.ts';
 import type { TenantRef } from '../config/db-connections.ts';
@@ -119,6 +125,33 @@ function nodeProblems(
   return problems;
 }
 
+/** Route names a router's `when` edges may use: its routes' names and its `default`. */
+function routeNames(node: NodeSpec): string[] {
+  const routes = Array.isArray(node.config['routes']) ? (node.config['routes'] as unknown[]) : [];
+  const names = routes.map((r) =>
+    typeof r === 'object' && r !== null && 'name' in r ? String(r.name) : '',
+  );
+  const fallback = node.config['default'];
+  return typeof fallback === 'string' ? [...names, fallback] : names;
+}
+
+/** Why an edge's `when` is illegal, or undefined when it is fine. */
+function whenProblem(edge: EdgeSpec, source: NodeSpec | undefined): string | undefined {
+  if (edge.when === undefined || source === undefined) return undefined;
+  const when = String(edge.when);
+  if (source.type === 'condition')
+    return when === 'true' || when === 'false'
+      ? undefined
+      : `a condition's 'when' is true or false, got '${when}'`;
+  if (source.type === 'router') {
+    const names = routeNames(source);
+    return names.includes(when)
+      ? undefined
+      : `router '${source.id}' has no route '${when}' (routes: ${names.join(', ')})`;
+  }
+  return `'when' needs a condition or router source, but '${edge.from}' is ${source.type}`;
+}
+
 function edgeProblems(def: WorkflowDefinition): FieldProblem[] {
   const problems: FieldProblem[] = [];
   const types = new Map(def.nodes.map((n) => [n.id, n.type]));
@@ -132,13 +165,11 @@ function edgeProblems(def: WorkflowDefinition): FieldProblem[] {
     if (pairs.has(pair))
       problems.push({ path: `/edges/${j}`, message: `duplicate edge ${edge.from} -> ${edge.to}` });
     pairs.add(pair);
-    const sourceType = types.get(edge.from);
-    if (edge.when !== undefined && sourceType !== undefined && sourceType !== 'condition') {
-      problems.push({
-        path: `/edges/${j}/when`,
-        message: `'when' needs a condition source, but '${edge.from}' is ${sourceType}`,
-      });
-    }
+    const problem = whenProblem(
+      edge,
+      def.nodes.find((n) => n.id === edge.from),
+    );
+    if (problem !== undefined) problems.push({ path: `/edges/${j}/when`, message: problem });
   });
   return problems;
 }
@@ -163,7 +194,8 @@ export function accessProblems(
 /**
  * Validates a workflow definition and names every problem: schema violations, duplicate
  * or unknown node ids, unknown node types, configs the type rejects, templates and
- * expressions that do not parse, `when` on a non-condition edge, and cycles. With a `tenant`,
+ * expressions that do not parse, `when` on an edge whose source is not a condition or names
+ * no route of its router, scope violations (see `scopeProblems`), and cycles. With a `tenant`,
  * also what that tenant may not use (see `accessProblems`). Secrets: `{{ secrets.<name>.<key> }}`
  * only in the fields a type declares; with `credentials`, each reference must name one of the
  * tenant's credentials and one of its keys.
@@ -179,7 +211,11 @@ export function validateWorkflow(
   if (unstorable !== undefined)
     return err([{ path: unstorable, message: UNSTORABLE_TEXT_MESSAGE }]);
   const def = input as WorkflowDefinition;
-  const problems = [...nodeProblems(def, catalog, options.credentials), ...edgeProblems(def)];
+  const problems = [
+    ...nodeProblems(def, catalog, options.credentials),
+    ...edgeProblems(def),
+    ...scopeProblems(def),
+  ];
   if (options.tenant !== undefined) problems.push(...accessProblems(def, catalog, options.tenant));
   const danglingOrDuplicate = problems.some((p) =>
     /^\/(edges\/\d+\/(from|to)|nodes\/\d+\/id)$/.test(p.path),

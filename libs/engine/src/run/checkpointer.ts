@@ -14,10 +14,16 @@ import type { NodeRunResult } from './node-runner.ts';
 import type { RunEvents } from './run-events.ts';
 import { isHandOver, type RunHandle } from './run-handle.ts';
 
-function toWrite(nodeId: string, type: string, r: NodeRunResult | SettledWithoutRun): NodeRunWrite {
+function toWrite(
+  node: { nodeId: string; iteration: number },
+  type: string,
+  r: NodeRunResult | SettledWithoutRun,
+): NodeRunWrite {
+  const { nodeId, iteration } = node;
   if (!('attempts' in r)) {
     return {
       nodeId,
+      iteration,
       type,
       status: r.status,
       attempts: 0,
@@ -34,6 +40,7 @@ function toWrite(nodeId: string, type: string, r: NodeRunResult | SettledWithout
   }
   return {
     nodeId,
+    iteration,
     type,
     status: r.status,
     attempts: r.attempts,
@@ -102,24 +109,31 @@ export class Checkpointer {
     next: SettleNext = { last: false, starting: [] },
   ): Promise<void> {
     const { last } = next;
+    const iteration = next.iteration ?? -1;
     // A node interrupted because the run is handed over did not settle: the next holder runs
     // it again, so recording it `cancelled` would make the resumed execution skip (and fail) it.
     if (result.status === 'cancelled' && isHandOver(this.handle.stopKind)) return;
+    // Lines of a run inside a foreach name its iteration (`data.iteration`).
     const nodeLogs: NewLogEntry[] =
-      'logs' in result ? result.logs.map((l) => ({ ...l, nodeId })) : [];
+      'logs' in result
+        ? result.logs.map((l) =>
+            iteration < 0 ? { ...l, nodeId } : { ...l, nodeId, data: { ...l.data, iteration } },
+          )
+        : [];
+    const key = { nodeId, iteration };
     const logs = [...this.pending.splice(0), ...nodeLogs];
     if (last && this.handle.stopKind === undefined) {
       this.deferred = {
         nodeId,
         status: result.status,
-        run: toWrite(nodeId, this.typeOf(nodeId), result),
+        run: toWrite(key, this.typeOf(nodeId), result),
         logs,
       };
       return;
     }
     const stopped = this.handle.stopKind !== undefined;
     const write: NodeRunWrite = {
-      ...toWrite(nodeId, this.typeOf(nodeId), result),
+      ...toWrite(key, this.typeOf(nodeId), result),
       ...(stopped ? {} : { starting: next.starting.map((id) => this.startOf(id)) }),
     };
     const allowed = this.handle.stopKind === 'cancel' ? WHILE_CANCELLED : [CLAIMED_STATUS];
@@ -130,7 +144,12 @@ export class Checkpointer {
       seqs = await this.write(write, logs, WHILE_CANCELLED);
     if (seqs === undefined) return;
     this.deps.events.logs(this.fence.executionId, logs, seqs);
-    this.deps.events.status(this.fence.executionId, result.status, nodeId);
+    this.deps.events.status(
+      this.fence.executionId,
+      result.status,
+      nodeId,
+      iteration < 0 ? undefined : iteration,
+    );
   }
 
   /**

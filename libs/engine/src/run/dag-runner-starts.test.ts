@@ -82,7 +82,7 @@ describe('runDag records every started node running before or as it starts', () 
     expect(announced).toEqual(['c']);
   });
 
-  it('announces every non-root of a fresh run through its parents\' checkpoints', async () => {
+  it("announces every non-root of a fresh run through its parents' checkpoints", async () => {
     //   r1 -> x ─┐        r2 -> y ─┼─> z -> end
     //            └──────────────────┘
     const { announced, unannounced, started } = await recordStarts({

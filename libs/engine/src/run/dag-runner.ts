@@ -3,24 +3,34 @@ import {
   planNextSteps,
   SUBWORKFLOW_NODE_TYPE,
   type CompiledNode,
-  summarizeOutcome,
   type CompiledWorkflow,
   type NodeState,
   type Outcome,
-  type RunError,
+  type ReturnedOutcome,
 } from '@linkflow/domain';
 import { NodeError, type NodeInput } from '@linkflow/nodes';
 import { childController } from './abortable.ts';
 import { Budget } from './budget.ts';
-import { runNode, type NodeRunnerDeps, type NodeRunResult } from './node-runner.ts';
-import { RetainedOutputs } from './output-cap.ts';
-import type { Waiting } from './subworkflow-runner.ts';
+import { runMember } from './member-runner.ts';
+import type { NodeRunnerDeps, NodeRunResult } from './node-runner.ts';
+import {
+  finishDag,
+  settleWithoutRun,
+  stopForBudget,
+  type DagRunOutcome,
+  type SettledWithoutRun,
+} from './dag-finish.ts';
 
-/** A node that settled without running (skipped branch, or cancelled by upstream/abort). */
-export interface SettledWithoutRun {
-  readonly status: 'skipped' | 'cancelled';
-  readonly error: RunError | null;
-}
+export type { DagRunOutcome, SettledWithoutRun } from './dag-finish.ts';
+import { RetainedOutputs } from './output-cap.ts';
+import {
+  memberOutputsOf,
+  NO_ITERATION,
+  returnReason,
+  type ScopeRuntime,
+  type ScopedSettle,
+} from './scope-runtime.ts';
+import type { Waiting } from './subworkflow-runner.ts';
 
 /** One execution's DAG as {@link runDag} drives it. */
 export interface DagRunRequest {
@@ -35,15 +45,29 @@ export interface DagRunRequest {
   /** What the checkpointed nodes (`states`) already cost, in 1e-8 USD units (`max_cost`). */
   readonly spentUnits?: bigint;
   /**
-   * Runs `subworkflow` nodes (subworkflow-runner.ts): their result, or `waiting` while the
-   * child runs. Without it they run like any node type.
+   * Runs `subworkflow` nodes of the main DAG (subworkflow-runner.ts): their result, or
+   * `waiting` while the child runs. Without it they run like any node type.
    */
   readonly runSubworkflow?: (
     node: CompiledNode,
     request: { input: NodeInput; signal: AbortSignal },
   ) => Promise<NodeRunResult | Waiting>;
-  /** A node started (for live events). */
-  onStarted(nodeId: string): void;
+  /**
+   * Checkpointed states of earlier attempts by foreach iteration (`-1`: outside loops), for the
+   * members of scopes (foreach bodies, try lists).
+   */
+  readonly resumed?: ReadonlyMap<number, ReadonlyMap<string, NodeState>>;
+  /** A node started (for live events); `iteration` for a run inside a foreach body. */
+  onStarted(nodeId: string, iteration?: number): void;
+  /**
+   * Checkpoints a scope member (a foreach iteration's node, a try list's node); must resolve
+   * before any dependant starts. Without it members go through `onSettled`.
+   */
+  onScopedSettled?(run: {
+    nodeId: string;
+    iteration: number;
+    result: NodeRunResult | ScopedSettle;
+  }): Promise<void>;
   /**
    * Nodes that start without a checkpoint (or the claim, for roots) having recorded them
    * `running`: nodes ready at a resume, or made ready by a skipped branch.
@@ -65,6 +89,8 @@ export interface DagRunRequest {
 export interface SettleNext {
   /** Nothing depends on or runs beside the node: its write may ride the final status. */
   readonly last: boolean;
+  /** The foreach iteration of a scope member's run (absent or -1 outside loops). */
+  readonly iteration?: number;
   /**
    * Nodes this settlement makes ready and that will start next (within `max_concurrency`):
    * the checkpoint records them `running` in the same statement.
@@ -72,14 +98,38 @@ export interface SettleNext {
   readonly starting: readonly string[];
 }
 
-/**
- * How a DAG ended: the outcome, `aborted` (cancel, timeout, hand-over) with the reason, or
- * `waiting` when everything else settled and these subworkflow nodes wait on their children.
- */
-export type DagRunOutcome =
-  | Outcome
-  | { readonly status: 'aborted'; readonly reason: unknown }
-  | { readonly status: 'waiting'; readonly nodeIds: readonly string[] };
+/** A `return` node that succeeded in an earlier attempt: the run ends with its value again. */
+function resumedReturn(
+  workflow: CompiledWorkflow,
+  states: ReadonlyMap<string, NodeState>,
+): ReturnedOutcome | undefined {
+  const id = workflow.dag.order.find(
+    (n) => workflow.nodes.get(n)?.spec.type === 'return' && states.get(n)?.status === 'success',
+  );
+  if (id === undefined) return undefined;
+  return { status: 'success', returned: true, nodeId: id, output: states.get(id)?.output ?? null };
+}
+
+/** The runtime the scopes of this run share (see {@link ScopeRuntime}). */
+function scopeRuntime(
+  deps: NodeRunnerDeps,
+  req: DagRunRequest,
+  run: Pick<ScopeRuntime, 'budget' | 'retained' | 'returned'>,
+): ScopeRuntime {
+  const rt: ScopeRuntime = {
+    ...run,
+    deps,
+    workflow: req.workflow,
+    tenantId: req.tenantId,
+    resumed: req.resumed ?? new Map(),
+    memberOutputs: new Map(),
+    started: (id, iteration) =>
+      iteration === NO_ITERATION ? req.onStarted(id) : req.onStarted(id, iteration),
+    settle: (s) => req.onScopedSettled?.(s) ?? req.onSettled(s.nodeId, s.result),
+    run: (member) => runMember(rt, member),
+  };
+  return rt;
+}
 
 function outputsOf(states: ReadonlyMap<string, NodeState>): Record<string, unknown> {
   const nodes: Record<string, unknown> = {};
@@ -97,16 +147,6 @@ function isLastToSettle(
   return workflow.dag.order.every(
     (other) => other === id || isNodeTerminal(states.get(other)?.status ?? 'pending'),
   );
-}
-
-async function settleWithoutRun(
-  req: DagRunRequest,
-  ids: readonly string[],
-  status: 'skipped' | 'cancelled',
-  error: RunError | null,
-): Promise<void> {
-  for (const id of ids) req.states.set(id, { status, error });
-  await Promise.all(ids.map((id) => req.onSettled(id, { status, error })));
 }
 
 /**
@@ -183,19 +223,31 @@ export async function runDag(deps: NodeRunnerDeps, req: DagRunRequest): Promise<
   let overflow: Outcome | undefined;
   const ledger = new StartLedger(workflow, states);
   const budget = new Budget(workflow.definition, req.spentUnits);
+  let returned = resumedReturn(workflow, states);
+  if (returned) controller.abort(returnReason(returned.nodeId));
+  const rt = scopeRuntime(deps, req, {
+    budget,
+    retained,
+    returned: (nodeId, output) => {
+      if (returned || controller.signal.aborted) return;
+      returned = { status: 'success', returned: true, nodeId, output };
+      controller.abort(returnReason(nodeId));
+    },
+  });
   const start = (id: string) => {
     const node = workflow.nodes.get(id);
     if (!node) return;
     states.set(id, { status: 'running' });
     req.onStarted(id);
-    const nodeRequest = {
-      input: { ...req.context, nodes: outputsOf(states) },
-      signal: controller.signal,
+    const input = {
+      ...req.context,
+      nodes: { ...memberOutputsOf(rt, NO_ITERATION), ...outputsOf(states) },
     };
+    const signal = controller.signal;
     const attempt =
       node.spec.type === SUBWORKFLOW_NODE_TYPE && req.runSubworkflow
-        ? req.runSubworkflow(node, nodeRequest)
-        : runNode(deps, node, { ...nodeRequest, tenantId: req.tenantId });
+        ? req.runSubworkflow(node, { input, signal })
+        : rt.run({ node, input, signal, iteration: NO_ITERATION });
     const task = attempt.then(async (ran) => {
       if (ran.status === 'waiting') return void waiting.add(id);
       const result: NodeRunResult = ran;
@@ -259,7 +311,7 @@ export async function runDag(deps: NodeRunnerDeps, req: DagRunRequest): Promise<
       if (running.size > 0) await Promise.race(running.values());
     }
     await Promise.all(running.values());
-    const outcome = await finishDag(req, controller.signal, waiting);
+    const outcome = await finishDag(req, controller.signal, { returned, waiting });
     return overflow && outcome.status !== 'aborted' ? overflow : outcome;
   } catch (err) {
     // A checkpoint that cannot be written fails the job (BullMQ retries it from the
@@ -270,57 +322,4 @@ export async function runDag(deps: NodeRunnerDeps, req: DagRunRequest): Promise<
   } finally {
     dispose();
   }
-}
-
-/**
- * The budget is spent and `nodeId` would start: nothing starts any more, running siblings
- * are cancelled (like fail_fast) and unstarted nodes end `cancelled` with the BUDGET error.
- */
-function stopForBudget(
-  controller: AbortController,
-  budget: Budget,
-  at: { workflow: CompiledWorkflow; nodeId: string },
-): Outcome {
-  const outcome = budget.stop(at.nodeId, at.workflow.definition.settings?.max_cost ?? '0');
-  const message = outcome.status === 'failed' ? outcome.error.message : 'budget reached';
-  controller.abort(new NodeError('BUDGET', message, { retryable: false }));
-  return outcome;
-}
-
-async function finishDag(
-  req: DagRunRequest,
-  signal: AbortSignal,
-  waiting: ReadonlySet<string>,
-): Promise<DagRunOutcome> {
-  const unsettled = req.workflow.dag.order.filter(
-    (id) =>
-      (req.states.get(id)?.status ?? 'pending') === 'pending' ||
-      (signal.aborted && !req.signal.aborted && waiting.has(id)),
-  );
-  if (signal.aborted && unsettled.length > 0) {
-    const reason: unknown = signal.reason;
-    const message = reason instanceof Error ? reason.message : 'execution stopped';
-    const type =
-      reason instanceof NodeError && reason.type === 'BUDGET' ? 'BUDGET' : 'CANCELLATION';
-    await settleWithoutRun(req, unsettled, 'cancelled', { type, message });
-  }
-  if (req.signal.aborted) return { status: 'aborted', reason: req.signal.reason };
-  if (waiting.size > 0 && !signal.aborted) return { status: 'waiting', nodeIds: [...waiting] };
-  const outcome = summarizeOutcome(req.workflow.dag, req.states) ?? {
-    status: 'failed',
-    error: { type: 'UNKNOWN', message: 'execution ended with unsettled nodes' },
-  };
-  return outcome.status === 'success' ? failOnCancelledNode(req, outcome) : outcome;
-}
-
-/**
- * A node can end `cancelled` while the execution itself was not stopped (its client was
- * closed under it, it threw a CANCELLATION error): that node never produced its result, so
- * the execution must not report success without it.
- */
-function failOnCancelledNode(req: DagRunRequest, outcome: Outcome): Outcome {
-  const id = req.workflow.dag.order.find((n) => req.states.get(n)?.status === 'cancelled');
-  if (id === undefined) return outcome;
-  const error = req.states.get(id)?.error ?? { type: 'CANCELLATION', message: 'node cancelled' };
-  return { status: 'failed', error: { ...error, node_id: id } };
 }

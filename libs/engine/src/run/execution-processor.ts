@@ -3,8 +3,6 @@ import {
   type NewLogEntry,
   type Clock,
   type CompiledWorkflow,
-  type NodeState,
-  parseMoney,
   redactText,
   truncateRunError,
   type RunError,
@@ -32,6 +30,8 @@ import type { RunEvents } from './run-events.ts';
 import { runUntilParked, settleFamily, type RunEnd } from './subworkflow-family.ts';
 import type { ChildExecutionPort } from './subworkflow-port.ts';
 import { familyOf, subworkflowRunner } from './subworkflow-wiring.ts';
+import { checkpointedCost, resumeStates } from './resume-states.ts';
+import { NO_ITERATION } from './scope-runtime.ts';
 import { isHandOver, RunHandle, type RunTable, type StopKind } from './run-handle.ts';
 
 /** What {@link processExecution} runs on: the ports, the node registry and this process's runs. */
@@ -63,31 +63,8 @@ export interface ProcessorDeps {
 
 export { CompiledWorkflowCache };
 
-const SETTLED = new Set(['success', 'failed', 'skipped', 'cancelled']);
-
 function timeoutMsOf(claim: ClaimedExecution, workflow: CompiledWorkflow): number | undefined {
   return claim.timeoutSeconds !== null ? claim.timeoutSeconds * 1000 : workflow.settings.timeout_ms;
-}
-
-/** Node states from earlier attempts: settled nodes keep their results; the rest re-run. */
-function resumeStates(exec: ClaimedExecution): Map<string, NodeState> {
-  const states = new Map<string, NodeState>();
-  for (const cp of exec.checkpoints) {
-    if (SETTLED.has(cp.status))
-      states.set(cp.nodeId, { status: cp.status, output: cp.output, error: cp.error });
-  }
-  return states;
-}
-
-/**
- * What the execution's node runs already cost, in 1e-8 USD units (the budget's starting
- * total): settled checkpoints and the charge of runs a recover put back to `pending` (a
- * rerun adds to its failed run's charge, so the budget must count it too).
- */
-function checkpointedCost(exec: ClaimedExecution): bigint {
-  let units = 0n;
-  for (const cp of exec.checkpoints) units += parseMoney(cp.cost ?? '0');
-  return units;
 }
 
 /** How a run handed its execution over instead of finishing it (see {@link isHandOver}). */
@@ -209,11 +186,18 @@ async function runClaimed(
       timeoutMs !== undefined &&
       exec.createdAt.getTime() + timeoutMs <= started.getTime();
     handle.armDeadline(pendingTooLong ? exec.createdAt : exec.startedAt, timeoutMs, started);
-    const states = resumeStates(exec);
+    const observeCost = (result: object) => {
+      if (!('cost' in result) || typeof result.cost !== 'string') return;
+      deps.observe?.cost(Number(result.cost), workflowName);
+      trace.costUsd += Number(result.cost);
+    };
+    const resumed = resumeStates(exec);
+    const states = new Map(resumed.get(NO_ITERATION));
     const dag = () =>
       runDag(deps.nodes, {
         workflow,
         states,
+        resumed,
         // A run that continues after its children ended has paid for what it ran so far.
         spentUnits: checkpointedCost(exec) + BigInt(Math.round(trace.costUsd * 1e8)),
         ...subworkflowRunner(deps, { fence: exec.fence, log }),
@@ -223,14 +207,16 @@ async function runClaimed(
         },
         tenantId: exec.tenantId,
         signal: handle.controller.signal,
-        onStarted: (nodeId) => deps.events.status(executionId, 'running', nodeId),
+        onStarted: (nodeId, iteration) =>
+          deps.events.status(executionId, 'running', nodeId, iteration),
         onUnannounced: (nodeIds) => checkpointer.markStarted(nodeIds, deps.clock.now()),
         onSettled: (nodeId, result, next) => {
-          if ('cost' in result) {
-            deps.observe?.cost(Number(result.cost), workflowName);
-            trace.costUsd += Number(result.cost);
-          }
+          observeCost(result);
           return checkpointer.settle(nodeId, result, next);
+        },
+        onScopedSettled: ({ nodeId, iteration, result }) => {
+          observeCost(result);
+          return checkpointer.settle(nodeId, result, { last: false, starting: [], iteration });
         },
       });
     const outcome = await runUntilParked(dag, {
@@ -339,7 +325,9 @@ async function finish(
   };
   const reason =
     outcome.status === 'success'
-      ? 'all nodes finished'
+      ? 'returned' in outcome
+        ? `return node ${outcome.nodeId} ended the execution`
+        : 'all nodes finished'
       : `${error?.type ?? 'UNKNOWN'}: ${error?.message ?? ''}`;
   const level = outcome.status === 'success' ? 'info' : 'error';
   const verb = outcome.status === 'success' ? 'succeeded' : 'failed';

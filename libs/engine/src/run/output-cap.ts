@@ -1,4 +1,4 @@
-import type { Outcome } from '@linkflow/domain';
+import type { Outcome, ReturnedOutcome } from '@linkflow/domain';
 
 /** Default of `LINKFLOW_MAX_EXECUTION_OUTPUT_BYTES`: one full-size node output. */
 export const DEFAULT_MAX_EXECUTION_OUTPUT_BYTES = 10 * 1024 * 1024;
@@ -34,18 +34,31 @@ export interface OutputCaps {
  * their node runs. Nothing is measured when the node cap alone keeps the sinks under it (a
  * single sink with the default caps). Any other outcome passes through.
  */
-export function capExecutionOutput(outcome: Outcome, caps: OutputCaps): Outcome {
+export function capExecutionOutput(
+  outcome: Outcome | ReturnedOutcome,
+  caps: OutputCaps,
+): Outcome | ReturnedOutcome {
   if (outcome.status !== 'success') return outcome;
+  if ('returned' in outcome) {
+    // A returned value is one value, at most a node output: measured only when that can exceed.
+    if (caps.nodeMaxBytes <= caps.maxBytes) return outcome;
+    const bytes = executionOutputBytes({ value: outcome.output }, caps.maxBytes);
+    return bytes <= caps.maxBytes ? outcome : overCap(1, caps.maxBytes);
+  }
   const sinks = Object.keys(outcome.output).length;
   if (sinks * caps.nodeMaxBytes <= caps.maxBytes) return outcome;
   if (executionOutputBytes(outcome.output, caps.maxBytes) <= caps.maxBytes) return outcome;
+  return overCap(sinks, caps.maxBytes);
+}
+
+function overCap(sinks: number, maxBytes: number): Outcome {
   return {
     status: 'failed',
     error: {
       type: 'EXECUTION',
       node_id: null,
       message:
-        `execution output (${sinks} sink nodes) is over the ${caps.maxBytes}-byte limit ` +
+        `execution output (${sinks} sink nodes) is over the ${maxBytes}-byte limit ` +
         '(LINKFLOW_MAX_EXECUTION_OUTPUT_BYTES); each sink output is still on its node run',
     },
   };

@@ -11,7 +11,7 @@ export const ExpressionConfigSchema = Type.Object(
 export type ExpressionConfig = Static<typeof ExpressionConfigSchema>;
 
 /** Evaluates within the executor's limits (`ctx.evaluation`), or the defaults for `ctx`. */
-async function evaluate(
+export async function evaluateExpression(
   cache: ExpressionCache,
   ctx: NodeContext,
   source: { expression: string; input: NodeInput },
@@ -40,7 +40,7 @@ export function createTransformNode(
     ...shared,
     type: 'transform',
     async execute(ctx, config, input) {
-      const value = await evaluate(cache, ctx, { expression: config.expression, input });
+      const value = await evaluateExpression(cache, ctx, { expression: config.expression, input });
       return { output: value === undefined ? null : value, usage: {} };
     },
   };
@@ -54,14 +54,14 @@ export function createConditionNode(
     ...shared,
     type: 'condition',
     async execute(ctx, config, input) {
-      const value = await evaluate(cache, ctx, { expression: config.expression, input });
+      const value = await evaluateExpression(cache, ctx, { expression: config.expression, input });
       return { output: { result: isTruthy(value) }, usage: {} };
     },
   };
 }
 
 /** JSONata's boolean cast: empty arrays/strings, 0, null and undefined are false. */
-function isTruthy(value: unknown): boolean {
+export function isTruthy(value: unknown): boolean {
   if (Array.isArray(value)) return value.some(isTruthy);
   if (typeof value === 'object' && value !== null) return Object.keys(value).length > 0;
   return Boolean(value);

@@ -1,0 +1,158 @@
+import type { FieldProblem } from '../errors/app-error.ts';
+import type { NodeSpec, WorkflowDefinition } from './definition-schema.ts';
+
+/**
+ * Scope node types and the config lists naming their members. A member is run by its scope
+ * node, never by the DAG the scope node sits in.
+ */
+export const SCOPE_LISTS = {
+  foreach: ['body'],
+  try: ['try', 'catch', 'finally'],
+} as const;
+
+/** A list of a scope node: a foreach `body`, or a try's `try`, `catch` or `finally`. */
+export type ScopeList = 'body' | 'try' | 'catch' | 'finally';
+
+/** Where a member sits: its scope node and the list naming it. */
+export interface Region {
+  readonly scope: string;
+  readonly list: ScopeList;
+}
+
+/** The key of a region (`scope/list`), or `''` for the main DAG. */
+export const regionKey = (region: Region | undefined): string =>
+  region === undefined ? '' : `${region.scope}/${region.list}`;
+
+/** True for the node types that own members (foreach, try). */
+export function isScopeType(type: string): type is keyof typeof SCOPE_LISTS {
+  return Object.hasOwn(SCOPE_LISTS, type);
+}
+
+/** The raw entries of one list of a scope node's config (whatever the client sent). */
+function listEntries(node: NodeSpec, list: ScopeList): readonly unknown[] {
+  const value = node.config[list];
+  return Array.isArray(value) ? (value as unknown[]) : [];
+}
+
+/** The lists of a scope node, with the ids they name (non-strings dropped). */
+export function scopeListsOf(node: NodeSpec): { list: ScopeList; ids: string[] }[] {
+  if (!isScopeType(node.type)) return [];
+  return SCOPE_LISTS[node.type].map((list) => ({
+    list,
+    ids: listEntries(node, list).filter((id): id is string => typeof id === 'string'),
+  }));
+}
+
+/** Each member's region (first listing wins; validation reports the others). */
+export function regionsOf(nodes: readonly NodeSpec[]): Map<string, Region> {
+  const regions = new Map<string, Region>();
+  for (const node of nodes) {
+    for (const { list, ids } of scopeListsOf(node)) {
+      for (const id of ids)
+        if (id !== node.id && !regions.has(id)) regions.set(id, { scope: node.id, list });
+    }
+  }
+  return regions;
+}
+
+/** The chain of scope nodes around `id`, innermost first; stops at a repeat (a scope cycle). */
+export function enclosingScopes(id: string, regions: ReadonlyMap<string, Region>): string[] {
+  const chain: string[] = [];
+  let current = regions.get(id);
+  while (current !== undefined && !chain.includes(current.scope)) {
+    chain.push(current.scope);
+    current = regions.get(current.scope);
+  }
+  return chain;
+}
+
+function listProblems(def: WorkflowDefinition): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const ids = new Set(def.nodes.map((n) => n.id));
+  const owner = new Map<string, string>();
+  def.nodes.forEach((node, i) => {
+    for (const { list } of scopeListsOf(node)) {
+      listEntries(node, list).forEach((id, k) => {
+        const path = `/nodes/${i}/config/${list}/${k}`;
+        if (typeof id !== 'string') return;
+        if (!ids.has(id)) problems.push({ path, message: `unknown node id '${id}'` });
+        else if (id === node.id) problems.push({ path, message: `scope '${id}' contains itself` });
+        else if (owner.has(id))
+          problems.push({ path, message: `'${id}' is already in scope ${owner.get(id)}` });
+        else owner.set(id, `${node.id}/${list}`);
+      });
+    }
+  });
+  return problems;
+}
+
+function nestingProblems(def: WorkflowDefinition, regions: Map<string, Region>): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const types = new Map(def.nodes.map((n) => [n.id, n.type]));
+  def.nodes.forEach((node, i) => {
+    if (!isScopeType(node.type)) return;
+    const chain = enclosingScopes(node.id, regions);
+    if (chain.includes(node.id)) {
+      const cycle = [node.id, ...chain.slice(0, chain.indexOf(node.id) + 1)];
+      problems.push({ path: `/nodes/${i}/config`, message: `scope cycle: ${cycle.join(' -> ')}` });
+      return;
+    }
+    const loop = chain.find((s) => types.get(s) === 'foreach');
+    if (node.type === 'foreach' && loop !== undefined)
+      problems.push({
+        path: `/nodes/${i}`,
+        message: `foreach '${node.id}' is inside the body of foreach '${loop}' (nested loops are not supported)`,
+      });
+  });
+  return problems;
+}
+
+function edgeCrossings(def: WorkflowDefinition, regions: Map<string, Region>): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  (def.edges ?? []).forEach((edge, j) => {
+    const from = regionKey(regions.get(edge.from));
+    const to = regionKey(regions.get(edge.to));
+    if (from === to) return;
+    const inside = to === '' ? 'outside any scope' : `in ${to}`;
+    problems.push({
+      path: `/edges/${j}`,
+      message: `edge ${edge.from} -> ${edge.to} crosses a scope border (${edge.from} is ${from === '' ? 'outside any scope' : `in ${from}`}, ${edge.to} is ${inside})`,
+    });
+  });
+  return problems;
+}
+
+/**
+ * A subworkflow node parks its execution while its child runs, and a scope's iterations and
+ * lists run inside one process: it may sit in the main DAG only.
+ */
+function parkingMembers(def: WorkflowDefinition, regions: Map<string, Region>): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  def.nodes.forEach((node, i) => {
+    const region = regions.get(node.id);
+    if (node.type !== 'subworkflow' || region === undefined) return;
+    problems.push({
+      path: `/nodes/${i}`,
+      message: `subworkflow '${node.id}' is in ${region.scope}/${region.list}: subworkflow nodes run in the main DAG only, not inside a foreach body or try lists`,
+    });
+  });
+  return problems;
+}
+
+/**
+ * Names every scope problem: list entries naming unknown ids, a node in two scopes, a scope
+ * that contains itself or sits in a cycle of scopes, a foreach inside a foreach body, a
+ * subworkflow node inside a scope, and edges crossing a scope's border (an edge joins two
+ * nodes of the same region; a scope node belongs to the region around it, so edges into it
+ * come from outside).
+ */
+export function scopeProblems(def: WorkflowDefinition): FieldProblem[] {
+  const listed = listProblems(def);
+  const regions = regionsOf(def.nodes);
+  return [
+    ...listed,
+    ...nestingProblems(def, regions),
+    ...parkingMembers(def, regions),
+    ...edgeCrossings(def, regions),
+  ];
+}

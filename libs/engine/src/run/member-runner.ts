@@ -1,0 +1,26 @@
+import { runForeach } from './foreach-scope.ts';
+import { runNode, type NodeRunResult } from './node-runner.ts';
+import type { MemberRun, ScopeRuntime } from './scope-runtime.ts';
+import { runTry } from './try-scope.ts';
+
+/**
+ * Runs one node wherever it sits: a scope node (foreach, try) through its scope runner, any
+ * other node through `runNode`. A `return` that succeeds ends the execution (`returned`).
+ * New node types that need the engine (subworkflow) hook in here.
+ */
+export async function runMember(rt: ScopeRuntime, run: MemberRun): Promise<NodeRunResult> {
+  const type = run.node.spec.type;
+  const result =
+    type === 'foreach'
+      ? await runForeach(rt, run)
+      : type === 'try'
+        ? await runTry(rt, run)
+        : await runNode(rt.deps, run.node, {
+            input: run.input,
+            signal: run.signal,
+            tenantId: rt.tenantId,
+          });
+  if (type === 'return' && result.status === 'success')
+    rt.returned(run.node.spec.id, result.output);
+  return result;
+}
