@@ -22,7 +22,7 @@ import {
   createChildExecutionStore,
   createCredentialResolver,
   createDb,
-  createLeaderLock,
+  createFleetLocks,
   createLeaseStore,
   createRetentionStore,
   createRunStore,
@@ -83,27 +83,6 @@ function connect(config: ExecutorConfig, log: Logger) {
   };
 }
 
-/** The fleet-wide Postgres locks: one process sweeps, one runs retention. */
-function fleetLocks(config: ExecutorConfig, log: Logger) {
-  const { databaseUrl: url, workerId, queueName } = config;
-  return {
-    sweeper: createLeaderLock({
-      url,
-      name: `sweeper:${queueName}`,
-      applicationName: `linkflow-sweeper:${workerId}`,
-      staleAfterMs: fleetLockStaleAfterMs(config.reconcileIntervalMs),
-      onError: (err) => log.debug({ err }, 'sweeper lock connection failed'),
-    }),
-    retention: createLeaderLock({
-      url,
-      name: 'retention',
-      applicationName: `linkflow-retention:${workerId}`,
-      staleAfterMs: fleetLockStaleAfterMs(config.retentionIntervalMs),
-      onError: (err) => log.debug({ err }, 'retention lock connection failed'),
-    }),
-  };
-}
-
 /** The engine over the executor's ports: Postgres stores, Redis events, the DLQ, metrics. */
 function buildEngine(config: ExecutorConfig, log: Logger, c: Connections, runtime: EngineRuntime) {
   const { clock, liveSecrets } = runtime;
@@ -120,7 +99,12 @@ function buildEngine(config: ExecutorConfig, log: Logger, c: Connections, runtim
   const { ref: tenantRef } = createTenantDirectory({ pool: c.db.pool });
   // The node options are named as in the configuration, but for the enabled types.
   const registry = createBuiltinRegistry({ ...config, enabled: config.nodeTypes, tenantRef });
-  const locks = fleetLocks(config, log);
+  const locks = createFleetLocks({
+    ...{ url: config.databaseUrl, workerId, queueName },
+    sweeperStaleAfterMs: fleetLockStaleAfterMs(config.reconcileIntervalMs),
+    retentionStaleAfterMs: fleetLockStaleAfterMs(config.retentionIntervalMs),
+    onError: (task, err) => log.debug({ err, task }, 'fleet lock connection failed'),
+  });
   // Bound once the breaker publisher runs (after the engine exists).
   const breakerChange = { notify: () => {} };
   const engine = createEngineFromConfig(config, {

@@ -104,3 +104,33 @@ export function createLeaderLock(options: LeaderLockOptions): LeaderLock {
     },
   };
 }
+
+/** What {@link createFleetLocks} names and how long each holder may stay silent. */
+export interface FleetLockOptions {
+  readonly url: string;
+  readonly workerId: string;
+  readonly queueName: string;
+  readonly sweeperStaleAfterMs: number;
+  readonly retentionStaleAfterMs: number;
+  readonly onError: (task: 'sweeper' | 'retention', err: unknown) => void;
+}
+
+/**
+ * The fleet-wide locks of an executor: one process sweeps a queue (`sweeper:<queue>`), one
+ * runs retention for the database (`retention`). Their sessions carry the worker id in
+ * `application_name`, so `pg_stat_activity` shows who holds each.
+ */
+export function createFleetLocks(o: FleetLockOptions): Record<'sweeper' | 'retention', LeaderLock> {
+  const lock = (task: 'sweeper' | 'retention', name: string, staleAfterMs: number) =>
+    createLeaderLock({
+      url: o.url,
+      name,
+      applicationName: `linkflow-${task}:${o.workerId}`,
+      staleAfterMs,
+      onError: (err) => o.onError(task, err),
+    });
+  return {
+    sweeper: lock('sweeper', `sweeper:${o.queueName}`, o.sweeperStaleAfterMs),
+    retention: lock('retention', 'retention', o.retentionStaleAfterMs),
+  };
+}

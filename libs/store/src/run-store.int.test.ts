@@ -4,7 +4,7 @@ import { testDatabaseUrl } from '../../../test/fixtures.ts';
 import { createApiKeyRepository } from './api-key-repository.ts';
 import { createDb, type Db } from './db-client.ts';
 import { createExecutionRepository } from './execution-repository.ts';
-import { createLeaderLock } from './leader-lock.ts';
+import { createFleetLocks, createLeaderLock } from './leader-lock.ts';
 import type { NodeRunWrite, OrphanExecution } from '@linkflow/domain';
 import { createLeaseStore, type LeaseStore } from './lease-store.ts';
 import { createRecoveryRepository } from './recovery-repository.ts';
@@ -487,6 +487,32 @@ describe('run store under connection loss', () => {
 });
 
 describe('leader lock', () => {
+  it('names the fleet locks per queue and shows their holder in pg_stat_activity', async () => {
+    const queueName = `q-${randomUUID()}`;
+    const options = {
+      ...{ url: testDatabaseUrl(), queueName, onError: () => undefined },
+      ...{ sweeperStaleAfterMs: 60_000, retentionStaleAfterMs: 60_000 },
+    };
+    const mine = createFleetLocks({ ...options, workerId: 'w-1' });
+    const theirs = createFleetLocks({ ...options, workerId: 'w-2' });
+    const other = createFleetLocks({ ...options, workerId: 'w-3', queueName: `${queueName}-b` });
+    try {
+      expect(await mine.sweeper.hold()).toBe(true);
+      // Same queue: excluded; another queue: its own sweeper lock.
+      expect(await theirs.sweeper.hold()).toBe(false);
+      expect(await other.sweeper.hold()).toBe(true);
+      const apps = await db.pool.query<{ application_name: string }>(
+        `select application_name from pg_stat_activity where application_name like 'linkflow-sweeper:w-%'`,
+      );
+      expect(apps.rows.map((r) => r.application_name)).toEqual(
+        expect.arrayContaining(['linkflow-sweeper:w-1', 'linkflow-sweeper:w-3']),
+      );
+    } finally {
+      for (const locks of [mine, theirs, other])
+        await Promise.all([locks.sweeper.release(), locks.retention.release()]);
+    }
+  });
+
   it('lets one holder at a time have it, and passes it on when the holder goes', async () => {
     const name = `test-${randomUUID()}`;
     const first = createLeaderLock({ url: testDatabaseUrl(), name, staleAfterMs: 60_000 });
