@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { Type } from '@sinclair/typebox';
-import type { NodeState, WorkflowDefinition } from '@linkflow/domain';
+import {
+  DEFAULT_RATE_CARD,
+  type NodeState,
+  type RateCard,
+  type WorkflowDefinition,
+} from '@linkflow/domain';
 import {
   createForeachNode,
   createNodeRegistry,
@@ -133,5 +138,39 @@ describe('max_concurrency across parallel iterations', () => {
     expect(outcome).toMatchObject({ status: 'success' });
     expect(probes.runs).toBe(8);
     expect(probes.peak).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('a budget stop inside a try', () => {
+  /** Every node run costs exactly 0.01 USD. */
+  const flatCard: RateCard = {
+    ...DEFAULT_RATE_CARD,
+    per_node_run: 0.01,
+    per_wall_ms: 0,
+    per_cpu_ms: 0,
+    per_byte_stored: 0,
+  };
+
+  it('is not caught: the execution fails with BUDGET rather than ending success', async () => {
+    //   guard: try [a --> b] (continue) ; max_cost 0.01: a spends it, b may not start
+    const workflow = compileTestWorkflow(
+      {
+        name: 'swallowed-budget',
+        nodes: [
+          { id: 'guard', type: 'try', config: { try: ['a', 'b'], error_scope: 'continue' } },
+          { id: 'a', type: 'transform', config: { expression: '1' } },
+          { id: 'b', type: 'code', config: {} },
+        ],
+        edges: [{ from: 'a', to: 'b' }],
+        settings: { max_cost: '0.01' },
+      },
+      registry,
+    );
+    reset();
+    const outcome = await withNodeDeps(registry, { maxOutputBytes: 1 << 20, slots: 4 }, (d) =>
+      runDag({ ...d, rateCard: flatCard }, dagRequest(workflow, { context: context([]) })),
+    );
+    expect(probes.runs).toBe(0);
+    expect(outcome).toMatchObject({ status: 'failed', error: { type: 'BUDGET' } });
   });
 });
