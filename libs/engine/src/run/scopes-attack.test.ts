@@ -198,3 +198,29 @@ describe('node runs one execution may create', () => {
     expect(compiled.ok).toBe(false);
   });
 });
+
+describe('the retained-output cap inside a try', () => {
+  it('is not swallowed by error_scope continue: the execution fails (holds)', async () => {
+    // six independent trys, each holding a 1000-byte output; the run may hold 2500 bytes.
+    // Caught, the cap let every try go on, each output kept for later templates: with 9 MB
+    // outputs, a few hundred such trys fill the executor's heap.
+    const guards = Array.from({ length: 6 }, (_, i) => i);
+    const workflow = compileTestWorkflow(
+      {
+        name: 'swallowed-cap',
+        nodes: guards.flatMap((i) => [
+          { id: `g${i}`, type: 'try', config: { try: [`big${i}`], error_scope: 'continue' } },
+          { id: `big${i}`, type: 'transform', config: { expression: "$pad('', 1000, 'x')" } },
+        ]),
+        settings: { fail_fast: false, max_concurrency: 1 },
+      },
+      registry,
+    );
+    const outcome = await withNodeDeps(
+      registry,
+      { maxOutputBytes: 1 << 20, maxRetainedOutputBytes: 2500 },
+      (d) => runDag(d, dagRequest(workflow, { context: context([]) })),
+    );
+    expect(outcome).toMatchObject({ status: 'failed', error: { type: 'EXECUTION' } });
+  });
+});
