@@ -32,12 +32,14 @@ export const FIND_CHILD_SQL = `select id, status, output, error, cost_total::tex
 
 /**
  * The target definition of tenant `$2`'s live workflow `$1` at version `$3` (its latest when
- * null), with its worker tags.
+ * null), with its worker tags. `$3` is cast to bigint: a pinned version past int4 (the config
+ * schema only says integer) finds nothing instead of failing the statement, which would
+ * retry the parent's job into the dead-letter queue.
  */
 export const TARGET_SQL = `select w.id, v.version,
     (select coalesce(array_agg(t), '{}') from jsonb_array_elements_text(
       coalesce(v.definition->'settings'->'worker_tags', '[]'::jsonb)) t) as worker_tags
-  from workflows w join workflow_versions v on v.workflow_id = w.id and v.version = coalesce($3::int, w.latest_version)
+  from workflows w join workflow_versions v on v.workflow_id = w.id and v.version = coalesce($3::bigint, w.latest_version)
   where w.id = $1 and w.tenant_id = $2 and w.deleted_at is null`;
 
 /** The workflow ids of execution `$1` and of every execution above it. */

@@ -13,6 +13,9 @@ interface WorkflowRow {
   updatedAt: Date;
 }
 
+/** The largest version number (`workflow_versions.version` is int4). */
+const MAX_VERSION = 2_147_483_647;
+
 const toRecord = (row: WorkflowRow, version: number, definition: unknown): WorkflowRecord => ({
   id: row.id,
   tenantId: row.tenantId,
@@ -95,6 +98,9 @@ export function createWorkflowRepository(deps: {
 
     /** The latest version, or `version` when given; undefined when missing or another tenant's. */
     async get(tenantId: string, id: string, version?: number): Promise<WorkflowRecord | undefined> {
+      // Versions are int4: a larger one (a `?version=` or a pinned subworkflow version) cannot
+      // exist, and Prisma would throw on it (a 500 instead of a 404 or 422).
+      if (version !== undefined && version > MAX_VERSION) return undefined;
       const row = await prisma.workflow.findFirst({ where: live(tenantId, id) });
       if (!row) return undefined;
       const v = await prisma.workflowVersion.findUnique({

@@ -98,16 +98,25 @@ export interface SettleNext {
   readonly starting: readonly string[];
 }
 
-/** A `return` node that succeeded in an earlier attempt: the run ends with its value again. */
+/**
+ * A `return` node that succeeded in an earlier attempt: the run ends with its value again.
+ * Returns inside scopes count too (a try list's at -1, a foreach body's at its iteration,
+ * lowest first): a crash between their checkpoint and the final write must not let the
+ * resumed run go on past them.
+ */
 function resumedReturn(
   workflow: CompiledWorkflow,
   states: ReadonlyMap<string, NodeState>,
+  resumed: ReadonlyMap<number, ReadonlyMap<string, NodeState>> = new Map(),
 ): ReturnedOutcome | undefined {
-  const id = workflow.dag.order.find(
-    (n) => workflow.nodes.get(n)?.spec.type === 'return' && states.get(n)?.status === 'success',
-  );
-  if (id === undefined) return undefined;
-  return { status: 'success', returned: true, nodeId: id, output: states.get(id)?.output ?? null };
+  const byIteration = [...resumed.entries()].sort(([a], [b]) => a - b).map(([, s]) => s);
+  for (const found of [states, ...byIteration]) {
+    for (const [id, state] of found) {
+      if (state.status !== 'success' || workflow.nodes.get(id)?.spec.type !== 'return') continue;
+      return { status: 'success', returned: true, nodeId: id, output: state.output ?? null };
+    }
+  }
+  return undefined;
 }
 
 /** The runtime the scopes of this run share (see {@link ScopeRuntime}). */
@@ -223,7 +232,7 @@ export async function runDag(deps: NodeRunnerDeps, req: DagRunRequest): Promise<
   let overflow: Outcome | undefined;
   const ledger = new StartLedger(workflow, states);
   const budget = new Budget(workflow.definition, req.spentUnits);
-  let returned = resumedReturn(workflow, states);
+  let returned = resumedReturn(workflow, states, req.resumed);
   if (returned) controller.abort(returnReason(returned.nodeId));
   const rt = scopeRuntime(deps, req, {
     budget,

@@ -155,6 +155,20 @@ describe('runSubworkflow', () => {
     expect(starts).toEqual([]);
   });
 
+  it('fails with VALIDATION, starting no child, on a workflow_id or input Postgres cannot store', async () => {
+    // A NUL in either made the start's SQL throw: the parent's job retried into the DLQ.
+    const { deps, starts } = fakeDeps({ kind: 'live', childId: 'never' });
+    for (const input of [
+      { wf: 'child\u0000', n: 1 },
+      { wf: 'child-wf', n: 'a\u0000b' },
+      { wf: 'child-wf', n: '\ud800' },
+    ]) {
+      const result = settled(await run(deps, input));
+      expect(result).toMatchObject({ status: 'failed', error: { type: 'VALIDATION' } });
+    }
+    expect(starts).toEqual([]);
+  });
+
   it('fails with EXPRESSION when a template fails to evaluate', async () => {
     const { deps } = fakeDeps({ kind: 'live', childId: 'never' });
     const broken = compileTestWorkflow(

@@ -1,5 +1,6 @@
 import {
   formatMoney,
+  jsonHasUnstorableText,
   type ChildStart,
   type CompiledNode,
   type Fence,
@@ -104,10 +105,19 @@ async function target(
   const { workflow_id: workflowId, version } = rendered.value;
   if (typeof workflowId !== 'string' || workflowId.length === 0)
     return { type: 'VALIDATION', message: 'workflow_id did not render to a workflow id' };
+  const childInput = rendered.value['input'] ?? null;
+  // Postgres refuses these in text and jsonb: the start would throw and retry the parent's job
+  // into the dead-letter queue instead of failing this node.
+  if (jsonHasUnstorableText(JSON.stringify([workflowId, childInput])))
+    return {
+      type: 'VALIDATION',
+      message:
+        'workflow_id or input contains a NUL character (\\u0000) or a lone UTF-16 surrogate, which cannot be stored',
+    };
   return {
     workflowId,
     version: typeof version === 'number' ? version : undefined,
-    input: rendered.value['input'] ?? null,
+    input: childInput,
   };
 }
 

@@ -40,8 +40,8 @@ const failureOf = (outcome: RegionOutcome): RunError | null =>
  * Runs a try: its `try` list; on a failure there (after the members' own retries) its `catch`
  * list, where `nodes.<try id>` is `{ok: false, error}`; then `finally`, always. The try node
  * fails with a failure of catch or finally, or with the caught error under `propagate`; under
- * `continue` (the default) it succeeds with `{ok, error}`. Checkpointed members of a resumed
- * run do not run again.
+ * `continue` (the default) it succeeds with `{ok, error}`, except after a BUDGET stop, which
+ * always fails it. Checkpointed members of a resumed run do not run again.
  */
 export async function runTry(rt: ScopeRuntime, run: MemberRun): Promise<NodeRunResult> {
   const { node } = run;
@@ -65,7 +65,9 @@ export async function runTry(rt: ScopeRuntime, run: MemberRun): Promise<NodeRunR
   }
   const finished = await runList(rt, run, { name: 'finally', extraNodes: seen });
   if (finished.outcome.status === 'aborted') return cancelled();
-  const propagate = node.spec.config['error_scope'] === 'propagate';
+  // A budget stop is the execution's limit, not a member's failure: `continue` may not turn it
+  // into a success (with an empty catch and finally the execution would end `success`).
+  const propagate = node.spec.config['error_scope'] === 'propagate' || caught?.type === 'BUDGET';
   const error =
     failureOf(finished.outcome) ?? handlerError ?? (propagate && caught !== null ? caught : null);
   const data = { ok: caught === null };
