@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Fence } from '@linkflow/domain';
+import { MAX_SUBWORKFLOW_FAMILY, type Fence } from '@linkflow/domain';
 import { testDatabaseUrl } from '../../../test/fixtures.ts';
 import { createApiKeyRepository } from './api-key-repository.ts';
 import { createChildExecutionStore, type ChildExecutionStore } from './child-execution-store.ts';
@@ -50,31 +50,26 @@ async function claimedParent(target: string, breadth: number): Promise<Fence> {
 }
 
 describe('subworkflow fan-out', () => {
-  // Not fixed: no cap on the children of one execution nor on a family's size (contract
-  // silent). A fix: refuse (VALIDATION, like depth) a child once the root's family holds
-  // LINKFLOW_MAX_FAMILY_EXECUTIONS executions, counted in the start transaction.
-  it.fails(
-    'refuses children past a family limit instead of starting 1000 from one run',
-    async () => {
-      const breadth = 1000;
-      const target = (
-        await workflows.create(tenantId, {
-          name: 'leaf',
-          nodes: [{ id: 'a', type: 'transform', config: { expression: '1' } }],
-        })
-      ).id;
-      const parent = await claimedParent(target, breadth);
-      const kinds: string[] = [];
-      for (let i = 0; i < breadth; i++) {
-        const started = await children.start({
-          ...{ parent, nodeId: `call${i}`, workflowId: target, version: undefined },
-          ...{ input: null, at: new Date() },
-        });
-        kinds.push(started.kind);
-      }
-      expect(kinds.filter((k) => k === 'created').length).toBeLessThan(breadth);
-      expect(kinds).toContain('refused');
-    },
-    120_000,
-  );
+  // A family (a top-level execution and its descendants) holds at most
+  // MAX_SUBWORKFLOW_FAMILY executions: the root plus 999 children, then VALIDATION.
+  it('refuses children past a family limit instead of starting 1000 from one run', async () => {
+    const breadth = 1000;
+    const target = (
+      await workflows.create(tenantId, {
+        name: 'leaf',
+        nodes: [{ id: 'a', type: 'transform', config: { expression: '1' } }],
+      })
+    ).id;
+    const parent = await claimedParent(target, breadth);
+    const kinds: string[] = [];
+    for (let i = 0; i < breadth; i++) {
+      const started = await children.start({
+        ...{ parent, nodeId: `call${i}`, workflowId: target, version: undefined },
+        ...{ input: null, at: new Date() },
+      });
+      kinds.push(started.kind);
+    }
+    expect(kinds.filter((k) => k === 'created').length).toBe(MAX_SUBWORKFLOW_FAMILY - 1);
+    expect(kinds.slice(MAX_SUBWORKFLOW_FAMILY - 1)).toEqual(['refused']);
+  }, 120_000);
 });

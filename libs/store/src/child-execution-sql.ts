@@ -50,6 +50,20 @@ export const ANCESTOR_WORKFLOWS_SQL = `with recursive a(id, workflow_id, parent)
   ) select workflow_id from a`;
 
 /**
+ * How many executions the family of `$1` holds (its root and every descendant), counted up
+ * to `$2` (the count stops there: a family past the limit costs no more to ask about).
+ */
+export const FAMILY_SIZE_SQL = `with recursive up(id, parent) as (
+    select id, parent_execution_id from executions where id = $1
+    union all
+    select e.id, e.parent_execution_id from executions e join up on e.id = up.parent
+  ), down(id) as (
+    select id from up where parent is null
+    union all
+    select e.id from executions e join down on e.parent_execution_id = down.id
+  ) select count(*)::int as n from (select 1 from down limit $2) f`;
+
+/**
  * Inserts the pending child with its first transition, and records the child's id on the
  * parent's node run (its output while it waits; the view also joins it).
  */

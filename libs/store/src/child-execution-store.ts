@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import {
   MAX_SUBWORKFLOW_DEPTH,
+  MAX_SUBWORKFLOW_FAMILY,
   type CancelledChild,
   type ChildStart,
   type ChildStartRequest,
@@ -17,6 +18,7 @@ import {
   ABANDONED_PARENTS_SQL,
   ANCESTOR_WORKFLOWS_SQL,
   CANCEL_DESCENDANTS_SQL,
+  FAMILY_SIZE_SQL,
   FAMILY_SQL,
   FIND_CHILD_SQL,
   INSERT_CHILD_SQL,
@@ -77,7 +79,7 @@ function existing(row: ChildRow): ChildStart {
   return { kind: 'terminal', child };
 }
 
-/** Why the child may not start (depth, recursion), or undefined. */
+/** Why the child may not start (depth, recursion, family size), or undefined. */
 async function refusal(
   client: Queryable,
   req: ChildStartRequest,
@@ -93,6 +95,13 @@ async function refusal(
   if (above.rows.some((r) => r.workflow_id === req.workflowId))
     return refused(
       `workflow ${req.workflowId} calls itself (it is already running above this node)`,
+    );
+  const family = await client.query<{ n: number }>(FAMILY_SIZE_SQL, [
+    ...[req.parent.executionId, MAX_SUBWORKFLOW_FAMILY],
+  ]);
+  if ((family.rows[0]?.n ?? 0) >= MAX_SUBWORKFLOW_FAMILY)
+    return refused(
+      `subworkflow ${req.workflowId} refused: this execution's family already holds ${MAX_SUBWORKFLOW_FAMILY} executions (the most one top-level execution may start)`,
     );
   return undefined;
 }

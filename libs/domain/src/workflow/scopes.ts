@@ -122,6 +122,33 @@ function edgeCrossings(def: WorkflowDefinition, regions: Map<string, Region>): F
   return problems;
 }
 
+/** Most node runs one foreach may create: `max_items` × the nodes its body encloses. */
+export const MAX_FOREACH_NODE_RUNS = 100_000;
+/** The default (and ceiling) of a foreach's `max_items`. */
+const DEFAULT_MAX_ITEMS = 10_000;
+
+/**
+ * Each iteration runs every node the body encloses (nested try lists too), each a node run
+ * stored and shown by `GET /api/executions/:id`: a 10,000-item loop over a 1,000-node body
+ * would make 10 million of them for one execution.
+ */
+function loopSizeProblems(def: WorkflowDefinition, regions: Map<string, Region>): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  def.nodes.forEach((node, i) => {
+    if (node.type !== 'foreach') return;
+    const enclosed = def.nodes.filter((n) => enclosingScopes(n.id, regions).includes(node.id));
+    const raw = node.config['max_items'];
+    const maxItems = typeof raw === 'number' ? raw : DEFAULT_MAX_ITEMS;
+    const runs = maxItems * enclosed.length;
+    if (runs > MAX_FOREACH_NODE_RUNS)
+      problems.push({
+        path: `/nodes/${i}/config/max_items`,
+        message: `foreach '${node.id}' may run ${maxItems} items × ${enclosed.length} body nodes = ${runs} node runs (max ${MAX_FOREACH_NODE_RUNS}): lower max_items or the body`,
+      });
+  });
+  return problems;
+}
+
 /**
  * A subworkflow node parks its execution while its child runs, and a scope's iterations and
  * lists run inside one process: it may sit in the main DAG only.
@@ -142,7 +169,8 @@ function parkingMembers(def: WorkflowDefinition, regions: Map<string, Region>): 
 /**
  * Names every scope problem: list entries naming unknown ids, a node in two scopes, a scope
  * that contains itself or sits in a cycle of scopes, a foreach inside a foreach body, a
- * subworkflow node inside a scope, and edges crossing a scope's border (an edge joins two
+ * subworkflow node inside a scope, a foreach that may make more than
+ * {@link MAX_FOREACH_NODE_RUNS} node runs, and edges crossing a scope's border (an edge joins two
  * nodes of the same region; a scope node belongs to the region around it, so edges into it
  * come from outside).
  */
@@ -153,6 +181,7 @@ export function scopeProblems(def: WorkflowDefinition): FieldProblem[] {
     ...listed,
     ...nestingProblems(def, regions),
     ...parkingMembers(def, regions),
+    ...loopSizeProblems(def, regions),
     ...edgeCrossings(def, regions),
   ];
 }

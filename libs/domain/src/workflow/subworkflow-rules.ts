@@ -7,6 +7,15 @@ import type { WorkflowDefinition } from './definition-schema.ts';
  */
 export const MAX_SUBWORKFLOW_DEPTH = 5;
 
+/**
+ * Most executions one family may hold (a top-level execution and all its descendants): depth
+ * alone would let 1,000 subworkflow nodes per workflow start 1000^5 executions from one
+ * request. A child that would pass it is refused (VALIDATION). Children started at the same
+ * moment in different branches of one family may overshoot it by a few: each start counts
+ * under its own parent's lock.
+ */
+export const MAX_SUBWORKFLOW_FAMILY = 1000;
+
 /** The node type that starts a child execution. */
 export const SUBWORKFLOW_NODE_TYPE = 'subworkflow';
 

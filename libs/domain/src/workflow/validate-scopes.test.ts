@@ -51,6 +51,25 @@ describe('validateWorkflow scopes', () => {
     ]);
   });
 
+  it('names a foreach whose max_items x body passes the node-run ceiling, and accepts a lower max_items', () => {
+    //  each.body: [a, b, c, d, e, f, g, h, i, j, k]   (11 nodes x 10,000 items > 100,000)
+    const body = 'abcdefghijk'.split('');
+    const nodes = [loop('each', body), ...body.map(t)];
+    expect(problems(nodes)).toEqual([
+      {
+        path: '/nodes/0/config/max_items',
+        message: expect.stringContaining(
+          '10000 items × 11 body nodes = 110000 node runs',
+        ) as unknown,
+      },
+    ]);
+    const lower = {
+      ...loop('each', body),
+      config: { ...loop('each', body).config, max_items: 9000 },
+    };
+    expect(problems([lower, ...body.map(t)])).toEqual([]);
+  });
+
   it('names a scope list entry that is no node', () => {
     expect(problems([loop('each', ['ghost'])])).toEqual([
       { path: '/nodes/0/config/body/0', message: "unknown node id 'ghost'" },
