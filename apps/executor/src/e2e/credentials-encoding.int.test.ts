@@ -128,4 +128,29 @@ describe('a credential value in encoded form', () => {
     expect(leaks).toEqual([]);
     expect(texts.stored).toContain('[redacted]');
   });
+
+  it('is not quoted in part by a cut URL, nor lower-cased by the URL parser', async () => {
+    const cipher = createSecretCipher({ current: KEY, previous: undefined });
+    const store = createCredentialStore({ pool: h.db.pool, ids: { next: randomUUID }, cipher });
+    const upper = `UpCase-${randomUUID()}`;
+    await store.create(h.tenantId, 'cut', { token: VALUE, scheme: upper });
+    const pad = 'x'.repeat(196);
+    const wf = await h.createWorkflow({
+      name: 'cut',
+      nodes: [
+        // Not an absolute URL: the message quoted its first 200 characters, 4 of the value.
+        { id: 'long', type: 'http', config: { url: `${pad}{{ secrets.cut.token }}` } },
+        // A scheme the parser lower-cases before the message quotes it.
+        { id: 'scheme', type: 'http', config: { url: '{{ secrets.cut.scheme }}://h/' } },
+      ],
+      settings: { fail_fast: false },
+    });
+    const e = await h.waitFor(await h.start(wf));
+    const error = (node: string) => e.nodeRuns.find((r) => r.nodeId === node)?.error;
+    expect(error('long')).toMatchObject({ type: 'VALIDATION' });
+    expect(error('scheme')).toMatchObject({ type: 'SECURITY' });
+    const text = (await storedText(e.id)) + JSON.stringify(e) + spans.join('\n') + pino.join('');
+    expect(text).not.toContain(`${pad}${VALUE.slice(0, 4)}`);
+    expect(text).not.toContain(upper.toLowerCase());
+  });
 });

@@ -11,6 +11,7 @@ describe('withEncodedForms', () => {
     expect(forms).toContain('sp+ace%2B%C3%A9%22q%7C%5E');
     expect(forms).toContain('sp%20ace+%C3%A9%22q|^');
     expect(forms).toContain('sp ace+é\\"q|^');
+    expect(withEncodedForms(['UpCase1'])).toEqual(['UpCase1', 'upcase1']);
     expect(new Set(forms).size).toBe(forms.length);
   });
 

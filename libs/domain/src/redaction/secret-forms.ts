@@ -1,7 +1,8 @@
 /**
  * The forms a secret value takes once a node puts it on the wire: percent-encoded in a URL
  * path or query (`new URL` encodes a space, `"`, non-ASCII), form-encoded by a `query`
- * parameter (`+` for a space), escaped inside JSON text a server echoes as a string body.
+ * parameter (`+` for a space), escaped inside JSON text a server echoes as a string body,
+ * lower-cased as a URL's scheme or host.
  * Redaction by value (rule 3) only finds a value spelled exactly as it was resolved, so each
  * of these forms is redacted too. Other transformations (base64 in a `Basic` header the
  * tenant builds, hashes, a value split across fields) are not recognisable and stay out of
@@ -15,6 +16,8 @@ const TO_FORMS: readonly ((value: string) => string)[] = [
   (v) => new URL(`http://h/${v}`).pathname.slice(1),
   (v) => new URL(`http://h/?${v}`).search.slice(1),
   (v) => JSON.stringify(v).slice(1, -1),
+  // The URL parser lower-cases a scheme and a host before an error message quotes them.
+  (v) => v.toLowerCase(),
 ];
 
 function formsOf(value: string): string[] {
