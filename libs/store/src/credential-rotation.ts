@@ -87,3 +87,58 @@ function reseal(cipher: SecretCipher, row: RotRow): Record<string, string> | und
   }
   return out;
 }
+
+/** What {@link reencryptAll} did. */
+export interface ReencryptSummary {
+  /** Credentials it re-encrypted. */
+  readonly reencrypted: number;
+  /** Credentials no configured key opens, as `tenant/name`. */
+  readonly unreadable: readonly string[];
+  /** Credentials still under an old key when it finished (the unreadable ones included). */
+  readonly remaining: number;
+}
+
+/** Most passes over the table: a writer still on the old key could otherwise keep it busy. */
+const MAX_PASSES = 3;
+
+/**
+ * Re-encrypts every credential in batches of `limit`, then passes over the table again while
+ * a pass found something: a writer still configured with the old key as current (an API
+ * instance not yet redeployed) can put a row back under it behind the first pass's cursor.
+ * `remaining` counts what is still under an old key at the end, so "nothing left" is checked,
+ * not assumed, before the previous key is dropped.
+ * @throws AppError SECRETS_KEY_MISSING without a current key.
+ */
+export async function reencryptAll(
+  deps: { readonly pool: pg.Pool; readonly cipher: SecretCipher },
+  options: {
+    readonly limit: number;
+    /** Only this tenant's credentials (all tenants when absent). */
+    readonly tenantId?: string | undefined;
+    /** Called after each committed batch (progress). */
+    readonly onBatch?: (batch: ReencryptBatch) => unknown;
+  },
+): Promise<ReencryptSummary> {
+  const { limit, tenantId } = options;
+  let reencrypted = 0;
+  let unreadable: string[] = [];
+  for (let pass = 0, found = true; found && pass < MAX_PASSES; pass++) {
+    found = false;
+    unreadable = [];
+    let after: string | undefined;
+    do {
+      const batch = await reencryptCredentials(deps, { limit, after, tenantId });
+      await options.onBatch?.(batch);
+      reencrypted += batch.reencrypted;
+      found ||= batch.reencrypted > 0;
+      unreadable.push(...batch.unreadable);
+      after = batch.next;
+    } while (after !== undefined);
+  }
+  const left = await deps.pool.query<{ n: number }>(
+    `select count(*)::int as n from credentials
+      where key_id <> $1 and ($2::text is null or tenant_id = $2)`,
+    [deps.cipher.keyId, tenantId ?? null],
+  );
+  return { reencrypted, unreadable, remaining: left.rows[0]?.n ?? 0 };
+}
