@@ -57,6 +57,13 @@ beforeAll(async () => {
   });
   // Echoes the request line and headers as text (not JSON): the node keeps the body a string.
   server = createServer((req, res) => {
+    // Never answers: the node's timeout aborts the request.
+    if (req.url?.startsWith('/stall')) return;
+    if (req.url?.startsWith('/hang')) {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('partial');
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end(JSON.stringify({ url: req.url, headers: req.headers }));
   });
@@ -152,5 +159,31 @@ describe('a credential value in encoded form', () => {
     const text = (await storedText(e.id)) + JSON.stringify(e) + spans.join('\n') + pino.join('');
     expect(text).not.toContain(`${pad}${VALUE.slice(0, 4)}`);
     expect(text).not.toContain(upper.toLowerCase());
+  });
+
+  it('is redacted from the http client span of a request the node timeout aborts', async () => {
+    const cipher = createSecretCipher({ current: KEY, previous: undefined });
+    const store = createCredentialStore({ pool: h.db.pool, ids: { next: randomUUID }, cipher });
+    const value = `late-${randomUUID()}`;
+    await store.create(h.tenantId, 'late', { token: value });
+    const ref = '{{ secrets.late.token }}';
+    const wf = await h.createWorkflow({
+      name: 'late',
+      nodes: [
+        { id: 'stall', type: 'http', config: { url: `${url}/stall?k=${ref}`, timeout_ms: 300 } },
+        { id: 'hang', type: 'http', config: { url: `${url}/hang?k=${ref}`, timeout_ms: 300 } },
+      ],
+      settings: { fail_fast: false },
+    });
+    const e = await h.waitFor(await h.start(wf));
+    expect(e.nodeRuns.map((r) => r.error?.type)).toEqual(['TIMEOUT', 'TIMEOUT']);
+    // The client spans end when undici reports the abort, possibly after the attempt settled.
+    await expect
+      .poll(() => spans.filter((x) => x.startsWith('["GET"') && /\/(stall|hang)/.test(x)).length, {
+        timeout: 5000,
+      })
+      .toBe(2);
+    expect(spans.join('\n')).not.toContain(value);
+    expect(pino.join('')).not.toContain(value);
   });
 });
