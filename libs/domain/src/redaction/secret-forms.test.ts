@@ -24,4 +24,11 @@ describe('withEncodedForms', () => {
     const text = 'GET /p/sp%20ace%2Fx?v=sp+ace%2Fx';
     expect(redactText(text, withEncodedForms(['sp ace/x']))).toBe('GET /p/[redacted]?v=[redacted]');
   });
+
+  it('looks for long values only in the forms they can take (each form costs a search)', () => {
+    const long = `A b${'x'.repeat(9000)}`;
+    expect(withEncodedForms([long])).toEqual([long]);
+    const pem = `-----BEGIN KEY-----\n${'Q'.repeat(9000)}\n-----END KEY-----`;
+    expect(withEncodedForms([pem])).toEqual([pem, JSON.stringify(pem).slice(1, -1)]);
+  });
 });

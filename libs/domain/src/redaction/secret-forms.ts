@@ -9,20 +9,30 @@
  * scope (README, "Redaction").
  */
 
-const TO_FORMS: readonly ((value: string) => string)[] = [
-  encodeURIComponent,
-  encodeURI,
-  (v) => new URLSearchParams({ v }).toString().slice(2),
-  (v) => new URL(`http://h/${v}`).pathname.slice(1),
-  (v) => new URL(`http://h/?${v}`).search.slice(1),
-  (v) => JSON.stringify(v).slice(1, -1),
+/** Longest value looked for in URL forms: servers refuse longer URLs (8 KiB is usual). */
+const MAX_URL_VALUE = 8 * 1024;
+/** Longest value looked for lower-cased: a host name has at most 253 characters. */
+const MAX_HOST_VALUE = 253;
+
+/**
+ * Each form, and the longest value it applies to: every form is one more search through
+ * every string of an output, so forms that cannot occur for long values are not searched.
+ */
+const TO_FORMS: readonly { readonly max: number; readonly form: (value: string) => string }[] = [
+  { max: MAX_URL_VALUE, form: encodeURIComponent },
+  { max: MAX_URL_VALUE, form: encodeURI },
+  { max: MAX_URL_VALUE, form: (v) => new URLSearchParams({ v }).toString().slice(2) },
+  { max: MAX_URL_VALUE, form: (v) => new URL(`http://h/${v}`).pathname.slice(1) },
+  { max: MAX_URL_VALUE, form: (v) => new URL(`http://h/?${v}`).search.slice(1) },
+  { max: Infinity, form: (v) => JSON.stringify(v).slice(1, -1) },
   // The URL parser lower-cases a scheme and a host before an error message quotes them.
-  (v) => v.toLowerCase(),
+  { max: MAX_HOST_VALUE, form: (v) => v.toLowerCase() },
 ];
 
 function formsOf(value: string): string[] {
   const out: string[] = [];
-  for (const toForm of TO_FORMS) {
+  for (const { max, form: toForm } of TO_FORMS) {
+    if (value.length > max) continue;
     try {
       const form = toForm(value);
       if (form !== value) out.push(form);
