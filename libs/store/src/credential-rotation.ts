@@ -142,3 +142,28 @@ export async function reencryptAll(
   );
   return { reencrypted, unreadable, remaining: left.rows[0]?.n ?? 0 };
 }
+
+/**
+ * Start-up check of the configured keys against the stored credentials: when credentials
+ * exist and none of them is under a configured key, the key is wrong (a typo, another
+ * environment's key), and a process that went on would write new values under it beside
+ * values it cannot open. Returns the issue to report (exit 78), none when the keys fit,
+ * when no key is configured (credentials are off) or when there are no credentials.
+ */
+export async function secretsKeyIssues(deps: {
+  readonly pool: pg.Pool;
+  readonly cipher: SecretCipher;
+}): Promise<string[]> {
+  if (deps.cipher.keyId === undefined) return [];
+  const res = await deps.pool.query<{ known: number; total: number }>(
+    `select count(*) filter (where key_id = any($1::text[]))::int as known, count(*)::int as total
+       from credentials`,
+    [deps.cipher.keyIds],
+  );
+  const { known = 0, total = 0 } = res.rows[0] ?? {};
+  if (total === 0 || known > 0) return [];
+  return [
+    `LINKFLOW_SECRETS_KEY: opens none of the ${total} stored credential(s); ` +
+      'a wrong key? (the key they were written under must be current or previous)',
+  ];
+}
