@@ -3,7 +3,7 @@ import { tracing } from './instrumentation.ts';
 import { configSecretValues } from '@linkflow/domain';
 import { checkDbConnectionsAtStartup, createBuiltinRegistry } from '@linkflow/nodes';
 import { createDeadLetterQueue, createExecutionQueue, createRedis } from '@linkflow/queue';
-import { createDb } from '@linkflow/store';
+import { createDb, createSecretCipher, secretsKeyIssues } from '@linkflow/store';
 import { createLogger, exitWithConfigIssues, loadConfigOrExit } from '@linkflow/telemetry';
 import { buildApp } from './app.ts';
 import { loadConfig } from './config.ts';
@@ -27,6 +27,12 @@ async function main(): Promise<void> {
     logger.warn({ connection: w.connection, reason: w.reason }, w.message);
   if (dbCheck.issues.length > 0) exitWithConfigIssues('linkflow-api', dbCheck.issues);
   const db = createDb({ url: config.databaseUrl, maxConnections: 20 });
+  // A wrong secrets key (exit 78) before a PUT writes values under it beside ones it cannot open.
+  const keyIssues = await secretsKeyIssues({
+    pool: db.pool,
+    cipher: createSecretCipher(config.secretsKeys),
+  });
+  if (keyIssues.length > 0) exitWithConfigIssues('linkflow-api', keyIssues);
   const redis = createRedis(config.redisUrl, {
     role: 'producer',
     connectionName: 'linkflow-api',

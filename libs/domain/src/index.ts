@@ -39,3 +39,4 @@ export * from './config/db-connections.ts';
 export * from './redaction/redact-secrets.ts';
 export * from './credentials/credential-rules.ts';
 export * from './redaction/live-secrets.ts';
+export * from './redaction/secret-forms.ts';

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { IdGen, SecretRef } from '@linkflow/domain';
+import { referencedCredentialNames, type IdGen, type SecretRef } from '@linkflow/domain';
 import type { SecretCipher } from './secret-cipher.ts';
 import { credentialErrors } from './credential-errors.ts';
 
@@ -33,29 +33,28 @@ interface Row {
 const COLUMNS = 'name, secrets, created_at, updated_at, last_used_at, use_count';
 
 /**
- * Which credentials the latest versions of a tenant's live workflows reference. The
- * reference syntax is fixed (`{{ secrets.<name>.<key> }}`, validated before a version is
- * stored), so a match over the definition's JSON text finds every one.
+ * The latest versions of a tenant's live workflows that mention `secrets` at all; which
+ * credentials they reference is read from the definition itself
+ * ({@link referencedCredentialNames}), with the whitespace the template compiler accepts: a
+ * regex over the jsonb text missed `{{\nsecrets.x.y }}` (a newline is `\n` there).
  */
 const REFERENCES_SQL = `
-  select w.id, w.name,
-         array(select distinct m[1] from regexp_matches(v.definition::text,
-           '\\{\\{\\s*secrets\\s*\\.\\s*([a-z0-9_-]+)\\s*\\.', 'g') as m) as refs
+  select w.id, w.name, v.definition
     from workflows w
     join workflow_versions v on v.workflow_id = w.id and v.version = w.latest_version
    where w.tenant_id = $1 and w.deleted_at is null
-     and v.definition::text ~ '\\{\\{\\s*secrets\\s*\\.'
+     and strpos(v.definition::text, 'secrets') > 0
    order by w.created_at, w.id`;
 
 type Referrers = ReadonlyMap<string, CredentialRecord['workflows']>;
 
 async function referrers(pool: pg.Pool, tenantId: string): Promise<Referrers> {
-  const res = await pool.query<{ id: string; name: string; refs: string[] }>(REFERENCES_SQL, [
+  const res = await pool.query<{ id: string; name: string; definition: unknown }>(REFERENCES_SQL, [
     tenantId,
   ]);
   const out = new Map<string, { id: string; name: string }[]>();
   for (const row of res.rows)
-    for (const ref of row.refs)
+    for (const ref of referencedCredentialNames(row.definition))
       out.set(ref, [...(out.get(ref) ?? []), { id: row.id, name: row.name }]);
   return out;
 }

@@ -11,6 +11,8 @@ import { credentialErrors } from './credential-errors.ts';
 export interface SecretCipher {
   /** Fingerprint of the current key (stored per row); undefined when no key is configured. */
   readonly keyId: string | undefined;
+  /** Fingerprints of every configured key (current and previous). */
+  readonly keyIds: readonly string[];
   /** @throws AppError SECRETS_KEY_MISSING without a current key. */
   seal(plain: string, place: SecretPlace): string;
   /**
@@ -55,6 +57,7 @@ export function createSecretCipher(keys: SecretsKeys): SecretCipher {
   const byId = new Map([previous, current].flatMap((k) => (k ? [[k.id, k] as const] : [])));
   return {
     keyId: current?.id,
+    keyIds: [...byId.keys()],
     seal(plain, place) {
       if (current === undefined) throw credentialErrors.keyMissing();
       const iv = randomBytes(IV_BYTES);

@@ -8,6 +8,7 @@ import {
   MAX_CREDENTIAL_BYTES,
   mentionsSecrets,
   parseSecretRef,
+  referencedCredentialNames,
 } from './credential-rules.ts';
 
 const http = (config: Record<string, unknown>) => ({
@@ -150,5 +151,18 @@ describe('rendering secret references', () => {
     expect(missing.ok ? undefined : missing.error.message).toBe(
       "credential 'api' has no key 'token'",
     );
+  });
+});
+
+describe('referencedCredentialNames', () => {
+  it('finds references at any depth, with any whitespace the compiler accepts', () => {
+    const definition = {
+      nodes: [
+        { config: { url: 'https://x/{{ secrets.a.k }}', headers: { h: '{{\nsecrets.b-1.k }}' } } },
+        { config: { params: ['{{ secrets\t.\u00a0c_2 .k }}', 7, null, 'secrets.d.k'] } },
+      ],
+    };
+    expect([...referencedCredentialNames(definition)].sort()).toEqual(['a', 'b-1', 'c_2']);
+    expect(referencedCredentialNames('no references')).toEqual(new Set());
   });
 });

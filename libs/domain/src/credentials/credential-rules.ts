@@ -50,6 +50,27 @@ export function mentionsSecrets(source: string): boolean {
   return /(?<![\w$.])\$*\.?\s*secrets\b|['"`]secrets['"`]/.test(source);
 }
 
+/** `{{ secrets.<name>.`, with the whitespace {@link parseSecretRef} accepts (JavaScript's `\s`). */
+const REFERENCED_NAME = /\{\{\s*secrets\s*\.\s*([a-z0-9_-]{1,64})\s*\./g;
+
+/**
+ * The credential names referenced anywhere in `value` (a workflow definition as JSON): every
+ * string is searched with the whitespace the template compiler accepts, so a reference
+ * spelled with a newline, a tab or a no-break space is found too (a regex over the JSON text
+ * would see a newline as the two characters `\n`).
+ */
+export function referencedCredentialNames(value: unknown, found = new Set<string>()): Set<string> {
+  if (typeof value === 'string') {
+    if (value.includes('secrets'))
+      for (const m of value.matchAll(REFERENCED_NAME)) if (m[1] !== undefined) found.add(m[1]);
+  } else if (Array.isArray(value)) {
+    for (const item of value) referencedCredentialNames(item, found);
+  } else if (typeof value === 'object' && value !== null) {
+    for (const item of Object.values(value)) referencedCredentialNames(item, found);
+  }
+  return found;
+}
+
 function bytesOf(text: string): number {
   // UTF-8 length without Buffer (the domain has no node:* imports).
   return new TextEncoder().encode(text).length;

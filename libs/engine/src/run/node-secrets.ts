@@ -4,6 +4,7 @@ import {
   type EvaluateOptions,
   type LiveSecrets,
   type ResolvedSecrets,
+  withEncodedForms,
 } from '@linkflow/domain';
 import { expressionError, NodeError, type NodeInput } from '@linkflow/nodes';
 import type { CredentialPort } from '../ports.ts';
@@ -61,7 +62,10 @@ export async function resolveNodeSecrets(
     throw new NodeError('VALIDATION', `node '${node.spec.id}': ${outcome.problem}`, {
       retryable: false,
     });
-  const values = [...outcome.secrets.values()].flatMap((data) => Object.values(data));
+  // Encoded forms too: a value sent in a URL or echoed in JSON text is spelled differently.
+  const values = withEncodedForms(
+    [...outcome.secrets.values()].flatMap((data) => Object.values(data)),
+  );
   return {
     resolved: outcome.secrets,
     values,

@@ -20,6 +20,9 @@ const CROSS_ORIGIN_SAFE_HEADERS: ReadonlySet<string> = new Set([
 /** Headers that describe the body: they follow it when a 307/308 resends it. */
 const BODY_HEADERS: ReadonlySet<string> = new Set(['content-type', 'content-language']);
 
+/** Longest rendered URL an error message quotes. */
+const MAX_QUOTED_URL = 200;
+
 const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 
 /**
@@ -31,9 +34,13 @@ const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]
 export function firstHop(config: HttpConfig): Hop {
   const url = parseUrl(config.url);
   if (url === undefined) {
-    throw new NodeError('VALIDATION', `url is not an absolute URL: ${config.url.slice(0, 200)}`, {
-      retryable: false,
-    });
+    // Quoted whole or not at all: a cut could end inside a credential value, and redaction
+    // only recognises whole values.
+    const quoted =
+      config.url.length <= MAX_QUOTED_URL
+        ? `: ${config.url}`
+        : ` (${config.url.length} characters)`;
+    throw new NodeError('VALIDATION', `url is not an absolute URL${quoted}`, { retryable: false });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new NodeError('SECURITY', `scheme ${url.protocol} is not allowed; use http or https`, {
