@@ -47,7 +47,7 @@ export const CLAIM_SQL = `with req as (
     from cur join req on req.id = cur.id
     where e.id = cur.id and cur.status in ${sqlStatusList(CLAIMABLE_STATUSES)}
     returning e.id, e.tenant_id, e.workflow_id, e.workflow_version, e.input_data, e.attempt, e.timeout_seconds,
-      e.created_at, e.started_at, e.priority, cur.status as prev_status, req.at
+      e.created_at, e.started_at, e.priority, e.parent_execution_id, cur.status as prev_status, req.at
   ), tr as (
     insert into execution_transitions (execution_id, from_status, to_status, at, reason)
     select id, prev_status, ${CLAIMED}, at, 'picked up by ' || $3 from upd
@@ -74,7 +74,7 @@ export const CLAIM_SQL = `with req as (
   )
   select req.ord::int as ord, cur.status as current_status, upd.id as claimed_id, upd.tenant_id, upd.workflow_id,
     upd.workflow_version, upd.input_data, upd.attempt, upd.timeout_seconds, upd.created_at, upd.started_at,
-    upd.priority, upd.prev_status, v.definition, rec.recovered,
+    upd.priority, upd.parent_execution_id, upd.prev_status, v.definition, rec.recovered,
     case when upd.prev_status = ${CLAIMED} or upd.attempt > 1 or rec.recovered then (
       select coalesce(json_agg(json_build_object('node_id', n.node_id, 'iteration', n.iteration, 'status', n.status, 'output', n.output,
         'error', n.error, 'attempts', n.attempts, 'cost', n.cost::text)), '[]'::json) from node_runs n where n.execution_id = upd.id)

@@ -192,6 +192,7 @@ function toClaimed(executionId: string, row: Record<string, unknown>): ClaimedEx
     inputData: row['input_data'],
     previousStatus: row['prev_status'] as ExecutionStatus,
     recovered: row['recovered'] === true,
+    parentExecutionId: (row['parent_execution_id'] as string | null) ?? null,
     priority: row['priority'] as string,
     timeoutSeconds: row['timeout_seconds'] as number | null,
     createdAt: row['created_at'] as Date,

@@ -41,6 +41,8 @@ export interface ClaimedExecution {
   readonly previousStatus: ExecutionStatus;
   /** Put back to pending by a recover (it ran, or was dead-lettered, before). */
   readonly recovered: boolean;
+  /** The execution whose subworkflow node started this one (null for a top-level execution). */
+  readonly parentExecutionId: string | null;
   readonly priority: string;
   readonly timeoutSeconds: number | null;
   readonly createdAt: Date;

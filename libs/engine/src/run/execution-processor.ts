@@ -27,7 +27,7 @@ import {
   DEFAULT_MAX_EXECUTION_OUTPUT_BYTES as DEFAULT_MAX_OUTPUT,
 } from './output-cap.ts';
 import type { RunEvents } from './run-events.ts';
-import { runUntilParked, settleFamily, type RunEnd } from './subworkflow-family.ts';
+import { familyLinks, runUntilParked, settleFamily, type RunEnd } from './subworkflow-family.ts';
 import type { ChildExecutionPort } from './subworkflow-port.ts';
 import { familyOf, subworkflowRunner } from './subworkflow-wiring.ts';
 import { checkpointedCost, resumeStates } from './resume-states.ts';
@@ -307,7 +307,7 @@ async function finish(
       await c.checkpointer.flush();
       deps.events.status(id, 'cancelled');
       c.log.info('execution cancelled');
-      return settleFamily(familyOf(deps, c.log), id);
+      return settleFamily(familyOf(deps, c.log), familyLinks(c.exec));
     }
     const message =
       outcome.reason instanceof Error ? outcome.reason.message : 'execution timed out';
@@ -346,7 +346,7 @@ async function finish(
   deps.events.status(id, outcome.status);
   c.log.info({ status: outcome.status }, 'execution finished');
   if (written.errorExecution) await enqueueErrorWorkflow(deps.queue, c.log, written.errorExecution);
-  await settleFamily(familyOf(deps, c.log), id);
+  await settleFamily(familyOf(deps, c.log), familyLinks(c.exec));
 }
 
 /**
@@ -372,5 +372,5 @@ async function fencedOut(
   c.trace.outcome = { status: 'cancelled', errorType: 'CANCELLATION' };
   deps.events.status(c.exec.fence.executionId, 'cancelled');
   c.log.info('execution cancelled as it finished; its node runs are recorded');
-  await settleFamily(familyOf(deps, c.log), c.exec.fence.executionId);
+  await settleFamily(familyOf(deps, c.log), familyLinks(c.exec));
 }

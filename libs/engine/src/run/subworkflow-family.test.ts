@@ -25,6 +25,9 @@ function port(overrides: Partial<ChildExecutionPort> = {}): ChildExecutionPort {
 
 const clock = { now: () => new Date() };
 
+/** An execution with children and a parent: every step of settleFamily applies. */
+const both = { executionId: 'e', mayHaveChildren: true, hasParent: true };
+
 describe('settleFamily', () => {
   it('cancels the children, signals the running ones and enqueues a woken parent', async () => {
     const cancelled: CancelledChild[] = [
@@ -48,7 +51,7 @@ describe('settleFamily', () => {
       },
     };
     // ACT
-    await settleFamily({ children, queue, clock, log: createRecordingLogger() }, 'e');
+    await settleFamily({ children, queue, clock, log: createRecordingLogger() }, both);
     // ASSERT
     expect(signalled).toEqual(['c1']);
     expect(requeued).toEqual(['p']);
@@ -65,7 +68,7 @@ describe('settleFamily', () => {
     };
     const children = port({ wakeParent: () => Promise.resolve(parent) });
     // ACT
-    await settleFamily({ children, queue, clock, log }, 'e');
+    await settleFamily({ children, queue, clock, log }, both);
     // ASSERT
     expect(tries).toBe(10);
     expect(log.lines.map((l) => l.message)).toContain(
@@ -80,11 +83,35 @@ describe('settleFamily', () => {
         Promise.reject(new AppError('DB_DOWN', 'down', { kind: 'unavailable' })),
     });
     await expect(
-      settleFamily({ children, queue: undefined, clock, log }, 'e'),
+      settleFamily({ children, queue: undefined, clock, log }, both),
     ).resolves.toBeUndefined();
     expect(log.lines.map((l) => l.level + ' ' + l.message)).toContain(
       'warn could not settle the child or parent executions; the sweeper will',
     );
+  });
+});
+
+describe('settleFamily without relatives', () => {
+  it('asks nothing of the store for an execution that can have neither children nor a parent', async () => {
+    let asked = 0;
+    const children = port({
+      cancelDescendants: () => ((asked += 1), Promise.resolve([])),
+      wakeParent: () => ((asked += 1), Promise.resolve(undefined)),
+    });
+    const links = { executionId: 'e', mayHaveChildren: false, hasParent: false };
+    await settleFamily({ children, queue: undefined, clock, log: createRecordingLogger() }, links);
+    expect(asked).toBe(0);
+  });
+
+  it('wakes only the parent of a child whose workflow starts no children', async () => {
+    const asked: string[] = [];
+    const children = port({
+      cancelDescendants: () => (asked.push('cancel'), Promise.resolve([])),
+      wakeParent: () => (asked.push('wake'), Promise.resolve(undefined)),
+    });
+    const links = { executionId: 'e', mayHaveChildren: false, hasParent: true };
+    await settleFamily({ children, queue: undefined, clock, log: createRecordingLogger() }, links);
+    expect(asked).toEqual(['wake']);
   });
 });
 

@@ -1,4 +1,11 @@
-import type { Clock, Fence, NodeState, SpawnedExecution } from '@linkflow/domain';
+import {
+  SUBWORKFLOW_NODE_TYPE,
+  type ClaimedExecution,
+  type Clock,
+  type Fence,
+  type NodeState,
+  type SpawnedExecution,
+} from '@linkflow/domain';
 import type { EngineLogger, JobQueuePort } from '../ports.ts';
 import { sleep } from './abortable.ts';
 import type { DagRunOutcome } from './dag-runner.ts';
@@ -64,6 +71,24 @@ async function requeueParent(
   log.warn({ parentExecutionId }, 'parent execution still has a job; the sweeper enqueues it');
 }
 
+/** Which relatives an ended execution can have (see {@link familyLinks}). */
+export interface FamilyLinks {
+  readonly executionId: string;
+  /** Its workflow has a subworkflow node: it may have started children. */
+  readonly mayHaveChildren: boolean;
+  /** A subworkflow node of another execution started it. */
+  readonly hasParent: boolean;
+}
+
+/** The relatives a claimed execution can have, from its definition and its parent link. */
+export function familyLinks(exec: ClaimedExecution): FamilyLinks {
+  return {
+    executionId: exec.fence.executionId,
+    mayHaveChildren: exec.definition.nodes.some((n) => n.type === SUBWORKFLOW_NODE_TYPE),
+    hasParent: exec.parentExecutionId !== null,
+  };
+}
+
 /** What {@link settleFamily} works through. */
 export interface FamilyDeps {
   readonly children: ChildExecutionPort | undefined;
@@ -76,19 +101,25 @@ export interface FamilyDeps {
  * After an execution's final status (any: success, failed, cancelled): its active children
  * are cancelled, recursively (a timeout or a `fail_fast` failure while a subworkflow node
  * waited), running ones are signalled, and its parent, when parked waiting on it, is woken
- * and enqueued. Never throws: what fails here the sweeper finishes (it cancels children of
- * ended executions and enqueues a parked parent whose child ended).
+ * and enqueued. Only what can exist is asked for: an execution whose workflow has no
+ * subworkflow node has no children, a top-level one no parent (most executions: no query at
+ * all). Never throws: what fails here the sweeper finishes (it cancels children of ended
+ * executions and enqueues a parked parent whose child ended).
  */
-export async function settleFamily(deps: FamilyDeps, executionId: string): Promise<void> {
+export async function settleFamily(deps: FamilyDeps, execution: FamilyLinks): Promise<void> {
   const { children, log } = deps;
+  const { executionId } = execution;
   if (!children) return;
   try {
-    const reason = `parent execution ${executionId} ended`;
-    const cancelled = await children.cancelDescendants(executionId, deps.clock.now(), reason);
-    const running = cancelled.filter((c) => c.from === 'running').map((c) => c.id);
-    if (cancelled.length > 0)
-      log.info({ cancelled: cancelled.length }, 'child executions cancelled');
-    if (running.length > 0) await children.signalCancel?.(running);
+    if (execution.mayHaveChildren) {
+      const reason = `parent execution ${executionId} ended`;
+      const cancelled = await children.cancelDescendants(executionId, deps.clock.now(), reason);
+      const running = cancelled.filter((c) => c.from === 'running').map((c) => c.id);
+      if (cancelled.length > 0)
+        log.info({ cancelled: cancelled.length }, 'child executions cancelled');
+      if (running.length > 0) await children.signalCancel?.(running);
+    }
+    if (!execution.hasParent) return;
     const parent = await children.wakeParent(executionId);
     if (parent && deps.queue) await requeueParent(deps.queue, parent, log);
   } catch (err) {
