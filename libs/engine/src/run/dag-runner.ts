@@ -23,6 +23,7 @@ import {
 
 export type { DagRunOutcome, SettledWithoutRun } from './dag-finish.ts';
 import { RetainedOutputs } from './output-cap.ts';
+import { Semaphore } from './semaphore.ts';
 import {
   memberOutputsOf,
   NO_ITERATION,
@@ -132,6 +133,7 @@ function scopeRuntime(
     tenantId: req.tenantId,
     resumed: req.resumed ?? new Map(),
     memberOutputs: new Map(),
+    nodeSlots: new Semaphore(req.workflow.settings.max_concurrency),
     started: (id, iteration) =>
       iteration === NO_ITERATION ? req.onStarted(id) : req.onStarted(id, iteration),
     settle: (s) => req.onScopedSettled?.(s) ?? req.onSettled(s.nodeId, s.result),

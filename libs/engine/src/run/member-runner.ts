@@ -15,12 +15,22 @@ export async function runMember(rt: ScopeRuntime, run: MemberRun): Promise<NodeR
       ? await runForeach(rt, run)
       : type === 'try'
         ? await runTry(rt, run)
-        : await runNode(rt.deps, run.node, {
-            input: run.input,
-            signal: run.signal,
-            tenantId: rt.tenantId,
-          });
+        : await runLeaf(rt, run);
   if (type === 'return' && result.status === 'success')
     rt.returned(run.node.spec.id, result.output);
   return result;
+}
+
+/** A node that is not a scope: it runs holding one of the execution's node permits. */
+async function runLeaf(rt: ScopeRuntime, run: MemberRun): Promise<NodeRunResult> {
+  const release = await rt.nodeSlots.acquire();
+  try {
+    return await runNode(rt.deps, run.node, {
+      input: run.input,
+      signal: run.signal,
+      tenantId: rt.tenantId,
+    });
+  } finally {
+    release();
+  }
 }

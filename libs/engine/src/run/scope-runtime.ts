@@ -3,6 +3,7 @@ import { NodeError, type NodeInput } from '@linkflow/nodes';
 import type { Budget } from './budget.ts';
 import type { NodeRunnerDeps, NodeRunResult } from './node-runner.ts';
 import type { RetainedOutputs } from './output-cap.ts';
+import type { Semaphore } from './semaphore.ts';
 
 /** Iteration of a node run outside any foreach (the `node_runs.iteration` default). */
 export const NO_ITERATION = -1;
@@ -33,6 +34,13 @@ export interface ScopeRuntime {
    * iteration, or the main DAG for -1) read them as `nodes.<member id>`.
    */
   readonly memberOutputs: Map<number, Record<string, unknown>>;
+  /**
+   * The execution's `max_concurrency` as permits, taken by every node run that is not a scope
+   * node (in the main DAG, in try lists, in every iteration): parallel iterations of a body
+   * with several nodes stay inside it too. Scope nodes hold none (their members do), so a
+   * loop never waits on itself.
+   */
+  readonly nodeSlots: Semaphore;
   /** A member started (live `running` event). */
   started(nodeId: string, iteration: number): void;
   /** Checkpoints a member's result; resolves before any dependant of it starts. */
