@@ -1,51 +1,12 @@
-import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useChildExecutionFixture } from './testing/child-execution-fixture.ts';
 import type { Fence } from '@linkflow/domain';
-import { testDatabaseUrl } from '../../../test/fixtures.ts';
-import { createApiKeyRepository } from './api-key-repository.ts';
-import { createChildExecutionStore, type ChildExecutionStore } from './child-execution-store.ts';
-import { createDb, type Db } from './db-client.ts';
-import { createExecutionRepository } from './execution-repository.ts';
-import { createRunStore, type RunStore } from './run-store.ts';
-import { createWorkflowRepository, type WorkflowRepository } from './workflow-repository.ts';
 
-let db: Db;
-let runs: RunStore;
-let children: ChildExecutionStore;
-let workflows: WorkflowRepository;
-let tenantId: string;
-const ids = { next: () => randomUUID() };
+const f = useChildExecutionFixture();
 const nodes = [{ id: 'a', type: 'transform', config: { expression: '1' } }];
 
-beforeAll(async () => {
-  db = createDb({ url: testDatabaseUrl(), maxConnections: 3 });
-  runs = createRunStore({ pool: db.pool, workerId: 'w1' });
-  children = createChildExecutionStore({ pool: db.pool });
-  tenantId = await createApiKeyRepository({ prisma: db.prisma, ids }).ensureTenant(
-    `t-${randomUUID()}`,
-  );
-  workflows = createWorkflowRepository({ prisma: db.prisma, pool: db.pool, ids });
-});
-afterAll(async () => db.close());
-
-/** A running parent (claimed) of a workflow calling `target` from node `call`. */
-async function claimedParent(target: string): Promise<Fence> {
-  const wf = await workflows.create(tenantId, {
-    name: 'parent',
-    nodes: [{ id: 'call', type: 'subworkflow', config: { workflow_id: target } }],
-  });
-  const created = await createExecutionRepository({ pool: db.pool }).create({
-    ...{ id: ids.next(), tenantId, workflowId: wf.id, workflowVersion: 1 },
-    ...{ priority: 'low', inputData: {}, at: new Date() },
-  });
-  if (created.outcome !== 'created') throw new TypeError('not created');
-  const claim = await runs.claim(created.execution.id, new Date());
-  if (!claim.claimed) throw new TypeError('not claimed');
-  return claim.execution.fence;
-}
-
 const startFor = (parent: Fence, workflowId: string) =>
-  children.start({
+  f.children.start({
     parent,
     nodeId: 'call',
     workflowId,
@@ -56,16 +17,19 @@ const startFor = (parent: Fence, workflowId: string) =>
 
 describe('child execution store', () => {
   it('creates one child per parent node, found again by a repeated start', async () => {
-    const target = (await workflows.create(tenantId, { name: 'child', nodes })).id;
-    const parent = await claimedParent(target);
+    const target = (await f.workflows.create(f.tenantId, { name: 'child', nodes })).id;
+    const parent = await f.claimedParent(target);
     // ACT
     const first = await startFor(parent, target);
     const again = await startFor(parent, target);
     // ASSERT
-    expect(first).toMatchObject({ kind: 'created', child: { tenantId, priority: 'low' } });
+    expect(first).toMatchObject({
+      kind: 'created',
+      child: { tenantId: f.tenantId, priority: 'low' },
+    });
     const childId = first.kind === 'created' ? first.child.executionId : '';
     expect(again).toEqual({ kind: 'live', childId });
-    expect(await children.family(childId)).toMatchObject({
+    expect(await f.children.family(childId)).toMatchObject({
       parentExecutionId: parent.executionId,
       parentNodeId: 'call',
       depth: 1,
@@ -73,46 +37,46 @@ describe('child execution store', () => {
   });
 
   it('refuses to start for a run that lost its claim', async () => {
-    const target = (await workflows.create(tenantId, { name: 'child', nodes })).id;
-    const stale = await claimedParent(target);
-    await runs.claim(stale.executionId, new Date()); // another worker takes it over
+    const target = (await f.workflows.create(f.tenantId, { name: 'child', nodes })).id;
+    const stale = await f.claimedParent(target);
+    await f.runs.claim(stale.executionId, new Date()); // another worker takes it over
     expect(await startFor(stale, target)).toEqual({ kind: 'fenced' });
-    expect(await children.park(stale, new Date())).toBe('fenced');
+    expect(await f.children.park(stale, new Date())).toBe('fenced');
   });
 
   it('parks a parent only while its children are live, and wakes it once', async () => {
-    const target = (await workflows.create(tenantId, { name: 'child', nodes })).id;
-    const parent = await claimedParent(target);
+    const target = (await f.workflows.create(f.tenantId, { name: 'child', nodes })).id;
+    const parent = await f.claimedParent(target);
     const started = await startFor(parent, target);
     const childId = started.kind === 'created' ? started.child.executionId : '';
     // ACT + ASSERT: parked on a live child; the child's end wakes it once
-    expect(await children.park(parent, new Date())).toBe('parked');
-    await db.pool.query(`update executions set status = 'success' where id = $1`, [childId]);
-    expect(await children.wakeParent(childId)).toMatchObject({ executionId: parent.executionId });
-    expect(await children.wakeParent(childId)).toBeUndefined();
+    expect(await f.children.park(parent, new Date())).toBe('parked');
+    await f.db.pool.query(`update executions set status = 'success' where id = $1`, [childId]);
+    expect(await f.children.wakeParent(childId)).toMatchObject({ executionId: parent.executionId });
+    expect(await f.children.wakeParent(childId)).toBeUndefined();
     // a parent whose child already ended does not park
-    expect(await children.park(parent, new Date())).toBe('child_ended');
+    expect(await f.children.park(parent, new Date())).toBe('child_ended');
   });
 
   it('cancels the active descendants of an execution and lists them', async () => {
-    const target = (await workflows.create(tenantId, { name: 'child', nodes })).id;
-    const parent = await claimedParent(target);
+    const target = (await f.workflows.create(f.tenantId, { name: 'child', nodes })).id;
+    const parent = await f.claimedParent(target);
     const started = await startFor(parent, target);
     const childId = started.kind === 'created' ? started.child.executionId : '';
     // ACT
-    const cancelled = await children.cancelDescendants(parent.executionId, new Date(), 'stop');
+    const cancelled = await f.children.cancelDescendants(parent.executionId, new Date(), 'stop');
     // ASSERT
     expect(cancelled).toEqual([{ id: childId, from: 'pending' }]);
-    expect(await children.cancelDescendants(parent.executionId, new Date(), 'stop')).toEqual([]);
+    expect(await f.children.cancelDescendants(parent.executionId, new Date(), 'stop')).toEqual([]);
   });
 
   it('lists ended executions whose children are still active', async () => {
-    const target = (await workflows.create(tenantId, { name: 'child', nodes })).id;
-    const parent = await claimedParent(target);
+    const target = (await f.workflows.create(f.tenantId, { name: 'child', nodes })).id;
+    const parent = await f.claimedParent(target);
     await startFor(parent, target);
-    await db.pool.query(`update executions set status = 'failed' where id = $1`, [
+    await f.db.pool.query(`update executions set status = 'failed' where id = $1`, [
       parent.executionId,
     ]);
-    expect(await children.abandonedParents(10_000)).toContain(parent.executionId);
+    expect(await f.children.abandonedParents(10_000)).toContain(parent.executionId);
   });
 });
