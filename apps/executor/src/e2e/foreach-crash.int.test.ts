@@ -1,31 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../../../../test/http-test-server.ts';
+import { useChildExecutorSuite } from '../testing/child-executors.ts';
 import { createExecutorHarness, n, type ExecutorHarness } from '../testing/executor-harness.ts';
 
-const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
+const e2e = useChildExecutorSuite('foreach-crash', process.env);
 let h: ExecutorHarness;
-let srv: TestServer;
-const children: ChildProcess[] = [];
-
-function spawnExecutor(): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
-    env: { ...process.env, ...h.env, EXECUTOR_ID: `foreach-crash-${children.length}` },
-    stdio: 'ignore',
-  });
-  children.push(child);
-  return child;
-}
 
 beforeAll(async () => {
-  srv = await startTestServer();
   h = await createExecutorHarness();
 });
 afterAll(async () => {
-  for (const c of children) c.kill('SIGKILL');
+  await e2e.executors.killAll();
   await h.close();
-  await srv.close();
 });
 
 describe('foreach crash recovery', () => {
@@ -40,13 +25,13 @@ describe('foreach crash recovery', () => {
         name: 'foreach-crash',
         nodes: [
           { id: 'each', type: 'foreach', config: { items: 'input.items', body: ['hit', 'pause'] } },
-          n.http('hit', `${srv.url}/count/{{ execution.id }}-{{ index }}`),
-          n.http('pause', `${srv.url}/slow?ms=300`),
+          n.http('hit', `${e2e.srv.url}/count/{{ execution.id }}-{{ index }}`),
+          n.http('pause', `${e2e.srv.url}/slow?ms=300`),
         ],
         edges: [{ from: 'hit', to: 'pause' }],
       });
       const id = await h.start(wf, { items });
-      const first = spawnExecutor();
+      const first = e2e.executors.spawn(h);
       // ARRANGE: wait until two iterations have finished (their sink checkpointed)
       const finishedIterations = async () =>
         (
@@ -62,13 +47,14 @@ describe('foreach crash recovery', () => {
       first.kill('SIGKILL');
       const finished = await finishedIterations();
       expect(finished.length).toBeLessThan(items.length);
-      spawnExecutor();
+      e2e.executors.spawn(h);
       // ASSERT: the execution finishes; finished iterations' calls happened exactly once
       const done = await h.waitFor(id, ['success', 'failed'], 45_000);
       expect(done.status).toBe('success');
       expect(done.attempt).toBeGreaterThanOrEqual(2);
-      for (const i of finished) expect(srv.counts.get(`count/${id}-${i}`)).toBe(1);
-      for (const i of items) expect(srv.counts.get(`count/${id}-${i}`)).toBeGreaterThanOrEqual(1);
+      for (const i of finished) expect(e2e.srv.counts.get(`count/${id}-${i}`)).toBe(1);
+      for (const i of items)
+        expect(e2e.srv.counts.get(`count/${id}-${i}`)).toBeGreaterThanOrEqual(1);
       const each = done.nodeRuns.find((r) => r.nodeId === 'each');
       expect(each?.status).toBe('success');
       expect(each?.output).toHaveLength(items.length);
