@@ -177,18 +177,23 @@ describe('tag set limit', () => {
     const wf = await h.request('POST', '/api/workflows', {
       body: { ...sampleWorkflow('wf-new-tags'), settings: { worker_tags: ['fresh'] } },
     });
-    const before = await h.db.pool.query(`select count(*)::int as n from executions`);
-    // ACT
-    const res = await h.request('POST', '/api/executions', {
-      body: { workflow_id: wf.json<{ id: string }>().id, input_data: { total: 1 } },
-    });
-    // ASSERT
-    expect(res.statusCode).toBe(409);
-    expect(res.json()).toMatchObject({ code: 'TOO_MANY_TAG_SETS' });
-    const after = await h.db.pool.query(`select count(*)::int as n from executions`);
-    expect(after.rows[0]).toEqual(before.rows[0]);
-    expect(await h.redis.scard(key)).toBe(MAX_TAG_SETS);
-    await h.redis.srem(key, ...Array.from({ length: fill }, (_, i) => `junk${i}`));
+    // This tenant's rows only: other test files share the schema and write meanwhile.
+    const count = `select count(*)::int as n from executions where tenant_id = $1`;
+    try {
+      const before = await h.db.pool.query(count, [h.tenantId]);
+      // ACT
+      const res = await h.request('POST', '/api/executions', {
+        body: { workflow_id: wf.json<{ id: string }>().id, input_data: { total: 1 } },
+      });
+      // ASSERT
+      expect(res.statusCode).toBe(409);
+      expect(res.json()).toMatchObject({ code: 'TOO_MANY_TAG_SETS' });
+      const after = await h.db.pool.query(count, [h.tenantId]);
+      expect(after.rows[0]).toEqual(before.rows[0]);
+      expect(await h.redis.scard(key)).toBe(MAX_TAG_SETS);
+    } finally {
+      await h.redis.srem(key, ...Array.from({ length: fill }, (_, i) => `junk${i}`));
+    }
   });
 });
 
