@@ -94,6 +94,8 @@ export interface EngineLogger {
   readonly error: LogFn;
   /** A logger that adds `bindings` to every line. */
   child(bindings: Record<string, unknown>): EngineLogger;
+  /** Whether lines of `level` are written (pino's): hot paths skip building a disabled line. */
+  isLevelEnabled?(level: string): boolean;
 }
 
 /** Where dead-lettered executions are recorded for an operator (the DLQ). */

@@ -109,6 +109,8 @@ export function logNodeSettled(
   settled: { readonly status: string; readonly errorType?: string | undefined; durationMs: number },
 ): void {
   if (log === undefined) return;
+  // A child logger per node costs more than the line: skip it when the line is not written.
+  if (settled.status === 'success' && log.isLevelEnabled?.('debug') === false) return;
   const fields = {
     status: settled.status,
     attempts: subject.attempt,
