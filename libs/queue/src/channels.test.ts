@@ -3,6 +3,7 @@ import {
   CANCEL_CHANNEL,
   decodeCancelSignal,
   decodeExecutionEvent,
+  decodeExecutionEvents,
   executionEventsChannel,
 } from './channels.ts';
 
@@ -64,5 +65,30 @@ describe('decodeCancelSignal', () => {
     });
     expect(decodeCancelSignal('{}').ok).toBe(false);
     expect(decodeCancelSignal('null').ok).toBe(false);
+  });
+});
+
+describe('decodeExecutionEvents', () => {
+  const status = { kind: 'status', status: 'running', at: '2026-01-01T00:00:00.000Z' };
+  const log = {
+    kind: 'log',
+    entry: { seq: 1, at: status.at, level: 'info', node_id: 'a', message: 'm', data: null },
+  };
+
+  it('reads a single event as a batch of one', () => {
+    expect(decodeExecutionEvents(JSON.stringify(status))).toEqual({ ok: true, value: [status] });
+  });
+
+  it('reads a batch in its order', () => {
+    expect(decodeExecutionEvents(JSON.stringify([log, status]))).toEqual({
+      ok: true,
+      value: [log, status],
+    });
+  });
+
+  it('refuses an empty batch and a batch with one bad event', () => {
+    expect(decodeExecutionEvents('[]').ok).toBe(false);
+    expect(decodeExecutionEvents(JSON.stringify([status, { kind: 'other' }])).ok).toBe(false);
+    expect(decodeExecutionEvents('[nope').ok).toBe(false);
   });
 });

@@ -106,6 +106,25 @@ export function decodeExecutionEvent(
   return decodeWith(ExecutionEventSchema, channel, raw);
 }
 
+/**
+ * A batch of events of one execution published as one message (what the executor's
+ * publisher sends when a tick produced several: one PUBLISH instead of one per event).
+ */
+export const ExecutionEventBatchSchema = Type.Array(ExecutionEventSchema, { minItems: 1 });
+
+/**
+ * Decodes a message from an execution's events channel: one event, or a batch of them (in
+ * order). Never throws (see {@link decodeExecutionEvent}).
+ */
+export function decodeExecutionEvents(
+  raw: string,
+  channel = 'linkflow:exec:*:events',
+): Result<ExecutionEvent[], AppError> {
+  if (raw.startsWith('[')) return decodeWith(ExecutionEventBatchSchema, channel, raw);
+  const one = decodeExecutionEvent(raw, channel);
+  return one.ok ? ok([one.value]) : one;
+}
+
 /** Decodes a cancel signal. Never throws (see {@link decodeExecutionEvent}). */
 export function decodeCancelSignal(raw: string): Result<CancelSignal, AppError> {
   return decodeWith(CancelSignalSchema, CANCEL_CHANNEL, raw);
@@ -248,6 +267,10 @@ export function subscribeEvents(
   options: SubscribeOptions = {},
 ): Promise<Subscription> {
   const channel = executionEventsChannel(executionId);
-  const decode = (raw: string) => decodeExecutionEvent(raw, channel);
-  return subscribeChannel(redis, channel, decode, { ...options, onMessage: handler });
+  const decode = (raw: string) => decodeExecutionEvents(raw, channel);
+  // A message may carry a batch: the handler still sees one event at a time, in order.
+  const onMessage = (events: ExecutionEvent[]) => {
+    for (const event of events) deliver(event, handler, options);
+  };
+  return subscribeChannel(redis, channel, decode, { ...options, onMessage });
 }

@@ -16,24 +16,31 @@ export interface ExecutionEventPublisher {
 
 /**
  * Publishes execution events on their Redis channels. Everything published within one tick
- * goes out as one pipeline (one round trip), which matters when many executions run at once.
+ * goes out as one pipeline (one round trip), which matters when many executions run at once,
+ * and an execution's events of that tick as ONE message (a JSON array when there are several,
+ * in order: `decodeExecutionEvents`), so a node's log lines and status cost one PUBLISH.
  * Publish failures go to `onError` (nothing is retried).
  */
 export function createEventPublisher(
   redis: Redis,
   onError: (err: unknown) => void,
 ): ExecutionEventPublisher {
-  let pending: [string, string][] = [];
+  let pending = new Map<string, ExecutionEvent[]>();
   const flush = () => {
     const batch = pending;
-    pending = [];
+    pending = new Map();
     const pipeline = redis.pipeline();
-    for (const [channel, message] of batch) pipeline.publish(channel, message);
+    for (const [executionId, events] of batch) {
+      const message = JSON.stringify(events.length === 1 ? events[0] : events);
+      pipeline.publish(executionEventsChannel(executionId), message);
+    }
     pipeline.exec().catch(onError);
   };
   const send = (executionId: string, event: ExecutionEvent) => {
-    if (pending.length === 0) queueMicrotask(flush);
-    pending.push([executionEventsChannel(executionId), JSON.stringify(event)]);
+    if (pending.size === 0) queueMicrotask(flush);
+    const events = pending.get(executionId);
+    if (events === undefined) pending.set(executionId, [event]);
+    else events.push(event);
   };
   return {
     status(executionId, status, nodeId, iteration) {

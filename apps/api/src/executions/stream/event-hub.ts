@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import {
-  decodeExecutionEvent,
+  decodeExecutionEvents,
   executionEventsChannel,
   type ExecutionEvent,
   type Redis,
@@ -69,9 +69,9 @@ export function createEventHub(deps: EventHubDeps): EventHub {
   const onMessage = (channel: string, raw: string) => {
     const entry = byChannel.get(channel);
     if (entry === undefined) return;
-    const decoded = decodeExecutionEvent(raw, channel);
+    const decoded = decodeExecutionEvents(raw, channel);
     if (!decoded.ok) return log.warn({ err: decoded.error, channel }, 'bad execution event');
-    forEachListener(entry, (l) => l.onEvent(decoded.value), log);
+    for (const event of decoded.value) forEachListener(entry, (l) => l.onEvent(event), log);
   };
   subscriber.on('message', onMessage);
 
