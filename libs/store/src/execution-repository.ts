@@ -37,6 +37,10 @@ export interface NewExecution {
   readonly at: Date;
 }
 
+/**
+ * `workflow_not_found`: the workflow is missing, deleted, another tenant's, or
+ * `workflowVersion` is no longer its latest version (the caller reads it again).
+ */
 export type CreateOutcome =
   | { readonly outcome: 'created' | 'existing'; readonly execution: ExecutionRecord }
   | { readonly outcome: 'conflict' | 'workflow_not_found' };
@@ -59,21 +63,26 @@ export type ChangeOutcome =
 /** One execution with its node runs and transitions (named: planned once per connection). */
 const GET_DETAIL_SQL = `${DETAIL_SQL} where e.id = $1 and e.tenant_id = $2`;
 
-/** Many new executions (and their first transitions) in one statement: one commit per batch. */
+/**
+ * Many new executions (and their first transitions) in one statement: one commit per batch.
+ * A request is inserted only while its workflow is live and `workflow_version` is still its
+ * latest version (read under a share lock, so a concurrent new version waits or is seen).
+ */
 const INSERT_SQL = `with r as (
     select * from unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::jsonb[], $7::text[], $8::text[],
       $9::int[], $10::jsonb[], $11::timestamptz[])
       with ordinality as r(id, tenant_id, workflow_id, workflow_version, priority, input_data, idempotency_key,
         request_hash, timeout_seconds, trace_context, at, ord)
   ), wf as (
-    select w.id, w.tenant_id from workflows w
+    select w.id, w.tenant_id, w.latest_version from workflows w
     where (w.id, w.tenant_id) in (select workflow_id, tenant_id from r) and w.deleted_at is null for share
   ), ins as (
     insert into executions (id, tenant_id, workflow_id, workflow_version, status, priority, input_data, idempotency_key,
       request_hash, timeout_seconds, trace_context, created_at, updated_at)
     select r.id, r.tenant_id, r.workflow_id, r.workflow_version, ${sqlStatus(INITIAL_STATUS)}, r.priority, r.input_data, r.idempotency_key,
       r.request_hash, r.timeout_seconds, r.trace_context, r.at, r.at
-    from r join wf on wf.id = r.workflow_id and wf.tenant_id = r.tenant_id order by r.ord
+    from r join wf on wf.id = r.workflow_id and wf.tenant_id = r.tenant_id and wf.latest_version = r.workflow_version
+    order by r.ord
     on conflict (tenant_id, idempotency_key) do nothing
     returning *
   ), tr as (

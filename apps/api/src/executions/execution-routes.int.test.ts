@@ -139,6 +139,37 @@ describe('POST /api/executions', () => {
     expect(await written()).toEqual(before);
   });
 
+  it('pins the latest version when the workflow changed since this process last started it', async () => {
+    // ARRANGE: this process remembers version 1 of a workflow that then gets version 2
+    const id = (
+      await h.request('POST', '/api/workflows', { body: sampleWorkflow('moving') })
+    ).json<{
+      id: string;
+    }>().id;
+    const first = await h.request('POST', '/api/executions', { body: { workflow_id: id } });
+    await h.request('PUT', `/api/workflows/${id}`, { body: sampleWorkflow('moved') });
+    // ACT
+    const second = await h.request('POST', '/api/executions', { body: { workflow_id: id } });
+    // ASSERT
+    expect(first.json()).toMatchObject({ workflow_version: 1 });
+    expect(second.statusCode).toBe(202);
+    expect(second.json()).toMatchObject({ workflow_version: 2 });
+  });
+
+  it('answers 404 for a workflow deleted since this process last started it, and writes nothing', async () => {
+    const id = (await h.request('POST', '/api/workflows', { body: sampleWorkflow('gone') })).json<{
+      id: string;
+    }>().id;
+    const first = await h.request('POST', '/api/executions', { body: { workflow_id: id } });
+    expect(first.statusCode).toBe(202);
+    await h.request('POST', `/api/executions/${first.json<{ id: string }>().id}/cancel`);
+    expect((await h.request('DELETE', `/api/workflows/${id}`)).statusCode).toBe(204);
+    const before = await written();
+    const res = await h.request('POST', '/api/executions', { body: { workflow_id: id } });
+    expect(res.statusCode).toBe(404);
+    expect(await written()).toEqual(before);
+  });
+
   it('answers 400 naming the field for schema violations', async () => {
     const missing = await h.request('POST', '/api/executions', { body: { input_data: {} } });
     expect(missing.statusCode).toBe(400);

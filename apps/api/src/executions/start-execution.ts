@@ -62,9 +62,13 @@ interface Runnability {
  * tenant may use its db connections), cached per `workflowId@version`: versions are immutable,
  * a workflow has one tenant, and the enabled types and connections are fixed for the life of
  * the process, so each version is compiled once, not per request.
+ * It also remembers each workflow's latest version as last seen, so a start needs no read
+ * before its insert: the insert pins the version only while it is still the latest (in the
+ * same statement), and a start that finds it changed or gone asks Postgres again.
  */
 export class RunnableCache {
   private readonly verdicts = new Map<string, Runnability>();
+  private readonly latest = new Map<string, number>();
   constructor(private readonly max = 10_000) {}
 
   async problems(key: string, load: () => Promise<Runnability>): Promise<Runnability> {
@@ -74,6 +78,22 @@ export class RunnableCache {
     if (this.verdicts.size >= this.max) this.verdicts.clear();
     this.verdicts.set(key, problems);
     return problems;
+  }
+
+  /** The latest version of the tenant's workflow as last seen here (maybe stale). */
+  knownLatest(tenantId: string, workflowId: string): number | undefined {
+    return this.latest.get(`${tenantId}/${workflowId}`);
+  }
+
+  /** Records (a version) or forgets (undefined) the latest version last seen. */
+  rememberLatest(tenantId: string, workflowId: string, version: number | undefined): void {
+    const key = `${tenantId}/${workflowId}`;
+    if (version === undefined) {
+      this.latest.delete(key);
+      return;
+    }
+    if (this.latest.size >= this.max) this.latest.clear();
+    this.latest.set(key, version);
   }
 }
 
@@ -106,10 +126,59 @@ function requestHash(req: StartRequest): string {
     .digest('hex');
 }
 
+/** The version a start pins and what running it needs (its problems here, its tags). */
+interface Pinned extends Runnability {
+  readonly version: number;
+}
+
+/**
+ * The workflow's latest version (remembered, or read when `fresh` or unknown) and whether it
+ * can run here. @throws AppError NOT_FOUND when the workflow does not exist (for this tenant).
+ */
+async function pinVersion(deps: StartDeps, req: StartRequest, fresh: boolean): Promise<Pinned> {
+  const known = fresh ? undefined : deps.runnable.knownLatest(req.tenantId, req.workflowId);
+  const version = known ?? (await deps.workflows.latestVersion(req.tenantId, req.workflowId));
+  deps.runnable.rememberLatest(req.tenantId, req.workflowId, version);
+  if (version === undefined) throw apiErrors.notFound('workflow', req.workflowId);
+  const verdict = await deps.runnable.problems(`${req.workflowId}@${version}`, async () => {
+    const workflow = await deps.workflows.get(req.tenantId, req.workflowId, version);
+    if (!workflow) return { problems: [], workerTags: [] };
+    const tags = normalizeTags(workflow.definition.settings?.worker_tags);
+    const compiled = compileWorkflow(workflow.definition, deps.catalog);
+    if (!compiled.ok) return { problems: compiled.error, workerTags: tags };
+    // The operator may have reserved a connection for other tenants since the version was stored.
+    const tenant = await deps.tenants.ref(req.tenantId);
+    return {
+      problems: accessProblems(workflow.definition, deps.catalog, tenant),
+      workerTags: tags,
+    };
+  });
+  return { version, ...verdict };
+}
+
+/** Inserts the execution pinned to `pinned.version` while that is still the latest. */
+function insert(deps: StartDeps, req: StartRequest, pinned: Pinned) {
+  return deps.executions.create({
+    id: deps.ids.next(),
+    tenantId: req.tenantId,
+    workflowId: req.workflowId,
+    workflowVersion: pinned.version,
+    priority: req.priority,
+    inputData: req.inputData,
+    idempotencyKey: req.idempotencyKey,
+    requestHash: req.idempotencyKey === undefined ? undefined : requestHash(req),
+    traceContext: req.trace,
+    at: deps.clock.now(),
+  });
+}
+
 /**
  * Starts an execution: checks the workflow is runnable on this server, commits the
  * execution row (pinning the workflow version), then enqueues its job. When enqueueing
  * fails the execution stays `pending`; the executor's reconciler enqueues it later.
+ * The version comes from memory when this process saw it before; the insert refuses it when
+ * it is no longer the latest (or the workflow was deleted), and the start then reads it again
+ * (once): so a start never pins an outdated version, and costs one statement when warm.
  */
 export async function startExecution(
   deps: StartDeps,
@@ -122,50 +191,31 @@ export async function startExecution(
     if (seen && seen.requestHash !== requestHash(req)) throw apiErrors.idempotencyConflict();
     if (seen) return { created: false, execution: seen.execution };
   }
-  const version = await deps.workflows.latestVersion(req.tenantId, req.workflowId);
-  if (version === undefined) throw apiErrors.notFound('workflow', req.workflowId);
-  const { problems, workerTags } = await deps.runnable.problems(
-    `${req.workflowId}@${version}`,
-    async () => {
-      const workflow = await deps.workflows.get(req.tenantId, req.workflowId, version);
-      if (!workflow) return { problems: [], workerTags: [] };
-      const tags = normalizeTags(workflow.definition.settings?.worker_tags);
-      const compiled = compileWorkflow(workflow.definition, deps.catalog);
-      if (!compiled.ok) return { problems: compiled.error, workerTags: tags };
-      // The operator may have reserved a connection for other tenants since the version was stored.
-      const tenant = await deps.tenants.ref(req.tenantId);
-      return {
-        problems: accessProblems(workflow.definition, deps.catalog, tenant),
-        workerTags: tags,
-      };
-    },
-  );
-  if (problems.length > 0) throw apiErrors.workflowNotRunnable(problems);
-  // Redis known down: refuse before writing anything (a pending row would wait for the sweeper).
-  if (deps.queue.isConnected?.() === false) throw apiErrors.queueUnavailable();
-  await deps.queue.admitTags?.(workerTags);
-  const result = await deps.executions.create({
-    id: deps.ids.next(),
-    tenantId: req.tenantId,
-    workflowId: req.workflowId,
-    workflowVersion: version,
-    priority: req.priority,
-    inputData: req.inputData,
-    idempotencyKey: req.idempotencyKey,
-    requestHash: req.idempotencyKey === undefined ? undefined : requestHash(req),
-    traceContext: req.trace,
-    at: deps.clock.now(),
-  });
-  switch (result.outcome) {
-    case 'workflow_not_found':
-      throw apiErrors.notFound('workflow', req.workflowId);
-    case 'conflict':
-      throw apiErrors.idempotencyConflict();
-    case 'existing':
-      return { created: false, execution: result.execution };
-    case 'created':
-      await enqueueOrLeavePending(deps.queue, { ...result.execution, workerTags }, log);
-      return { created: true, execution: result.execution };
+  let fresh = deps.runnable.knownLatest(req.tenantId, req.workflowId) === undefined;
+  for (;;) {
+    const pinned = await pinVersion(deps, req, fresh);
+    if (pinned.problems.length > 0) throw apiErrors.workflowNotRunnable(pinned.problems);
+    // Redis known down: refuse before writing anything (a pending row would wait for the sweeper).
+    if (deps.queue.isConnected?.() === false) throw apiErrors.queueUnavailable();
+    await deps.queue.admitTags?.(pinned.workerTags);
+    const result = await insert(deps, req, pinned);
+    switch (result.outcome) {
+      case 'workflow_not_found':
+        if (fresh) throw apiErrors.notFound('workflow', req.workflowId);
+        fresh = true;
+        continue;
+      case 'conflict':
+        throw apiErrors.idempotencyConflict();
+      case 'existing':
+        return { created: false, execution: result.execution };
+      case 'created':
+        await enqueueOrLeavePending(
+          deps.queue,
+          { ...result.execution, workerTags: pinned.workerTags },
+          log,
+        );
+        return { created: true, execution: result.execution };
+    }
   }
 }
 
