@@ -1,4 +1,5 @@
 import { BenchError } from './bench-error.ts';
+import { socketDirFor, viaSocket } from './pg-socket.ts';
 import {
   freePort,
   runNodeScript,
@@ -31,8 +32,9 @@ const READY_TIMEOUT_MS = 90_000;
 const STOP_GRACE_MS = 10_000;
 
 function sharedEnv(options: StackOptions): Record<string, string> {
+  const socketDir = socketDirFor(process.env, options.databaseUrl);
   return {
-    DATABASE_URL: options.databaseUrl,
+    DATABASE_URL: viaSocket(options.databaseUrl, socketDir),
     REDIS_URL: options.redisUrl,
     LINKFLOW_QUEUE: options.queueName,
     LOG_LEVEL: 'warn',
