@@ -1,39 +1,149 @@
 import { describe, expect, it } from 'vitest';
+import type { ChildStart, Fence, RunError } from '@linkflow/domain';
+import { createRecoveryRepository } from './recovery-repository.ts';
 import { useChildExecutionFixture } from './testing/child-execution-fixture.ts';
-import type { Fence } from '@linkflow/domain';
 
-// Hostile-review probe: a parent whose child was cancelled by the cascade (the parent timed out
-// while it waited) is recovered; its subworkflow node is rerun (recover reruns cancelled nodes).
+// A recovered parent reruns its subworkflow node (recover reruns failed and cancelled nodes):
+// a child that failed or was cancelled (the cascade of a parent timeout) is started again
+// under the parent's new attempt, a child that succeeded is reused, a live one is waited on.
 
 const f = useChildExecutionFixture();
 
-describe('a recovered parent whose child the cascade cancelled', () => {
-  // Not fixed: one child per (parent, node) forever, so the rerun node finds the cancelled
-  // child and fails again with CANCELLATION at once; the child cannot be recovered either (409
-  // on cancelled). `recover` can never get such a parent past its subworkflow node. A fix: a
-  // rerun whose child ended cancelled (or failed) starts a new child (e.g. parent_node_id kept
-  // unique only among live children, the old one detached), or recover reopens the child.
-  it.fails('starts the child again instead of answering the cancelled one', async () => {
-    const target = (
-      await f.workflows.create(f.tenantId, {
-        name: 'leaf',
-        nodes: [{ id: 'a', type: 'transform', config: { expression: '1' } }],
-      })
-    ).id;
+async function leaf(): Promise<string> {
+  const nodes = [{ id: 'a', type: 'transform', config: { expression: '1' } }];
+  return (await f.workflows.create(f.tenantId, { name: 'leaf', nodes })).id;
+}
+
+const start = (fence: Fence, target: string) =>
+  f.children.start({
+    ...{ parent: fence, nodeId: 'call', workflowId: target, version: undefined },
+    ...{ input: null, at: new Date() },
+  });
+
+function createdId(started: ChildStart): string {
+  if (started.kind !== 'created') throw new TypeError(`expected a new child, got ${started.kind}`);
+  return started.child.executionId;
+}
+
+async function claim(executionId: string): Promise<Fence> {
+  const claimed = await f.runs.claim(executionId, new Date());
+  if (!claimed.claimed) throw new TypeError(`${executionId} not claimed`);
+  return claimed.execution.fence;
+}
+
+/** Runs the child to its end as an executor would (claim, final write). */
+async function endChild(childId: string, status: 'success' | 'failed'): Promise<void> {
+  const fence = await claim(childId);
+  const error: RunError | null =
+    status === 'failed' ? { type: 'EXECUTION', message: 'boom' } : null;
+  const output = status === 'success' ? { a: 1 } : null;
+  const at = new Date();
+  await f.runs.finish(fence, { status, output, error, at, reason: 'test' });
+}
+
+/** The parent's run fails (its waiting node ends `cancelled`), then an operator recovers it. */
+async function failAndRecover(parent: Fence): Promise<Fence> {
+  const error: RunError = { type: 'TIMEOUT', message: 'execution timed out' };
+  const at = new Date();
+  await f.runs.finish(parent, { status: 'failed', output: null, error, at, reason: 'timed out' });
+  const recovery = createRecoveryRepository({ pool: f.db.pool });
+  const recovered = await recovery.recover(f.tenantId, parent.executionId, {
+    ...{ at: new Date(), reason: 'recovered by request' },
+  });
+  expect(recovered.outcome).toBe('recovered');
+  return claim(parent.executionId);
+}
+
+async function childIds(parentId: string): Promise<string[]> {
+  return ((await f.children.family(parentId))?.children ?? []).map((c) => c.executionId);
+}
+
+describe('a recovered parent rerunning its subworkflow node', () => {
+  it('starts the child again instead of answering the one the cascade cancelled', async () => {
+    const target = await leaf();
     const parent = await f.claimedParent(target);
-    const start = (fence: Fence) =>
-      f.children.start({
-        ...{ parent: fence, nodeId: 'call', workflowId: target, version: undefined },
-        ...{ input: null, at: new Date() },
-      });
-    expect(await start(parent)).toMatchObject({ kind: 'created' });
+    const first = createdId(await start(parent, target));
     // the parent timed out: its children are cancelled; then an operator recovers it
     await f.children.cancelDescendants(parent.executionId, new Date(), 'parent timed out');
-    const again = await f.runs.claim(parent.executionId, new Date());
-    if (!again.claimed) throw new TypeError('not claimed');
-    // ACT: the recovered run reruns the subworkflow node
-    const rerun = await start(again.execution.fence);
+    const recovered = await failAndRecover(parent);
+    // ACT
+    const rerun = await start(recovered, target);
+    // ASSERT: a new child, listed after the cancelled one; the parent parks on it
+    const second = createdId(rerun);
+    expect(second).not.toBe(first);
+    expect(await childIds(parent.executionId)).toEqual([first, second]);
+    expect(await f.children.family(second)).toMatchObject({
+      ...{ parentExecutionId: parent.executionId, parentNodeId: 'call', depth: 1 },
+    });
+    expect(await f.children.park(recovered, new Date())).toBe('parked');
+  });
+
+  it('settles with a failed child on a resume, and starts a new one once recovered', async () => {
+    const target = await leaf();
+    const parent = await f.claimedParent(target);
+    const first = createdId(await start(parent, target));
+    await endChild(first, 'failed');
+    // the wake-up (or a takeover after a crash) is a new claim: it still settles with the child
+    const resumed = await claim(parent.executionId);
+    expect(await start(resumed, target)).toMatchObject({
+      kind: 'terminal',
+      child: { id: first, status: 'failed' },
+    });
+    const recovered = await failAndRecover(resumed);
+    // ACT
+    const second = createdId(await start(recovered, target));
+    await endChild(second, 'success');
+    const settled = await start(await claim(parent.executionId), target);
     // ASSERT
-    expect(rerun.kind).not.toBe('terminal');
+    expect(settled).toMatchObject({ kind: 'terminal', child: { id: second, status: 'success' } });
+    expect(await childIds(parent.executionId)).toEqual([first, second]);
+  });
+
+  it('reuses a child that succeeded instead of running it again', async () => {
+    const target = await leaf();
+    const parent = await f.claimedParent(target);
+    const child = createdId(await start(parent, target));
+    await endChild(child, 'success');
+    // the parent timed out before it settled the node
+    const recovered = await failAndRecover(parent);
+    // ACT
+    const rerun = await start(recovered, target);
+    // ASSERT
+    expect(rerun).toMatchObject({
+      kind: 'terminal',
+      child: { id: child, status: 'success', output: { a: 1 } },
+    });
+    expect(await childIds(parent.executionId)).toEqual([child]);
+  });
+
+  it('waits on a child still live, and settles with it once it fails', async () => {
+    const target = await leaf();
+    const parent = await f.claimedParent(target);
+    const child = createdId(await start(parent, target));
+    // the parent failed and the process died before its cascade cancelled the child
+    const recovered = await failAndRecover(parent);
+    // ACT
+    const rerun = await start(recovered, target);
+    await endChild(child, 'failed');
+    const resumed = await start(await claim(parent.executionId), target);
+    // ASSERT: adopted, so the child's failure is the node's (no new child on a resume)
+    expect(rerun).toEqual({ kind: 'live', childId: child });
+    expect(resumed).toMatchObject({ kind: 'terminal', child: { id: child, status: 'failed' } });
+    expect(await childIds(parent.executionId)).toEqual([child]);
+  });
+
+  it('creates one child when two starts of the same recovered attempt race', async () => {
+    const target = await leaf();
+    const parent = await f.claimedParent(target);
+    const first = createdId(await start(parent, target));
+    await endChild(first, 'failed');
+    const recovered = await failAndRecover(parent);
+    // ACT
+    const raced = await Promise.all([start(recovered, target), start(recovered, target)]);
+    // ASSERT
+    expect(raced.map((r) => r.kind).sort()).toEqual(['created', 'live']);
+    const second = createdId(raced.find((r) => r.kind === 'created') ?? raced[0]);
+    expect(raced.find((r) => r.kind === 'live')).toEqual({ kind: 'live', childId: second });
+    expect(await childIds(parent.executionId)).toEqual([first, second]);
   });
 });

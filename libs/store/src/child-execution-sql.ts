@@ -1,9 +1,12 @@
 /**
  * SQL of subworkflow child executions (see child-execution-store.ts). A child row carries
- * `parent_execution_id`, `parent_node_id` (unique together: one child per parent node, so a
- * start repeated after a crash finds the same row) and `depth`. A parent whose only running
- * nodes wait on children is *parked* (`parked_at` set, lease released, no job); the child's
- * final write wakes it.
+ * `parent_execution_id`, `parent_node_id`, `parent_attempt` (the parent's claim that started
+ * it; unique together, so one claim starts at most one child per node) and `depth`. A parent
+ * node has several children only when a recovered parent reran it after its child failed or
+ * was cancelled; its *current* child is the newest (NEWEST_FIRST), the others are superseded.
+ * The parent's node run names the child it waits on (`output.child_execution_id`). A parent
+ * whose only running nodes wait on children is *parked* (`parked_at` set, lease released, no
+ * job); the child's final write wakes it.
  */
 import {
   ACTIVE_STATUSES,
@@ -19,16 +22,53 @@ const CLAIMED = sqlStatus(CLAIMED_STATUS);
 const ACTIVE = sqlStatusList(ACTIVE_STATUSES);
 const TERMINAL = sqlStatusList(EXECUTION_STATUSES.filter((s) => isTerminal(s)));
 
-/** Idempotency key prefix of child executions (`sub:<parent id>:<node id>`, per tenant). */
+/**
+ * Idempotency key prefix of child executions (`sub:<parent id>:<node id>:<parent attempt>`, per
+ * tenant; children started before the per-attempt key have `sub:<parent id>:<node id>`).
+ */
 export const CHILD_KEY_PREFIX = 'sub:';
+
+/**
+ * Orders a parent node's children newest first: by the parent attempt that started them
+ * (children from before `parent_attempt` existed have none and were the only child of their
+ * node), then by creation.
+ */
+const NEWEST_FIRST = `parent_attempt desc nulls last, created_at desc, id desc`;
 
 /** Locks the parent while this claim holds it: `$1` id, `$2` attempt. */
 export const LOCK_PARENT_SQL = `select tenant_id, workflow_id, priority, depth from executions
   where id = $1 and attempt = $2 and status = ${CLAIMED} for no key update`;
 
-/** The child of parent `$1`'s node `$2`, whatever its status. */
-export const FIND_CHILD_SQL = `select id, status, output, error, cost_total::text as cost from executions
-  where parent_execution_id = $1 and parent_node_id = $2`;
+/**
+ * The current (newest) child of parent `$1`'s node `$2`, whatever its status, and whether the
+ * parent's node run names it (`awaited`: the node started it, or adopted it, and waits on it
+ * or settles with it; false once a recover put the node back to pending, which clears the
+ * node run's output).
+ */
+export const FIND_CHILD_SQL = `select c.id, c.status, c.output, c.error, c.cost_total::text as cost,
+    exists (select 1 from node_runs nr where nr.execution_id = $1 and nr.node_id = $2 and nr.iteration = -1
+      and nr.output->>'child_execution_id' = c.id) as awaited
+  from executions c where c.parent_execution_id = $1 and c.parent_node_id = $2
+  order by ${NEWEST_FIRST} limit 1`;
+
+/**
+ * Names a child on its parent's node run, inserted `running` when the claim has not recorded
+ * the row yet (the arguments are the statement's placeholders). Only an unsettled row:
+ * `running`, or `pending` after a recover (the engine marks it running later and keeps the
+ * output).
+ */
+const nameChildOnNode = (p: { parent: string; node: string; child: string; at: string }) =>
+  `insert into node_runs (execution_id, node_id, type, status, attempts, started_at, updated_at, output)
+  values (${p.parent}, ${p.node}, 'subworkflow', 'running', 1, ${p.at}, now(),
+    jsonb_build_object('child_execution_id', ${p.child}::text))
+  on conflict (execution_id, node_id, iteration) do update set output = excluded.output
+  where node_runs.status in ('running', 'pending')`;
+
+/**
+ * Names child `$3` on parent `$1`'s node run `$2` (at `$4`): a rerun node adopts the live child
+ * an earlier attempt started, so that a resume after a crash settles with that child.
+ */
+export const ADOPT_CHILD_SQL = nameChildOnNode({ parent: '$1', node: '$2', child: '$3', at: '$4' });
 
 /**
  * The target definition of tenant `$2`'s live workflow `$1` at version `$3` (its latest when
@@ -64,30 +104,32 @@ export const FAMILY_SIZE_SQL = `with recursive up(id, parent) as (
   ) select count(*)::int as n from (select 1 from down limit $2) f`;
 
 /**
- * Inserts the pending child with its first transition, and records the child's id on the
- * parent's node run (its output while it waits; the view also joins it).
+ * Inserts the pending child (`$1`) of parent `$7`'s node `$8`, started by the parent's attempt
+ * `$11`, with its first transition, and names it on the parent's node run (its output while it
+ * waits; the view also joins it).
  */
 export const INSERT_CHILD_SQL = `with ins as (
     insert into executions (id, tenant_id, workflow_id, workflow_version, status, priority, input_data,
-      idempotency_key, parent_execution_id, parent_node_id, depth, created_at, updated_at)
-    values ($1, $2, $3, $4, ${sqlStatus(INITIAL_STATUS)}, $5, $6, '${CHILD_KEY_PREFIX}' || $7 || ':' || $8,
-      $7, $8, $9, $10, $10)
+      idempotency_key, parent_execution_id, parent_node_id, parent_attempt, depth, created_at, updated_at)
+    values ($1, $2, $3, $4, ${sqlStatus(INITIAL_STATUS)}, $5, $6,
+      '${CHILD_KEY_PREFIX}' || $7 || ':' || $8 || ':' || $11::int, $7, $8, $11, $9, $10, $10)
     returning id
   ), tr as (
     insert into execution_transitions (execution_id, from_status, to_status, at, reason)
     select id, null, ${sqlStatus(INITIAL_STATUS)}, $10, 'subworkflow node ' || $8 || ' of ' || $7 from ins
   )
-  insert into node_runs (execution_id, node_id, type, status, attempts, started_at, updated_at, output)
-  values ($7, $8, 'subworkflow', 'running', 1, $10, now(), jsonb_build_object('child_execution_id', $1::text))
-  on conflict (execution_id, node_id, iteration) do update set output = excluded.output where node_runs.status = 'running'`;
+  ${nameChildOnNode({ parent: '$7', node: '$8', child: '$1', at: '$10' })}`;
 
 /**
- * A child of `executions.id` that ended while its parent node still runs: the parent has
- * something to settle.
+ * A current child of `executions.id` that ended while its parent node still runs: the parent
+ * has something to settle (or, after a recover, a new child to start). A superseded child (a
+ * newer one of the same node exists) does not count: the node waits on the newer one.
  */
 const SETTLEABLE_CHILD = `exists (select 1 from executions c
     join node_runs nr on nr.execution_id = c.parent_execution_id and nr.node_id = c.parent_node_id
-    where c.parent_execution_id = executions.id and c.status in ${TERMINAL} and nr.status = 'running')`;
+    where c.parent_execution_id = executions.id and c.status in ${TERMINAL} and nr.status = 'running'
+      and not exists (select 1 from executions n where n.parent_execution_id = c.parent_execution_id
+        and n.parent_node_id = c.parent_node_id and n.parent_attempt > coalesce(c.parent_attempt, 0)))`;
 
 /**
  * Parks the (locked, see LOCK_PARENT_SQL) parent `$1` at attempt `$2`: marks it, ends its
@@ -155,9 +197,13 @@ export const WAITING_ON_CHILDREN = `(executions.parked_at is not null and not ${
         where wv.workflow_id = executions.workflow_id and wv.version = executions.workflow_version))
       * interval '1 millisecond', 'infinity'::timestamptz) > now())`;
 
-/** Execution `$1`'s place among subworkflows: its parent, depth and children (by node). */
+/**
+ * Execution `$1`'s place among subworkflows: its parent, depth and children (by node), oldest
+ * first, superseded ones included (a node's current child is its last).
+ */
 export const FAMILY_SQL = `select e.parent_execution_id, e.parent_node_id, e.depth,
     coalesce((select json_agg(json_build_object('node_id', c.parent_node_id, 'execution_id', c.id,
-      'status', c.status) order by c.created_at) from executions c where c.parent_execution_id = e.id), '[]'::json)
+      'status', c.status) order by c.created_at, c.parent_attempt nulls first, c.id)
+      from executions c where c.parent_execution_id = e.id), '[]'::json)
       as children
   from executions e where e.id = $1`;

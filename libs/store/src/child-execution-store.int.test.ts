@@ -36,6 +36,18 @@ describe('child execution store', () => {
     });
   });
 
+  it('creates one child when two starts of the same attempt race', async () => {
+    const target = (await f.workflows.create(f.tenantId, { name: 'child', nodes })).id;
+    const parent = await f.claimedParent(target);
+    // ACT
+    const raced = await Promise.all([startFor(parent, target), startFor(parent, target)]);
+    // ASSERT
+    expect(raced.map((r) => r.kind).sort()).toEqual(['created', 'live']);
+    const family = await f.children.family(parent.executionId);
+    expect(family?.children).toHaveLength(1);
+    expect(raced).toContainEqual({ kind: 'live', childId: family?.children[0]?.executionId });
+  });
+
   it('refuses to start for a run that lost its claim', async () => {
     const target = (await f.workflows.create(f.tenantId, { name: 'child', nodes })).id;
     const stale = await f.claimedParent(target);

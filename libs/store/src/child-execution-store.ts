@@ -16,6 +16,7 @@ import {
 } from '@linkflow/domain';
 import {
   ABANDONED_PARENTS_SQL,
+  ADOPT_CHILD_SQL,
   ANCESTOR_WORKFLOWS_SQL,
   CANCEL_DESCENDANTS_SQL,
   FAMILY_SIZE_SQL,
@@ -65,6 +66,8 @@ interface ChildRow {
   output: unknown;
   error: RunError | null;
   cost: string;
+  /** The parent's node run names this child (see FIND_CHILD_SQL). */
+  awaited: boolean;
 }
 
 const refused = (message: string): ChildStart => ({
@@ -72,10 +75,27 @@ const refused = (message: string): ChildStart => ({
   error: { type: 'VALIDATION', message },
 });
 
-function existing(row: ChildRow): ChildStart {
-  if (row.status === 'pending' || row.status === 'running')
+/**
+ * What the node does with the current child of (parent, node), or undefined when it starts a
+ * new one. A live child is waited on (adopted by a rerun node, so a resume after a crash
+ * settles with it) and a successful one is reused, whichever attempt started them. A failed or
+ * cancelled child settles the node only while the node run names it (the node started it and
+ * waits on it: a resume, or the wake-up after the child ended); a node run that does not (a
+ * recover cleared it to rerun the node) starts a new child instead of failing again at once.
+ */
+async function existing(
+  client: Queryable,
+  req: ChildStartRequest,
+  row: ChildRow,
+): Promise<ChildStart | undefined> {
+  if (row.status === 'pending' || row.status === 'running') {
+    if (!row.awaited)
+      await client.query(ADOPT_CHILD_SQL, [req.parent.executionId, req.nodeId, row.id, req.at]);
     return { kind: 'live', childId: row.id };
-  const child: TerminalChild = { ...row, status: row.status };
+  }
+  if (row.status !== 'success' && !row.awaited) return undefined;
+  const { id, output, error, cost } = row;
+  const child: TerminalChild = { id, status: row.status, output, error, cost };
   return { kind: 'terminal', child };
 }
 
@@ -115,7 +135,8 @@ async function startChild(
   const parent = (await client.query<ParentRow>(LOCK_PARENT_SQL, [executionId, attempt])).rows[0];
   if (!parent) return { kind: 'fenced' };
   const found = (await client.query<ChildRow>(FIND_CHILD_SQL, [executionId, req.nodeId])).rows[0];
-  if (found) return existing(found);
+  const current = found && (await existing(client, req, found));
+  if (current) return current;
   const target = (
     await client.query<{ id: string; version: number; worker_tags: string[] }>(TARGET_SQL, [
       req.workflowId,
@@ -133,7 +154,7 @@ async function startChild(
   await client.query(INSERT_CHILD_SQL, [
     ...[id, parent.tenant_id, target.id, target.version, parent.priority],
     JSON.stringify(req.input ?? null),
-    ...[executionId, req.nodeId, parent.depth + 1, req.at],
+    ...[executionId, req.nodeId, parent.depth + 1, req.at, attempt],
   ]);
   const child: SpawnedExecution = {
     executionId: id,
@@ -145,7 +166,8 @@ async function startChild(
 }
 
 /**
- * Subworkflow child executions in Postgres: starting a child (idempotent per parent node),
+ * Subworkflow child executions in Postgres: starting a child (idempotent per parent node and
+ * parent attempt),
  * parking a parent that only waits on children, waking it when a child ends, and cancelling
  * the children of an execution that ended.
  */
@@ -155,8 +177,12 @@ export function createChildExecutionStore(deps: { pool: pg.Pool; newId?: () => s
   return {
     /**
      * Starts the child of (parent, node) in the parent's tenant, at depth parent + 1, or
-     * finds the one an earlier attempt started. Refuses (VALIDATION) an unknown target, a
-     * depth past {@link MAX_SUBWORKFLOW_DEPTH} and a workflow already running above.
+     * finds the one an earlier start or attempt started: a live or successful child is
+     * answered, a failed or cancelled one too unless a recover reran the node (then a new
+     * child starts under the parent's current attempt; see `existing`). Refuses (VALIDATION) an
+     * unknown target, a depth past {@link MAX_SUBWORKFLOW_DEPTH}, a workflow already running
+     * above and a family of {@link MAX_SUBWORKFLOW_FAMILY} executions (superseded children
+     * count: a family cannot grow without bound by recovering).
      */
     start(req: ChildStartRequest): Promise<ChildStart> {
       return inTransaction(pool, (client) => startChild(client, req, newId));

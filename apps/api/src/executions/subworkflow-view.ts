@@ -11,6 +11,8 @@ type View = Static<typeof ExecutionView>;
  */
 export function withFamily(view: View, family: ExecutionFamily | undefined): View {
   if (!family) return view;
+  // Children come oldest first and a later entry replaces an earlier one: a node rerun by a
+  // recover shows its current (newest) child; the superseded ones stay in child_executions.
   const childOf = new Map(family.children.map((c) => [c.nodeId, c.executionId]));
   return {
     ...view,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createExecutionRepository } from '@linkflow/store';
+import { createExecutionRepository, createRecoveryRepository } from '@linkflow/store';
 import {
   createScratchDatabase,
   type ScratchDatabase,
@@ -131,6 +131,38 @@ describe('subworkflow recovery', () => {
         // the resumed run times out before the waiting node starts again: it ends cancelled
         expect(done.nodeRuns.find((r) => r.nodeId === 'call')?.status).toBe('cancelled');
         await expect.poll(async () => (await row(h, child.id)).status).toBe('cancelled');
+      });
+    },
+  );
+
+  it(
+    'starts a new child for a parent recovered after its timeout cancelled the child, and cancels that one on the next timeout',
+    { timeout: 60_000 },
+    async () => {
+      await withHarness(async (h) => {
+        const { id, child } = await parkedParent(h, 2);
+        expect((await h.waitFor(id, ['failed'], 20_000)).error?.type).toBe('TIMEOUT');
+        await expect.poll(async () => (await row(h, child.id)).status).toBe('cancelled');
+        // ACT: recovered (its 2 s timeout counts again from the new start)
+        const change = { at: new Date(), reason: 'recovered by request' };
+        await createRecoveryRepository({ pool: h.db.pool }).recover(h.tenantId, id, change);
+        await h.queue.requeue({ executionId: id, tenantId: h.tenantId, priority: 'normal' });
+        // ASSERT: a second child of the same node; the second timeout cancels it too
+        const children = async () =>
+          (
+            await h.db.pool.query<{ id: string; status: string }>(
+              `select id, status from executions where parent_execution_id = $1
+               order by parent_attempt nulls first`,
+              [id],
+            )
+          ).rows;
+        await expect.poll(async () => (await children()).length, { timeout: 15_000 }).toBe(2);
+        const done = await h.waitFor(id, ['success', 'failed', 'cancelled'], 20_000);
+        expect(done.error?.type).toBe('TIMEOUT');
+        await expect
+          .poll(async () => (await children()).map((c) => c.status))
+          .toEqual(['cancelled', 'cancelled']);
+        expect((await children())[0]?.id).toBe(child.id);
       });
     },
   );

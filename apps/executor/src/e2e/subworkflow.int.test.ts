@@ -1,5 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowDefinition } from '@linkflow/domain';
+import {
+  createChildExecutionStore,
+  createRecoveryRepository,
+  createWorkflowRepository,
+} from '@linkflow/store';
 import { createExecutorHarness, n, type ExecutorHarness } from '../testing/executor-harness.ts';
 
 // One executor taking ONE execution at a time: a parent that held its slot while its child
@@ -158,5 +164,38 @@ describe('subworkflow node', () => {
     const done = await h.waitFor(id, undefined, 20_000);
     expect(done.output).toEqual({ join: 'LR' });
     expect((await childrenOf(id)).map((c) => c.parent_node_id).sort()).toEqual(['left', 'right']);
+  });
+
+  it('runs a new child when a recovered parent reruns a node whose child failed', async () => {
+    //   call(subworkflow: flaky) ──▶ after(transform)
+    const flaky = await h.createWorkflow({
+      name: 'flaky',
+      nodes: [n.transform('bad', '$error("boom")')],
+    });
+    const parent = await h.createWorkflow({
+      name: 'parent-of-flaky',
+      nodes: [sub('call', flaky), n.transform('after', "nodes.call.good & '!'")],
+      edges: [{ from: 'call', to: 'after' }],
+    });
+    const id = await h.start(parent);
+    expect((await h.waitFor(id, undefined, 20_000)).status).toBe('failed');
+    // the operator fixes the child workflow (the node calls its latest version), then recovers
+    const ids = { next: () => randomUUID() };
+    await createWorkflowRepository({ prisma: h.db.prisma, pool: h.db.pool, ids }).addVersion(
+      ...[h.tenantId, flaky, { name: 'flaky', nodes: [n.transform('good', "'fixed'")] }],
+    );
+    const recovery = createRecoveryRepository({ pool: h.db.pool });
+    const change = { at: new Date(), reason: 'recovered by request' };
+    expect(await recovery.recover(h.tenantId, id, change)).toMatchObject({ outcome: 'recovered' });
+    // ACT
+    await h.queue.requeue({ executionId: id, tenantId: h.tenantId, priority: 'normal' });
+    const done = await h.waitFor(id, undefined, 20_000);
+    // ASSERT: a second child ran; the view lists both, the current one last
+    expect(done.status).toBe('success');
+    expect(done.output).toEqual({ after: 'fixed!' });
+    const children = await childrenOf(id);
+    expect(children.map((c) => c.status)).toEqual(['failed', 'success']);
+    const family = await createChildExecutionStore({ pool: h.db.pool }).family(id);
+    expect(family?.children.map((c) => c.executionId)).toEqual(children.map((c) => c.id));
   });
 });

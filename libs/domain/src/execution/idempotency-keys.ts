@@ -6,7 +6,7 @@
 export const RESERVED_IDEMPOTENCY_PREFIXES = {
   /** `on-error:<failed execution id>`: the error workflow a failure starts. */
   onError: 'on-error:',
-  /** `sub:<parent execution id>:<node id>`: a subworkflow node's child execution. */
+  /** `sub:<parent execution id>:<node id>:<parent attempt>`: a subworkflow node's child execution. */
   subworkflow: 'sub:',
 } as const;
 

@@ -13,8 +13,9 @@ import type {
  */
 export interface ChildExecutionPort {
   /**
-   * Starts the child of (parent run, node), or finds the one an earlier attempt started
-   * (one child per parent node). Refuses an unknown target, depth > 5 and recursion.
+   * Starts the child of (parent run, node), or finds the one an earlier attempt started (at
+   * most one per parent node and attempt; a node a recover reruns gets a new child when its
+   * last one failed or was cancelled). Refuses an unknown target, depth > 5 and recursion.
    */
   start(request: ChildStartRequest): Promise<ChildStart>;
   /**
