@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testRedisUrl } from '../test/fixtures.ts';
-import { FIGURES, runBench, type BenchResults } from './src/index.ts';
+import { FIGURES, runBench, tableRows, type BenchResults } from './src/index.ts';
 
 const BASE_URL =
   process.env.TEST_DATABASE_BASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -48,7 +48,7 @@ describe('runBench', () => {
       resultsPath: path.join(dir, 'latest.json'),
       log: (line) => lines.push(line),
     });
-  }, 90_000);
+  }, 180_000);
 
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -62,7 +62,8 @@ describe('runBench', () => {
       if (field === 'large_payload_ok') expect(typeof value, field).toBe('boolean');
       else expect(Number.isFinite(value), `${field} = ${value}`).toBe(true);
     }
-    expect(written.latency_source).toBe('db_timestamps');
+    expect(written.latency_source).toBe('websocket_stream');
+    expect(written).not.toHaveProperty('only');
     expect(typeof written.started_at).toBe('string');
     expect(written).toHaveProperty('revision');
     expect(Number.isFinite(written.duration_s)).toBe(true);
@@ -70,6 +71,26 @@ describe('runBench', () => {
     expect(written.machine.loadavg_start).toHaveLength(3);
     expect(written.machine.loadavg_end).toHaveLength(3);
     expect(typeof written.machine.node).toBe('string');
+  });
+
+  it('has the round-two rows, each with a target', () => {
+    const rows = new Map(tableRows(results).map((r) => [r[0], r]));
+    for (const field of [
+      'latency_p50_ms',
+      'latency_p99_ms',
+      'latency_db_p50_ms',
+      'latency_db_p99_ms',
+      'ws_100_subscribers_p99_ms',
+      'checkpoint_overhead_pct',
+      'foreach_ratio_to_sequential',
+    ]) {
+      const row = rows.get(field);
+      expect(row, field).toBeDefined();
+      expect(row?.[2], field).not.toBe('');
+    }
+    expect(rows.get('checkpoint_overhead_pct')?.[2]).toBe('< 5');
+    expect(rows.get('ws_100_subscribers_p99_ms')?.[2]).toBe('<= 50');
+    expect(rows.get('foreach_ratio_to_sequential')?.[2]).toBe('<= 2');
   });
 
   it('records load and CPU count beside each scenario', () => {

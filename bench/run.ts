@@ -1,8 +1,9 @@
 /**
- * `make bench`: runs every scenario of issue 4 against the real API and executor (started
- * here), prints the table and writes bench/results/latest.json. Knobs: BENCH_SCALE,
- * BENCH_EXECUTOR_CONCURRENCY, BENCH_DATABASE_BASE_URL, REDIS_URL, BENCH_RESULTS_PATH,
- * BENCH_CPU_PROF (directory for the API and executor CPU profiles).
+ * `make bench`: runs the scenarios of issues 4 and 13 against the real API and executor
+ * (started here), prints the table and writes bench/results/latest.json. Knobs: BENCH_SCALE,
+ * BENCH_ONLY (comma list of scenario names), BENCH_EXECUTOR_CONCURRENCY,
+ * BENCH_DATABASE_BASE_URL, REDIS_URL, BENCH_RESULTS_PATH, BENCH_CPU_PROF (directory for the
+ * API and executor CPU profiles).
  */
 import { formatTable, optionsFromEnv, runBench } from './src/index.ts';
 

@@ -5,7 +5,7 @@ import {
   waitForWorkflow,
   type ScenarioContext,
 } from './scenario-context.ts';
-import { median, percentile } from './stats.ts';
+import { median } from './stats.ts';
 import {
   chainWorkflow,
   oneNodeWorkflow,
@@ -46,34 +46,6 @@ export async function runThroughput(ctx: ScenarioContext): Promise<ThroughputRes
   const lastFinished = await waitForWorkflow(ctx, workflowId, executions);
   const totalSeconds = Math.max(lastFinished.getTime() - firstSubmit, 1) / 1000;
   return { execPerS: executions / totalSeconds, executions, submitSeconds, totalSeconds };
-}
-
-export interface LatencyResult {
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly maxMs: number;
-  readonly executions: number;
-  /** An execution that exists at the end, for the GET scenario. */
-  readonly lastExecutionId: string;
-}
-
-/** 1-node executions one after another; submit → success from `finished_at - created_at`. */
-export async function runLatency(ctx: ScenarioContext): Promise<LatencyResult> {
-  const workflowId = await ctx.api.createWorkflow(oneNodeWorkflow());
-  const latencies: number[] = [];
-  let lastExecutionId = '';
-  for (let i = 0; i < ctx.counts.latencyExecutions; i++) {
-    lastExecutionId = await ctx.api.startExecution(workflowId, { v: i });
-    const row = await waitForExecution(ctx, lastExecutionId);
-    latencies.push(msBetween(row.createdAt, row.finishedAt));
-  }
-  return {
-    p50Ms: percentile(latencies, 50),
-    p99Ms: percentile(latencies, 99),
-    maxMs: Math.max(...latencies),
-    executions: latencies.length,
-    lastExecutionId,
-  };
 }
 
 export interface PerNodeResult {

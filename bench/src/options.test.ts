@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { FULL_SCALE, optionsFromEnv, scaled } from './options.ts';
+import { BenchError } from './bench-error.ts';
+import {
+  FULL_SCALE,
+  optionsFromEnv,
+  parseOnly,
+  scaled,
+  SCENARIO_NAMES,
+  selectedScenarios,
+} from './options.ts';
 
 describe('scaled', () => {
   it('keeps the issue-4 counts at scale 1', () => {
@@ -26,5 +34,40 @@ describe('optionsFromEnv', () => {
 
   it('rejects a scale that is not a positive number', () => {
     expect(() => optionsFromEnv({ BENCH_SCALE: '0' })).toThrow(/BENCH_SCALE/);
+  });
+});
+
+describe('parseOnly', () => {
+  it('runs everything when BENCH_ONLY is unset or empty', () => {
+    expect(parseOnly(undefined)).toBeUndefined();
+    expect(parseOnly(' , ')).toBeUndefined();
+    expect(optionsFromEnv({}).only).toBeUndefined();
+  });
+
+  it('reads a comma list, ignoring spaces and empty items', () => {
+    expect(parseOnly('latency, ws_100_subscribers,,')).toEqual(
+      new Set(['latency', 'ws_100_subscribers']),
+    );
+    expect(optionsFromEnv({ BENCH_ONLY: 'foreach' }).only).toEqual(new Set(['foreach']));
+  });
+
+  it('refuses an unknown name, listing the valid ones', () => {
+    expect(() => parseOnly('latency,latnecy')).toThrow(BenchError);
+    expect(() => parseOnly('latnecy')).toThrow(
+      /unknown scenario latnecy; valid names: bullmq_ceiling, .*checkpoint_overhead/,
+    );
+  });
+});
+
+describe('selectedScenarios', () => {
+  it('selects every scenario without BENCH_ONLY', () => {
+    expect([...selectedScenarios(undefined)]).toEqual([...SCENARIO_NAMES]);
+  });
+
+  it('adds the ceilings a selected ratio needs', () => {
+    expect(selectedScenarios(new Set(['throughput', 'per_node_overhead'] as const))).toEqual(
+      new Set(['throughput', 'per_node_overhead', 'bullmq_ceiling', 'pg_commit_latency']),
+    );
+    expect(selectedScenarios(new Set(['latency'] as const))).toEqual(new Set(['latency']));
   });
 });

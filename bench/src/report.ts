@@ -21,8 +21,49 @@ export interface ScenarioRecord {
   readonly details: Readonly<Record<string, unknown>>;
 }
 
-/** The shape of bench/results/latest.json (field names from issue 4). */
-export interface BenchResults {
+/** Every figure of {@link BenchResults}, in table order, with its target and scenario. */
+export const FIGURES = [
+  { field: 'bullmq_ceiling_jobs_per_s', scenario: 'bullmq_ceiling', target: 'ceiling' },
+  { field: 'pg_ceiling_commits_per_s', scenario: 'pg_ceiling', target: 'ceiling' },
+  { field: 'pg_commit_latency_ms', scenario: 'pg_commit_latency', target: 'floor' },
+  { field: 'throughput_exec_per_s', scenario: 'throughput', target: '>= 1000' },
+  { field: 'throughput_ratio_to_bullmq', scenario: 'throughput', target: '>= 0.25' },
+  { field: 'latency_p50_ms', scenario: 'latency', target: '<= 5' },
+  { field: 'latency_p99_ms', scenario: 'latency', target: '<= 25' },
+  { field: 'latency_db_p50_ms', scenario: 'latency', target: 'info' },
+  { field: 'latency_db_p99_ms', scenario: 'latency', target: 'info' },
+  { field: 'ws_end_to_end_p50_ms', scenario: 'latency', target: 'info' },
+  { field: 'ws_end_to_end_p99_ms', scenario: 'latency', target: 'info' },
+  { field: 'per_node_overhead_ms', scenario: 'per_node_overhead', target: '<= 0.5' },
+  { field: 'per_node_overhead_ratio', scenario: 'per_node_overhead', target: '<= 1.5' },
+  { field: 'executor_rss_mb_start', scenario: 'rss_drift', target: 'info' },
+  { field: 'executor_rss_mb_end', scenario: 'rss_drift', target: 'info' },
+  { field: 'rss_drift_pct', scenario: 'rss_drift', target: '< 10' },
+  { field: 'large_payload_ok', scenario: 'large_payload', target: '= true' },
+  { field: 'large_payload_max_rss_mb', scenario: 'large_payload', target: '< 512' },
+  { field: 'foreach_wall_ms', scenario: 'foreach', target: 'info' },
+  { field: 'foreach_sequential_wall_ms', scenario: 'foreach', target: 'info' },
+  { field: 'foreach_per_iteration_overhead_ms', scenario: 'foreach', target: 'info' },
+  { field: 'foreach_ratio_to_sequential', scenario: 'foreach', target: '<= 2' },
+  { field: 'api_get_rps', scenario: 'api_get', target: '>= 5000' },
+  { field: 'ws_fanout_p50_ms', scenario: 'ws_fanout', target: 'info' },
+  { field: 'ws_fanout_p99_ms', scenario: 'ws_fanout', target: '<= 50' },
+  { field: 'ws_idle_kb_per_socket', scenario: 'ws_fanout', target: 'info' },
+  { field: 'ws_100_subscribers_p50_ms', scenario: 'ws_100_subscribers', target: 'info' },
+  { field: 'ws_100_subscribers_p99_ms', scenario: 'ws_100_subscribers', target: '<= 50' },
+  { field: 'checkpoint_on_wall_ms', scenario: 'checkpoint_overhead', target: 'info' },
+  { field: 'checkpoint_off_wall_ms', scenario: 'checkpoint_overhead', target: 'info' },
+  { field: 'checkpoint_overhead_pct', scenario: 'checkpoint_overhead', target: '< 5' },
+] as const satisfies readonly { field: string; scenario: string; target: string }[];
+
+/** Name of a figure of the table. */
+export type FigureField = (typeof FIGURES)[number]['field'];
+
+/** The figures a run measured: only those of the scenarios it ran (BENCH_ONLY). */
+export type FigureValues = { -readonly [K in FigureField]?: number | boolean };
+
+/** The shape of bench/results/latest.json (field names from issues 4 and 13). */
+export interface BenchResults extends Readonly<FigureValues> {
   readonly started_at: string;
   readonly duration_s: number;
   readonly scale: number;
@@ -35,64 +76,18 @@ export interface BenchResults {
     readonly loadavg_end: readonly number[];
     readonly node: string;
   };
-  readonly bullmq_ceiling_jobs_per_s: number;
-  readonly pg_ceiling_commits_per_s: number;
-  readonly pg_commit_latency_ms: number;
-  readonly throughput_exec_per_s: number;
-  readonly throughput_ratio_to_bullmq: number;
-  readonly latency_p50_ms: number;
-  readonly latency_p99_ms: number;
-  readonly latency_source: 'db_timestamps';
-  readonly per_node_overhead_ms: number;
-  readonly per_node_overhead_ratio: number;
-  readonly executor_rss_mb_start: number;
-  readonly executor_rss_mb_end: number;
-  readonly rss_drift_pct: number;
-  readonly large_payload_ok: boolean;
-  readonly large_payload_max_rss_mb: number;
-  readonly api_get_rps: number;
-  readonly ws_fanout_p50_ms: number;
-  readonly ws_fanout_p99_ms: number;
-  readonly ws_end_to_end_p50_ms: number;
-  readonly ws_end_to_end_p99_ms: number;
-  readonly ws_idle_kb_per_socket: number;
-  readonly foreach_wall_ms: number;
-  readonly foreach_sequential_wall_ms: number;
-  readonly foreach_per_iteration_overhead_ms: number;
+  /** BENCH_ONLY as run (with the ceilings it pulled in); absent when everything ran. */
+  readonly only?: readonly string[];
+  /** How the latency figures were taken, when the latency scenario ran. */
+  readonly latency_source?: 'websocket_stream';
   readonly notes: readonly string[];
   readonly scenarios: Readonly<Record<string, ScenarioRecord>>;
 }
 
-/** Every figure of {@link BenchResults}, in table order, with its issue-4 target and scenario. */
-export const FIGURES = [
-  { field: 'bullmq_ceiling_jobs_per_s', scenario: 'bullmq_ceiling', target: 'ceiling' },
-  { field: 'pg_ceiling_commits_per_s', scenario: 'pg_ceiling', target: 'ceiling' },
-  { field: 'pg_commit_latency_ms', scenario: 'pg_commit_latency', target: 'floor' },
-  { field: 'throughput_exec_per_s', scenario: 'throughput', target: '>= 1000' },
-  { field: 'throughput_ratio_to_bullmq', scenario: 'throughput', target: '>= 0.25' },
-  { field: 'latency_p50_ms', scenario: 'latency', target: '<= 5' },
-  { field: 'latency_p99_ms', scenario: 'latency', target: '<= 25' },
-  { field: 'per_node_overhead_ms', scenario: 'per_node_overhead', target: '<= 0.5' },
-  { field: 'per_node_overhead_ratio', scenario: 'per_node_overhead', target: '<= 1.5' },
-  { field: 'executor_rss_mb_start', scenario: 'rss_drift', target: '' },
-  { field: 'executor_rss_mb_end', scenario: 'rss_drift', target: '' },
-  { field: 'rss_drift_pct', scenario: 'rss_drift', target: '< 10' },
-  { field: 'large_payload_ok', scenario: 'large_payload', target: '= true' },
-  { field: 'large_payload_max_rss_mb', scenario: 'large_payload', target: '< 512' },
-  { field: 'api_get_rps', scenario: 'api_get', target: '>= 5000' },
-  { field: 'ws_fanout_p50_ms', scenario: 'ws_fanout', target: '' },
-  { field: 'ws_fanout_p99_ms', scenario: 'ws_fanout', target: '' },
-  { field: 'ws_end_to_end_p50_ms', scenario: 'ws_end_to_end', target: '' },
-  { field: 'ws_end_to_end_p99_ms', scenario: 'ws_end_to_end', target: '' },
-  { field: 'ws_idle_kb_per_socket', scenario: 'ws_fanout', target: '' },
-  { field: 'foreach_wall_ms', scenario: 'foreach', target: '' },
-  { field: 'foreach_sequential_wall_ms', scenario: 'foreach', target: '' },
-  { field: 'foreach_per_iteration_overhead_ms', scenario: 'foreach', target: '' },
-] as const satisfies readonly { field: keyof BenchResults; scenario: string; target: string }[];
-
 function meets(value: number | boolean, target: string): string {
   const match = /^(>=|<=|<|=) (.+)$/.exec(target);
   if (!match) return '';
+  if (typeof value === 'number' && !Number.isFinite(value)) return 'NO';
   const [, op, raw] = match;
   if (op === '=') return String(value) === raw ? 'yes' : 'NO';
   const [v, t] = [Number(value), Number(raw)];
@@ -125,10 +120,14 @@ function scenarioCells(record: ScenarioRecord | undefined): string[] {
   ];
 }
 
-/** Table rows (strings) for the console and RESULTS.md. */
+/**
+ * Table rows (strings) for the console and RESULTS.md: every figure the run measured;
+ * `info` rows have no target.
+ */
 export function tableRows(results: BenchResults): string[][] {
-  const rows = FIGURES.map(({ field, scenario, target }) => {
-    const value = results[field];
+  const measured = FIGURES.filter(({ field }) => results[field] !== undefined);
+  const rows = measured.map(({ field, scenario, target }) => {
+    const value = results[field] as number | boolean;
     return [
       field,
       String(typeof value === 'number' ? round(value) : value),
@@ -154,7 +153,7 @@ export function formatTable(results: BenchResults): string {
     rule,
     ...body.map(line),
     '',
-    `machine: ${machine.cpus} cpus, node ${machine.node}, load ${machine.loadavg_start.map((l) => round(l)).join(' ')} → ${machine.loadavg_end.map((l) => round(l)).join(' ')}; scale ${results.scale}; ${results.duration_s} s; revision ${results.revision ?? 'unknown'}`,
+    `machine: ${machine.cpus} cpus, node ${machine.node}, load ${machine.loadavg_start.map((l) => round(l)).join(' ')} → ${machine.loadavg_end.map((l) => round(l)).join(' ')}; scale ${results.scale}; ${results.only ? `BENCH_ONLY ${results.only.join(',')}; ` : ''}${results.duration_s} s; revision ${results.revision ?? 'unknown'}`,
     ...results.notes.map((n) => `note: ${n}`),
     '',
   ].join('\n');

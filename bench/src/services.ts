@@ -26,6 +26,8 @@ export interface StackOptions {
   readonly executorConcurrency: number;
   /** Run both with `--cpu-prof`, writing profiles into this directory. */
   readonly cpuProfileDir?: string | undefined;
+  /** Variables for the executor only (LINKFLOW_BENCH_SKIP_CHECKPOINTS). */
+  readonly executorEnv?: Readonly<Record<string, string>>;
 }
 
 const READY_TIMEOUT_MS = 90_000;
@@ -43,6 +45,9 @@ function sharedEnv(options: StackOptions): Record<string, string> {
     // large_payload builds a 2 MB output in one JSONata expression: it measures memory, not
     // the 1 s expression ceiling a tenant gets by default.
     LINKFLOW_EXPRESSION_TIMEOUT_MS: '30000',
+    // The http nodes of ws_100_subscribers and checkpoint_overhead call the harness's own
+    // server on loopback, which the SSRF guard refuses unless allowed.
+    LINKFLOW_HTTP_ALLOW: '127.0.0.1',
     ...(process.env['BENCH_OTEL_SDK_DISABLED'] ? { OTEL_SDK_DISABLED: 'true' } : {}),
   };
 }
@@ -94,6 +99,7 @@ export async function startStack(
       EXECUTOR_METRICS_PORT: String(metricsPort),
       EXECUTOR_CONCURRENCY: String(options.executorConcurrency),
       EXECUTOR_SHUTDOWN_GRACE_MS: '3000',
+      ...options.executorEnv,
     },
   );
   const stop = async () => {

@@ -4,15 +4,9 @@ import { createEventPublisher } from '@linkflow/queue';
 import { BenchError } from './bench-error.ts';
 import { readRssMb } from './child-process.ts';
 import type { ScenarioContext } from './scenario-context.ts';
-import { percentile, sleep } from './stats.ts';
-import {
-  closeAll,
-  openMany,
-  openTimedStream,
-  streamUrl,
-  type TimedStream,
-} from './stream-clients.ts';
-import { oneNodeWorkflow } from './workflows.ts';
+import { percentile, sleep, withDeadline } from './stats.ts';
+import { closeAll, openMany, streamUrl, type TimedStream } from './stream-clients.ts';
+import { httpChainWorkflow, oneNodeWorkflow } from './workflows.ts';
 
 /** Where the stream scenarios reach Redis and the queue (beyond the scenario context). */
 export interface StreamTarget {
@@ -36,11 +30,17 @@ export interface IdleResult {
   readonly kbPerSocket: number;
 }
 
-export interface StreamEndResult {
+export interface SubscriberResult {
+  readonly subscribers: number;
   readonly runs: number;
+  /** Node log lines per run (one per node of the chain). */
+  readonly linesPerRun: number;
+  readonly samples: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;
+  readonly chainLength: number;
+  readonly httpDelayMs: number;
 }
 
 /** The executor's log write, as one statement (libs/store APPEND_LOGS_SQL for one line). */
@@ -51,19 +51,30 @@ const APPEND_ONE_SQL = `with s as (update executions set log_seq = log_seq + 1 w
 const LINE_GAP_MS = 10;
 const DELIVERY_TIMEOUT_MS = 30_000;
 
-/**
- * A pending execution nobody runs while `use` works: the queue is paused, and afterwards the
- * execution is cancelled through the API and the queue resumed.
- */
-async function withHeldExecution<T>(
-  ctx: ScenarioContext,
-  target: StreamTarget,
-  use: (executionId: string) => Promise<T>,
-): Promise<T> {
+/** Runs `use` while the queue is paused (nothing is taken), and resumes it afterwards. */
+async function withPausedQueue<T>(target: StreamTarget, use: () => Promise<T>): Promise<T> {
   const connection = new Redis(target.redisUrl, { maxRetriesPerRequest: null });
   const queue = new Queue(target.queueName, { connection });
   await queue.pause();
   try {
+    return await use();
+  } finally {
+    await queue.resume();
+    await queue.close();
+    connection.disconnect();
+  }
+}
+
+/**
+ * A pending execution nobody runs while `use` works: the queue is paused, and afterwards the
+ * execution is cancelled through the API and the queue resumed.
+ */
+function withHeldExecution<T>(
+  ctx: ScenarioContext,
+  target: StreamTarget,
+  use: (executionId: string) => Promise<T>,
+): Promise<T> {
+  return withPausedQueue(target, async () => {
     const workflowId = await ctx.api.createWorkflow(oneNodeWorkflow());
     const id = await ctx.api.startExecution(workflowId, { v: 0 });
     try {
@@ -71,11 +82,7 @@ async function withHeldExecution<T>(
     } finally {
       await ctx.api.cancelExecution(id);
     }
-  } finally {
-    await queue.resume();
-    await queue.close();
-    connection.disconnect();
-  }
+  });
 }
 
 async function awaitDelivery(streams: readonly TimedStream[], seqs: readonly number[]) {
@@ -162,26 +169,72 @@ export function runStreamFanout(
   });
 }
 
-/** One execution at a time: POST /api/executions → `{kind: "end"}` through the stream. */
-export async function runStreamEndToEnd(ctx: ScenarioContext): Promise<StreamEndResult> {
-  const workflowId = await ctx.api.createWorkflow(oneNodeWorkflow());
-  const latencies: number[] = [];
-  for (let i = 0; i < ctx.counts.wsEndToEndRuns; i++) {
-    const started = performance.now();
-    const id = await ctx.api.startExecution(workflowId, { v: i });
-    const stream = await openTimedStream(streamUrl(ctx.stack.apiUrl, id, ctx.stack.apiKey));
-    const endedAt = await Promise.race([
-      stream.ended,
-      sleep(DELIVERY_TIMEOUT_MS).then(() => Number.NaN),
-    ]);
-    stream.ws.terminate();
-    if (Number.isNaN(endedAt)) throw new BenchError(`no end for execution ${id}`);
-    latencies.push(endedAt - started);
+const SUBSCRIBERS = 100;
+/** Nodes of the chain the subscribers follow: one log line each, ~5 ms apart. */
+const SUBSCRIBER_CHAIN = 50;
+
+/** One run: 100 streams subscribed while the queue holds the execution, then it runs. */
+async function followOneRun(
+  ctx: ScenarioContext,
+  target: StreamTarget,
+  workflowId: string,
+): Promise<number[][]> {
+  const streams = await withPausedQueue(target, async () => {
+    const id = await ctx.api.startExecution(workflowId, {});
+    return openMany(streamUrl(ctx.stack.apiUrl, id, ctx.stack.apiKey), SUBSCRIBERS);
+  });
+  try {
+    const what = 'ws_100_subscribers: terminal status on every stream';
+    const ends = await withDeadline(
+      Promise.all(streams.map((s) => s.terminal)),
+      DELIVERY_TIMEOUT_MS,
+      what,
+    );
+    const bad = ends.find((e) => e.status !== 'success');
+    if (bad) throw new BenchError(`ws_100_subscribers: the execution ended ${bad.status}`);
+    await withDeadline(Promise.all(streams.map((s) => s.ended)), DELIVERY_TIMEOUT_MS, what);
+    // Node lines only: "execution started" is made at the start but stored with the first
+    // node's checkpoint, so its `at` would count that node's run too.
+    return streams.map((s) =>
+      [...s.entries.values()]
+        .filter((e) => e.nodeId !== null)
+        .map((e) => e.receivedWallMs - e.atMs),
+    );
+  } finally {
+    await closeAll(streams);
+  }
+}
+
+/**
+ * 100 WebSocket clients follow one execution of a 50-node `http` chain (each call answered
+ * after `httpDelayMs` by the harness's server), subscribed before it starts. Per node log
+ * line and client: receive wall time − the entry's `at` (when the executor made the line,
+ * before its checkpoint committed), so an upper bound of stored → delivered.
+ */
+export async function runSubscriberFanout(
+  ctx: ScenarioContext,
+  target: StreamTarget,
+  http: { readonly url: string; readonly delayMs: number },
+): Promise<SubscriberResult> {
+  const workflowId = await ctx.api.createWorkflow(httpChainWorkflow(SUBSCRIBER_CHAIN, http.url));
+  const samples: number[] = [];
+  let linesPerRun = 0;
+  for (let run = 0; run < ctx.counts.wsSubscriberRuns; run++) {
+    const perStream = await followOneRun(ctx, target, workflowId);
+    linesPerRun = Math.max(...perStream.map((l) => l.length));
+    if (perStream.some((l) => l.length !== linesPerRun))
+      throw new BenchError('ws_100_subscribers: streams received different numbers of lines');
+    samples.push(...perStream.flat());
   }
   return {
-    runs: latencies.length,
-    p50Ms: percentile(latencies, 50),
-    p99Ms: percentile(latencies, 99),
-    maxMs: Math.max(...latencies),
+    subscribers: SUBSCRIBERS,
+    runs: ctx.counts.wsSubscriberRuns,
+    linesPerRun,
+    samples: samples.length,
+    p50Ms: percentile(samples, 50),
+    p99Ms: percentile(samples, 99),
+    maxMs: Math.max(...samples),
+    chainLength: SUBSCRIBER_CHAIN,
+    httpDelayMs: http.delayMs,
   };
 }

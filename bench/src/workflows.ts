@@ -63,3 +63,17 @@ export function largePayloadWorkflow(): WorkflowDefinition {
 
 /** Input for {@link largePayloadWorkflow}: 50,000 items × ~106 bytes ≈ 5.3 MB. */
 export const LARGE_PAYLOAD_INPUT = { count: 50_000, pad: 90 } as const;
+
+/**
+ * `length` `http` nodes in a line, each a GET of `url` (the bench's local server, which
+ * answers after a few ms): real I/O per node, as in a typical integration workflow.
+ */
+export function httpChainWorkflow(length: number, url: string): WorkflowDefinition {
+  const nodes: NodeSpec[] = Array.from({ length }, (_, i) => ({
+    id: `h${i}`,
+    type: 'http',
+    config: { method: 'GET', url, query: { step: i }, timeout_ms: 10_000 },
+  }));
+  const edges = nodes.slice(1).map((node, i) => ({ from: `h${i}`, to: node.id }));
+  return { name: `bench-http-chain-${length}`, nodes, edges };
+}

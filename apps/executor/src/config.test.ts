@@ -18,8 +18,16 @@ describe('executor loadConfig', () => {
       expressionTimeoutMs: 1000,
       dbConnections: {},
       httpAllow: [],
+      benchSkipCheckpoints: false,
     });
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads the bench-only checkpoint switch and refuses a value that is not a flag', () => {
+    expect(loadConfig({ LINKFLOW_BENCH_SKIP_CHECKPOINTS: '1' }).benchSkipCheckpoints).toBe(true);
+    expect(() => loadConfig({ LINKFLOW_BENCH_SKIP_CHECKPOINTS: 'yes' })).toThrow(
+      /LINKFLOW_BENCH_SKIP_CHECKPOINTS: expected 1 or 0/,
+    );
   });
 
   it('reads the secrets keys (also from _FILE) and names a bad one', () => {

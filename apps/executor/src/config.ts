@@ -62,6 +62,11 @@ export interface ExecutorConfig extends SharedConfig {
   readonly breaker: BreakerOptions;
   /** Prices that turn node usage into cost (LINKFLOW_RATE_CARD over the defaults in code). */
   readonly rateCard: RateCard;
+  /**
+   * LINKFLOW_BENCH_SKIP_CHECKPOINTS=1, for the benchmark only: nodes are not checkpointed
+   * one by one (a crash loses the run's progress); the final status write still happens.
+   */
+  readonly benchSkipCheckpoints: boolean;
 }
 
 /**
@@ -115,6 +120,7 @@ export function loadConfig(env: Env): ExecutorConfig {
       retentionIntervalMs: p.int('LINKFLOW_RETENTION_INTERVAL_MS', 3_600_000, 1_000, 86_400_000),
       retentionDeleteExecutions: p.flag('LINKFLOW_RETENTION_DELETE_EXECUTIONS'),
       rateCard: p.rateCard('LINKFLOW_RATE_CARD'),
+      benchSkipCheckpoints: p.flag('LINKFLOW_BENCH_SKIP_CHECKPOINTS'),
       breaker: {
         errorThresholdPercentage: p.int(
           'LINKFLOW_BREAKER_ERROR_PERCENT',

@@ -28,6 +28,8 @@ function main(): void {
       log.warn({ connection: w.connection, reason: w.reason }, w.message);
     if (check.issues.length > 0) exitWithConfigIssues('linkflow-executor', check.issues);
   });
+  if (config.benchSkipCheckpoints)
+    log.warn('LINKFLOW_BENCH_SKIP_CHECKPOINTS is on: nodes are not checkpointed (bench only)');
   let stopping = false;
   // Registered before start-up finishes, so an early SIGTERM still shuts down cleanly.
   const shutdown = async (signal: string, exitCode: number) => {

@@ -80,6 +80,8 @@ export interface EngineLimits {
   readonly expressionTimeoutMs: number;
   /** Prices of node usage; the defaults in code when absent. */
   readonly rateCard?: RateCard | undefined;
+  /** Bench only (LINKFLOW_BENCH_SKIP_CHECKPOINTS): no per-node checkpoint writes. */
+  readonly benchSkipCheckpoints?: boolean | undefined;
 }
 
 /** The ports and settings {@link createEngine} builds an engine from. */
@@ -166,6 +168,7 @@ function processorDeps(deps: EngineDeps, runs: RunTable, breakers: BreakerRegist
     workerId: deps.workerId,
     log: deps.log,
     maxExecutionOutputBytes: limits.maxExecutionOutputBytes,
+    ...(limits.benchSkipCheckpoints === true && { skipCheckpoints: true }),
     events: deps.events,
     ...(deps.tracing && { tracing: deps.tracing }),
     ...(deps.sweep && { queue: deps.sweep.queue }),

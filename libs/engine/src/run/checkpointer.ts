@@ -69,6 +69,11 @@ export interface CheckpointerDeps {
   readonly onDbRetry?: (err: unknown) => void;
   /** A `running` mark that could not be written (the node's own checkpoint still is). */
   readonly onMarkFailed?: (err: unknown) => void;
+  /**
+   * Bench only (LINKFLOW_BENCH_SKIP_CHECKPOINTS): no per-node write; the lines ride with the
+   * final status write and a crash loses the run's progress.
+   */
+  readonly skipCheckpoints?: boolean;
 }
 
 /** A node result held back to ride with the final status write. */
@@ -132,6 +137,12 @@ export class Checkpointer {
       return;
     }
     const stopped = this.handle.stopKind !== undefined;
+    if (this.deps.skipCheckpoints && !stopped) {
+      this.pending.push(...logs);
+      const it = iteration < 0 ? undefined : iteration;
+      this.deps.events.status(this.fence.executionId, result.status, nodeId, it);
+      return;
+    }
     const write: NodeRunWrite = {
       ...toWrite(key, this.typeOf(nodeId), result),
       ...(stopped ? {} : { starting: next.starting.map((id) => this.startOf(id)) }),

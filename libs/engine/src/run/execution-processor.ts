@@ -59,6 +59,8 @@ export interface ProcessorDeps {
   readonly queue?: Pick<JobQueuePort, 'requeue'>;
   /** Child executions of `subworkflow` nodes; without it those nodes fail (EXECUTION). */
   readonly children?: ChildExecutionPort;
+  /** Bench only (LINKFLOW_BENCH_SKIP_CHECKPOINTS): no per-node checkpoint writes. */
+  readonly skipCheckpoints?: boolean;
 }
 
 export { CompiledWorkflowCache };
@@ -139,6 +141,7 @@ async function runClaimed(
       events: deps.events,
       onDbRetry: (err) => log.warn({ err }, 'checkpoint write failed; retrying'),
       onMarkFailed: (err) => log.debug({ err }, 'could not record a node as running'),
+      skipCheckpoints: deps.skipCheckpoints === true,
     },
     exec.fence,
     handle,
