@@ -174,6 +174,8 @@ export interface TraceSpan {
    */
   within<T>(fn: () => T): T;
   end(outcome: SpanOutcome): void;
+  /** False when nothing records the span: the outcome is then not worth computing. */
+  readonly recording?: boolean;
 }
 
 /** The execution run a span stands for (one claim of an execution). */

@@ -24,6 +24,8 @@ export interface SpanOutcome {
 export interface TraceSpan {
   within<T>(fn: () => T): T;
   end(outcome: SpanOutcome): void;
+  /** False when nothing records the span (no exporter): callers may skip building an outcome. */
+  readonly recording: boolean;
 }
 
 /**
@@ -92,6 +94,7 @@ function handle(span: Span, active: Context): TraceSpan {
   return {
     within: (fn) => context.with(active, fn),
     end: (outcome) => ended(span, outcome),
+    recording: span.isRecording(),
   };
 }
 

@@ -28,6 +28,9 @@ export interface AttemptSubject {
   readonly signal: AbortSignal;
 }
 
+/** What an unrecorded span ends with (nothing reads it). */
+const UNRECORDED: SpanOutcome = { status: 'unrecorded' };
+
 /** An attempt's outcome with its start and end. */
 export interface TimedAttempt<O> {
   readonly outcome: O;
@@ -77,7 +80,9 @@ export async function tracedAttempt<O extends ObservedOutcome>(
   const outcome = await (span === undefined ? run() : span.within(run));
   const ended = deps.clock.now();
   const durationMs = ended.getTime() - begun.getTime();
-  span?.end(attemptSpanOutcome(outcome, subject, durationMs, deps.rateCard));
+  // An unrecorded span (no exporter) ends without its outcome: cost and redaction are skipped.
+  if (span?.recording === false) span.end(UNRECORDED);
+  else span?.end(attemptSpanOutcome(outcome, subject, durationMs, deps.rateCard));
   return { outcome, begun, ended };
 }
 
