@@ -1,4 +1,10 @@
-import { decimalOf, multiply, roundHalfUp, sumFractions } from './exact-decimal.ts';
+import {
+  decimalOf,
+  multiply,
+  roundHalfUp,
+  sumFractions,
+  type ExactDecimal,
+} from './exact-decimal.ts';
 
 /**
  * The cost model: usage × rate card. Money is computed exactly (bigint decimals, see
@@ -64,26 +70,48 @@ const BYTES_PER_GB = 1n << 30n;
  * counts as 0.
  */
 export function costUnits(usage: Usage, card: RateCard = DEFAULT_RATE_CARD): bigint {
-  const price = (p: number) => decimalOf(p);
+  const price = pricesOf(card);
+  const terms: { value: ExactDecimal; divisor: bigint }[] = [];
+  // A zero price or quantity adds nothing: leaving its term out keeps the sum exact and cheap.
+  const add = (p: ExactDecimal, q: ExactDecimal, divisor = 1n) => {
+    if (p.digits !== 0n && q.digits !== 0n) terms.push({ value: multiply(p, q), divisor });
+  };
   const qty = (q: number | undefined) => decimalOf(q ?? 0);
-  const term = (p: number, q: number | undefined) => ({
-    value: multiply(price(p), qty(q)),
-    divisor: 1n,
-  });
+  if (price.per_node_run.digits !== 0n) terms.push({ value: price.per_node_run, divisor: 1n });
+  add(price.per_wall_ms, qty(usage.wall_ms));
+  add(price.per_cpu_ms, qty(usage.cpu_ms));
   const memoryMs = multiply(qty(usage.peak_memory_bytes), qty(usage.cpu_ms ?? usage.wall_ms));
-  const sum = sumFractions([
-    { value: price(card.per_node_run), divisor: 1n },
-    term(card.per_wall_ms, usage.wall_ms),
-    term(card.per_cpu_ms, usage.cpu_ms),
-    { value: multiply(price(card.per_gb_ms_memory), memoryMs), divisor: BYTES_PER_GB },
-    term(card.per_net_byte, usage.net_bytes_in),
-    term(card.per_net_byte, usage.net_bytes_out),
-    term(card.per_row, usage.rows),
-    term(card.per_query_ms, usage.query_ms),
-    term(card.per_byte_stored, usage.bytes_stored),
-  ]);
-  const units = roundHalfUp(sum, UNITS_PER_USD);
+  add(price.per_gb_ms_memory, memoryMs, BYTES_PER_GB);
+  add(price.per_net_byte, qty(usage.net_bytes_in));
+  add(price.per_net_byte, qty(usage.net_bytes_out));
+  add(price.per_row, qty(usage.rows));
+  add(price.per_query_ms, qty(usage.query_ms));
+  add(price.per_byte_stored, qty(usage.bytes_stored));
+  if (terms.length === 0) return 0n;
+  const units = roundHalfUp(sumFractions(terms), UNITS_PER_USD);
   return units > MAX_COST_UNITS ? MAX_COST_UNITS : units;
+}
+
+type CardPrices = { readonly [K in Exclude<keyof RateCard, 'currency'>]: ExactDecimal };
+
+/** A rate card's prices as exact decimals, computed once per card (cards are immutable). */
+const PRICES = new WeakMap<RateCard, CardPrices>();
+
+function pricesOf(card: RateCard): CardPrices {
+  const known = PRICES.get(card);
+  if (known !== undefined) return known;
+  const prices: CardPrices = {
+    per_node_run: decimalOf(card.per_node_run),
+    per_wall_ms: decimalOf(card.per_wall_ms),
+    per_cpu_ms: decimalOf(card.per_cpu_ms),
+    per_gb_ms_memory: decimalOf(card.per_gb_ms_memory),
+    per_net_byte: decimalOf(card.per_net_byte),
+    per_row: decimalOf(card.per_row),
+    per_query_ms: decimalOf(card.per_query_ms),
+    per_byte_stored: decimalOf(card.per_byte_stored),
+  };
+  PRICES.set(card, prices);
+  return prices;
 }
 
 /**

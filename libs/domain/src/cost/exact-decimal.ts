@@ -22,6 +22,8 @@ const NUMBER_TEXT = /^(\d+)(?:\.(\d+))?(?:e([+-]?\d+))?$/;
  */
 export function decimalOf(value: number): ExactDecimal {
   if (!Number.isFinite(value) || value <= 0) return ZERO;
+  // Whole numbers (most usage: ms, bytes, rows) need no text round trip.
+  if (Number.isSafeInteger(value)) return { digits: BigInt(value), scale: 0 };
   const match = NUMBER_TEXT.exec(String(value));
   if (match === null) return ZERO;
   const [, int = '0', frac = '', exp = '0'] = match;
