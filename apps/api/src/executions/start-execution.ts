@@ -172,13 +172,18 @@ function insert(deps: StartDeps, req: StartRequest, pinned: Pinned) {
   });
 }
 
+/** Versions a start pins at most: each refused one means a new version landed meanwhile. */
+const MAX_PINS = 3;
+
 /**
  * Starts an execution: checks the workflow is runnable on this server, commits the
  * execution row (pinning the workflow version), then enqueues its job. When enqueueing
  * fails the execution stays `pending`; the executor's reconciler enqueues it later.
  * The version comes from memory when this process saw it before; the insert refuses it when
  * it is no longer the latest (or the workflow was deleted), and the start then reads it again
- * (once): so a start never pins an outdated version, and costs one statement when warm.
+ * (up to {@link MAX_PINS} pins, then 409 `WORKFLOW_CHANGING`): so a start never pins an
+ * outdated version, and costs one statement when warm. A remembered version that is not
+ * runnable here is read again too before answering 422 (a newer version may be).
  */
 export async function startExecution(
   deps: StartDeps,
@@ -192,16 +197,25 @@ export async function startExecution(
     if (seen) return { created: false, execution: seen.execution };
   }
   let fresh = deps.runnable.knownLatest(req.tenantId, req.workflowId) === undefined;
-  for (;;) {
+  for (let pins = 1; ; pins++) {
     const pinned = await pinVersion(deps, req, fresh);
-    if (pinned.problems.length > 0) throw apiErrors.workflowNotRunnable(pinned.problems);
+    if (pinned.problems.length > 0) {
+      // A remembered version may be outdated: its problems are not the workflow's until read again.
+      if (!fresh) {
+        fresh = true;
+        continue;
+      }
+      throw apiErrors.workflowNotRunnable(pinned.problems);
+    }
     // Redis known down: refuse before writing anything (a pending row would wait for the sweeper).
     if (deps.queue.isConnected?.() === false) throw apiErrors.queueUnavailable();
     await deps.queue.admitTags?.(pinned.workerTags);
     const result = await insert(deps, req, pinned);
     switch (result.outcome) {
       case 'workflow_not_found':
-        if (fresh) throw apiErrors.notFound('workflow', req.workflowId);
+        // Outdated or gone: the next read answers 404 when gone. A version read just now is
+        // outdated too when a new one landed before the insert, so this retries, but not forever.
+        if (pins >= MAX_PINS) throw apiErrors.workflowChanging(req.workflowId);
         fresh = true;
         continue;
       case 'conflict':

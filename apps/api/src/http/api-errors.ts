@@ -20,7 +20,7 @@ export const apiErrors = {
       kind: 'conflict',
     }),
   workflowChanging: (id: string) =>
-    new AppError('WORKFLOW_CHANGING', `workflow '${id}' kept changing while updating it: retry`, {
+    new AppError('WORKFLOW_CHANGING', `workflow '${id}' kept changing meanwhile: retry`, {
       kind: 'conflict',
       retryable: true,
     }),
