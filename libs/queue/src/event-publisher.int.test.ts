@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeExecutionEvents, executionEventsChannel } from './channels.ts';
-import { createEventPublisher } from './event-publisher.ts';
+import { createEventPublisher, MAX_EVENTS_PER_MESSAGE } from './event-publisher.ts';
 import { createRedis, type Redis } from './redis-connection.ts';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -62,5 +62,33 @@ describe('createEventPublisher', () => {
       'success',
     ]);
     expect(messages[1]?.raw.startsWith('{')).toBe(true);
+  });
+
+  it('splits a large batch into messages of at most MAX_EVENTS_PER_MESSAGE events, in order', async () => {
+    const id = randomUUID();
+    await subscriber.subscribe(executionEventsChannel(id));
+    messages.length = 0;
+    const events = createEventPublisher(publisher, () => undefined);
+    const at = new Date('2026-01-01T00:00:00Z');
+    const count = MAX_EVENTS_PER_MESSAGE + 3;
+    const lines = Array.from({ length: count }, (_, i) => ({
+      at,
+      level: 'info' as const,
+      nodeId: 'n',
+      message: `m${i}`,
+    }));
+    events.logs(
+      id,
+      lines,
+      lines.map((_, i) => i + 1),
+    );
+    await until(2);
+    const decoded = messages.map((m) => decodeExecutionEvents(m.raw));
+    const sizes = decoded.map((d) => (d.ok ? d.value.length : -1));
+    expect(sizes).toEqual([MAX_EVENTS_PER_MESSAGE, 3]);
+    const seqs = decoded
+      .flatMap((d) => (d.ok ? d.value : []))
+      .map((e) => (e.kind === 'log' ? e.entry.seq : 0));
+    expect(seqs).toEqual(Array.from({ length: count }, (_, i) => i + 1));
   });
 });

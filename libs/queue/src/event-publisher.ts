@@ -14,6 +14,9 @@ export interface ExecutionEventPublisher {
   logs(executionId: string, entries: readonly NewLogEntry[], seqs: readonly number[]): void;
 }
 
+/** The most events one message carries (see {@link createEventPublisher}). */
+export const MAX_EVENTS_PER_MESSAGE = 256;
+
 /**
  * Publishes execution events on their Redis channels. Everything published within one tick
  * goes out as one pipeline (one round trip), which matters when many executions run at once,
@@ -31,8 +34,13 @@ export function createEventPublisher(
     pending = new Map();
     const pipeline = redis.pipeline();
     for (const [executionId, events] of batch) {
-      const message = JSON.stringify(events.length === 1 ? events[0] : events);
-      pipeline.publish(executionEventsChannel(executionId), message);
+      const channel = executionEventsChannel(executionId);
+      // Bounded messages: a foreach settling many iterations at once is several PUBLISHes,
+      // so no reader parses one huge message (nor loses a huge batch to one bad event).
+      for (let i = 0; i < events.length; i += MAX_EVENTS_PER_MESSAGE) {
+        const chunk = events.slice(i, i + MAX_EVENTS_PER_MESSAGE);
+        pipeline.publish(channel, JSON.stringify(chunk.length === 1 ? chunk[0] : chunk));
+      }
     }
     pipeline.exec().catch(onError);
   };
