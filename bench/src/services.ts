@@ -25,6 +25,8 @@ export interface StackOptions {
   readonly executorConcurrency: number;
   /** Run both with `--cpu-prof`, writing profiles into this directory. */
   readonly cpuProfileDir?: string | undefined;
+  /** Extra environment of the API only (e.g. `API_WORKERS`). */
+  readonly apiEnv?: Readonly<Record<string, string>> | undefined;
 }
 
 const READY_TIMEOUT_MS = 90_000;
@@ -76,6 +78,7 @@ export async function startStack(
     ...env,
     API_PORT: String(apiPort),
     API_HOST: '127.0.0.1',
+    ...options.apiEnv,
   });
   const executor = spawnNode(
     'executor',
