@@ -9,16 +9,9 @@ import {
   type Priority,
   type RunError,
 } from '@linkflow/domain';
-import { FAMILY_COLUMNS } from './child-execution-sql.ts';
-import {
-  toExecutionFamily,
-  type ExecutionFamily,
-  type FamilyRow,
-} from './child-execution-store.ts';
 import { rollupCtes } from './cost-rollup-sql.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import {
-  DETAIL_COLUMNS,
   DETAIL_SQL,
   EXECUTION_COLUMNS,
   toExecutionDetail,
@@ -27,6 +20,7 @@ import {
 } from './execution-rows.ts';
 import type { ExecutionDetail, ExecutionRecord, ExecutionStreamState, Page } from './records.ts';
 import { readExecutionTimings } from './execution-timings.ts';
+import { createExecutionViewReader } from './execution-view-read.ts';
 import { sqlStatus, sqlStatusList } from './status-sql.ts';
 import { storeErrors } from './store-errors.ts';
 
@@ -65,20 +59,6 @@ export type ChangeOutcome =
 
 /** One execution with its node runs and transitions (named: planned once per connection). */
 const GET_DETAIL_SQL = `${DETAIL_SQL} where e.id = $1 and e.tenant_id = $2`;
-
-/**
- * GET_DETAIL_SQL plus the subworkflow links (FAMILY_COLUMNS): what `GET /api/executions/:id`
- * shows, in one round trip and one prepared statement instead of two queries.
- */
-const GET_VIEW_SQL = `select ${DETAIL_COLUMNS},
-  ${FAMILY_COLUMNS}
-  from executions e where e.id = $1 and e.tenant_id = $2`;
-
-/** An execution's detail and its subworkflow links, read together (see `getWithFamily`). */
-export interface ExecutionDetailWithFamily {
-  readonly detail: ExecutionDetail;
-  readonly family: ExecutionFamily;
-}
 
 /** Many new executions (and their first transitions) in one statement: one commit per batch. */
 const INSERT_SQL = `with r as (
@@ -164,6 +144,7 @@ async function insertBatch(
  */
 export function createExecutionRepository(deps: { pool: pg.Pool }) {
   const { pool } = deps;
+  const readView = createExecutionViewReader(pool);
   const inserts = new MicroBatcher<NewExecution, ExecutionRow | undefined>({
     run: (batch) => insertBatch(pool, batch),
   });
@@ -241,21 +222,10 @@ export function createExecutionRepository(deps: { pool: pg.Pool }) {
 
     /**
      * The tenant's execution with its node runs, transitions and subworkflow links (parent,
-     * depth, children) in one prepared statement: the same values `get` and
-     * ChildExecutionStore's `family` return, without the second round trip.
+     * depth, children): the same values `get` and ChildExecutionStore's `family` return, in
+     * one prepared statement that concurrent calls share (execution-view-read.ts).
      */
-    async getWithFamily(
-      tenantId: string,
-      id: string,
-    ): Promise<ExecutionDetailWithFamily | undefined> {
-      const res = await pool.query<Parameters<typeof toExecutionDetail>[0] & FamilyRow>({
-        name: 'lf_execution_view',
-        text: GET_VIEW_SQL,
-        values: [id, tenantId],
-      });
-      const row = res.rows[0];
-      return row ? { detail: toExecutionDetail(row), family: toExecutionFamily(row) } : undefined;
-    },
+    getWithFamily: readView,
 
     /** Timings, attempts and cost of the tenant's execution (no outputs); undefined if none. */
     timings: (tenantId: string, id: string) => readExecutionTimings(pool, tenantId, id),

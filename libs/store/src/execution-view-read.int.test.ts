@@ -72,4 +72,36 @@ describe('execution read with subworkflow links', () => {
     expect(await executions.getWithFamily('another-tenant', parent.executionId)).toBeUndefined();
     expect(await executions.getWithFamily(f.tenantId, 'no-such-execution')).toBeUndefined();
   });
+
+  it('answers concurrent reads, batched together, each with its own execution or nothing', async () => {
+    const target = (await f.workflows.create(f.tenantId, { name: 'child', nodes })).id;
+    const parent = await f.claimedParent(target);
+    const child = await startChild(parent, target, 'call');
+    await addNodeRuns(parent.executionId);
+    const executions = createExecutionRepository({ pool: f.db.pool });
+    const asked: [string, string][] = [
+      [f.tenantId, parent.executionId],
+      [f.tenantId, 'no-such-execution'],
+      [f.tenantId, child],
+      ['another-tenant', child],
+      [f.tenantId, parent.executionId],
+    ];
+    // ACT: one tick, so the reads share statements
+    const reads = await Promise.all(asked.map(([t, id]) => executions.getWithFamily(t, id)));
+    // ASSERT
+    const expected = await Promise.all(
+      asked.map(async ([t, id]) => {
+        const detail = await executions.get(t, id);
+        return detail && { detail, family: await f.children.family(id) };
+      }),
+    );
+    expect(reads).toEqual(expected);
+    expect(reads.map((r) => r?.detail.id)).toEqual([
+      parent.executionId,
+      undefined,
+      child,
+      undefined,
+      parent.executionId,
+    ]);
+  });
 });
