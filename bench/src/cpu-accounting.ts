@@ -134,3 +134,27 @@ export function cpuUsed(before: CpuState, after: CpuState): Record<string, numbe
   used['machine_busy_pct'] = total > 0 ? Math.round((busy / total) * 1000) / 10 : 0;
   return used;
 }
+
+/** `pid` and every process below it (a clustered API's workers), from /proc children lists. */
+export async function processTree(pid: number): Promise<number[]> {
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+  const children = await Promise.all(
+    tasks.map((t) => readFile(`/proc/${pid}/task/${t}/children`, 'utf8').catch(() => '')),
+  );
+  const direct = children
+    .join(' ')
+    .split(/\s+/)
+    .filter((s) => s !== '')
+    .map(Number);
+  const below = await Promise.all(direct.map((child) => processTree(child)));
+  return [pid, ...below.flat()];
+}
+
+/** CPU seconds per process of `pid`'s tree (so workers that start later count from zero). */
+export async function treeCpu(pid: number): Promise<CpuSnapshot> {
+  const pids = await processTree(pid);
+  const entries = await Promise.all(
+    pids.map(async (p): Promise<[number, number]> => [p, await readCpuSeconds(p)]),
+  );
+  return new Map(entries);
+}

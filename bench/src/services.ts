@@ -28,6 +28,8 @@ export interface StackOptions {
   readonly cpuProfileDir?: string | undefined;
   /** Variables for the executor only (LINKFLOW_BENCH_SKIP_CHECKPOINTS). */
   readonly executorEnv?: Readonly<Record<string, string>>;
+  /** Extra environment of the API only (e.g. `API_WORKERS`). */
+  readonly apiEnv?: Readonly<Record<string, string>> | undefined;
 }
 
 const READY_TIMEOUT_MS = 90_000;
@@ -83,6 +85,7 @@ export async function startStack(
     ...env,
     API_PORT: String(apiPort),
     API_HOST: '127.0.0.1',
+    ...options.apiEnv,
   });
   const executor = spawnNode(
     'executor',

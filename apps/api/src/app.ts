@@ -66,6 +66,8 @@ export interface AppDeps {
   readonly signals: ExecutionSignals;
   readonly probes: Readonly<Record<string, Probe>>;
   readonly metrics: ApiMetrics;
+  /** The `/metrics` text; defaults to this process's registry (a cluster worker merges all). */
+  readonly scrape?: (() => Promise<string>) | undefined;
   readonly ids: IdGen;
   readonly clock: Clock;
   /** Queues, DLQ and worker registry for `/api/admin/*`; closed with the app. */
@@ -123,7 +125,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addSchema(ProblemSchema);
   await installDocs(app);
   installAuth(app, deps.authenticator);
-  installMetrics(app, deps.metrics);
+  installMetrics(app, deps.metrics, deps.scrape);
   registerHealthRoutes(app, deps.probes);
   const workflowDeps = {
     workflows: deps.workflows,

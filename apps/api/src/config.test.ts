@@ -37,6 +37,12 @@ describe('api loadConfig', () => {
     }
   });
 
+  it('runs one API process unless API_WORKERS says more, and refuses 0', () => {
+    expect(loadConfig({}).workers).toBe(1);
+    expect(loadConfig({ API_WORKERS: '2' }).workers).toBe(2);
+    expect(() => loadConfig({ API_WORKERS: '0' })).toThrow(ConfigError);
+  });
+
   it('reads the live stream settings, with defaults', () => {
     expect(loadConfig({}).ws).toEqual({
       allowedOrigins: [],

@@ -15,6 +15,11 @@ export interface ApiConfig extends SharedConfig {
   readonly host: string;
   readonly bodyLimit: number;
   readonly ws: WsConfig;
+  /**
+   * API processes serving the port (`node:cluster`; 1: this process alone). Each worker has
+   * its own Postgres pool, Redis connections and key cache; `/metrics` merges all of them.
+   */
+  readonly workers: number;
 }
 
 /** The live log stream (`WS /api/executions/:id/logs/stream`). */
@@ -44,6 +49,7 @@ export function loadConfig(env: Env): ApiConfig {
       port: p.int('API_PORT', 8084, 1, 65535),
       host: p.str('API_HOST', '0.0.0.0'),
       bodyLimit: p.int('API_BODY_LIMIT', 1024 * 1024, 1024, 100 * 1024 * 1024),
+      workers: p.int('API_WORKERS', 1, 1, 32),
       ws: {
         allowedOrigins: p.origins('API_WS_ALLOWED_ORIGINS'),
         maxBufferedBytes: p.int('API_WS_MAX_BUFFERED_BYTES', 1024 * 1024, 16 * 1024, 1024 ** 3),

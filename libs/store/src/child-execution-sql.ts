@@ -198,12 +198,16 @@ export const WAITING_ON_CHILDREN = `(executions.parked_at is not null and not ${
       * interval '1 millisecond', 'infinity'::timestamptz) > now())`;
 
 /**
- * Execution `$1`'s place among subworkflows: its parent, depth and children (by node), oldest
- * first, superseded ones included (a node's current child is its last).
+/**
+ * An execution's (alias `e`) place among subworkflows: its parent, depth and children (by
+ * node, oldest first, superseded ones included: a node's current child is its last). Shared
+ * by FAMILY_SQL and the API's one-statement detail read.
  */
-export const FAMILY_SQL = `select e.parent_execution_id, e.parent_node_id, e.depth,
+export const FAMILY_COLUMNS = `e.parent_execution_id, e.parent_node_id, e.depth,
     coalesce((select json_agg(json_build_object('node_id', c.parent_node_id, 'execution_id', c.id,
       'status', c.status) order by c.created_at, c.parent_attempt nulls first, c.id)
       from executions c where c.parent_execution_id = e.id), '[]'::json)
-      as children
-  from executions e where e.id = $1`;
+      as children`;
+
+/** Execution `$1`'s place among subworkflows: its parent, depth and children (by node). */
+export const FAMILY_SQL = `select ${FAMILY_COLUMNS} from executions e where e.id = $1`;

@@ -237,24 +237,9 @@ export function createChildExecutionStore(deps: { pool: pg.Pool; newId?: () => s
 
     /** Where execution `id` sits among subworkflows (parent, depth, children), if it exists. */
     async family(executionId: string): Promise<ExecutionFamily | undefined> {
-      const res = await pool.query<{
-        parent_execution_id: string | null;
-        parent_node_id: string | null;
-        depth: number;
-        children: { node_id: string; execution_id: string; status: ExecutionStatus }[];
-      }>(FAMILY_SQL, [executionId]);
+      const res = await pool.query<FamilyRow>(FAMILY_SQL, [executionId]);
       const row = res.rows[0];
-      if (!row) return undefined;
-      return {
-        parentExecutionId: row.parent_execution_id,
-        parentNodeId: row.parent_node_id,
-        depth: row.depth,
-        children: row.children.map((c) => ({
-          nodeId: c.node_id,
-          executionId: c.execution_id,
-          status: c.status,
-        })),
-      };
+      return row ? toExecutionFamily(row) : undefined;
     },
 
     /** Ended executions that still have active children (for the sweeper), `limit` at most. */
@@ -266,6 +251,28 @@ export function createChildExecutionStore(deps: { pool: pg.Pool; newId?: () => s
 }
 
 /** An execution's parent and children (subworkflow nodes), for the execution view. */
+/** The columns of FAMILY_COLUMNS as `pg` returns them. */
+export interface FamilyRow {
+  parent_execution_id: string | null;
+  parent_node_id: string | null;
+  depth: number;
+  children: { node_id: string; execution_id: string; status: ExecutionStatus }[];
+}
+
+/** An execution's subworkflow links from its FAMILY_COLUMNS. */
+export function toExecutionFamily(row: FamilyRow): ExecutionFamily {
+  return {
+    parentExecutionId: row.parent_execution_id,
+    parentNodeId: row.parent_node_id,
+    depth: row.depth,
+    children: row.children.map((c) => ({
+      nodeId: c.node_id,
+      executionId: c.execution_id,
+      status: c.status,
+    })),
+  };
+}
+
 export interface ExecutionFamily {
   readonly parentExecutionId: string | null;
   readonly parentNodeId: string | null;

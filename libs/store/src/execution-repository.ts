@@ -20,6 +20,7 @@ import {
 } from './execution-rows.ts';
 import type { ExecutionDetail, ExecutionRecord, ExecutionStreamState, Page } from './records.ts';
 import { readExecutionTimings } from './execution-timings.ts';
+import { createExecutionViewReader } from './execution-view-read.ts';
 import { sqlStatus, sqlStatusList } from './status-sql.ts';
 import { storeErrors } from './store-errors.ts';
 
@@ -152,6 +153,7 @@ async function insertBatch(
  */
 export function createExecutionRepository(deps: { pool: pg.Pool }) {
   const { pool } = deps;
+  const readView = createExecutionViewReader(pool);
   const inserts = new MicroBatcher<NewExecution, ExecutionRow | undefined>({
     run: (batch) => insertBatch(pool, batch),
   });
@@ -226,6 +228,13 @@ export function createExecutionRepository(deps: { pool: pg.Pool }) {
       const row = res.rows[0];
       return row ? toExecutionDetail(row) : undefined;
     },
+
+    /**
+     * The tenant's execution with its node runs, transitions and subworkflow links (parent,
+     * depth, children): the same values `get` and ChildExecutionStore's `family` return, in
+     * one prepared statement that concurrent calls share (execution-view-read.ts).
+     */
+    getWithFamily: readView,
 
     /** Timings, attempts and cost of the tenant's execution (no outputs); undefined if none. */
     timings: (tenantId: string, id: string) => readExecutionTimings(pool, tenantId, id),

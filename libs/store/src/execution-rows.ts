@@ -118,12 +118,15 @@ export function toExecutionDetail(
   };
 }
 
-/** The one-statement detail query: execution + node runs + transitions. */
-export const DETAIL_SQL = `select ${EXECUTION_COLUMNS},
+/** Columns of the detail read (alias `e`): the execution, its node runs and transitions. */
+export const DETAIL_COLUMNS = `${EXECUTION_COLUMNS},
   coalesce((select json_agg(json_build_object('node_id', n.node_id, 'iteration', n.iteration, 'type', n.type, 'status', n.status,
      'attempts', n.attempts, 'started_at', n.started_at, 'finished_at', n.finished_at, 'duration_ms', n.duration_ms,
      'output', n.output, 'output_truncated', n.output_truncated, 'error', n.error, 'usage', n.usage, 'cost', n.cost::text)
      order by n.started_at nulls last, n.node_id, n.iteration) from node_runs n where n.execution_id = e.id), '[]') as node_runs,
   coalesce((select json_agg(json_build_object('from_status', t.from_status, 'to_status', t.to_status, 'at', t.at, 'reason', t.reason)
-     order by t.id) from execution_transitions t where t.execution_id = e.id), '[]') as transitions
+     order by t.id) from execution_transitions t where t.execution_id = e.id), '[]') as transitions`;
+
+/** The one-statement detail query: execution + node runs + transitions. */
+export const DETAIL_SQL = `select ${DETAIL_COLUMNS}
   from executions e`;

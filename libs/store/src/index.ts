@@ -7,6 +7,7 @@ export * from './api-key-repository.ts';
 export * from './workflow-repository.ts';
 export * from './execution-repository.ts';
 export * from './execution-timings.ts';
+export * from './execution-view-read.ts';
 export * from './log-repository.ts';
 export * from './run-store.ts';
 export * from './checkpoint-batch.ts';

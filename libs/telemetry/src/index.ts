@@ -12,3 +12,4 @@ export * from './span-redaction.ts';
 export * from './span-export.ts';
 export * from './run-metrics.ts';
 export * from './execution-tracing.ts';
+export * from './cluster-metrics.ts';

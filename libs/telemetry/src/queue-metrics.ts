@@ -73,6 +73,8 @@ export function registerQueueMetrics(registers: Registry[], source: QueueMetrics
     help: 'Jobs in a queue by state; waiting jobs by priority, other states priority="all". Read at scrape.',
     labelNames: ['queue', 'state', 'priority'] as const,
     registers,
+    // Every cluster worker reads the same queues: merged, one reading stands (not the sum).
+    aggregator: 'first',
     async collect() {
       const snapshot = await read();
       this.reset();
@@ -83,6 +85,7 @@ export function registerQueueMetrics(registers: Registry[], source: QueueMetrics
     name: 'linkflow_dlq_size',
     help: 'Entries in the dead-letter queue. Read at scrape.',
     registers,
+    aggregator: 'first',
     async collect() {
       const snapshot = await read();
       if (snapshot) this.set(snapshot.dlqSize);

@@ -8,6 +8,8 @@ import { AppError } from '@linkflow/domain';
  * - `INVALID_OTLP_ENDPOINT` (user): the OTLP endpoint is not an http(s) URL.
  * - `METRICS_SOURCE_TIMEOUT` (unavailable): a value read at scrape time (queue counts) did not
  *   arrive in time; the scrape answers without it.
+ * - `CLUSTER_METRICS_FAILED` (unavailable): the cluster primary could not collect its workers'
+ *   metrics.
  */
 export const telemetryErrors = {
   invalidLoggerOptions: (reason: string, cause?: unknown) =>
@@ -26,4 +28,13 @@ export const telemetryErrors = {
       retryable: true,
       details: { source, timeoutMs },
     }),
+  clusterMetricsFailed: (reason: string) =>
+    new AppError(
+      'CLUSTER_METRICS_FAILED',
+      `the workers' metrics could not be collected: ${reason}`,
+      {
+        kind: 'unavailable',
+        retryable: true,
+      },
+    ),
 };

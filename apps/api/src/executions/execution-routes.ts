@@ -43,8 +43,8 @@ export interface ExecutionSignals {
 export interface ExecutionRouteDeps extends StartDeps {
   readonly executions: ExecutionRepository;
   readonly signals: ExecutionSignals;
-  /** Subworkflow links for the view, and the cancel cascade to child executions. */
-  readonly children: Pick<ChildExecutionStore, 'family' | 'cancelDescendants' | 'wakeParent'>;
+  /** The cancel cascade to child executions (the view reads its links with the execution). */
+  readonly children: Pick<ChildExecutionStore, 'cancelDescendants' | 'wakeParent'>;
 }
 
 /** Body wins over header; both given and different is a 400 naming the field. */
@@ -98,10 +98,11 @@ function startRequest(
   };
 }
 
+/** The execution as GET shows it: one prepared statement reads it with its subworkflow links. */
 async function loadView(deps: ExecutionRouteDeps, tenantId: string, id: string) {
-  const detail = await deps.executions.get(tenantId, id);
-  if (!detail) throw apiErrors.notFound('execution', id);
-  return withFamily(executionView(detail, detail), await deps.children.family(id));
+  const found = await deps.executions.getWithFamily(tenantId, id);
+  if (!found) throw apiErrors.notFound('execution', id);
+  return withFamily(executionView(found.detail, found.detail), found.family);
 }
 
 const tags = ['executions'];

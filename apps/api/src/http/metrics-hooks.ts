@@ -1,8 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiMetrics } from '@linkflow/telemetry';
 
-/** `/metrics` (Prometheus text, unauthenticated) and per-route request metrics. */
-export function installMetrics(app: FastifyInstance, metrics: ApiMetrics): void {
+/**
+ * `/metrics` (Prometheus text, unauthenticated) and per-route request metrics. `scrape`
+ * replaces this process's registry as the source of the text (a cluster worker's merged view).
+ */
+export function installMetrics(
+  app: FastifyInstance,
+  metrics: ApiMetrics,
+  scrape: () => Promise<string> = () => metrics.registry.metrics(),
+): void {
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const method = request.method;
@@ -12,7 +19,6 @@ export function installMetrics(app: FastifyInstance, metrics: ApiMetrics): void 
   app.get(
     '/metrics',
     { config: { scope: 'public' }, schema: { hide: true } },
-    async (_request, reply) =>
-      reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+    async (_request, reply) => reply.type(metrics.registry.contentType).send(await scrape()),
   );
 }
