@@ -18,9 +18,11 @@ export interface ExecutionEventPublisher {
 export const MAX_EVENTS_PER_MESSAGE = 256;
 
 /**
- * Publishes execution events on their Redis channels. Everything published within one tick
- * goes out as one pipeline (one round trip), which matters when many executions run at once,
- * and an execution's events of that tick as ONE message (a JSON array when there are several,
+ * Publishes execution events on their Redis channels. Everything published within one turn
+ * of the event loop (flushed by `setImmediate`, so a node's settle events and its dependant's
+ * `running` event share it) goes out as one pipeline (one round trip: on this VM a wakeup of
+ * another process costs the writer ~0.3 ms of CPU, see bench/RESULTS.md),
+ * and an execution's events of that turn as ONE message (a JSON array when there are several,
  * in order: `decodeExecutionEvents`), so a node's log lines and status cost one PUBLISH.
  * Publish failures go to `onError` (nothing is retried).
  */
@@ -45,7 +47,7 @@ export function createEventPublisher(
     pipeline.exec().catch(onError);
   };
   const send = (executionId: string, event: ExecutionEvent) => {
-    if (pending.size === 0) queueMicrotask(flush);
+    if (pending.size === 0) setImmediate(flush);
     const events = pending.get(executionId);
     if (events === undefined) pending.set(executionId, [event]);
     else events.push(event);
