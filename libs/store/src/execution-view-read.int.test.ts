@@ -1,6 +1,9 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { Fence } from '@linkflow/domain';
+import { createDb } from './db-client.ts';
 import { createExecutionRepository } from './execution-repository.ts';
+import { isTransientStoreError } from './transient-errors.ts';
 import { useChildExecutionFixture } from './testing/child-execution-fixture.ts';
 
 const f = useChildExecutionFixture();
@@ -103,5 +106,35 @@ describe('execution read with subworkflow links', () => {
       undefined,
       parent.executionId,
     ]);
+  });
+});
+
+describe('execution reads while Postgres is gone', () => {
+  it('fail together, with one connection attempt for the whole batch', async () => {
+    // A "Postgres" that accepts and drops every connection (as one that just died).
+    let attempts = 0;
+    const server = createServer((socket) => {
+      attempts++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const db = createDb({ url: `postgresql://postgres@127.0.0.1:${port}/none`, maxConnections: 4 });
+    try {
+      const executions = createExecutionRepository({ pool: db.pool });
+      // ACT: one tick, so the reads share a statement
+      const reads = await Promise.allSettled(
+        ['a', 'b', 'c', 'd', 'e'].map((id) => executions.getWithFamily(f.tenantId, id)),
+      );
+      // ASSERT
+      expect(reads.map((r) => r.status)).toEqual(Array(5).fill('rejected'));
+      for (const r of reads) {
+        expect(r.status === 'rejected' && isTransientStoreError(r.reason)).toBe(true);
+      }
+      expect(attempts).toBe(1);
+    } finally {
+      await db.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -8,6 +8,7 @@ import {
 } from './child-execution-store.ts';
 import { DETAIL_COLUMNS, toExecutionDetail } from './execution-rows.ts';
 import type { ExecutionDetail } from './records.ts';
+import { isTransientStoreError } from './transient-errors.ts';
 
 /** An execution's detail and its subworkflow links, read together. */
 export interface ExecutionDetailWithFamily {
@@ -62,6 +63,9 @@ export function createExecutionViewReader(pool: pg.Pool) {
     run: (batch) => readViews(pool, batch),
     maxBatch: 50,
     maxInFlight: VIEW_BATCHES_IN_FLIGHT,
+    // A read's only inputs are two texts: a batch fails for all alike (Postgres gone, pool
+    // timeout), and retrying its 50 reads one by one would only multiply the wait.
+    isolates: (err) => !isTransientStoreError(err),
   });
   return (tenantId: string, id: string) => batcher.submit({ tenantId, id });
 }

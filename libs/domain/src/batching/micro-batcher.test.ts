@@ -44,4 +44,35 @@ describe('MicroBatcher', () => {
     const { batcher } = recorder(() => true);
     await expect(batcher.submit(1)).rejects.toThrow('batch 1 failed');
   });
+
+  it('fails a whole batch at once on an error no request caused', async () => {
+    const runs: number[][] = [];
+    const batcher = new MicroBatcher<number, number>({
+      isolates: (err) => !(err instanceof RangeError),
+      run: async (batch) => {
+        runs.push([...batch]);
+        await Promise.resolve();
+        throw new RangeError('database gone');
+      },
+    });
+    const results = await Promise.allSettled([1, 2, 3, 4].map((n) => batcher.submit(n)));
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
+    expect(runs).toEqual([[1, 2, 3, 4]]);
+  });
+
+  it('stops retrying one by one once a retry fails with an error no request caused', async () => {
+    const runs: number[][] = [];
+    const batcher = new MicroBatcher<number, number>({
+      isolates: (err) => !(err instanceof RangeError),
+      run: async (batch) => {
+        runs.push([...batch]);
+        await Promise.resolve();
+        if (batch.length > 1) throw new TypeError('one bad request');
+        throw new RangeError('database gone');
+      },
+    });
+    const results = await Promise.allSettled([1, 2, 3, 4].map((n) => batcher.submit(n)));
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
+    expect(runs).toEqual([[1, 2, 3, 4], [1]]);
+  });
 });
