@@ -109,6 +109,38 @@ describe('execution read with subworkflow links', () => {
   });
 });
 
+describe('a batch holding a huge execution', () => {
+  it('gives each of 50 reads its own execution, tenant by tenant, beside a 5 MB output', async () => {
+    const target = (await f.workflows.create(f.tenantId, { name: 'child', nodes })).id;
+    const big = (await f.claimedParent(target)).executionId;
+    const small = (await f.claimedParent(target)).executionId;
+    await f.db.pool.query(
+      `insert into node_runs (execution_id, node_id, iteration, type, status, attempts, output)
+       values ($1, 'huge', -1, 'transform', 'success', 1, to_jsonb(repeat('x', 5000000)))`,
+      [big],
+    );
+    const executions = createExecutionRepository({ pool: f.db.pool });
+    const kinds: [string, string][] = [
+      [f.tenantId, small],
+      [f.tenantId, big],
+      ['another-tenant', big],
+      ['another-tenant', small],
+      [f.tenantId, 'no-such-execution'],
+    ];
+    const asked = Array.from({ length: 50 }, (_, i) => kinds[i % kinds.length] ?? kinds[0]);
+    // ACT: one tick, so the reads share statements
+    const reads = await Promise.all(asked.map(([t, id]) => executions.getWithFamily(t, id)));
+    // ASSERT
+    expect(reads.map((r) => r?.detail.id)).toEqual(
+      asked.map(([t, id]) => (t === f.tenantId && id !== 'no-such-execution' ? id : undefined)),
+    );
+    for (const r of reads.filter((r) => r?.detail.id === big)) {
+      const huge = r?.detail.nodeRuns.find((n) => n.nodeId === 'huge');
+      expect((huge?.output as string).length).toBe(5_000_000);
+    }
+  });
+});
+
 describe('execution reads while Postgres is gone', () => {
   it('fail together, with one connection attempt for the whole batch', async () => {
     // A "Postgres" that accepts and drops every connection (as one that just died).

@@ -36,6 +36,13 @@ describe('Postgres down', () => {
       expect(res.headers['content-type']).toContain('application/problem+json');
       expect(res.headers['retry-after']).toBe('5');
     }
+    // concurrent GETs of one execution each share a statement: every one answers 503
+    const gets = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => h.request('GET', `/api/executions/e-${i % 3}`)),
+    );
+    expect(gets.map((r) => [r.statusCode, r.headers['retry-after']])).toEqual(
+      Array(8).fill([503, '5']),
+    );
     await proxy.resume();
     await expect
       .poll(async () => (await h.request('GET', '/api/workflows')).statusCode, { timeout: 10_000 })
