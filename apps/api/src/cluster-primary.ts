@@ -8,6 +8,16 @@ const CONFIG_EXIT = 78;
 const STOP_GRACE_MS = 10_000;
 /** Pause before replacing a worker that died, so a crash at start cannot spin. */
 const RESTART_DELAY_MS = 1_000;
+/** The longest pause: workers that keep dying before they listen wait up to this long. */
+const MAX_RESTART_DELAY_MS = 60_000;
+
+/**
+ * The pause before replacing a dead worker after `failedStarts` workers in a row died before
+ * they listened (a port in use, a database out of reach): it doubles with each, so a worker
+ * that cannot start does not keep a core busy booting and the log full of its deaths.
+ */
+export const restartDelayMs = (failedStarts: number): number =>
+  Math.min(MAX_RESTART_DELAY_MS, RESTART_DELAY_MS * 2 ** Math.min(failedStarts, 16));
 
 export interface PrimaryOptions {
   readonly workers: number;
@@ -45,17 +55,30 @@ export function runPrimary(options: PrimaryOptions): void {
     }, STOP_GRACE_MS).unref();
     finishWhenEmpty();
   };
+  const listened = new WeakSet<Worker>();
+  let failedStarts = 0;
+  cluster.on('listening', (worker) => {
+    listened.add(worker);
+    failedStarts = 0;
+  });
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return finishWhenEmpty();
     if (code === CONFIG_EXIT) {
       exitCode = CONFIG_EXIT;
       return stop('SIGTERM');
     }
-    logger.error({ pid: worker.process.pid, code, signal }, 'API worker died; starting another');
-    setTimeout(() => stopping || cluster.fork(), RESTART_DELAY_MS);
+    const delayMs = listened.has(worker) ? RESTART_DELAY_MS : restartDelayMs(failedStarts++);
+    // `pid` is the primary's own (the logger's base): the dead worker's goes under its own key.
+    logger.error(
+      { worker_pid: worker.process.pid, code, signal, restart_in_ms: delayMs },
+      'API worker died; starting another',
+    );
+    setTimeout(() => stopping || cluster.fork(), delayMs);
   });
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  // `on`, not `once`: a second signal must not kill the primary (default action) while its
+  // workers still finish their requests (they exit as soon as the primary is gone).
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   for (let i = 0; i < options.workers; i++) cluster.fork();
   logger.info({ workers: options.workers }, 'API workers started');
 }
