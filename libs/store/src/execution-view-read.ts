@@ -33,21 +33,36 @@ interface ViewRequest {
   readonly id: string;
 }
 
-/** Reads a batch of views in one statement; per request, its view or undefined. */
+/**
+ * Reads a batch of views in one statement; per request, its view or undefined. Requests for
+ * the same execution by the same tenant share one row (and one view object, which nobody
+ * mutates): 50 concurrent GETs of one 5 MB execution read 5 MB, not 250 MB.
+ */
 async function readViews(
   pool: pg.Pool,
   batch: readonly ViewRequest[],
 ): Promise<(ExecutionDetailWithFamily | undefined)[]> {
+  const places = new Map<string, number>();
+  const unique: ViewRequest[] = [];
+  const placeOf = batch.map((r) => {
+    const key = JSON.stringify([r.tenantId, r.id]);
+    let place = places.get(key);
+    if (place === undefined) {
+      place = unique.push(r) - 1;
+      places.set(key, place);
+    }
+    return place;
+  });
   const res = await pool.query<ViewRow>({
     name: 'lf_execution_views',
     text: VIEWS_SQL,
-    values: [batch.map((r) => r.id), batch.map((r) => r.tenantId)],
+    values: [unique.map((r) => r.id), unique.map((r) => r.tenantId)],
   });
-  const views = new Array<ExecutionDetailWithFamily | undefined>(batch.length);
+  const views = new Array<ExecutionDetailWithFamily | undefined>(unique.length);
   for (const row of res.rows) {
     views[Number(row.ord) - 1] = { detail: toExecutionDetail(row), family: toExecutionFamily(row) };
   }
-  return Array.from(views);
+  return placeOf.map((place) => views[place]);
 }
 
 /** How many batches may be in flight: Postgres serves them on as many backends (cores). */
