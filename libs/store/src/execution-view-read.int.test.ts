@@ -127,7 +127,7 @@ describe('a batch holding a huge execution', () => {
       ['another-tenant', small],
       [f.tenantId, 'no-such-execution'],
     ];
-    const asked = Array.from({ length: 50 }, (_, i) => kinds[i % kinds.length] ?? kinds[0]);
+    const asked = Array.from({ length: 10 }, () => kinds).flat();
     // ACT: one tick, so the reads share statements
     const reads = await Promise.all(asked.map(([t, id]) => executions.getWithFamily(t, id)));
     // ASSERT
