@@ -131,4 +131,37 @@ describe('API_WORKERS=2', () => {
       async () => !(await Promise.all(workers.map(alive))).includes(true),
     );
   }, 400_000);
+
+  it('still answers /metrics, without the stuck worker, while one worker hangs', async () => {
+    const port = await freePort();
+    const { child, exited } = startApi(port);
+    const primary = child.pid ?? 0;
+    await until('both workers', async () => (await childrenOf(primary)).length === 2);
+    await until('readiness', () =>
+      get(port, '/health/ready').then(
+        (r) => r.status === 200,
+        () => false,
+      ),
+    );
+    const [stuck] = await childrenOf(primary);
+    process.kill(stuck ?? 0, 'SIGSTOP');
+    try {
+      // ACT: scrapes on fresh connections; those handed to the stopped worker cannot answer
+      let answered: { status: number; body: string } | undefined;
+      await until('a scrape answered by the live worker', async () => {
+        answered = await Promise.race([
+          get(port, '/metrics').catch(() => undefined),
+          new Promise<undefined>((r) => setTimeout(() => r(undefined), 4_000)),
+        ]);
+        return answered !== undefined;
+      });
+      // ASSERT: the live worker's metrics, not a 503 for the whole cluster
+      expect(answered?.status).toBe(200);
+      expect(answered?.body).toContain('linkflow_http_requests_total');
+    } finally {
+      process.kill(stuck ?? 0, 'SIGCONT');
+    }
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  }, 400_000);
 });

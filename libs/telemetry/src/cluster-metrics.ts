@@ -1,21 +1,33 @@
 import cluster, { type Worker } from 'node:cluster';
-import { AggregatorRegistry, type Registry } from 'prom-client';
+import {
+  AggregatorRegistry,
+  type MetricObjectWithValues,
+  type MetricValue,
+  type Registry,
+} from 'prom-client';
 import { telemetryErrors } from './telemetry-errors.ts';
 
 /**
  * Metrics of a process that runs as several `node:cluster` workers behind one port. A scrape
  * reaches whichever worker holds the connection, so each worker answers `/metrics` for all of
- * them: it asks the primary, which collects every worker's registry over IPC (prom-client's
- * AggregatorRegistry) and merges them by each metric's `aggregator` (counters and histograms
- * add up; gauges read from a shared source say `first`).
+ * them: it asks the primary, which asks every worker that has joined for its registry over IPC
+ * and merges them by each metric's `aggregator` (prom-client's `AggregatorRegistry.aggregate`:
+ * counters and histograms add up; gauges read from a shared source say `first`).
+ * A worker that does not answer within the collection deadline (hung, or busy booting) is left
+ * out of that scrape instead of failing it: one stuck worker never blinds the whole cluster.
  */
 
 const REQUEST = 'linkflow:cluster-metrics-request';
 const RESPONSE = 'linkflow:cluster-metrics-response';
+const JOINED = 'linkflow:cluster-metrics-joined';
+const COLLECT = 'linkflow:cluster-metrics-collect';
+const COLLECTED = 'linkflow:cluster-metrics-collected';
 
-interface MetricsRequest {
-  readonly type: typeof REQUEST;
-  readonly id: number;
+type WorkerMetrics = MetricObjectWithValues<MetricValue<string>>[];
+
+interface Tagged {
+  readonly type: string;
+  readonly id?: number;
 }
 
 interface MetricsResponse {
@@ -25,53 +37,106 @@ interface MetricsResponse {
   readonly error?: string;
 }
 
-const isRequest = (m: unknown): m is MetricsRequest =>
-  typeof m === 'object' && m !== null && (m as { type?: unknown }).type === REQUEST;
-const isResponse = (m: unknown): m is MetricsResponse =>
-  typeof m === 'object' && m !== null && (m as { type?: unknown }).type === RESPONSE;
+const tagged = (m: unknown): m is Tagged =>
+  typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string';
+
+/** How long the primary waits for the workers' registries (below a worker's own 5 s wait). */
+export const CLUSTER_COLLECT_MS = 2_000;
+
+/** One collection: the registries that arrive before its deadline. */
+interface Collection {
+  readonly waiting: Set<number>;
+  readonly got: WorkerMetrics[];
+  readonly done: () => void;
+}
 
 /**
- * In the primary: answers the workers' requests with the merged metrics of every live worker.
- * Returns a function that stops answering.
+ * In the primary: answers the workers' requests with the merged metrics of every joined
+ * worker that answers within `collectMs`. Returns a function that stops answering.
  */
-export function serveClusterMetrics(): () => void {
-  const aggregator = new AggregatorRegistry();
+export function serveClusterMetrics(collectMs = CLUSTER_COLLECT_MS): () => void {
+  const joined = new Set<number>();
+  const collections = new Map<number, Collection>();
+  let next = 0;
   const reply = (worker: Worker, response: MetricsResponse) => {
     if (worker.isConnected()) worker.send(response);
   };
-  const onMessage = (worker: Worker, message: unknown) => {
-    if (!isRequest(message)) return;
-    aggregator.clusterMetrics().then(
-      (text) => reply(worker, { type: RESPONSE, id: message.id, text }),
-      (err: unknown) => reply(worker, { type: RESPONSE, id: message.id, error: String(err) }),
+  const collect = (asker: Worker, requestId: number) => {
+    const id = next++;
+    const targets = Object.values(cluster.workers ?? {}).filter(
+      (w): w is Worker => w !== undefined && joined.has(w.id) && w.isConnected(),
     );
+    const c: Collection = {
+      waiting: new Set(targets.map((w) => w.id)),
+      got: [],
+      done: () => undefined,
+    };
+    const finish = () => {
+      clearTimeout(timer);
+      if (!collections.delete(id)) return;
+      AggregatorRegistry.aggregate(c.got)
+        .metrics()
+        .then(
+          (text) => reply(asker, { type: RESPONSE, id: requestId, text }),
+          (err: unknown) => reply(asker, { type: RESPONSE, id: requestId, error: String(err) }),
+        );
+    };
+    const timer = setTimeout(finish, collectMs);
+    collections.set(id, { ...c, done: finish });
+    for (const w of targets) w.send({ type: COLLECT, id });
+    if (targets.length === 0) finish();
+  };
+  const onMessage = (worker: Worker, message: unknown) => {
+    if (!tagged(message)) return;
+    if (message.type === JOINED) joined.add(worker.id);
+    else if (message.type === REQUEST && message.id !== undefined) collect(worker, message.id);
+    else if (message.type === COLLECTED && message.id !== undefined) {
+      const c = collections.get(message.id);
+      if (c === undefined || !c.waiting.delete(worker.id)) return;
+      c.got.push((message as unknown as { metrics: WorkerMetrics }).metrics);
+      if (c.waiting.size === 0) c.done();
+    }
+  };
+  const onExit = (worker: Worker) => {
+    joined.delete(worker.id);
+    for (const c of collections.values())
+      if (c.waiting.delete(worker.id) && c.waiting.size === 0) c.done();
   };
   cluster.on('message', onMessage);
+  cluster.on('exit', onExit);
   return () => {
     cluster.off('message', onMessage);
+    cluster.off('exit', onExit);
   };
 }
 
 /** A worker's view of the cluster's metrics (see {@link joinClusterMetrics}). */
 export interface ClusterMetrics {
-  /** Prometheus text of every worker's registry, merged by the primary. */
+  /** Prometheus text of every answering worker's registry, merged by the primary. */
   metrics(): Promise<string>;
 }
 
 /**
- * In a worker: offers `registry` to the primary's collection and reads the merged metrics
+ * In a worker: offers `registry` to the primary's collections and reads the merged metrics
  * through it. A request the primary does not answer within `timeoutMs` fails.
  * @throws AppError METRICS_SOURCE_TIMEOUT (from `metrics()`) when the primary is silent
  */
 export function joinClusterMetrics(registry: Registry, timeoutMs = 5_000): ClusterMetrics {
-  AggregatorRegistry.setRegistries([registry]);
-  // The constructor installs prom-client's worker listener that sends the registry on request.
-  new AggregatorRegistry();
   const pending = new Map<number, (response: MetricsResponse) => void>();
   let next = 0;
   process.on('message', (message: unknown) => {
-    if (isResponse(message)) pending.get(message.id)?.(message);
+    if (!tagged(message) || message.id === undefined) return;
+    const id = message.id;
+    if (message.type === RESPONSE) pending.get(id)?.(message as MetricsResponse);
+    else if (message.type === COLLECT) {
+      // A registry that fails to collect sends nothing: the primary leaves it out at its deadline.
+      registry
+        .getMetricsAsJSON()
+        .then((metrics) => process.send?.({ type: COLLECTED, id, metrics }))
+        .catch(() => undefined);
+    }
   });
+  process.send?.({ type: JOINED });
   return {
     metrics() {
       const id = next++;
@@ -86,7 +151,7 @@ export function joinClusterMetrics(registry: Registry, timeoutMs = 5_000): Clust
           if (response.text !== undefined) resolve(response.text);
           else reject(telemetryErrors.clusterMetricsFailed(response.error ?? 'no metrics'));
         });
-        process.send?.({ type: REQUEST, id } satisfies MetricsRequest);
+        process.send?.({ type: REQUEST, id });
       });
     },
   };
