@@ -11,6 +11,11 @@ declare module 'autocannon' {
     duration?: number;
     headers?: Record<string, string>;
     method?: string;
+    /** Each connection loops over these; `setupRequest` may rewrite one (e.g. its path). */
+    requests?: {
+      method?: string;
+      setupRequest?: (request: { path?: string }) => { path?: string };
+    }[];
   }
   interface AutocannonResult {
     readonly requests: Histogram & { readonly total: number };
