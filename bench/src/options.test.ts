@@ -7,6 +7,7 @@ import {
   scaled,
   SCENARIO_NAMES,
   selectedScenarios,
+  STACK_SCENARIOS,
 } from './options.ts';
 
 describe('scaled', () => {
@@ -69,5 +70,15 @@ describe('selectedScenarios', () => {
       new Set(['throughput', 'per_node_overhead', 'bullmq_ceiling', 'pg_commit_latency']),
     );
     expect(selectedScenarios(new Set(['latency'] as const))).toEqual(new Set(['latency']));
+  });
+});
+
+describe('STACK_SCENARIOS', () => {
+  it('starts the processes for every execution scenario and for none of the ceilings', () => {
+    expect(STACK_SCENARIOS).toContain('throughput');
+    expect(STACK_SCENARIOS).toContain('checkpoint_overhead');
+    expect(STACK_SCENARIOS).not.toContain('bullmq_ceiling');
+    expect(STACK_SCENARIOS).not.toContain('pg_commit_latency');
+    expect(STACK_SCENARIOS).toHaveLength(SCENARIO_NAMES.length - 3);
   });
 });

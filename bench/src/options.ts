@@ -28,6 +28,18 @@ export const SCENARIO_NAMES = [
 
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
+/** The ceilings: measured on their own, before the API and executor start. */
+const CEILING_NAMES: readonly ScenarioName[] = [
+  'bullmq_ceiling',
+  'pg_ceiling',
+  'pg_commit_latency',
+];
+
+/** The scenarios that need the API and executor processes: every one but the ceilings. */
+export const STACK_SCENARIOS: readonly ScenarioName[] = SCENARIO_NAMES.filter(
+  (name) => !CEILING_NAMES.includes(name),
+);
+
 /** Ceilings a scenario's ratio figure is computed against. */
 export const CEILINGS_NEEDED: Readonly<Partial<Record<ScenarioName, readonly ScenarioName[]>>> = {
   throughput: ['bullmq_ceiling'],

@@ -8,7 +8,7 @@ import { runForeach } from './foreach-scenario.ts';
 import { startHttpTarget, type HttpTarget } from './http-target.ts';
 import { runLatency, type LatencyResult } from './latency-scenario.ts';
 import { runLargePayload, runRssDrift } from './memory-scenarios.ts';
-import type { ScenarioName } from './options.ts';
+import { STACK_SCENARIOS, type ScenarioName } from './options.ts';
 import { recordScenario } from './report.ts';
 import { waitForExecution, type ScenarioContext } from './scenario-context.ts';
 import { startStack } from './services.ts';
@@ -21,20 +21,6 @@ const CLIENTS = 50;
 const WARM_UP_EXECUTIONS = 200;
 /** How long the harness's HTTP server takes to answer a node's call. */
 const HTTP_DELAY_MS = 5;
-
-/** The scenarios that need the API and executor processes. */
-const STACK_SCENARIOS: readonly ScenarioName[] = [
-  'throughput',
-  'latency',
-  'per_node_overhead',
-  'rss_drift',
-  'large_payload',
-  'foreach',
-  'api_get',
-  'ws_fanout',
-  'ws_100_subscribers',
-  'checkpoint_overhead',
-];
 
 /** Where the stack scenarios run: the database, the queue, and the local HTTP target. */
 interface Place {
