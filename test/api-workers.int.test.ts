@@ -89,18 +89,26 @@ const requestsOf = (metrics: string, route: string) =>
     .filter((l) => l.startsWith('linkflow_http_requests_total{') && l.includes(`route="${route}"`))
     .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
 
+/** Whether the API on `port` answers ready (false while it cannot be reached). */
+const isReady = (port: number) =>
+  get(port, '/health/ready').then(
+    (r) => r.status === 200,
+    () => false,
+  );
+
+/** The API with two workers on a free port, once both exist and it answers ready. */
+async function startReadyCluster() {
+  const port = await freePort();
+  const { child, exited } = startApi(port);
+  const primary = child.pid ?? 0;
+  await until('both workers', async () => (await childrenOf(primary)).length === 2);
+  await until('readiness', () => isReady(port));
+  return { port, child, exited, primary };
+}
+
 describe('API_WORKERS=2', () => {
   it('serves one port from two workers, merges their metrics, replaces a dead one and stops on SIGTERM', async () => {
-    const port = await freePort();
-    const { child, exited } = startApi(port);
-    const primary = child.pid ?? 0;
-    await until('both workers', async () => (await childrenOf(primary)).length === 2);
-    await until('readiness', () =>
-      get(port, '/health/ready').then(
-        (r) => r.status === 200,
-        () => false,
-      ),
-    );
+    const { port, child, exited, primary } = await startReadyCluster();
     // ACT: requests on fresh connections, spread over both workers
     for (let i = 0; i < 6; i++) expect((await get(port, '/health/live')).status).toBe(200);
     // ASSERT: whichever worker answers /metrics counts every worker's requests
@@ -115,12 +123,7 @@ describe('API_WORKERS=2', () => {
       const now = await childrenOf(primary);
       return now.length === 2 && !now.includes(victim ?? 0);
     });
-    await until('readiness again', () =>
-      get(port, '/health/ready').then(
-        (r) => r.status === 200,
-        () => false,
-      ),
-    );
+    await until('readiness again', () => isReady(port));
     // SIGTERM stops the workers and then the primary, cleanly
     const workers = await childrenOf(primary);
     child.kill('SIGTERM');
@@ -133,16 +136,7 @@ describe('API_WORKERS=2', () => {
   }, 400_000);
 
   it('still answers /metrics, without the stuck worker, while one worker hangs', async () => {
-    const port = await freePort();
-    const { child, exited } = startApi(port);
-    const primary = child.pid ?? 0;
-    await until('both workers', async () => (await childrenOf(primary)).length === 2);
-    await until('readiness', () =>
-      get(port, '/health/ready').then(
-        (r) => r.status === 200,
-        () => false,
-      ),
-    );
+    const { port, child, exited, primary } = await startReadyCluster();
     const [stuck] = await childrenOf(primary);
     process.kill(stuck ?? 0, 'SIGSTOP');
     try {
