@@ -28,6 +28,33 @@ describe('MicroBatcher', () => {
     ]);
   });
 
+  it('with gather "turn", waits out the event-loop turn, so requests a few awaits apart share a batch', async () => {
+    // ARRANGE: callers that each do some async work (a promise chain) before submitting
+    const batches: number[][] = [];
+    const spec = (gather: 'microtask' | 'turn') =>
+      new MicroBatcher<number, number>({
+        gather,
+        run: (batch) => {
+          batches.push([...batch]);
+          return Promise.resolve(batch.map((n) => n));
+        },
+      });
+    const callers = (batcher: MicroBatcher<number, number>) =>
+      Promise.all(
+        [1, 2, 3].map(async (n) => {
+          for (let i = 0; i < n * 3; i++) await Promise.resolve();
+          return batcher.submit(n);
+        }),
+      );
+    // ACT
+    await callers(spec('microtask'));
+    const byMicrotask = batches.splice(0);
+    await callers(spec('turn'));
+    // ASSERT: a microtask gather sends the first caller alone; a turn gather takes all three
+    expect(byMicrotask[0]).toEqual([1]);
+    expect(batches).toEqual([[1, 2, 3]]);
+  });
+
   it('never puts two requests with the same key in one batch', async () => {
     const { batches, batcher } = recorder();
     await Promise.all([11, 21, 2].map((n) => batcher.submit(n)));

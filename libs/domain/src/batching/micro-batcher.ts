@@ -19,6 +19,14 @@ export interface BatchSpec<Req, Res> {
    * (or connect timeout) per request, in series, while its in-flight slot stays taken.
    */
   isolates?(err: unknown): boolean;
+  /**
+   * How long a batch waits for company once a slot is free: `microtask` (default) sends what
+   * this tick's synchronous code submitted; `turn` waits for the rest of the event-loop turn
+   * (`setImmediate`), so callers that reach `submit` a few awaits apart (the lanes of a
+   * parallel loop, woken together by one commit) share the statement. A lone caller pays
+   * one turn of latency and no CPU.
+   */
+  readonly gather?: 'microtask' | 'turn';
 }
 
 interface Pending<Req, Res> {
@@ -79,10 +87,12 @@ export class MicroBatcher<Req, Res> {
     if (this.scheduled || this.inFlight >= (this.spec.maxInFlight ?? 1) || this.queue.length === 0)
       return;
     this.scheduled = true;
-    queueMicrotask(() => {
+    const go = () => {
       this.scheduled = false;
       void this.flushOne();
-    });
+    };
+    if (this.spec.gather === 'turn') setImmediate(go);
+    else queueMicrotask(go);
   }
 
   private async flushOne(): Promise<void> {
