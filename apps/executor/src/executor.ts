@@ -119,8 +119,11 @@ function buildEngine(config: ExecutorConfig, log: Logger, c: Connections, runtim
     log,
     onBreakerChange: () => breakerChange.notify(),
     metrics: runMetrics(metrics),
-    // The global tracer: a no-op until instrumentation.ts has started the SDK.
-    tracing: createExecutionTracing('linkflow-executor'),
+    // The global tracer: a no-op until instrumentation.ts has started the SDK. Node attempt
+    // spans only when spans leave the process (OTEL_EXPORTER_OTLP_ENDPOINT).
+    tracing: createExecutionTracing('linkflow-executor', undefined, {
+      nodeSpans: config.otlpEndpoint !== undefined,
+    }),
     secretValues: configSecretValues(config),
     // Without LINKFLOW_SECRETS_KEY the port answers every resolution with VALIDATION.
     credentials: createCredentialResolver({

@@ -1,4 +1,4 @@
-import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createExecutionTracing, SPAN_ATTRIBUTES, SPAN_NAMES } from './execution-tracing.ts';
@@ -49,6 +49,29 @@ describe('createExecutionTracing', () => {
     expect(node?.parentSpanContext?.spanId).toBe(parent?.spanContext().spanId);
     expect(node?.attributes[SPAN_ATTRIBUTES.workflowVersion]).toBe(3);
     expect(node?.attributes[SPAN_ATTRIBUTES.costUsd]).toBe(0.5);
+  });
+
+  it('with nodeSpans false, starts no node span: the node runs in the run span’s context', () => {
+    // ARRANGE
+    const spans = createExecutionTracing('test', tracing.tracer, { nodeSpans: false });
+    const execution = spans.startExecution(run);
+    // ACT
+    const seen = execution.within(() => {
+      const node = spans.startNodeAttempt({
+        executionId: 'e-1',
+        nodeId: 'n1',
+        nodeType: 'http',
+        attempt: 1,
+      });
+      const active = node.within(() => trace.getActiveSpan()?.spanContext().spanId);
+      node.end({ status: 'success' });
+      return { active, recording: node.recording };
+    });
+    execution.end({ status: 'success' });
+    // ASSERT: only the run span was recorded, and it was the active one inside the node
+    const finished = exporter.getFinishedSpans();
+    expect(finished.map((s) => s.name)).toEqual([SPAN_NAMES.execution]);
+    expect(seen).toEqual({ active: finished[0]?.spanContext().spanId, recording: false });
   });
 
   it('marks a failed unit ERROR with its error type and message', () => {

@@ -98,16 +98,24 @@ function handle(span: Span, active: Context): TraceSpan {
   };
 }
 
+/** A node attempt without a span (`nodeSpans: false`): runs in the execution span's context. */
+const UNTRACED: TraceSpan = { within: (fn) => fn(), end: () => undefined, recording: false };
+
 /**
  * Execution tracing over OpenTelemetry: a CONSUMER span per execution run (the job's context
  * is active when it starts, so it continues the API request's trace) and an INTERNAL span per
  * node attempt under it. Failed units get status ERROR. The tracer defaults to the global
  * one named `tracerName`: a no-op until the SDK has started (instrumentation.ts).
+ * `nodeSpans: false` (a process that exports no spans) starts no node spans: a span per node
+ * attempt, loop iterations included, that nothing reads costs an executor measurable CPU. The
+ * execution span stays, so ids and the sampled flag still propagate (logs, jobs, http targets).
  */
 export function createExecutionTracing(
   tracerName: string,
   tracer: Tracer = trace.getTracer(tracerName),
+  options: { readonly nodeSpans?: boolean } = {},
 ): ExecutionTracing {
+  const nodeSpans = options.nodeSpans ?? true;
   return {
     startExecution(info) {
       const run: Attributes = {
@@ -127,6 +135,7 @@ export function createExecutionTracing(
       return handle(span, trace.setSpan(context.active(), span).setValue(RUN_ATTRIBUTES, run));
     },
     startNodeAttempt(info) {
+      if (!nodeSpans) return UNTRACED;
       const run = (context.active().getValue(RUN_ATTRIBUTES) as Attributes | undefined) ?? {
         [SPAN_ATTRIBUTES.executionId]: info.executionId,
       };
