@@ -67,6 +67,7 @@ async function settleAll(
   ids: readonly string[],
   result: { status: 'skipped' | 'cancelled'; error: RunError | null },
 ): Promise<void> {
+  if (ids.length === 0) return;
   for (const id of ids) c.states.set(id, result);
   await Promise.all(ids.map((nodeId) => rt.settle({ nodeId, iteration: c.iteration, result })));
 }
@@ -77,7 +78,8 @@ interface RegionLoop {
   readonly region: RegionRun;
   readonly dag: Dag;
   readonly c: { states: Map<string, NodeState>; iteration: number };
-  readonly controller: AbortController;
+  /** Aborts the members when one fails (a lone member's is the region's own signal). */
+  readonly controller: Pick<AbortController, 'signal' | 'abort'>;
   readonly running: Map<string, Promise<void>>;
 }
 
@@ -142,6 +144,22 @@ async function driveRegion(loop: RegionLoop): Promise<RegionOutcome | undefined>
   return undefined;
 }
 
+/**
+ * A region of one member (the usual loop body): what {@link driveRegion} does for it, without
+ * planning, racing or a controller of its own (there is no sibling to cancel), since a loop
+ * pays this once per item.
+ */
+async function runLoneMember(loop: RegionLoop): Promise<RegionOutcome> {
+  const { rt, region, c } = loop;
+  const id = loop.dag.order[0] as string;
+  if (!region.signal.aborted && (c.states.get(id)?.status ?? 'pending') === 'pending') {
+    if (rt.budget.reached) return stopForBudget(loop, id);
+    startMember(loop, id);
+    await loop.running.get(id);
+  }
+  return concludeRegion(loop);
+}
+
 /** The region's outcome once nothing runs: unstarted members after a failure are cancelled. */
 async function concludeRegion(loop: RegionLoop): Promise<RegionOutcome> {
   const { rt, region, dag, c } = loop;
@@ -170,8 +188,12 @@ export async function runRegion(
 ): Promise<RegionOutcome> {
   const dag = rt.workflow.scopes.regions.get(region.key);
   if (dag === undefined) return { status: 'success', value: null };
-  const { controller, dispose } = childController(region.signal);
   const c = { states, iteration: region.iteration };
+  if (dag.order.length === 1) {
+    const controller = { signal: region.signal, abort: () => undefined };
+    return runLoneMember({ rt, region, dag, c, controller, running: new Map() });
+  }
+  const { controller, dispose } = childController(region.signal);
   const loop: RegionLoop = { rt, region, dag, c, controller, running: new Map() };
   try {
     const stopped = await driveRegion(loop);
@@ -193,7 +215,7 @@ async function settled(
     id: string;
     result: NodeRunResult;
     c: { states: Map<string, NodeState>; iteration: number };
-    controller: AbortController;
+    controller: RegionLoop['controller'];
   },
 ): Promise<void> {
   const { id, result, c, controller } = s;
