@@ -34,16 +34,24 @@ export function createEventPublisher(
   const flush = () => {
     const batch = pending;
     pending = new Map();
-    const pipeline = redis.pipeline();
+    const messages: [channel: string, message: string][] = [];
     for (const [executionId, events] of batch) {
       const channel = executionEventsChannel(executionId);
       // Bounded messages: a foreach settling many iterations at once is several PUBLISHes,
       // so no reader parses one huge message (nor loses a huge batch to one bad event).
       for (let i = 0; i < events.length; i += MAX_EVENTS_PER_MESSAGE) {
         const chunk = events.slice(i, i + MAX_EVENTS_PER_MESSAGE);
-        pipeline.publish(channel, JSON.stringify(chunk.length === 1 ? chunk[0] : chunk));
+        messages.push([channel, JSON.stringify(chunk.length === 1 ? chunk[0] : chunk)]);
       }
     }
+    // One message (the usual turn) needs no pipeline: building one costs more than the PUBLISH.
+    const [only] = messages;
+    if (messages.length === 1 && only) {
+      redis.publish(...only).catch(onError);
+      return;
+    }
+    const pipeline = redis.pipeline();
+    for (const [channel, message] of messages) pipeline.publish(channel, message);
     pipeline.exec().catch(onError);
   };
   const send = (executionId: string, event: ExecutionEvent) => {
