@@ -38,13 +38,12 @@ export interface CheckpointRequest {
  * A run inside a foreach carries its iteration (the row key is node id and iteration).
  */
 const BATCH_SQL = `with w as (
-    select * from unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::timestamptz[],
-      $8::timestamptz[], $9::int[], $10::jsonb[], $11::int[], $12::jsonb[], $13::jsonb[], $14::jsonb[], $15::numeric[], $16::bool[], $26::int[])
-      with ordinality as w(exec_id, attempt, node_id, type, status, attempts, started_at, finished_at, duration_ms, output,
-        output_bytes, error, attempt_log, usage, cost, allow_cancelled, iteration, ord)
+    select * from json_to_recordset($1::json) as w(ord int, exec_id text, attempt int, node_id text, type text, status text,
+      attempts int, started_at timestamptz, finished_at timestamptz, duration_ms int, output jsonb, output_bytes int,
+      error jsonb, attempt_log jsonb, usage jsonb, cost numeric, allow_cancelled bool, iteration int)
   ), l as (
-    select * from unnest($17::int[], $18::timestamptz[], $19::text[], $20::text[], $21::text[], $22::jsonb[])
-      with ordinality as l(w_ord, at, level, node_id, message, data, lpos)
+    select * from json_to_recordset($2::json) as l(w_ord int, lpos int, at timestamptz, level text, node_id text,
+      message text, data jsonb)
   ), ok as (
     select w.*, e.status as exec_status from w join executions e on e.id = w.exec_id and e.attempt = w.attempt
       and (e.status = ${sqlStatus(CLAIMED_STATUS)} or (w.allow_cancelled and e.status = ${sqlStatus(CANCELLED_STATUS)}))
@@ -68,7 +67,7 @@ const BATCH_SQL = `with w as (
       left join node_runs o on o.execution_id = ok.exec_id and o.node_id = ok.node_id and o.iteration = ok.iteration
     where ok.exec_status = ${sqlStatus(CANCELLED_STATUS)}
   ), ${lateNodeRollupCte('late')}, st as (
-    select * from unnest($23::int[], $24::text[], $25::text[]) as st(w_ord, node_id, type)
+    select * from json_to_recordset($3::json) as st(w_ord int, node_id text, type text)
   ), starts as (
     insert into node_runs (execution_id, node_id, type, status, attempts, started_at, updated_at)
     select distinct on (ok.exec_id, st.node_id) ok.exec_id, st.node_id, st.type, 'running', 1, now(), now()
@@ -94,47 +93,66 @@ const BATCH_SQL = `with w as (
   ), ins as (
     insert into execution_logs (execution_id, seq, at, level, node_id, message, data)
     select exec_id, seq, at, level, node_id, message, data from numbered returning 1
+  ), firsts as (
+    select w_ord, min(seq) as first_seq from numbered group by w_ord
   )
-  select w.ord::int as ord, exists(select 1 from ok where ok.ord = w.ord) as written,
-    coalesce((select array_agg(n.seq order by n.lpos) from numbered n where n.w_ord = w.ord), '{}') as seqs
-  from w`;
+  select w.ord, o.ord is not null as written, f.first_seq
+  from w left join ok o on o.ord = w.ord left join firsts f on f.w_ord = w.ord`;
 
-const json = (v: unknown) => (v === undefined || v === null ? null : JSON.stringify(v));
+/** A value as JSON text inside a row (null for none). */
+const jsonText = (v: unknown): string =>
+  v === undefined || v === null ? 'null' : JSON.stringify(v);
 
-function batchArgs(batch: readonly CheckpointRequest[]): unknown[] {
-  const col = <T>(f: (r: CheckpointRequest) => T) => batch.map(f);
-  const logs = batch.flatMap((r, i) => r.logs.map((log) => ({ w: i + 1, log })));
-  const starts = batch.flatMap((r, i) =>
-    (r.run.starting ?? []).map((start) => ({ w: i + 1, start })),
-  );
-  return [
-    col((r) => r.fence.executionId),
-    col((r) => r.fence.attempt),
-    col((r) => r.run.nodeId),
-    col((r) => r.run.type),
-    col((r) => r.run.status),
-    col((r) => r.run.attempts),
-    col((r) => r.run.startedAt),
-    col((r) => r.run.finishedAt),
-    col((r) => r.run.durationMs),
-    col((r) => r.run.outputJson),
-    col((r) => r.run.outputBytes),
-    col((r) => json(r.run.error)),
-    col((r) => JSON.stringify(r.run.attemptLog)),
-    col((r) => json(r.run.usage)),
-    col((r) => r.run.cost),
-    col((r) => r.whileStatus.includes(CANCELLED_STATUS)),
-    logs.map((x) => x.w),
-    logs.map((x) => x.log.at),
-    logs.map((x) => x.log.level),
-    logs.map((x) => x.log.nodeId),
-    logs.map((x) => x.log.message),
-    logs.map((x) => json(x.log.data)),
-    starts.map((x) => x.w),
-    starts.map((x) => x.start.nodeId),
-    starts.map((x) => x.start.type),
-    col((r) => r.run.iteration ?? -1),
-  ];
+/**
+ * One request as a JSON object of the `w` rows. The output is already JSON text and goes in
+ * as it is (no second stringify); the cost stays a string so the numeric is exact.
+ */
+function rowJson(r: CheckpointRequest, ord: number): string {
+  const { run } = r;
+  const head = JSON.stringify({
+    ord,
+    exec_id: r.fence.executionId,
+    attempt: r.fence.attempt,
+    node_id: run.nodeId,
+    type: run.type,
+    status: run.status,
+    attempts: run.attempts,
+    started_at: run.startedAt,
+    finished_at: run.finishedAt,
+    duration_ms: run.durationMs,
+    output_bytes: run.outputBytes,
+    error: run.error ?? null,
+    attempt_log: run.attemptLog,
+    usage: run.usage ?? null,
+    cost: run.cost,
+    allow_cancelled: r.whileStatus.includes(CANCELLED_STATUS),
+    iteration: run.iteration ?? -1,
+  });
+  return `${head.slice(0, -1)},"output":${run.outputJson ?? 'null'}}`;
+}
+
+/**
+ * The statement's three parameters, each a JSON array: the node runs (`w`), their log lines
+ * (`l`, with the request they belong to and their position in the batch) and the nodes the
+ * requests say are starting (`st`). One JSON text per table instead of an array per column:
+ * the driver then escapes nothing element by element, which was most of a batch's encoding.
+ */
+function batchArgs(batch: readonly CheckpointRequest[]): [string, string, string] {
+  const rows: string[] = [];
+  const logs: string[] = [];
+  const starts: { w_ord: number; node_id: string; type: string }[] = [];
+  batch.forEach((r, i) => {
+    const ord = i + 1;
+    rows.push(rowJson(r, ord));
+    for (const log of r.logs) {
+      const { at, level, nodeId, message, data } = log;
+      const line = { w_ord: ord, lpos: logs.length + 1, at, level, node_id: nodeId, message };
+      logs.push(`${JSON.stringify(line).slice(0, -1)},"data":${jsonText(data)}}`);
+    }
+    for (const start of r.run.starting ?? [])
+      starts.push({ w_ord: ord, node_id: start.nodeId, type: start.type });
+  });
+  return [`[${rows.join(',')}]`, `[${logs.join(',')}]`, JSON.stringify(starts)];
 }
 
 /**
@@ -146,12 +164,19 @@ export async function writeCheckpoints(
   batch: readonly CheckpointRequest[],
 ): Promise<(number[] | undefined)[]> {
   // Named: prepared once per connection, so Postgres does not re-plan this CTE per call.
-  const res = await pool.query<{ ord: number; written: boolean; seqs: number[] }>({
+  const res = await pool.query<{ ord: number; written: boolean; first_seq: number | null }>({
     name: 'lf_checkpoints',
     text: BATCH_SQL,
     values: batchArgs(batch),
   });
-  return writtenSeqsByOrd(res.rows, batch.length);
+  const byOrd = new Map(res.rows.map((r) => [r.ord, r]));
+  // A request's lines are numbered consecutively (in order), so its first seq gives them all.
+  return batch.map((request, i) => {
+    const row = byOrd.get(i + 1);
+    if (!row?.written) return undefined;
+    const first = row.first_seq ?? 0;
+    return request.logs.map((_, k) => first + k);
+  });
 }
 
 /**
@@ -169,12 +194,17 @@ export function writtenSeqsByOrd(
   });
 }
 
-/** Checkpoints share commits across concurrent executions (one node run per row). */
+/**
+ * Checkpoints share commits across concurrent executions and a loop's parallel iterations
+ * (one node run per row). A batch gathers for one event-loop turn: the lanes a commit wakes
+ * reach their next checkpoint a few awaits apart and then share the next statement.
+ */
 export function createCheckpointBatcher(
   pool: pg.Pool,
 ): MicroBatcher<CheckpointRequest, number[] | undefined> {
   return new MicroBatcher({
     run: (batch) => writeCheckpoints(pool, batch),
+    gather: 'turn',
     key: (r) => `${r.fence.executionId}\u0000${r.run.nodeId}\u0000${r.run.iteration ?? -1}`,
   });
 }
