@@ -139,6 +139,20 @@ export interface AttemptRequest extends NodeRunRequest {
   readonly secrets: RunSecrets;
 }
 
+/**
+ * The attempt's abort controller: its own (under the run's signal) when the attempt can be
+ * aborted on its own, by its timeout or by its target's breaker; otherwise the run's signal
+ * as it is (a transform without `timeout_ms`, in a loop, pays for no controller and listener).
+ */
+function attemptController(
+  signal: AbortSignal,
+  can: { timeout: boolean; breaker: boolean },
+): { controller: Pick<AbortController, 'signal' | 'abort'>; dispose: () => void } {
+  if (can.timeout || can.breaker) return childController(signal);
+  const abortNothing = (): void => undefined;
+  return { controller: { signal, abort: abortNothing }, dispose: abortNothing };
+}
+
 async function attemptOnce(
   deps: NodeRunnerDeps,
   node: CompiledNode,
@@ -155,9 +169,12 @@ async function attemptOnce(
   } catch (err) {
     return { ok: false, error: toNodeError(err, signal) };
   }
-  const { controller, dispose } = childController(signal);
-  let releaseSecrets: () => void = () => undefined;
   const timeoutMs = node.spec.timeout_ms;
+  const { controller, dispose } = attemptController(signal, {
+    timeout: timeoutMs !== undefined,
+    breaker: def.breakerKey !== undefined,
+  });
+  let releaseSecrets: () => void = () => undefined;
   const timer =
     timeoutMs === undefined
       ? undefined
