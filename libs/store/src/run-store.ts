@@ -250,7 +250,7 @@ export function createRunStore(deps: { pool: pg.Pool; workerId?: string; leaseMs
      * statuses the write is allowed in (default: running). Returns the log seqs, or
      * undefined when the fence rejected the write.
      */
-    async checkpoint(
+    checkpoint(
       fence: Fence,
       run: NodeRunWrite,
       logs: readonly NewLogEntry[] = [],

@@ -8,17 +8,15 @@ import { runTry } from './try-scope.ts';
  * other node through `runNode`. A `return` that succeeds ends the execution (`returned`).
  * New node types that need the engine (subworkflow) hook in here.
  */
-export async function runMember(rt: ScopeRuntime, run: MemberRun): Promise<NodeRunResult> {
+export function runMember(rt: ScopeRuntime, run: MemberRun): Promise<NodeRunResult> {
   const type = run.node.spec.type;
-  const result =
-    type === 'foreach'
-      ? await runForeach(rt, run)
-      : type === 'try'
-        ? await runTry(rt, run)
-        : await runLeaf(rt, run);
-  if (type === 'return' && result.status === 'success')
-    rt.returned(run.node.spec.id, result.output);
-  return result;
+  if (type === 'foreach') return runForeach(rt, run);
+  if (type === 'try') return runTry(rt, run);
+  if (type !== 'return') return runLeaf(rt, run);
+  return runLeaf(rt, run).then((result) => {
+    if (result.status === 'success') rt.returned(run.node.spec.id, result.output);
+    return result;
+  });
 }
 
 /** A node that is not a scope: it runs holding one of the execution's node permits. */

@@ -164,10 +164,12 @@ async function runLoneMember(loop: RegionLoop): Promise<RegionOutcome> {
 async function concludeRegion(loop: RegionLoop): Promise<RegionOutcome> {
   const { rt, region, dag, c } = loop;
   if (region.signal.aborted) return { status: 'aborted' };
-  await settleAll(rt, c, pendingOf(dag, c.states), {
-    status: 'cancelled',
-    error: { type: 'CANCELLATION', message: 'not run because a node of its scope failed' },
-  });
+  const unstarted = pendingOf(dag, c.states);
+  if (unstarted.length > 0)
+    await settleAll(rt, c, unstarted, {
+      status: 'cancelled',
+      error: { type: 'CANCELLATION', message: 'not run because a node of its scope failed' },
+    });
   const result = regionResult(dag, c.states);
   if (result === undefined) return { status: 'aborted' };
   return result.ok

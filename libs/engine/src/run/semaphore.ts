@@ -7,9 +7,16 @@ export class Semaphore {
     this.available = size;
   }
 
-  async acquire(): Promise<() => void> {
-    if (this.available > 0) this.available--;
-    else await new Promise<void>((resolve) => this.waiters.push(resolve));
+  acquire(): Promise<() => void> {
+    if (this.available > 0) {
+      this.available--;
+      return Promise.resolve(this.releaser());
+    }
+    return new Promise((resolve) => this.waiters.push(() => resolve(this.releaser())));
+  }
+
+  /** Releases the permit once (a second call does nothing): to the next waiter, or back. */
+  private releaser(): () => void {
     let released = false;
     return () => {
       if (released) return;
