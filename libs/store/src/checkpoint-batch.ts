@@ -11,7 +11,7 @@ import { lateNodeRollupCte } from './cost-rollup-sql.ts';
 import { MAX_MONEY_SQL } from './money-sql.ts';
 import { RESTARTABLE } from './run-store-sql.ts';
 import { sqlStatus } from './status-sql.ts';
-import { MicroBatcher } from '@linkflow/domain';
+import { MicroBatcher, toStorableJsonText } from '@linkflow/domain';
 
 /** One checkpoint request: a node run and its log lines, fenced. */
 export interface CheckpointRequest {
@@ -38,8 +38,9 @@ export interface CheckpointRequest {
  * A run inside a foreach carries its iteration (the row key is node id and iteration).
  */
 const BATCH_SQL = `with w as (
-    select * from json_to_recordset($1::json) as w(ord int, exec_id text, attempt int, node_id text, type text, status text,
-      attempts int, started_at timestamptz, finished_at timestamptz, duration_ms int, output jsonb, output_bytes int,
+    select r.*, r.output_box -> 0 as output
+    from json_to_recordset($1::json) as r(ord int, exec_id text, attempt int, node_id text, type text, status text,
+      attempts int, started_at timestamptz, finished_at timestamptz, duration_ms int, output_box jsonb, output_bytes int,
       error jsonb, attempt_log jsonb, usage jsonb, cost numeric, allow_cancelled bool, iteration int)
   ), l as (
     select * from json_to_recordset($2::json) as l(w_ord int, lpos int, at timestamptz, level text, node_id text,
@@ -99,13 +100,14 @@ const BATCH_SQL = `with w as (
   select w.ord, o.ord is not null as written, f.first_seq
   from w left join ok o on o.ord = w.ord left join firsts f on f.w_ord = w.ord`;
 
-/** A value as JSON text inside a row (null for none). */
-const jsonText = (v: unknown): string =>
-  v === undefined || v === null ? 'null' : JSON.stringify(v);
+/** A value as JSON text inside a row (null for none, or for what JSON cannot express). */
+const jsonText = (v: unknown): string => (v === null ? 'null' : (JSON.stringify(v) ?? 'null'));
 
 /**
  * One request as a JSON object of the `w` rows. The output is already JSON text and goes in
- * as it is (no second stringify); the cost stays a string so the numeric is exact.
+ * as it is (no second stringify), boxed in a one-element array: `json_to_recordset` would read
+ * a bare JSON `null` output as SQL NULL, and a node that returned null stores jsonb `null`
+ * (SQL NULL is a run with no output). The cost stays a string so the numeric is exact.
  */
 function rowJson(r: CheckpointRequest, ord: number): string {
   const { run } = r;
@@ -128,7 +130,8 @@ function rowJson(r: CheckpointRequest, ord: number): string {
     allow_cancelled: r.whileStatus.includes(CANCELLED_STATUS),
     iteration: run.iteration ?? -1,
   });
-  return `${head.slice(0, -1)},"output":${run.outputJson ?? 'null'}}`;
+  const output = run.outputJson === null ? 'null' : `[${run.outputJson}]`;
+  return `${head.slice(0, -1)},"output_box":${output}}`;
 }
 
 /**
@@ -152,7 +155,13 @@ function batchArgs(batch: readonly CheckpointRequest[]): [string, string, string
     for (const start of r.run.starting ?? [])
       starts.push({ w_ord: ord, node_id: start.nodeId, type: start.type });
   });
-  return [`[${rows.join(',')}]`, `[${logs.join(',')}]`, JSON.stringify(starts)];
+  // An escaped NUL or lone surrogate anywhere would fail the whole parameter (every row of
+  // the batch, and its own row for good); stored as U+FFFD instead.
+  return [
+    toStorableJsonText(`[${rows.join(',')}]`),
+    toStorableJsonText(`[${logs.join(',')}]`),
+    toStorableJsonText(JSON.stringify(starts)),
+  ];
 }
 
 /**

@@ -3,6 +3,7 @@ import {
   findUnstorableText,
   jsonHasUnstorableText,
   textIsUnstorable,
+  toStorableJsonText,
   toStorableText,
 } from './storable-text.ts';
 
@@ -48,5 +49,19 @@ describe('toStorableText', () => {
   it('drops NUL and replaces lone surrogates, keeping pairs', () => {
     expect(toStorableText('a\u0000b\ud800c\udc00😀')).toBe('ab\ufffdc\ufffd😀');
     expect(textIsUnstorable(toStorableText('\ud800\u0000'))).toBe(false);
+  });
+});
+
+describe('toStorableJsonText', () => {
+  it('turns escaped NULs and lone surrogates into \\ufffd and leaves pairs and escaped backslashes', () => {
+    const json = JSON.stringify(['a\u0000b', 'c\ud800d', 'e\udc00', '😀', 'f\\u0000g']);
+    const out = toStorableJsonText(json);
+    expect(JSON.parse(out)).toEqual(['a\ufffdb', 'c\ufffdd', 'e\ufffd', '😀', 'f\\u0000g']);
+    expect(jsonHasUnstorableText(out)).toBe(false);
+  });
+
+  it('returns clean text unchanged (the same string)', () => {
+    const json = JSON.stringify({ a: 'plain', b: '\\u0041' });
+    expect(toStorableJsonText(json)).toBe(json);
   });
 });

@@ -24,6 +24,16 @@ export function jsonHasUnstorableText(json: string): boolean {
   return textIsUnstorable(json) || ESCAPED_UNSTORABLE.test(json);
 }
 
+/**
+ * JSON text (as JSON.stringify writes it: NUL and lone surrogates escaped) with every escaped
+ * NUL or lone surrogate turned into `\ufffd`: for a statement parameter that carries many rows,
+ * where one such value would fail all of them (and the row for good).
+ */
+export function toStorableJsonText(json: string): string {
+  if (!json.includes('\\u') || !ESCAPED_UNSTORABLE.test(json)) return json;
+  return json.replace(new RegExp(ESCAPED_UNSTORABLE.source, 'gi'), '\\ufffd');
+}
+
 /** Drops NUL and replaces lone surrogates with U+FFFD: for log lines, which must not fail. */
 export function toStorableText(text: string): string {
   if (!textIsUnstorable(text)) return text;
