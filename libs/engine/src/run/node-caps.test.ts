@@ -5,7 +5,12 @@ import {
   MAX_LOG_DATA_BYTES,
   MAX_LOG_MESSAGE_BYTES,
 } from '@linkflow/domain';
-import { createNodeRegistry, NodeError, type NodeDefinition } from '@linkflow/nodes';
+import {
+  createNodeRegistry,
+  createTransformNode,
+  NodeError,
+  type NodeDefinition,
+} from '@linkflow/nodes';
 import { runTestNode } from '../testing/node-runner-fakes.ts';
 
 /** A node that logs a 100 KB message with 200 KB of data, then fails with a 1 MB message. */
@@ -80,5 +85,21 @@ describe('runNode byte caps', () => {
     expect(Buffer.byteLength(result.error?.cause?.message ?? '')).toBeLessThanOrEqual(
       MAX_ERROR_MESSAGE_BYTES,
     );
+  });
+});
+
+describe('runNode error text', () => {
+  it('drops a tenant’s NUL and turns a lone surrogate into U+FFFD in an error message (Postgres holds neither)', async () => {
+    // ARRANGE: a transform that fails with text Postgres cannot store
+    const registry = createNodeRegistry([createTransformNode()]);
+    const expression = '$error("a\\u0000b\\ud800c")';
+    const workflow = { name: 'w', nodes: [{ id: 't', type: 'transform', config: { expression } }] };
+    // ACT
+    const result = await runTestNode(registry, workflow, 't', { maxOutputBytes: 1 << 20 });
+    // ASSERT: the error, its attempt record and its log line all carry storable text
+    expect(result.status).toBe('failed');
+    expect(result.error?.message).toContain('ab\ufffdc');
+    expect(result.attemptLog[0]?.error?.message).toContain('ab\ufffdc');
+    expect(JSON.stringify(result.logs)).not.toMatch(/\\u0000|\\ud800/);
   });
 });

@@ -1,10 +1,14 @@
-import { redactText, truncateText, type RunError } from '@linkflow/domain';
+import { redactText, toStorableText, truncateText, type RunError } from '@linkflow/domain';
 import type { NodeError } from '@linkflow/nodes';
 
-/** A node error as stored, its message redacted (secret values, URL passwords, tokens). */
+/**
+ * A node error as stored, its message redacted (secret values, URL passwords, tokens) and
+ * storable: a tenant's `$error("\u0000")` must not make its checkpoint unwritable (Postgres
+ * stores no NUL and no lone surrogate in text or jsonb).
+ */
 export const toRunError = (e: NodeError, secrets: readonly string[]): RunError => ({
   type: e.type,
-  message: redactText(e.message, secrets),
+  message: toStorableText(redactText(e.message, secrets)),
   ...(e.status === undefined ? {} : { status: e.status }),
 });
 
