@@ -7,7 +7,14 @@ import { sleep } from './abortable.ts';
  */
 export function withDbRetry<T>(work: () => Promise<T>, options: DbRetryOptions): Promise<T> {
   // The usual case (no error) adds no async frame: this runs once per checkpoint.
-  return work().catch((err: unknown) => retryAfter(err, work, options));
+  let first: Promise<T>;
+  try {
+    first = work();
+  } catch (err) {
+    // A store that throws instead of rejecting is retried the same way.
+    first = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+  }
+  return first.catch((err: unknown) => retryAfter(err, work, options));
 }
 
 interface DbRetryOptions {

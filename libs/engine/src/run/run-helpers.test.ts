@@ -145,6 +145,19 @@ describe('withDbRetry', () => {
     expect(onRetry.mock.calls.map((c) => c[1])).toEqual([50, 100]);
   });
 
+  it('treats a store that throws instead of rejecting like one that rejects', async () => {
+    // ARRANGE: the first call throws a transient error synchronously
+    let calls = 0;
+    const work = () => {
+      calls++;
+      if (calls === 1) throw Object.assign(new Error('down'), { code: 'ECONNREFUSED' });
+      return Promise.resolve('ok');
+    };
+    // ACT + ASSERT: retried, not thrown at the caller
+    await expect(withDbRetry(work, { isTransient })).resolves.toBe('ok');
+    expect(calls).toBe(2);
+  });
+
   it('rethrows other errors at once and gives up after maxWaitMs', async () => {
     const syntax = Object.assign(new Error('syntax error'), { code: '42601' });
     await expect(withDbRetry(() => Promise.reject(syntax), { isTransient })).rejects.toBe(syntax);
