@@ -184,10 +184,10 @@ describe('run store fencing', () => {
     const [good, bad] = await Promise.all([newExecution(), newExecution()]);
     const [g, b] = await Promise.all([store.claim(good, new Date()), store.claim(bad, new Date())]);
     if (!g.claimed || !b.claimed) throw new TypeError('no claim');
-    const nul = { ...write(null), outputJson: JSON.stringify('\u0000') }; // jsonb cannot hold NUL
+    const tooLong = { ...write(null), durationMs: 2 ** 40 }; // past the int column
     const [ok, failed] = await Promise.allSettled([
       store.checkpoint(g.execution.fence, write('fine')),
-      store.checkpoint(b.execution.fence, nul),
+      store.checkpoint(b.execution.fence, tooLong),
     ]);
     expect(ok).toEqual({ status: 'fulfilled', value: [] });
     expect(failed.status).toBe('rejected');
