@@ -151,9 +151,18 @@ async function measureMemory(run: BenchRun, ctx: ScenarioContext): Promise<void>
 
 /** Some execution of the run, for GET /api/executions/:id (one is run when none exists). */
 /** Up to 1,000 finished executions of the earlier scenarios, newest first (or one new one). */
+/**
+ * The executions `api_get` reads: the 1,000 newest successful runs of the latency scenario's
+ * one-node workflow when it ran (`known` is its last execution), else the newest successful
+ * ones. Not simply the newest: the scenarios between them leave 5 MB payloads and 1,000-item
+ * loops, whose detail is another measurement.
+ */
 async function executionsToRead(ctx: ScenarioContext, known: string | null): Promise<string[]> {
   const res = await ctx.pool.query<{ id: string }>(
-    `select id from executions where status = 'success' order by created_at desc limit 1000`,
+    `select id from executions where status = 'success'
+       and ($1::text is null or workflow_id = (select workflow_id from executions where id = $1))
+     order by created_at desc limit 1000`,
+    [known],
   );
   if (res.rows.length > 0) return res.rows.map((r) => r.id);
   return [await someExecution(ctx, known)];
