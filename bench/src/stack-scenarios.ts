@@ -14,7 +14,7 @@ import { waitForExecution, type ScenarioContext } from './scenario-context.ts';
 import { startStack } from './services.ts';
 import { round } from './stats.ts';
 import { runStreamFanout, runSubscriberFanout } from './stream-scenarios.ts';
-import { oneNodeWorkflow } from './workflows.ts';
+import { oneNodeWorkflow, threeNodeWorkflow } from './workflows.ts';
 
 const CLIENTS = 50;
 /** Executions run before the measured scenarios (× scale, at least 2): JIT and pools warm. */
@@ -152,19 +152,23 @@ async function measureMemory(run: BenchRun, ctx: ScenarioContext): Promise<void>
 /** Some execution of the run, for GET /api/executions/:id (one is run when none exists). */
 /** Up to 1,000 finished executions of the earlier scenarios, newest first (or one new one). */
 /**
- * The executions `api_get` reads: the 1,000 newest successful runs of the latency scenario's
- * one-node workflow when it ran (`known` is its last execution), else the newest successful
- * ones. Not simply the newest: the scenarios between them leave 5 MB payloads and 1,000-item
- * loops, whose detail is another measurement.
+ * The executions `api_get` reads: the 1,000 newest successful three-node runs (throughput's
+ * and rss_drift's workflow), else the newest successful ones of any kind. Not simply the
+ * newest: in a full run the scenarios before it leave 5 MB payloads and 1,000-item loops,
+ * whose detail is another measurement (a full run read them at 200 GET/s).
  */
 async function executionsToRead(ctx: ScenarioContext, known: string | null): Promise<string[]> {
   const res = await ctx.pool.query<{ id: string }>(
-    `select id from executions where status = 'success'
-       and ($1::text is null or workflow_id = (select workflow_id from executions where id = $1))
-     order by created_at desc limit 1000`,
-    [known],
+    `select e.id from executions e join workflows w on w.id = e.workflow_id
+     where e.status = 'success' and w.name = $1
+     order by e.created_at desc limit 1000`,
+    [threeNodeWorkflow().name],
   );
   if (res.rows.length > 0) return res.rows.map((r) => r.id);
+  const any = await ctx.pool.query<{ id: string }>(
+    `select id from executions where status = 'success' order by created_at desc limit 1000`,
+  );
+  if (any.rows.length > 0) return any.rows.map((r) => r.id);
   return [await someExecution(ctx, known)];
 }
 
