@@ -111,27 +111,32 @@ const jsonText = (v: unknown): string => (v === null ? 'null' : (JSON.stringify(
  */
 function rowJson(r: CheckpointRequest, ord: number): string {
   const { run } = r;
-  const head = JSON.stringify({
-    ord,
-    exec_id: r.fence.executionId,
-    attempt: r.fence.attempt,
-    node_id: run.nodeId,
-    type: run.type,
-    status: run.status,
-    attempts: run.attempts,
-    started_at: run.startedAt,
-    finished_at: run.finishedAt,
-    duration_ms: run.durationMs,
-    output_bytes: run.outputBytes,
-    error: run.error ?? null,
-    attempt_log: run.attemptLog,
-    usage: run.usage ?? null,
-    cost: run.cost,
-    allow_cancelled: r.whileStatus.includes(CANCELLED_STATUS),
-    iteration: run.iteration ?? -1,
-  });
   const output = run.outputJson === null ? 'null' : `[${run.outputJson}]`;
-  return `${head.slice(0, -1)},"output_box":${output}}`;
+  // Written out rather than JSON.stringify on an object: its Dates (toJSON) and nested values
+  // took most of a checkpoint's encoding. Strings still go through JSON.stringify.
+  return (
+    `{"ord":${ord},"exec_id":${JSON.stringify(r.fence.executionId)},"attempt":${r.fence.attempt}` +
+    `,"node_id":${JSON.stringify(run.nodeId)},"type":${JSON.stringify(run.type)}` +
+    `,"status":${JSON.stringify(run.status)},"attempts":${run.attempts}` +
+    `,"started_at":${isoText(run.startedAt)},"finished_at":${isoText(run.finishedAt)}` +
+    `,"duration_ms":${jsonText(run.durationMs)},"output_bytes":${run.outputBytes}` +
+    `,"error":${jsonText(run.error)},"attempt_log":${jsonText(run.attemptLog)}` +
+    `,"usage":${jsonText(run.usage)},"cost":${JSON.stringify(run.cost)}` +
+    `,"allow_cancelled":${r.whileStatus.includes(CANCELLED_STATUS)}` +
+    `,"iteration":${run.iteration ?? -1},"output_box":${output}}`
+  );
+}
+
+/** A time as a JSON string (null for none). */
+const isoText = (at: Date | null): string => (at === null ? 'null' : `"${at.toISOString()}"`);
+
+/** One log line as a JSON object of the `l` rows. */
+function lineJson(log: NewLogEntry, wOrd: number, lpos: number): string {
+  return (
+    `{"w_ord":${wOrd},"lpos":${lpos},"at":${isoText(log.at)},"level":${JSON.stringify(log.level)}` +
+    `,"node_id":${jsonText(log.nodeId)},"message":${JSON.stringify(log.message)}` +
+    `,"data":${jsonText(log.data)}}`
+  );
 }
 
 /**
@@ -147,11 +152,7 @@ function batchArgs(batch: readonly CheckpointRequest[]): [string, string, string
   batch.forEach((r, i) => {
     const ord = i + 1;
     rows.push(rowJson(r, ord));
-    for (const log of r.logs) {
-      const { at, level, nodeId, message, data } = log;
-      const line = { w_ord: ord, lpos: logs.length + 1, at, level, node_id: nodeId, message };
-      logs.push(`${JSON.stringify(line).slice(0, -1)},"data":${jsonText(data)}}`);
-    }
+    for (const log of r.logs) logs.push(lineJson(log, ord, logs.length + 1));
     for (const start of r.run.starting ?? [])
       starts.push({ w_ord: ord, node_id: start.nodeId, type: start.type });
   });
