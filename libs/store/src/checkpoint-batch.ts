@@ -115,17 +115,20 @@ function rowJson(r: CheckpointRequest, ord: number): string {
   // Written out rather than JSON.stringify on an object: its Dates (toJSON) and nested values
   // took most of a checkpoint's encoding. Strings still go through JSON.stringify.
   return (
-    `{"ord":${ord},"exec_id":${JSON.stringify(r.fence.executionId)},"attempt":${r.fence.attempt}` +
+    `{"ord":${ord},"exec_id":${JSON.stringify(r.fence.executionId)},"attempt":${num(r.fence.attempt)}` +
     `,"node_id":${JSON.stringify(run.nodeId)},"type":${JSON.stringify(run.type)}` +
-    `,"status":${JSON.stringify(run.status)},"attempts":${run.attempts}` +
+    `,"status":${JSON.stringify(run.status)},"attempts":${num(run.attempts)}` +
     `,"started_at":${isoText(run.startedAt)},"finished_at":${isoText(run.finishedAt)}` +
-    `,"duration_ms":${jsonText(run.durationMs)},"output_bytes":${run.outputBytes}` +
+    `,"duration_ms":${jsonText(run.durationMs)},"output_bytes":${num(run.outputBytes)}` +
     `,"error":${jsonText(run.error)},"attempt_log":${jsonText(run.attemptLog)}` +
     `,"usage":${jsonText(run.usage)},"cost":${JSON.stringify(run.cost)}` +
     `,"allow_cancelled":${r.whileStatus.includes(CANCELLED_STATUS)}` +
-    `,"iteration":${run.iteration ?? -1},"output_box":${output}}`
+    `,"iteration":${num(run.iteration ?? -1)},"output_box":${output}}`
   );
 }
+
+/** A number as JSON (null for NaN and the infinities, as JSON.stringify writes them). */
+const num = (n: number): string => (Number.isFinite(n) ? String(n) : 'null');
 
 /** A time as a JSON string (null for none). */
 const isoText = (at: Date | null): string => (at === null ? 'null' : `"${at.toISOString()}"`);

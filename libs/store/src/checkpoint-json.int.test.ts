@@ -111,6 +111,17 @@ describe('checkpoint rows as JSON', () => {
     expect([...(await messages(e.executionId)).values()]).toEqual(['path \\u0000 ok']);
   });
 
+  it('stores a non-finite duration as no duration, as JSON.stringify would', async () => {
+    const e = await claimed();
+    const [seqs] = await writeCheckpoints(db.pool, [req(e, run('a', { durationMs: Number.NaN }))]);
+    expect(seqs).toEqual([]);
+    const r = await db.pool.query<{ d: number | null }>(
+      `select duration_ms as d from node_runs where execution_id = $1 and node_id = 'a'`,
+      [e.executionId],
+    );
+    expect(r.rows).toEqual([{ d: null }]);
+  });
+
   it('stores line data that JSON cannot express as no data', async () => {
     const e = await claimed();
     const [seqs] = await writeCheckpoints(db.pool, [req(e, run('a'), [line('fn', () => 1)])]);
