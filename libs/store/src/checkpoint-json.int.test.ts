@@ -1,46 +1,17 @@
-import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Fence, NewLogEntry, NodeRunWrite } from '@linkflow/domain';
-import { testDatabaseUrl } from '../../../test/fixtures.ts';
-import { createApiKeyRepository } from './api-key-repository.ts';
 import { writeCheckpoints, type CheckpointRequest } from './checkpoint-batch.ts';
-import { createDb, type Db } from './db-client.ts';
-import { createExecutionRepository } from './execution-repository.ts';
-import { createRunStore } from './run-store.ts';
-import { createWorkflowRepository } from './workflow-repository.ts';
+import { useRunFixture } from './testing/run-fixture.ts';
 
 // The checkpoint statement takes its rows as JSON text: what JSON (or Postgres' reading of
 // it) would change or refuse must still be stored as the values say, one request at a time.
 
-let db: Db;
-let tenantId: string;
-let workflowId: string;
-const ids = { next: () => randomUUID() };
-
-beforeAll(async () => {
-  db = createDb({ url: testDatabaseUrl(), maxConnections: 2 });
-  tenantId = await createApiKeyRepository({ prisma: db.prisma, ids }).ensureTenant(
-    `t-${randomUUID()}`,
-  );
-  workflowId = (
-    await createWorkflowRepository({ prisma: db.prisma, pool: db.pool, ids }).create(tenantId, {
-      name: 'json-rows',
-      nodes: ['a', 'b', 'c'].map((id) => ({ id, type: 'transform', config: { expression: '1' } })),
-    })
-  ).id;
-});
-afterAll(async () => db.close());
-
-async function claimed(): Promise<Fence> {
-  const created = await createExecutionRepository({ pool: db.pool }).create({
-    ...{ id: ids.next(), tenantId, workflowId, workflowVersion: 1 },
-    ...{ priority: 'normal', inputData: {}, at: new Date() },
-  });
-  if (created.outcome !== 'created') throw new TypeError('not created');
-  const claim = await createRunStore({ pool: db.pool }).claim(created.execution.id, new Date());
-  if (!claim.claimed) throw new TypeError('not claimed');
-  return claim.execution.fence;
-}
+const fixture = useRunFixture(
+  'json-rows',
+  ['a', 'b', 'c'].map((id) => ({ id, type: 'transform', config: { expression: '1' } })),
+);
+const claimed = () => fixture.claimed();
+const pool = () => fixture.db().pool;
 
 const run = (nodeId: string, over: Partial<NodeRunWrite> = {}): NodeRunWrite => ({
   ...{ nodeId, type: 'transform', status: 'success', attempts: 1, durationMs: 1 },
@@ -57,7 +28,7 @@ const req = (fence: Fence, r: NodeRunWrite, logs: NewLogEntry[] = []): Checkpoin
 });
 
 async function messages(executionId: string): Promise<Map<number, string>> {
-  const r = await db.pool.query<{ seq: number; message: string }>(
+  const r = await pool().query<{ seq: number; message: string }>(
     'select seq, message from execution_logs where execution_id = $1',
     [executionId],
   );
@@ -77,7 +48,7 @@ describe('checkpoint rows as JSON', () => {
       req(e1, run('c'), [line('c1'), line('c2'), line('c3')]),
     ];
     // ACT
-    const seqs = await writeCheckpoints(db.pool, batch);
+    const seqs = await writeCheckpoints(pool(), batch);
     // ASSERT
     const [m1, m2] = [await messages(e1.executionId), await messages(e2.executionId)];
     expect(seqs[0]?.map((s) => m1.get(s))).toEqual(['a1', 'a2']);
@@ -93,10 +64,10 @@ describe('checkpoint rows as JSON', () => {
     const error = { type: 'EXPRESSION' as const, message: 'bad \u0000 and \ud800 here' };
     const failed = run('a', { status: 'failed', outputJson: null, outputBytes: 0, error });
     // ACT
-    const [seqs] = await writeCheckpoints(db.pool, [req(e, failed, [line('lone \ud800 msg')])]);
+    const [seqs] = await writeCheckpoints(pool(), [req(e, failed, [line('lone \ud800 msg')])]);
     // ASSERT
     expect(seqs).toHaveLength(1);
-    const row = await db.pool.query<{ message: string }>(
+    const row = await pool().query<{ message: string }>(
       `select error->>'message' as message from node_runs where execution_id = $1`,
       [e.executionId],
     );
@@ -106,16 +77,16 @@ describe('checkpoint rows as JSON', () => {
 
   it('keeps a literal backslash-u in text as it is', async () => {
     const e = await claimed();
-    const [seqs] = await writeCheckpoints(db.pool, [req(e, run('a'), [line('path \\u0000 ok')])]);
+    const [seqs] = await writeCheckpoints(pool(), [req(e, run('a'), [line('path \\u0000 ok')])]);
     expect(seqs).toHaveLength(1);
     expect([...(await messages(e.executionId)).values()]).toEqual(['path \\u0000 ok']);
   });
 
   it('stores a non-finite duration as no duration, as JSON.stringify would', async () => {
     const e = await claimed();
-    const [seqs] = await writeCheckpoints(db.pool, [req(e, run('a', { durationMs: Number.NaN }))]);
+    const [seqs] = await writeCheckpoints(pool(), [req(e, run('a', { durationMs: Number.NaN }))]);
     expect(seqs).toEqual([]);
-    const r = await db.pool.query<{ d: number | null }>(
+    const r = await pool().query<{ d: number | null }>(
       `select duration_ms as d from node_runs where execution_id = $1 and node_id = 'a'`,
       [e.executionId],
     );
@@ -124,7 +95,7 @@ describe('checkpoint rows as JSON', () => {
 
   it('stores line data that JSON cannot express as no data', async () => {
     const e = await claimed();
-    const [seqs] = await writeCheckpoints(db.pool, [req(e, run('a'), [line('fn', () => 1)])]);
+    const [seqs] = await writeCheckpoints(pool(), [req(e, run('a'), [line('fn', () => 1)])]);
     expect(seqs).toHaveLength(1);
   });
 
@@ -133,9 +104,9 @@ describe('checkpoint rows as JSON', () => {
     const e = await claimed();
     const none = run('b', { status: 'failed', outputJson: null, outputBytes: 0 });
     // ACT
-    await writeCheckpoints(db.pool, [req(e, run('a', { outputJson: 'null' })), req(e, none)]);
+    await writeCheckpoints(pool(), [req(e, run('a', { outputJson: 'null' })), req(e, none)]);
     // ASSERT
-    const r = await db.pool.query<{ node_id: string; t: string | null }>(
+    const r = await pool().query<{ node_id: string; t: string | null }>(
       `select node_id, jsonb_typeof(output) as t from node_runs where execution_id = $1 and node_id in ('a', 'b') order by node_id`,
       [e.executionId],
     );
