@@ -185,7 +185,9 @@ export function createExecutionQueue(options: ExecutionQueueOptions): ExecutionQ
       const state = await job.getState();
       if (state !== 'failed') return { state };
       const { failedReason, finishedOn } = job;
-      return finishedOn === undefined ? { state, failedReason } : { state, failedReason, finishedOn };
+      return finishedOn === undefined
+        ? { state, failedReason }
+        : { state, failedReason, finishedOn };
     });
   }
 

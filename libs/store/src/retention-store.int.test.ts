@@ -64,7 +64,12 @@ async function execution(status: string, finishedAt: Date | null): Promise<strin
 }
 
 async function remaining(id: string) {
-  const res = await db.pool.query<{ execution: number; runs: number; logs: number; purged: boolean }>(
+  const res = await db.pool.query<{
+    execution: number;
+    runs: number;
+    logs: number;
+    purged: boolean;
+  }>(
     `select (select count(*)::int from executions where id = $1) as execution,
        (select count(*)::int from node_runs where execution_id = $1) as runs,
        (select count(*)::int from execution_logs where execution_id = $1) as logs,

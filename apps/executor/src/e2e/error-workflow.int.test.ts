@@ -45,7 +45,10 @@ async function settle(): Promise<void> {
 
 describe('error workflows', () => {
   it('runs the error workflow once with {execution_id, workflow_id, failed_node, error}', async () => {
-    const alerts = await h.createWorkflow({ name: 'alerts', nodes: [n.transform('echo', 'input')] });
+    const alerts = await h.createWorkflow({
+      name: 'alerts',
+      nodes: [n.transform('echo', 'input')],
+    });
     const wf = await h.createWorkflow(failing('guarded', alerts));
     // ACT
     const id = await h.start(wf);
@@ -109,10 +112,10 @@ describe('error workflows', () => {
   it('never recurses: an error workflow that fails (naming itself) starts nothing', async () => {
     // Self-referencing needs the workflow's id: version 2 names itself.
     const selfish = await h.createWorkflow({ name: 'selfish', nodes: [n.transform('e', '1')] });
-    await h.db.pool.query(
-      `update workflow_versions set definition = $2 where workflow_id = $1`,
-      [selfish, JSON.stringify(failing('selfish', selfish))],
-    );
+    await h.db.pool.query(`update workflow_versions set definition = $2 where workflow_id = $1`, [
+      selfish,
+      JSON.stringify(failing('selfish', selfish)),
+    ]);
     // ACT
     const id = await h.start(selfish);
     expect((await h.waitFor(id)).status).toBe('failed');

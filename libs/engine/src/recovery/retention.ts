@@ -57,7 +57,10 @@ async function purgePass(
  * on one executor of the fleet at a time. A pass that fails (Postgres gone) is logged and
  * the next one starts over: each batch is its own transaction, so nothing is half-deleted.
  */
-export function startRetention(deps: RetentionDeps, options: RetentionOptions): () => Promise<void> {
+export function startRetention(
+  deps: RetentionDeps,
+  options: RetentionOptions,
+): () => Promise<void> {
   let running: Promise<void> | undefined;
   let stopping = false;
   const tick = () => {

@@ -23,7 +23,9 @@ async function streamOfIdleExecution() {
 describe('log stream: pings', () => {
   it('are answered while the client reads', async () => {
     const { client } = await streamOfIdleExecution();
-    const pong = new Promise<string>((resolve) => client.ws.once('pong', (d) => resolve(String(d))));
+    const pong = new Promise<string>((resolve) =>
+      client.ws.once('pong', (d) => resolve(String(d))),
+    );
     client.ws.ping('hello');
     expect(await pong).toBe('hello');
     client.ws.close();
