@@ -68,7 +68,7 @@ describe('checkpoint rows as JSON', () => {
     // ASSERT
     expect(seqs).toHaveLength(1);
     const row = await pool().query<{ message: string }>(
-      `select error->>'message' as message from node_runs where execution_id = $1`,
+      `select error->>'message' as message from node_runs where execution_id = $1 and node_id = 'a'`,
       [e.executionId],
     );
     expect(row.rows[0]?.message).toBe('bad \ufffd and \ufffd here');
