@@ -63,7 +63,11 @@ export interface CreateLoggerOptions {
    */
   readonly secretValues?: readonly string[];
   /** Secret strings known at run time (credential values held by running nodes). */
-  readonly liveSecrets?: { values(): readonly string[] };
+  /**
+   * Credential values held by running nodes. A line of an execution (an `executionId` field
+   * or binding) is redacted with that execution's values, any other line with all of them.
+   */
+  readonly liveSecrets?: { values(owner?: string): readonly string[] };
 }
 
 /** Adds the active span's ids so a log line can be found from its trace and back. */
@@ -90,6 +94,17 @@ function prettyTransport(options: CreateLoggerOptions): LoggerOptions['transport
   return { target: 'pino-pretty' };
 }
 
+/** The execution a line belongs to: its `executionId` field, else its logger's binding. */
+function lineExecution(args: unknown[], logger: { bindings?(): Record<string, unknown> }) {
+  const fields = args[0];
+  const own =
+    typeof fields === 'object' && fields !== null
+      ? (fields as Record<string, unknown>)['executionId']
+      : undefined;
+  const id = typeof own === 'string' ? own : logger.bindings?.()['executionId'];
+  return typeof id === 'string' ? id : undefined;
+}
+
 /**
  * Builds the root logger of a process (call it once in `main.ts` and pass children down).
  * Lines are JSON with an ISO-8601 `time`, the level as a label, `service`, `pid`, `hostname`,
@@ -110,7 +125,7 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     hooks: {
       // Fields, message and interpolation arguments alike.
       logMethod(args, method) {
-        const live = options.liveSecrets?.values() ?? [];
+        const live = options.liveSecrets?.values(lineExecution(args, this)) ?? [];
         const all = live.length === 0 ? values : [...values, ...live];
         method.apply(this, redactSecrets(args, { values: all }));
       },

@@ -13,4 +13,21 @@ describe('createLiveSecrets', () => {
     b();
     expect(live.values()).toEqual([]);
   });
+
+  it('answers an owner with its own values only, and forgets an owner once it let go', () => {
+    // ARRANGE: two executions hold values, one value by both
+    const live = createLiveSecrets();
+    const a = live.hold(['shared', 'only-a-longer'], 'exec-a');
+    const b = live.hold(['shared'], 'exec-b');
+    // ASSERT
+    expect(live.values('exec-a')).toEqual(['only-a-longer', 'shared']);
+    expect(live.values('exec-b')).toEqual(['shared']);
+    expect(live.values('exec-c')).toEqual([]);
+    expect(live.values()).toEqual(['only-a-longer', 'shared']);
+    a();
+    expect(live.values('exec-a')).toEqual([]);
+    expect(live.values()).toEqual(['shared']);
+    b();
+    expect(live.values()).toEqual([]);
+  });
 });

@@ -6,35 +6,76 @@
  * the same value keep it until both are done.
  */
 export interface LiveSecrets {
-  /** Holds `values`; the returned function lets go of them (call it once). */
-  hold(values: readonly string[]): () => void;
-  /** Every value held now, longest first. */
-  values(): readonly string[];
+  /**
+   * Holds `values` for `owner` (the execution whose node resolved them); the returned
+   * function lets go of them (call it once).
+   */
+  hold(values: readonly string[], owner?: string): () => void;
+  /**
+   * The values held now, longest first: every one, or only `owner`'s. A pino line of one
+   * execution is redacted with that execution's values only, so one tenant's short or common
+   * "secret" cannot garble every other tenant's lines (ids, messages) while its node runs.
+   */
+  values(owner?: string): readonly string[];
+}
+
+/** Counted values: a value held twice stays until both let go of it. */
+class HeldValues {
+  private readonly counts = new Map<string, number>();
+  private cached: readonly string[] | undefined = [];
+
+  add(values: readonly string[]): void {
+    for (const v of values) this.counts.set(v, (this.counts.get(v) ?? 0) + 1);
+    this.cached = undefined;
+  }
+
+  remove(values: readonly string[]): void {
+    for (const v of values) {
+      const n = (this.counts.get(v) ?? 1) - 1;
+      if (n <= 0) this.counts.delete(v);
+      else this.counts.set(v, n);
+    }
+    this.cached = undefined;
+  }
+
+  get empty(): boolean {
+    return this.counts.size === 0;
+  }
+
+  /** Longest first, so a value inside a longer one does not split it. */
+  sorted(): readonly string[] {
+    this.cached ??= [...this.counts.keys()].sort((a, b) => b.length - a.length);
+    return this.cached;
+  }
 }
 
 /** A {@link LiveSecrets} built in a composition root and passed to logger, tracing and engine. */
 export function createLiveSecrets(): LiveSecrets {
-  const counts = new Map<string, number>();
-  let cached: readonly string[] | undefined = [];
+  const all = new HeldValues();
+  const byOwner = new Map<string, HeldValues>();
+  const NONE: readonly string[] = [];
   return {
-    hold(values) {
-      for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
-      cached = undefined;
+    hold(values, owner) {
+      all.add(values);
+      if (owner !== undefined) {
+        const mine = byOwner.get(owner) ?? new HeldValues();
+        byOwner.set(owner, mine);
+        mine.add(values);
+      }
       let released = false;
       return () => {
         if (released) return;
         released = true;
-        for (const v of values) {
-          const n = (counts.get(v) ?? 1) - 1;
-          if (n <= 0) counts.delete(v);
-          else counts.set(v, n);
-        }
-        cached = undefined;
+        all.remove(values);
+        const mine = owner === undefined ? undefined : byOwner.get(owner);
+        if (owner === undefined || mine === undefined) return;
+        mine.remove(values);
+        if (mine.empty) byOwner.delete(owner);
       };
     },
-    values() {
-      cached ??= [...counts.keys()].sort((a, b) => b.length - a.length);
-      return cached;
+    values(owner) {
+      if (owner === undefined) return all.sorted();
+      return byOwner.get(owner)?.sorted() ?? NONE;
     },
   };
 }

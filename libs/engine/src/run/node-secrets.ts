@@ -32,13 +32,15 @@ const NONE: NodeSecrets = { resolved: undefined, values: [], release: () => unde
  * never stored: the checkpoint holds the redacted output, not the rendered config). A missing
  * credential or key, a missing or wrong LINKFLOW_SECRETS_KEY fail the node with VALIDATION
  * (not retried: the same attempt fails the same way); a store that does not answer is
- * CONNECTIVITY (retried).
+ * CONNECTIVITY (retried). The values are held for `executionId` while the attempt runs (pino
+ * lines of that execution are redacted with them).
  * @throws NodeError
  */
 export async function resolveNodeSecrets(
   deps: SecretsDeps,
   node: CompiledNode,
   tenantId: string,
+  executionId?: string,
 ): Promise<NodeSecrets> {
   const refs = node.config.secretRefs;
   if (refs.length === 0) return NONE;
@@ -69,7 +71,7 @@ export async function resolveNodeSecrets(
   return {
     resolved: outcome.secrets,
     values,
-    release: deps.liveSecrets?.hold(values) ?? (() => undefined),
+    release: deps.liveSecrets?.hold(values, executionId) ?? (() => undefined),
   };
 }
 
@@ -84,7 +86,7 @@ export async function renderConfig(
   node: CompiledNode,
   r: { input: NodeInput; tenantId: string; evaluation: EvaluateOptions; signal: AbortSignal },
 ) {
-  const held = await resolveNodeSecrets(deps, node, r.tenantId);
+  const held = await resolveNodeSecrets(deps, node, r.tenantId, r.input.execution.id);
   const rendered = await node.config.render(r.input, r.evaluation, held.resolved);
   if (!rendered.ok) {
     held.release();
