@@ -62,10 +62,10 @@ export interface CreateLoggerOptions {
    * wherever they appear in a line, message or field.
    */
   readonly secretValues?: readonly string[];
-  /** Secret strings known at run time (credential values held by running nodes). */
   /**
-   * Credential values held by running nodes. A line of an execution (an `executionId` field
-   * or binding) is redacted with that execution's values, any other line with all of them.
+   * Secret strings known at run time: credential values held by running nodes. A line bound to a tenant (a `tenantId` field or
+   * child binding: the executor binds it on every execution and node logger) is redacted with
+   * that tenant's values, any other line with all of them.
    */
   readonly liveSecrets?: { values(owner?: string): readonly string[] };
 }
@@ -94,15 +94,25 @@ function prettyTransport(options: CreateLoggerOptions): LoggerOptions['transport
   return { target: 'pino-pretty' };
 }
 
-/** The execution a line belongs to: its `executionId` field, else its logger's binding. */
-function lineExecution(args: unknown[], logger: { bindings?(): Record<string, unknown> }) {
+/**
+ * The tenant a line belongs to: its `tenantId` field or its logger's binding (undefined when
+ * it names none, or two different ones: such a line is redacted with every held value).
+ */
+function lineTenant(args: unknown[], logger: { bindings?(): Record<string, unknown> }) {
   const fields = args[0];
-  const own =
+  const field =
     typeof fields === 'object' && fields !== null
-      ? (fields as Record<string, unknown>)['executionId']
+      ? (fields as Record<string, unknown>)['tenantId']
       : undefined;
-  const id = typeof own === 'string' ? own : logger.bindings?.()['executionId'];
-  return typeof id === 'string' ? id : undefined;
+  let bound: unknown;
+  try {
+    bound = logger.bindings?.()['tenantId'];
+  } catch {
+    return undefined;
+  }
+  if (field !== undefined && bound !== undefined && field !== bound) return undefined;
+  const tenant = field ?? bound;
+  return typeof tenant === 'string' && tenant !== '' ? tenant : undefined;
 }
 
 /**
@@ -125,7 +135,11 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     hooks: {
       // Fields, message and interpolation arguments alike.
       logMethod(args, method) {
-        const live = options.liveSecrets?.values(lineExecution(args, this)) ?? [];
+        const held = options.liveSecrets;
+        const live =
+          held === undefined || held.values().length === 0
+            ? []
+            : held.values(lineTenant(args, this));
         const all = live.length === 0 ? values : [...values, ...live];
         method.apply(this, redactSecrets(args, { values: all }));
       },

@@ -15,17 +15,17 @@ describe('createLiveSecrets', () => {
   });
 
   it('answers an owner with its own values only, and forgets an owner once it let go', () => {
-    // ARRANGE: two executions hold values, one value by both
+    // ARRANGE: two tenants hold values, one value by both
     const live = createLiveSecrets();
-    const a = live.hold(['shared', 'only-a-longer'], 'exec-a');
-    const b = live.hold(['shared'], 'exec-b');
+    const a = live.hold(['shared', 'only-a-longer'], 'tenant-a');
+    const b = live.hold(['shared'], 'tenant-b');
     // ASSERT
-    expect(live.values('exec-a')).toEqual(['only-a-longer', 'shared']);
-    expect(live.values('exec-b')).toEqual(['shared']);
-    expect(live.values('exec-c')).toEqual([]);
+    expect(live.values('tenant-a')).toEqual(['only-a-longer', 'shared']);
+    expect(live.values('tenant-b')).toEqual(['shared']);
+    expect(live.values('tenant-c')).toEqual([]);
     expect(live.values()).toEqual(['only-a-longer', 'shared']);
     a();
-    expect(live.values('exec-a')).toEqual([]);
+    expect(live.values('tenant-a')).toEqual([]);
     expect(live.values()).toEqual(['shared']);
     b();
     expect(live.values()).toEqual([]);

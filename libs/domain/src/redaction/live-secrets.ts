@@ -7,13 +7,13 @@
  */
 export interface LiveSecrets {
   /**
-   * Holds `values` for `owner` (the execution whose node resolved them); the returned
-   * function lets go of them (call it once).
+   * Holds `values` for `owner` (the tenant whose node resolved them); the returned function
+   * lets go of them (call it once).
    */
   hold(values: readonly string[], owner?: string): () => void;
   /**
-   * The values held now, longest first: every one, or only `owner`'s. A pino line of one
-   * execution is redacted with that execution's values only, so one tenant's short or common
+   * The values held now, longest first: every one, or only `owner`'s. A pino line bound to
+   * one tenant is redacted with that tenant's values only, so one tenant's short or common
    * "secret" cannot garble every other tenant's lines (ids, messages) while its node runs.
    */
   values(owner?: string): readonly string[];

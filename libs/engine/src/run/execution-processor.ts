@@ -130,6 +130,7 @@ async function runClaimed(
   const { executionId } = exec.fence;
   const log = deps.log.child({
     executionId,
+    tenantId: exec.tenantId,
     workflowId: exec.workflowId,
     attempt: exec.fence.attempt,
   });

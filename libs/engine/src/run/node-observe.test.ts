@@ -13,6 +13,7 @@ function tracingThatRecords(recording: boolean, ended: SpanOutcome[]): TracingPo
 
 const subject = {
   executionId: 'e',
+  tenantId: 't',
   nodeId: 'n',
   nodeType: 'transform',
   attempt: 1,

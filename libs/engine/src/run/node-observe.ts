@@ -21,6 +21,8 @@ export type ObservedOutcome =
 /** The node and attempt being observed, and the run's secret values (read after the attempt). */
 export interface AttemptSubject {
   readonly executionId: string;
+  /** Bound on the node's pino lines: the logger redacts them with this tenant's held values. */
+  readonly tenantId: string;
   readonly nodeId: string;
   readonly nodeType: string;
   readonly attempt: number;
@@ -89,6 +91,7 @@ export async function tracedAttempt<O extends ObservedOutcome>(
 function nodeLog(log: EngineLogger, subject: AttemptSubject): EngineLogger {
   return log.child({
     executionId: subject.executionId,
+    tenantId: subject.tenantId,
     nodeId: subject.nodeId,
     nodeType: subject.nodeType,
   });

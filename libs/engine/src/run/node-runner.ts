@@ -323,6 +323,7 @@ const NO_RESULT = { output: null, json: null, usage: {} } as const;
 function subjectOf(c: SettleContext, attempt: number): AttemptSubject {
   return {
     executionId: c.request.input.execution.id,
+    tenantId: c.request.tenantId,
     nodeId: c.node.spec.id,
     nodeType: c.node.spec.type,
     attempt,

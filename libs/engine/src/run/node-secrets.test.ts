@@ -26,11 +26,11 @@ describe('resolveNodeSecrets', () => {
     const credentials = port(() =>
       Promise.resolve({ ok: true, secrets: new Map([['api', { token: 'value-1' }]]) }),
     );
-    const held = await resolveNodeSecrets({ credentials, liveSecrets }, node, 't', 'exec-1');
+    const held = await resolveNodeSecrets({ credentials, liveSecrets }, node, 't');
     expect(held.values).toEqual(['value-1']);
     expect(liveSecrets.values()).toEqual(['value-1']);
-    expect(liveSecrets.values('exec-1')).toEqual(['value-1']);
-    expect(liveSecrets.values('exec-2')).toEqual([]);
+    expect(liveSecrets.values('t')).toEqual(['value-1']);
+    expect(liveSecrets.values('another tenant')).toEqual([]);
     held.release();
     expect(liveSecrets.values()).toEqual([]);
   });

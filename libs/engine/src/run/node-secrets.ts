@@ -32,15 +32,14 @@ const NONE: NodeSecrets = { resolved: undefined, values: [], release: () => unde
  * never stored: the checkpoint holds the redacted output, not the rendered config). A missing
  * credential or key, a missing or wrong LINKFLOW_SECRETS_KEY fail the node with VALIDATION
  * (not retried: the same attempt fails the same way); a store that does not answer is
- * CONNECTIVITY (retried). The values are held for `executionId` while the attempt runs (pino
- * lines of that execution are redacted with them).
+ * CONNECTIVITY (retried). The values are held for the tenant while the attempt runs (pino
+ * lines bound to that tenant are redacted with them).
  * @throws NodeError
  */
 export async function resolveNodeSecrets(
   deps: SecretsDeps,
   node: CompiledNode,
   tenantId: string,
-  executionId?: string,
 ): Promise<NodeSecrets> {
   const refs = node.config.secretRefs;
   if (refs.length === 0) return NONE;
@@ -71,7 +70,7 @@ export async function resolveNodeSecrets(
   return {
     resolved: outcome.secrets,
     values,
-    release: deps.liveSecrets?.hold(values, executionId) ?? (() => undefined),
+    release: deps.liveSecrets?.hold(values, tenantId) ?? (() => undefined),
   };
 }
 
@@ -86,8 +85,14 @@ export async function renderConfig(
   node: CompiledNode,
   r: { input: NodeInput; tenantId: string; evaluation: EvaluateOptions; signal: AbortSignal },
 ) {
-  const held = await resolveNodeSecrets(deps, node, r.tenantId, r.input.execution.id);
-  const rendered = await node.config.render(r.input, r.evaluation, held.resolved);
+  const held = await resolveNodeSecrets(deps, node, r.tenantId);
+  let rendered: Awaited<ReturnType<CompiledNode['config']['render']>>;
+  try {
+    rendered = await node.config.render(r.input, r.evaluation, held.resolved);
+  } catch (err) {
+    held.release();
+    throw err;
+  }
   if (!rendered.ok) {
     held.release();
     throw expressionError(rendered.error, r.signal, rendered.error.path);
