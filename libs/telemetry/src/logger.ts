@@ -63,9 +63,10 @@ export interface CreateLoggerOptions {
    */
   readonly secretValues?: readonly string[];
   /**
-   * Secret strings known at run time: credential values held by running nodes. A line bound to a tenant (a `tenantId` field or
-   * child binding: the executor binds it on every execution and node logger) is redacted with
-   * that tenant's values, any other line with all of them.
+   * Secret strings known at run time: credential values held by running nodes. A line bound
+   * to a tenant (a `tenantId` field or child binding: the executor binds it on every
+   * execution and node logger) is redacted with that tenant's values, any other line with
+   * all of them.
    */
   readonly liveSecrets?: { values(owner?: string): readonly string[] };
 }
