@@ -1,11 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { testDatabaseUrl, testRedisUrl } from './fixtures.ts';
+import { serviceEnv } from './fixtures.ts';
 
 // API_WORKERS=2 runs the real API as a node:cluster primary and two workers on one port.
 
@@ -68,12 +67,7 @@ afterAll(() => {
 function startApi(port: number): { child: ChildProcess; exited: Promise<number | null> } {
   const child = spawn(process.execPath, ['--import', 'tsx', main], {
     env: {
-      ...process.env,
-      DATABASE_URL: testDatabaseUrl(),
-      REDIS_URL: testRedisUrl(),
-      LINKFLOW_QUEUE: `t-${randomUUID()}`,
-      API_PORT: String(port),
-      API_HOST: '127.0.0.1',
+      ...serviceEnv(port),
       API_WORKERS: '2',
       LOG_LEVEL: 'warn',
     },

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   adminKeyOn,
@@ -10,7 +9,7 @@ import {
   waitUntil,
   type AppProcess,
 } from './app-processes.ts';
-import { testDatabaseUrl, testRedisUrl } from './fixtures.ts';
+import { serviceEnv, testDatabaseUrl } from './fixtures.ts';
 
 // The collector is down (nothing listens on its port): export fails quietly and boundedly,
 // and the API and the executor go on serving executions.
@@ -28,12 +27,7 @@ beforeAll(async () => {
   const [port, collectorPort] = [await freePort(), await freePort()];
   base = `http://127.0.0.1:${port}`;
   const env = {
-    ...process.env,
-    DATABASE_URL: testDatabaseUrl(),
-    REDIS_URL: testRedisUrl(),
-    LINKFLOW_QUEUE: `t-${randomUUID()}`,
-    API_PORT: String(port),
-    API_HOST: '127.0.0.1',
+    ...serviceEnv(port),
     EXECUTOR_METRICS_PORT: '0',
     EXECUTOR_RECONCILE_INTERVAL_MS: '86400000',
     LOG_LEVEL: 'info',

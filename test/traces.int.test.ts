@@ -10,7 +10,7 @@ import {
   waitUntil,
   type AppProcess,
 } from './app-processes.ts';
-import { testDatabaseUrl, testRedisUrl } from './fixtures.ts';
+import { serviceEnv, testDatabaseUrl } from './fixtures.ts';
 import { startTestServer, type TestServer } from './http-test-server.ts';
 import {
   isAncestor,
@@ -50,12 +50,7 @@ beforeAll(async () => {
   withPassword.username = 'postgres';
   withPassword.password = DB_PASSWORD;
   const env = {
-    ...process.env,
-    DATABASE_URL: testDatabaseUrl(),
-    REDIS_URL: testRedisUrl(),
-    LINKFLOW_QUEUE: `t-${randomUUID()}`,
-    API_PORT: String(port),
-    API_HOST: '127.0.0.1',
+    ...serviceEnv(port),
     LINKFLOW_HTTP_ALLOW: '127.0.0.1',
     LINKFLOW_DB_CONNECTIONS: JSON.stringify({ main: withPassword.href }),
     LINKFLOW_DB_ALLOW_PRIVILEGED: '1',

@@ -16,6 +16,20 @@ function recorder(fail?: (batch: readonly number[]) => boolean) {
   return { batches, batcher };
 }
 
+/** A batcher whose every batch fails with `error(batch)`; a RangeError is no request's fault. */
+function failing(error: (batch: readonly number[]) => Error) {
+  const runs: number[][] = [];
+  const batcher = new MicroBatcher<number, number>({
+    isolates: (err) => !(err instanceof RangeError),
+    run: async (batch) => {
+      runs.push([...batch]);
+      await Promise.resolve();
+      throw error(batch);
+    },
+  });
+  return { runs, batcher };
+}
+
 describe('MicroBatcher', () => {
   it('sends a lone request at once and groups requests that arrive while a batch is in flight', async () => {
     const { batches, batcher } = recorder();
@@ -73,31 +87,16 @@ describe('MicroBatcher', () => {
   });
 
   it('fails a whole batch at once on an error no request caused', async () => {
-    const runs: number[][] = [];
-    const batcher = new MicroBatcher<number, number>({
-      isolates: (err) => !(err instanceof RangeError),
-      run: async (batch) => {
-        runs.push([...batch]);
-        await Promise.resolve();
-        throw new RangeError('database gone');
-      },
-    });
+    const { runs, batcher } = failing(() => new RangeError('database gone'));
     const results = await Promise.allSettled([1, 2, 3, 4].map((n) => batcher.submit(n)));
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
     expect(runs).toEqual([[1, 2, 3, 4]]);
   });
 
   it('stops retrying one by one once a retry fails with an error no request caused', async () => {
-    const runs: number[][] = [];
-    const batcher = new MicroBatcher<number, number>({
-      isolates: (err) => !(err instanceof RangeError),
-      run: async (batch) => {
-        runs.push([...batch]);
-        await Promise.resolve();
-        if (batch.length > 1) throw new TypeError('one bad request');
-        throw new RangeError('database gone');
-      },
-    });
+    const { runs, batcher } = failing((batch) =>
+      batch.length > 1 ? new TypeError('one bad request') : new RangeError('database gone'),
+    );
     const results = await Promise.allSettled([1, 2, 3, 4].map((n) => batcher.submit(n)));
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
     expect(runs).toEqual([[1, 2, 3, 4], [1]]);
