@@ -69,6 +69,31 @@ describe('MicroBatcher', () => {
     expect(batches).toEqual([[1, 2, 3]]);
   });
 
+  it('with gather "turn", sends what queued during a batch as soon as it ends, not a turn later', async () => {
+    // ARRANGE: a batch held in flight, and a request that queues meanwhile
+    const batches: number[][] = [];
+    let finish: () => void = () => undefined;
+    const batcher = new MicroBatcher<number, number>({
+      gather: 'turn',
+      run: (batch) => {
+        batches.push([...batch]);
+        return new Promise((resolve) => {
+          finish = () => resolve(batch.map((n) => n));
+        });
+      },
+    });
+    const first = batcher.submit(1);
+    await new Promise(setImmediate);
+    const second = batcher.submit(2);
+    // ACT: the first batch ends; only microtasks run after it (no new event-loop turn)
+    finish();
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    // ASSERT: the second request is already on its way
+    expect(batches).toEqual([[1], [2]]);
+    finish();
+    expect(await Promise.all([first, second])).toEqual([1, 2]);
+  });
+
   it('never puts two requests with the same key in one batch', async () => {
     const { batches, batcher } = recorder();
     await Promise.all([11, 21, 2].map((n) => batcher.submit(n)));

@@ -24,7 +24,9 @@ export interface BatchSpec<Req, Res> {
    * this tick's synchronous code submitted; `turn` waits for the rest of the event-loop turn
    * (`setImmediate`), so callers that reach `submit` a few awaits apart (the lanes of a
    * parallel loop, woken together by one commit) share the statement. A lone caller pays
-   * one turn of latency and no CPU.
+   * one turn of latency and no CPU. Requests that queued while a batch was in flight have
+   * waited for company all along: they go as soon as it ends, so the next statement runs
+   * while the callers it woke compute (a loop's lanes run ahead of their commits).
    */
   readonly gather?: 'microtask' | 'turn';
 }
@@ -83,7 +85,7 @@ export class MicroBatcher<Req, Res> {
   }
 
   /** Starts a batch on the next microtask (so requests of this tick join it) if a slot is free. */
-  private schedule(): void {
+  private schedule(waited = false): void {
     if (this.scheduled || this.inFlight >= (this.spec.maxInFlight ?? 1) || this.queue.length === 0)
       return;
     this.scheduled = true;
@@ -91,7 +93,7 @@ export class MicroBatcher<Req, Res> {
       this.scheduled = false;
       void this.flushOne();
     };
-    if (this.spec.gather === 'turn') setImmediate(go);
+    if (this.spec.gather === 'turn' && !waited) setImmediate(go);
     else queueMicrotask(go);
   }
 
@@ -109,7 +111,8 @@ export class MicroBatcher<Req, Res> {
       else await this.oneByOne(batch);
     } finally {
       this.inFlight--;
-      this.schedule();
+      // What queued meanwhile has waited for company all along: it goes at once.
+      this.schedule(true);
     }
   }
 }
