@@ -18,16 +18,22 @@ interface ForeachOptions {
 function runIteration(
   rt: ScopeRuntime,
   run: MemberRun,
-  it: { item: unknown; index: number; signal: AbortSignal },
+  it: { item: unknown; index: number; signal: AbortSignal; commits: Promise<void>[] },
 ): Promise<RegionOutcome> {
   const key = `${run.node.spec.id}/body`;
   const dag = rt.workflow.scopes.regions.get(key);
   const states = dag ? resumedRegionStates(rt, dag, it.index) : new Map<string, NodeState>();
   const base = { ...run.input, item: it.item, index: it.index };
+  const region = { key, base, signal: it.signal, iteration: it.index, commits: it.commits };
   // The iteration's member outputs are dropped once it ends: only its value lives on.
-  return runRegion(rt, { key, base, signal: it.signal, iteration: it.index }, states).finally(() =>
-    rt.memberOutputs.delete(it.index),
-  );
+  return runRegion(rt, region, states).finally(() => rt.memberOutputs.delete(it.index));
+}
+
+/** Settles when every write settled; rejects with the first failure (no unhandled rejection). */
+function allWritten(commits: readonly Promise<void>[]): Promise<unknown> {
+  const all = Promise.all(commits);
+  all.catch(() => undefined);
+  return all;
 }
 
 /** Runs the iterations `width` at a time; the first failure cancels the rest. */
@@ -41,11 +47,17 @@ async function runIterations(
   const { controller, dispose } = childController(run.signal);
   let failure: { index: number; error: RunError } | undefined;
   let next = 0;
+  // A lane runs its next iteration while the last one's sink checkpoints commit (at most one
+  // iteration's writes outstanding per lane): computing and committing overlap.
   const worker = async () => {
+    let writing: Promise<unknown> = Promise.resolve();
     while (next < items.length && !controller.signal.aborted) {
       const index = next++;
       const signal = controller.signal;
-      const outcome = await runIteration(rt, run, { item: items[index], index, signal });
+      const commits: Promise<void>[] = [];
+      const outcome = await runIteration(rt, run, { item: items[index], index, signal, commits });
+      await writing;
+      writing = allWritten(commits);
       if (outcome.status === 'success') values[index] = outcome.value;
       else if (outcome.status === 'failed' && failure === undefined) {
         failure = { index, error: outcome.error };
@@ -53,6 +65,7 @@ async function runIterations(
         controller.abort(new NodeError('CANCELLATION', message, { retryable: false }));
       }
     }
+    await writing;
   };
   try {
     await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));

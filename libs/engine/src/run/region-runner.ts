@@ -25,6 +25,12 @@ export interface RegionRun {
   readonly extraNodes?: Readonly<Record<string, unknown>>;
   readonly signal: AbortSignal;
   readonly iteration: number;
+  /**
+   * Where the checkpoint writes of the region's sinks go instead of being awaited: nothing in
+   * the region depends on a sink, so a loop's lane may go on while its last write commits
+   * (the loop awaits them before it settles). Absent: every member's write is awaited.
+   */
+  readonly commits?: Promise<void>[];
 }
 
 /** How a region ended: its value, its first failure, or aborted (cancel, timeout, return). */
@@ -102,11 +108,19 @@ function startMember(loop: RegionLoop, id: string): void {
       signal: controller.signal,
       iteration: c.iteration,
     })
-    .then((result) => settled(rt, { id, result, c, controller }));
+    .then((result) => settled(rt, { id, result, c, controller, commits: sinkCommits(loop, id) }));
   running.set(
     id,
     task.finally(() => running.delete(id)),
   );
+}
+
+/** Where member `id`'s checkpoint write goes when it need not be awaited (see `commits`). */
+function sinkCommits(loop: RegionLoop, id: string): Promise<void>[] | undefined {
+  const { commits } = loop.region;
+  return commits !== undefined && (loop.dag.outgoing.get(id)?.length ?? 0) === 0
+    ? commits
+    : undefined;
 }
 
 /** The budget is spent and `nodeId` would start: nothing else starts, the rest is cancelled. */
@@ -210,7 +224,10 @@ export async function runRegion(
   return concludeRegion(loop);
 }
 
-/** Checkpoints a member, then records it; a failure cancels the running siblings. */
+/**
+ * Checkpoints a member (a sink given `commits` only starts its write there), then records it;
+ * a failure cancels the running siblings.
+ */
 async function settled(
   rt: ScopeRuntime,
   s: {
@@ -218,11 +235,18 @@ async function settled(
     result: NodeRunResult;
     c: { states: Map<string, NodeState>; iteration: number };
     controller: RegionLoop['controller'];
+    commits: Promise<void>[] | undefined;
   },
 ): Promise<void> {
-  const { id, result, c, controller } = s;
+  const { id, result, c, controller, commits } = s;
   rt.budget.charge(result.cost);
-  await rt.settle({ nodeId: id, iteration: c.iteration, result });
+  const write = rt.settle({ nodeId: id, iteration: c.iteration, result });
+  if (commits === undefined) await write;
+  else {
+    // Awaited later, by the lane; until then a failure must not count as unhandled.
+    write.catch(() => undefined);
+    commits.push(write);
+  }
   c.states.set(id, { status: result.status, output: result.output, error: result.error });
   if (result.status === 'success')
     recordMemberOutput(rt, { iteration: c.iteration, nodeId: id, output: result.output });

@@ -1,0 +1,151 @@
+import { describe, expect, it } from 'vitest';
+import { Type } from '@sinclair/typebox';
+import type { WorkflowDefinition } from '@linkflow/domain';
+import {
+  createForeachNode,
+  createNodeRegistry,
+  createTransformNode,
+  type NodeDefinition,
+} from '@linkflow/nodes';
+import { compileTestWorkflow, dagRequest, withNodeDeps } from '../testing/node-runner-fakes.ts';
+import { runDag, type DagRunOutcome } from './dag-runner.ts';
+
+// A loop's lanes and their checkpoint writes: a lane goes on while its last write commits,
+// never more than one iteration ahead, and the loop ends only once every write committed.
+
+/** `probe` (typed as code): records `<node>:<item>` of each run. */
+const ran: string[] = [];
+const probe: NodeDefinition<never> = {
+  type: 'code',
+  version: 1,
+  configSchema: Type.Object({}),
+  rawFields: [],
+  execute: (ctx, _config, input) => {
+    ran.push(`${ctx.nodeId}:${String(input.item)}`);
+    return Promise.resolve({ output: { item: input.item ?? null }, usage: {} });
+  },
+};
+const registry = createNodeRegistry([
+  createTransformNode(),
+  createForeachNode(),
+  probe,
+] as NodeDefinition<never>[]);
+
+//   each (foreach over input.items, one at a time): body [a → b] or [b]
+const loop = (body: string[]): WorkflowDefinition => ({
+  name: 'commits',
+  nodes: [
+    { id: 'each', type: 'foreach', config: { items: 'input.items', body } },
+    ...body.map((id) => ({ id, type: 'code', config: {} })),
+  ],
+  edges: body.length === 2 ? [{ from: 'a', to: 'b' }] : [],
+});
+
+/** Checkpoint writes the test settles by hand, in the order they were asked for. */
+function heldWrites() {
+  const writes: { key: string; resolve: () => void; reject: (err: Error) => void }[] = [];
+  return {
+    writes,
+    keys: () => writes.map((w) => w.key),
+    settle: ({ nodeId, iteration }: { nodeId: string; iteration: number }) =>
+      new Promise<void>((resolve, reject) => {
+        writes.push({ key: `${nodeId}#${iteration}`, resolve, reject });
+      }),
+  };
+}
+
+/** Lets every pending promise callback and timer of this turn run. */
+const drain = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+function start(
+  definition: WorkflowDefinition,
+  items: unknown[],
+  settle: ReturnType<typeof heldWrites>['settle'],
+) {
+  ran.length = 0;
+  const workflow = compileTestWorkflow(definition, registry);
+  let done: DagRunOutcome | Error | undefined;
+  const outcome = withNodeDeps(registry, { maxOutputBytes: 1 << 20, slots: 4 }, (deps) =>
+    runDag(
+      deps,
+      dagRequest(workflow, {
+        context: { input: { items }, execution: { id: 'e', workflow_id: 'w', attempt: 1 } },
+        onScopedSettled: settle,
+      }),
+    ),
+  ).then(
+    (o) => (done = o),
+    (err: Error) => (done = err),
+  );
+  return { outcome, done: () => done };
+}
+
+describe('foreach lanes and their checkpoint writes', () => {
+  it('runs the next iteration while the last write commits, never two ahead', async () => {
+    // ARRANGE: one lane; no write commits until the test says so
+    const held = heldWrites();
+    const run = start(loop(['b']), ['x', 'y', 'z'], held.settle);
+    // ACT: iteration 0 ran and its write is pending
+    await drain();
+    // ASSERT: iteration 1 ran meanwhile; iteration 2 waits for write 0
+    expect(ran).toEqual(['b:x', 'b:y']);
+    expect(held.keys()).toEqual(['b#0', 'b#1']);
+    held.writes[0]?.resolve();
+    await drain();
+    expect(ran).toEqual(['b:x', 'b:y', 'b:z']);
+    // ASSERT: the loop has not ended while writes 1 and 2 are pending
+    held.writes[1]?.resolve();
+    await drain();
+    expect(run.done()).toBeUndefined();
+    held.writes[2]?.resolve();
+    await run.outcome;
+    expect(run.done()).toEqual({
+      status: 'success',
+      output: { each: [{ item: 'x' }, { item: 'y' }, { item: 'z' }] },
+    });
+  });
+
+  it('awaits the write of a member that another member of the body depends on', async () => {
+    // ARRANGE: body a → b
+    const held = heldWrites();
+    const run = start(loop(['a', 'b']), ['x'], held.settle);
+    // ACT
+    await drain();
+    // ASSERT: b waits for a's checkpoint
+    expect(ran).toEqual(['a:x']);
+    held.writes[0]?.resolve();
+    await drain();
+    expect(ran).toEqual(['a:x', 'b:x']);
+    held.writes[1]?.resolve();
+    await run.outcome;
+    expect(run.done()).toMatchObject({ status: 'success' });
+  });
+
+  it('fails the run with the error of a write that failed after its lane went on', async () => {
+    // ARRANGE
+    const held = heldWrites();
+    const run = start(loop(['b']), ['x', 'y', 'z'], held.settle);
+    await drain();
+    // ACT: write 0 fails (the database gone past its retries) while iteration 1 ran
+    held.writes[0]?.reject(new Error('database unreachable'));
+    held.writes[1]?.resolve();
+    await run.outcome;
+    // ASSERT: the error comes out of the run, as an awaited write's would; z never ran
+    expect(run.done()).toBeInstanceOf(Error);
+    expect((run.done() as Error).message).toBe('database unreachable');
+    expect(ran).toEqual(['b:x', 'b:y']);
+  });
+  it('fails the run with a write that failed while its lane still waited on the one before', async () => {
+    // ARRANGE
+    const held = heldWrites();
+    const run = start(loop(['b']), ['x', 'y', 'z'], held.settle);
+    await drain();
+    // ACT: write 1 fails first (nothing awaits it yet), then write 0 commits
+    held.writes[1]?.reject(new Error('statement timeout'));
+    await drain();
+    held.writes[0]?.resolve();
+    await run.outcome;
+    // ASSERT: no unhandled rejection (vitest fails the file on one); the run has the error
+    expect((run.done() as Error).message).toBe('statement timeout');
+  });
+});
