@@ -66,24 +66,15 @@ async function createAdminKey(databaseUrl: string): Promise<string> {
   return key;
 }
 
-/**
- * Starts `apps/api` and one `apps/executor` as child processes on free ports and waits for
- * both `/health/ready`.
- * `registerCleanup` gets their stop step as soon as they are spawned.
- * @throws BenchError when either does not become ready (both are stopped again)
- */
-export async function startStack(
-  options: StackOptions,
-  registerCleanup: (name: string, run: () => Promise<void>) => void,
-): Promise<Stack> {
-  const [apiPort, metricsPort] = [await freePort(), await freePort()];
+/** Spawns the API and the executor on the given ports (not yet ready). */
+function spawnServices(options: StackOptions, ports: { api: number; metrics: number }) {
   const env = sharedEnv(options);
   const prof = options.cpuProfileDir
     ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`]
     : [];
   const api = spawnNode('api', [...prof, '--import', 'tsx', 'apps/api/src/main.ts'], {
     ...env,
-    API_PORT: String(apiPort),
+    API_PORT: String(ports.api),
     API_HOST: '127.0.0.1',
     ...options.apiEnv,
   });
@@ -99,12 +90,27 @@ export async function startStack(
     ],
     {
       ...env,
-      EXECUTOR_METRICS_PORT: String(metricsPort),
+      EXECUTOR_METRICS_PORT: String(ports.metrics),
       EXECUTOR_CONCURRENCY: String(options.executorConcurrency),
       EXECUTOR_SHUTDOWN_GRACE_MS: '3000',
       ...options.executorEnv,
     },
   );
+  return { api, executor };
+}
+
+/**
+ * Starts `apps/api` and one `apps/executor` as child processes on free ports and waits for
+ * both `/health/ready`.
+ * `registerCleanup` gets their stop step as soon as they are spawned.
+ * @throws BenchError when either does not become ready (both are stopped again)
+ */
+export async function startStack(
+  options: StackOptions,
+  registerCleanup: (name: string, run: () => Promise<void>) => void,
+): Promise<Stack> {
+  const [apiPort, metricsPort] = [await freePort(), await freePort()];
+  const { api, executor } = spawnServices(options, { api: apiPort, metrics: metricsPort });
   const stop = async () => {
     await Promise.all([api.stop(STOP_GRACE_MS), executor.stop(STOP_GRACE_MS)]);
   };
