@@ -1,27 +1,21 @@
-import { Type } from '@sinclair/typebox';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RATE_CARD, type WorkflowDefinition } from '@linkflow/domain';
-import { createNodeRegistry, NodeError, type NodeDefinition } from '@linkflow/nodes';
+import { createNodeRegistry, NodeError } from '@linkflow/nodes';
 import { createRecoveryRepository } from '@linkflow/store';
 import { useStoreFixture } from '../testing/store-fixture.ts';
 import { CompiledWorkflowCache, processExecution } from './execution-processor.ts';
+import { fakeNodeType } from '../testing/node-runner-fakes.ts';
 
 // settings.max_cost across POST /api/executions/:id/recover: a failed node's charge stays on
 // the execution (cost_total), so the recovered run must count it before rerunning anything.
 
 const started: string[] = [];
-const step: NodeDefinition<never> = {
-  type: 'http',
-  version: 1,
-  configSchema: Type.Object({}),
-  rawFields: [],
-  execute: (ctx) => {
-    started.push(ctx.nodeId);
-    if (ctx.nodeId === 'b')
-      return Promise.reject(new NodeError('EXECUTION', 'b fails', { retryable: false }));
-    return Promise.resolve({ output: { node: ctx.nodeId }, usage: {} });
-  },
-};
+const step = fakeNodeType('http', (ctx) => {
+  started.push(ctx.nodeId);
+  if (ctx.nodeId === 'b')
+    return Promise.reject(new NodeError('EXECUTION', 'b fails', { retryable: false }));
+  return Promise.resolve({ output: { node: ctx.nodeId }, usage: {} });
+});
 const registry = createNodeRegistry([step]);
 /** Every node run costs exactly 0.01 USD. */
 const rateCard = { ...DEFAULT_RATE_CARD, per_node_run: 0.01, per_wall_ms: 0, per_byte_stored: 0 };

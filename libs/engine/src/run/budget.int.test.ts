@@ -1,26 +1,20 @@
-import { Type } from '@sinclair/typebox';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RATE_CARD, type NodeRunWrite, type WorkflowDefinition } from '@linkflow/domain';
-import { createNodeRegistry, type NodeDefinition } from '@linkflow/nodes';
+import { createNodeRegistry } from '@linkflow/nodes';
 import { createRunStore } from '@linkflow/store';
 import { useStoreFixture } from '../testing/store-fixture.ts';
 import { CompiledWorkflowCache, processExecution } from './execution-processor.ts';
+import { fakeNodeType } from '../testing/node-runner-fakes.ts';
 
 // settings.max_cost against the real store: what ran, what was cancelled, the stored error
 // and total, read back from Postgres.
 
 /** `step` nodes, in start order. */
 const started: string[] = [];
-const step: NodeDefinition<never> = {
-  type: 'http',
-  version: 1,
-  configSchema: Type.Object({}),
-  rawFields: [],
-  execute: (ctx) => {
-    started.push(ctx.nodeId);
-    return Promise.resolve({ output: { node: ctx.nodeId }, usage: {} });
-  },
-};
+const step = fakeNodeType('http', (ctx) => {
+  started.push(ctx.nodeId);
+  return Promise.resolve({ output: { node: ctx.nodeId }, usage: {} });
+});
 const registry = createNodeRegistry([step]);
 /** Every node run costs exactly 0.01 USD. */
 const rateCard = {

@@ -1,9 +1,9 @@
-import { Type } from '@sinclair/typebox';
 import { describe, expect, it } from 'vitest';
-import { createNodeRegistry, type NodeDefinition } from '@linkflow/nodes';
+import { createNodeRegistry } from '@linkflow/nodes';
 import { createExecutionRepository } from '@linkflow/store';
 import { useStoreFixture } from '../testing/store-fixture.ts';
 import { CompiledWorkflowCache, processExecution } from './execution-processor.ts';
+import { fakeNodeType } from '../testing/node-runner-fakes.ts';
 
 // In-flight node runs are visible (`running`, then `cancelled` with their timing), and an
 // API cancel that races a node's completion: the node ran and succeeded, so its result
@@ -15,21 +15,15 @@ import { CompiledWorkflowCache, processExecution } from './execution-processor.t
 let open: () => void = () => undefined;
 let opened: Promise<void> = Promise.resolve();
 const startedNodes: string[] = [];
-const gate: NodeDefinition<never> = {
-  type: 'http',
-  version: 1,
-  configSchema: Type.Object({}),
-  rawFields: [],
-  execute: async (ctx) => {
-    startedNodes.push(ctx.nodeId);
-    if (ctx.nodeId === 'slow')
-      await new Promise<void>((resolve) => {
-        void opened.then(resolve);
-        ctx.signal.addEventListener('abort', () => resolve());
-      });
-    return { output: { node: ctx.nodeId }, usage: {} };
-  },
-};
+const gate = fakeNodeType('http', async (ctx) => {
+  startedNodes.push(ctx.nodeId);
+  if (ctx.nodeId === 'slow')
+    await new Promise<void>((resolve) => {
+      void opened.then(resolve);
+      ctx.signal.addEventListener('abort', () => resolve());
+    });
+  return { output: { node: ctx.nodeId }, usage: {} };
+});
 const registry = createNodeRegistry([gate]);
 
 const store = useStoreFixture({ maxConnections: 8 });

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { Type } from '@sinclair/typebox';
 import type { WorkflowDefinition } from '@linkflow/domain';
 import {
   createForeachNode,
@@ -7,7 +6,12 @@ import {
   createTransformNode,
   type NodeDefinition,
 } from '@linkflow/nodes';
-import { compileTestWorkflow, dagRequest, withNodeDeps } from '../testing/node-runner-fakes.ts';
+import {
+  compileTestWorkflow,
+  dagRequest,
+  withNodeDeps,
+  fakeNodeType,
+} from '../testing/node-runner-fakes.ts';
 import { runDag, type DagRunOutcome } from './dag-runner.ts';
 
 // A loop's lanes and their checkpoint writes: a lane goes on while its last write commits,
@@ -15,16 +19,10 @@ import { runDag, type DagRunOutcome } from './dag-runner.ts';
 
 /** `probe` (typed as code): records `<node>:<item>` of each run. */
 const ran: string[] = [];
-const probe: NodeDefinition<never> = {
-  type: 'code',
-  version: 1,
-  configSchema: Type.Object({}),
-  rawFields: [],
-  execute: (ctx, _config, input) => {
-    ran.push(`${ctx.nodeId}:${String(input.item)}`);
-    return Promise.resolve({ output: { item: input.item ?? null }, usage: {} });
-  },
-};
+const probe = fakeNodeType('code', (ctx, _config, input) => {
+  ran.push(`${ctx.nodeId}:${String(input.item)}`);
+  return Promise.resolve({ output: { item: input.item ?? null }, usage: {} });
+});
 const registry = createNodeRegistry([
   createTransformNode(),
   createForeachNode(),

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { Type } from '@sinclair/typebox';
 import {
   DEFAULT_RATE_CARD,
   type NodeState,
@@ -14,7 +13,12 @@ import {
   createTryNode,
   type NodeDefinition,
 } from '@linkflow/nodes';
-import { compileTestWorkflow, dagRequest, withNodeDeps } from '../testing/node-runner-fakes.ts';
+import {
+  compileTestWorkflow,
+  dagRequest,
+  withNodeDeps,
+  fakeNodeType,
+} from '../testing/node-runner-fakes.ts';
 import { runDag } from './dag-runner.ts';
 
 // The scope runners through runDag with our own fakes: budgets, caps and resumes inside scopes.
@@ -30,17 +34,11 @@ const flatCard: RateCard = {
 
 /** `probe` (typed as code): records `item` of each run; fails when the item is "boom". */
 const seen: unknown[] = [];
-const probe: NodeDefinition<never> = {
-  type: 'code',
-  version: 1,
-  configSchema: Type.Object({}),
-  rawFields: [],
-  execute: (_ctx, _config, input) => {
-    seen.push(input.item);
-    if (input.item === 'boom') return Promise.reject(new TypeError('probe failed'));
-    return Promise.resolve({ output: { item: input.item ?? null }, usage: {} });
-  },
-};
+const probe = fakeNodeType('code', (_ctx, _config, input) => {
+  seen.push(input.item);
+  if (input.item === 'boom') return Promise.reject(new TypeError('probe failed'));
+  return Promise.resolve({ output: { item: input.item ?? null }, usage: {} });
+});
 const registry = createNodeRegistry([
   createTransformNode(),
   createForeachNode(),

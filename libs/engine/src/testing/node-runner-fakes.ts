@@ -1,9 +1,21 @@
 import { compileWorkflow, type CompiledWorkflow, type WorkflowDefinition } from '@linkflow/domain';
-import type { NodeRegistry } from '@linkflow/nodes';
+import { Type } from '@sinclair/typebox';
+import type { NodeDefinition, NodeRegistry } from '@linkflow/nodes';
 import { BreakerRegistry } from '../breakers/breaker-registry.ts';
 import type { DagRunRequest } from '../run/dag-runner.ts';
 import { runNode, type NodeRunnerDeps, type NodeRunResult } from '../run/node-runner.ts';
 import { Semaphore } from '../run/semaphore.ts';
+
+/**
+ * A node type for tests: named `type` (a real type's name, so workflows using it validate),
+ * with an empty config and the given `execute`.
+ */
+export function fakeNodeType(
+  type: NodeDefinition<never>['type'],
+  execute: NodeDefinition<never>['execute'],
+): NodeDefinition<never> {
+  return { type, version: 1, configSchema: Type.Object({}), rawFields: [], execute };
+}
 
 /** `definition` compiled against `registry`; throws (with the problems) when it does not compile. */
 export function compileTestWorkflow(
