@@ -133,6 +133,7 @@ function scopeRuntime(
     tenantId: req.tenantId,
     resumed: req.resumed ?? new Map(),
     memberOutputs: new Map(),
+    unsettledWrites: new Set(),
     nodeSlots: new Semaphore(req.workflow.settings.max_concurrency),
     started: (id, iteration) =>
       iteration === NO_ITERATION ? req.onStarted(id) : req.onStarted(id, iteration),

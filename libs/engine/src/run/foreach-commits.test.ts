@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { WorkflowDefinition } from '@linkflow/domain';
 import {
+  createConditionNode,
   createForeachNode,
   createNodeRegistry,
+  createReturnNode,
   createTransformNode,
   type NodeDefinition,
 } from '@linkflow/nodes';
@@ -12,7 +14,7 @@ import {
   withNodeDeps,
   fakeNodeType,
 } from '../testing/node-runner-fakes.ts';
-import { runDag, type DagRunOutcome } from './dag-runner.ts';
+import { runDag, type DagRunOutcome, type DagRunRequest } from './dag-runner.ts';
 
 // A loop's lanes and their checkpoint writes: a lane goes on while its last write commits,
 // never more than one iteration ahead, and the loop ends only once every write committed.
@@ -25,6 +27,8 @@ const probe = fakeNodeType('code', (ctx, _config, input) => {
 });
 const registry = createNodeRegistry([
   createTransformNode(),
+  createConditionNode(),
+  createReturnNode(),
   createForeachNode(),
   probe,
 ] as NodeDefinition<never>[]);
@@ -38,6 +42,25 @@ const loop = (body: string[]): WorkflowDefinition => ({
   ],
   edges: body.length === 2 ? [{ from: 'a', to: 'b' }] : [],
 });
+
+//   each (one at a time): body check → stop (return, when true) | work (when false)
+const returnLoop: WorkflowDefinition = {
+  name: 'return-in-loop',
+  nodes: [
+    {
+      id: 'each',
+      type: 'foreach',
+      config: { items: 'input.items', body: ['check', 'stop', 'work'] },
+    },
+    { id: 'check', type: 'condition', config: { expression: "item = 'stop'" } },
+    { id: 'stop', type: 'return', config: { value: 'stopped' } },
+    { id: 'work', type: 'code', config: {} },
+  ],
+  edges: [
+    { from: 'check', to: 'stop', when: 'true' },
+    { from: 'check', to: 'work', when: 'false' },
+  ],
+};
 
 /** Checkpoint writes the test settles by hand, in the order they were asked for. */
 function heldWrites() {
@@ -58,7 +81,7 @@ const drain = () => new Promise((resolve) => setTimeout(resolve, 5));
 function start(
   definition: WorkflowDefinition,
   items: unknown[],
-  settle: ReturnType<typeof heldWrites>['settle'],
+  settle: NonNullable<DagRunRequest['onScopedSettled']>,
 ) {
   ran.length = 0;
   const workflow = compileTestWorkflow(definition, registry);
@@ -145,5 +168,31 @@ describe('foreach lanes and their checkpoint writes', () => {
     await run.outcome;
     // ASSERT: no unhandled rejection (vitest fails the file on one); the run has the error
     expect((run.done() as Error).message).toBe('statement timeout');
+  });
+
+  it("writes no return while an earlier iteration's write is unsettled, nor once it failed", async () => {
+    // ARRANGE: work#0's write hangs, then fails (a cancelled statement is not retried)
+    const written: string[] = [];
+    let failWork: (err: Error) => void = () => undefined;
+    const settle: NonNullable<DagRunRequest['onScopedSettled']> = (s) => {
+      const key = `${s.nodeId}#${s.iteration}:${s.result.status}`;
+      if (key === 'work#0:success')
+        return new Promise<void>((_, reject) => {
+          failWork = reject;
+        });
+      written.push(key);
+      return Promise.resolve();
+    };
+    const run = start(returnLoop, ['a', 'stop'], settle);
+    // ACT: the lane went on to iteration 1, whose return succeeded
+    await drain();
+    expect(ran).toEqual(['work:a']);
+    expect(written).toContain('check#1:success');
+    expect(written).not.toContain('stop#1:success');
+    failWork(new Error('canceling statement due to user request'));
+    await run.outcome;
+    // ASSERT: the return was never written (a resume reruns both iterations); the run failed
+    expect(written).not.toContain('stop#1:success');
+    expect((run.done() as Error).message).toBe('canceling statement due to user request');
   });
 });

@@ -240,13 +240,9 @@ async function settled(
 ): Promise<void> {
   const { id, result, c, controller, commits } = s;
   rt.budget.charge(result.cost);
-  const write = rt.settle({ nodeId: id, iteration: c.iteration, result });
+  const write = startWrite(rt, { id, iteration: c.iteration, result });
   if (commits === undefined) await write;
-  else {
-    // Awaited later, by the lane; until then a failure must not count as unhandled.
-    write.catch(() => undefined);
-    commits.push(write);
-  }
+  else deferWrite(rt, write, commits);
   c.states.set(id, { status: result.status, output: result.output, error: result.error });
   if (result.status === 'success')
     recordMemberOutput(rt, { iteration: c.iteration, nodeId: id, output: result.output });
@@ -258,4 +254,32 @@ async function settled(
     controller.abort(
       new NodeError('CANCELLATION', `cancelled because node ${id} failed`, { retryable: false }),
     );
+}
+
+/**
+ * Starts a member's checkpoint write. A `return` that succeeded first waits for the loop
+ * writes still unsettled, and is never written when one of them failed (the run then fails
+ * and a resume reruns both).
+ */
+function startWrite(
+  rt: ScopeRuntime,
+  s: { id: string; iteration: number; result: NodeRunResult },
+): Promise<void> {
+  const write = () => rt.settle({ nodeId: s.id, iteration: s.iteration, result: s.result });
+  const returned =
+    s.result.status === 'success' && rt.workflow.nodes.get(s.id)?.spec.type === 'return';
+  if (!returned || rt.unsettledWrites.size === 0) return write();
+  return Promise.all(rt.unsettledWrites).then(write);
+}
+
+/** Hands a sink's write to its lane (`commits`), tracked until it succeeds. */
+function deferWrite(rt: ScopeRuntime, write: Promise<void>, commits: Promise<void>[]): void {
+  rt.unsettledWrites.add(write);
+  // A failed write stays in the set; the handler also keeps the failure from being unhandled
+  // until the lane awaits it.
+  write.then(
+    () => rt.unsettledWrites.delete(write),
+    () => undefined,
+  );
+  commits.push(write);
 }

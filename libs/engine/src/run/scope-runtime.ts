@@ -35,6 +35,13 @@ export interface ScopeRuntime {
    */
   readonly memberOutputs: Map<number, Record<string, unknown>>;
   /**
+   * Checkpoint writes of loop-body sinks still in flight, and those that failed (a lane runs
+   * ahead of its writes and learns of a failure one iteration later). A `return` that
+   * succeeded waits for them before its own write: a resumed run that finds the return
+   * checkpointed ends the execution, so no earlier iteration's result may still be unwritten.
+   */
+  readonly unsettledWrites: Set<Promise<void>>;
+  /**
    * The execution's `max_concurrency` as permits, taken by every node run that is not a scope
    * node (in the main DAG, in try lists, in every iteration): parallel iterations of a body
    * with several nodes stay inside it too. Scope nodes hold none (their members do), so a
