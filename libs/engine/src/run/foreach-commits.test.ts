@@ -33,24 +33,33 @@ const registry = createNodeRegistry([
   probe,
 ] as NodeDefinition<never>[]);
 
-//   each (foreach over input.items, one at a time): body [a → b] or [b]
-const loop = (body: string[]): WorkflowDefinition => ({
+//   each (foreach over input.items, two lanes or one at a time): body [a → b] or [b]
+const loop = (body: string[], lanes: 1 | 2): WorkflowDefinition => ({
   name: 'commits',
   nodes: [
-    { id: 'each', type: 'foreach', config: { items: 'input.items', body } },
+    {
+      id: 'each',
+      type: 'foreach',
+      config: { items: 'input.items', body, parallel: lanes === 2, max_parallel: lanes },
+    },
     ...body.map((id) => ({ id, type: 'code', config: {} })),
   ],
   edges: body.length === 2 ? [{ from: 'a', to: 'b' }] : [],
 });
 
-//   each (one at a time): body check → stop (return, when true) | work (when false)
+//   each (two lanes): body check → stop (return, when true) | work (when false)
 const returnLoop: WorkflowDefinition = {
   name: 'return-in-loop',
   nodes: [
     {
       id: 'each',
       type: 'foreach',
-      config: { items: 'input.items', body: ['check', 'stop', 'work'] },
+      config: {
+        items: 'input.items',
+        body: ['check', 'stop', 'work'],
+        parallel: true,
+        max_parallel: 2,
+      },
     },
     { id: 'check', type: 'condition', config: { expression: "item = 'stop'" } },
     { id: 'stop', type: 'return', config: { value: 'stopped' } },
@@ -67,7 +76,12 @@ function heldWrites() {
   const writes: { key: string; resolve: () => void; reject: (err: Error) => void }[] = [];
   return {
     writes,
-    keys: () => writes.map((w) => w.key),
+    keys: () => writes.map((w) => w.key).sort(),
+    of: (key: string) => {
+      const write = writes.find((w) => w.key === key);
+      if (write === undefined) throw new TypeError(`no write ${key} yet`);
+      return write;
+    },
     settle: ({ nodeId, iteration }: { nodeId: string; iteration: number }) =>
       new Promise<void>((resolve, reject) => {
         writes.push({ key: `${nodeId}#${iteration}`, resolve, reject });
@@ -102,42 +116,58 @@ function start(
 }
 
 describe('foreach lanes and their checkpoint writes', () => {
-  it('runs the next iteration while the last write commits, never two ahead', async () => {
-    // ARRANGE: one lane; no write commits until the test says so
+  it("in parallel, runs a lane's next iteration while its last write commits, never two ahead", async () => {
+    // ARRANGE: two lanes; no write commits until the test says so
     const held = heldWrites();
-    const run = start(loop(['b']), ['x', 'y', 'z'], held.settle);
-    // ACT: iteration 0 ran and its write is pending
+    const run = start(loop(['b'], 2), ['x', 'y', 'z', 'w', 'v'], held.settle);
+    // ACT: each lane ran one iteration and went on to the next
     await drain();
-    // ASSERT: iteration 1 ran meanwhile; iteration 2 waits for write 0
-    expect(ran).toEqual(['b:x', 'b:y']);
-    expect(held.keys()).toEqual(['b#0', 'b#1']);
-    held.writes[0]?.resolve();
+    // ASSERT: four ran; the fifth waits for a lane's first write
+    expect([...ran].sort()).toEqual(['b:w', 'b:x', 'b:y', 'b:z']);
+    expect(held.keys()).toEqual(['b#0', 'b#1', 'b#2', 'b#3']);
+    held.of('b#0').resolve();
     await drain();
-    expect(ran).toEqual(['b:x', 'b:y', 'b:z']);
-    // ASSERT: the loop has not ended while writes 1 and 2 are pending
-    held.writes[1]?.resolve();
+    expect(ran).toContain('b:v');
+    // ASSERT: the loop has not ended while a write is pending
+    for (const key of ['b#1', 'b#2', 'b#3']) held.of(key).resolve();
     await drain();
     expect(run.done()).toBeUndefined();
-    held.writes[2]?.resolve();
+    held.of('b#4').resolve();
     await run.outcome;
     expect(run.done()).toEqual({
       status: 'success',
-      output: { each: [{ item: 'x' }, { item: 'y' }, { item: 'z' }] },
+      output: { each: ['x', 'y', 'z', 'w', 'v'].map((item) => ({ item })) },
     });
   });
 
-  it('awaits the write of a member that another member of the body depends on', async () => {
-    // ARRANGE: body a → b
+  it("one at a time, starts no iteration before the last one's write committed", async () => {
+    // ARRANGE
     const held = heldWrites();
-    const run = start(loop(['a', 'b']), ['x'], held.settle);
+    const run = start(loop(['b'], 1), ['x', 'y'], held.settle);
+    // ACT
+    await drain();
+    // ASSERT: y waits for x's checkpoint
+    expect(ran).toEqual(['b:x']);
+    held.of('b#0').resolve();
+    await drain();
+    expect(ran).toEqual(['b:x', 'b:y']);
+    held.of('b#1').resolve();
+    await run.outcome;
+    expect(run.done()).toMatchObject({ status: 'success' });
+  });
+
+  it('awaits the write of a member that another member of the body depends on', async () => {
+    // ARRANGE: body a → b, two lanes
+    const held = heldWrites();
+    const run = start(loop(['a', 'b'], 2), ['x'], held.settle);
     // ACT
     await drain();
     // ASSERT: b waits for a's checkpoint
     expect(ran).toEqual(['a:x']);
-    held.writes[0]?.resolve();
+    held.of('a#0').resolve();
     await drain();
     expect(ran).toEqual(['a:x', 'b:x']);
-    held.writes[1]?.resolve();
+    held.of('b#0').resolve();
     await run.outcome;
     expect(run.done()).toMatchObject({ status: 'success' });
   });
@@ -145,26 +175,27 @@ describe('foreach lanes and their checkpoint writes', () => {
   it('fails the run with the error of a write that failed after its lane went on', async () => {
     // ARRANGE
     const held = heldWrites();
-    const run = start(loop(['b']), ['x', 'y', 'z'], held.settle);
+    const run = start(loop(['b'], 2), ['x', 'y', 'z', 'w', 'v'], held.settle);
     await drain();
-    // ACT: write 0 fails (the database gone past its retries) while iteration 1 ran
-    held.writes[0]?.reject(new Error('database unreachable'));
-    held.writes[1]?.resolve();
+    // ACT: write 0 fails (the database gone past its retries) while its lane ran z
+    held.of('b#0').reject(new Error('database unreachable'));
+    for (const key of ['b#1', 'b#2', 'b#3']) held.of(key).resolve();
     await run.outcome;
-    // ASSERT: the error comes out of the run, as an awaited write's would; z never ran
+    // ASSERT: the error comes out of the run, as an awaited write's would
     expect(run.done()).toBeInstanceOf(Error);
     expect((run.done() as Error).message).toBe('database unreachable');
-    expect(ran).toEqual(['b:x', 'b:y']);
   });
+
   it('fails the run with a write that failed while its lane still waited on the one before', async () => {
-    // ARRANGE
+    // ARRANGE: lane 1 ran x then z; lane 2 ran y
     const held = heldWrites();
-    const run = start(loop(['b']), ['x', 'y', 'z'], held.settle);
+    const run = start(loop(['b'], 2), ['x', 'y', 'z'], held.settle);
     await drain();
-    // ACT: write 1 fails first (nothing awaits it yet), then write 0 commits
-    held.writes[1]?.reject(new Error('statement timeout'));
+    // ACT: z's write fails first (nothing awaits it yet), then the others commit
+    held.of('b#2').reject(new Error('statement timeout'));
     await drain();
-    held.writes[0]?.resolve();
+    held.of('b#0').resolve();
+    held.of('b#1').resolve();
     await run.outcome;
     // ASSERT: no unhandled rejection (vitest fails the file on one); the run has the error
     expect((run.done() as Error).message).toBe('statement timeout');
@@ -183,16 +214,16 @@ describe('foreach lanes and their checkpoint writes', () => {
       written.push(key);
       return Promise.resolve();
     };
-    const run = start(returnLoop, ['a', 'stop'], settle);
-    // ACT: the lane went on to iteration 1, whose return succeeded
+    const run = start(returnLoop, ['a', 'b', 'stop'], settle);
+    // ACT: iteration 2's return succeeded while work#0's write was pending
     await drain();
-    expect(ran).toEqual(['work:a']);
-    expect(written).toContain('check#1:success');
-    expect(written).not.toContain('stop#1:success');
+    expect([...ran].sort()).toEqual(['work:a', 'work:b']);
+    expect(written).toContain('check#2:success');
+    expect(written).not.toContain('stop#2:success');
     failWork(new Error('canceling statement due to user request'));
     await run.outcome;
-    // ASSERT: the return was never written (a resume reruns both iterations); the run failed
-    expect(written).not.toContain('stop#1:success');
+    // ASSERT: the return was never written (a resume reruns both); the run failed
+    expect(written).not.toContain('stop#2:success');
     expect((run.done() as Error).message).toBe('canceling statement due to user request');
   });
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   createConditionNode,
@@ -10,17 +11,17 @@ import { fakeNodeType } from '../testing/node-runner-fakes.ts';
 import { useStoreFixture } from '../testing/store-fixture.ts';
 import { CompiledWorkflowCache, processExecution } from './execution-processor.ts';
 
-// A loop's lane runs ahead of its last write; a `return` in the next iteration must not be
-// checkpointed while that write can still fail, or a resume would end the execution
-// `success` with the earlier iteration never recorded. On real Postgres: the earlier write's
-// statement is made to fail (it blocks on a lock and is cancelled, which is not retried).
+// A parallel loop's lane runs ahead of its last write; here that write fails, on real Postgres
+// (a trigger holds its statement 300 ms, then raises an error no retry cures), while the lanes
+// go on to a `return`. The attempt must fail with nothing of the return written, and the
+// job's retry must rerun the lost iteration only and end `success` with every run recorded.
+// (That a return never writes while such a write is unsettled is pinned by the unit test in
+// foreach-commits.test.ts; here the batcher's order alone also keeps it out.)
 
 const ran: string[] = [];
-let gate: Promise<void> = Promise.resolve();
-const work = fakeNodeType('http', async (_ctx, _config, input) => {
+const work = fakeNodeType('http', (_ctx, _config, input) => {
   ran.push(String(input.item));
-  if (input.item === 'a') await gate;
-  return { output: { done: input.item }, usage: {} };
+  return Promise.resolve({ output: { done: input.item }, usage: {} });
 });
 const registry = createNodeRegistry([
   createConditionNode(),
@@ -30,14 +31,19 @@ const registry = createNodeRegistry([
 ] as NodeDefinition<never>[]);
 const store = useStoreFixture({ maxConnections: 6 });
 
-//   each (["a", "stop"], one at a time): body check → stop (return, when true) | work (when false)
+//   each (["a", "b", "stop"], two lanes): body check → stop (return, when true) | work (when false)
 const definition = {
   name: 'return-after-lost-write',
   nodes: [
     {
       id: 'each',
       type: 'foreach',
-      config: { items: '["a","stop"]', body: ['check', 'stop', 'work'] },
+      config: {
+        items: '["a","b","stop"]',
+        body: ['check', 'stop', 'work'],
+        parallel: true,
+        max_parallel: 2,
+      },
     },
     { id: 'check', type: 'condition', config: { expression: "item = 'stop'" } },
     { id: 'stop', type: 'return', config: { value: 'stopped' } },
@@ -49,72 +55,71 @@ const definition = {
   ],
 };
 
-/** Cancels the checkpoint statements that wait on a lock until `done()` says stop. */
-async function cancelBlockedCheckpoints(done: () => boolean): Promise<void> {
-  while (!done()) {
-    await store.db.pool.query(`select pg_cancel_backend(pid) from pg_stat_activity
-      where datname = current_database() and wait_event_type = 'Lock'
-        and query like '%json_to_recordset%'`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/** Makes the write of work's successful run for item 0 of `executionId` fail, until dropped. */
+async function failWorkZero(executionId: string): Promise<() => Promise<void>> {
+  const name = `lf_test_fail_${randomUUID().replaceAll('-', '')}`;
+  await store.db.pool.query(`create function ${name}() returns trigger language plpgsql as $$
+    begin
+      if new.execution_id = '${executionId}' and new.node_id = 'work' and new.iteration = 0
+        and new.status = 'success' then
+        perform pg_sleep(0.3);
+        raise exception 'injected: the write of work for item 0 fails';
+      end if;
+      return new;
+    end $$`);
+  await store.db.pool.query(
+    `create trigger ${name} before insert or update on node_runs
+     for each row execute function ${name}()`,
+  );
+  return async () => {
+    await store.db.pool.query(`drop trigger ${name} on node_runs`);
+    await store.db.pool.query(`drop function ${name}()`);
+  };
 }
 
-describe('a return in a loop after an earlier iteration whose write failed', () => {
-  it('is not checkpointed: the retried run reruns the earlier iteration and ends success', async () => {
-    // ARRANGE: work ran for "a"; an open transaction holds the key of its node run
+const nodeRuns = async (id: string) =>
+  (
+    await store.db.pool.query<{ r: string }>(
+      `select node_id || '#' || iteration || ':' || status as r from node_runs
+       where execution_id = $1 order by 1`,
+      [id],
+    )
+  ).rows.map((x) => x.r);
+
+describe('a return in a parallel loop while an earlier iteration’s write fails', () => {
+  it('is not checkpointed: the retried run reruns that iteration and ends success', async () => {
+    // ARRANGE: work's write for "a" fails during the first attempt
     const id = await store.newExecution(definition);
-    let open: () => void = () => undefined;
-    gate = new Promise((resolve) => (open = resolve));
-    const first = processExecution(
-      store.processorDeps({ registry, workerId: 'first' }),
-      id,
-      new CompiledWorkflowCache(),
-    ).then(
-      () => undefined,
-      (err: unknown) => err,
-    );
-    await expect.poll(() => ran.length).toBe(1);
-    const blocker = await store.db.pool.connect();
-    await blocker.query('begin');
-    await blocker.query(
-      `insert into node_runs (execution_id, node_id, iteration, type, status, updated_at)
-       values ($1, 'work', 0, 'http', 'pending', now())`,
-      [id],
-    );
-    // ACT: work's write blocks and is cancelled while the lane runs iteration 1 (the return)
-    open();
-    let settled = false;
-    void first.then(() => (settled = true));
+    const heal = await failWorkZero(id);
+    // ACT: the first attempt; the lanes reach the return while that write fails
+    let first: unknown;
     try {
-      await cancelBlockedCheckpoints(() => settled);
+      first = await processExecution(
+        store.processorDeps({ registry, workerId: 'first' }),
+        id,
+        new CompiledWorkflowCache(),
+      ).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
     } finally {
-      await blocker.query('rollback');
-      blocker.release();
+      await heal();
     }
-    // ASSERT: the first attempt failed with nothing of the return written
-    expect(await first).toBeInstanceOf(Error);
-    const stop = await store.db.pool.query(
-      `select status from node_runs where execution_id = $1 and node_id = 'stop' and iteration = 1`,
-      [id],
-    );
-    expect(stop.rows.map((r: { status: string }) => r.status)).not.toContain('success');
+    // ASSERT: the attempt failed and wrote nothing of the return
+    expect(first).toBeInstanceOf(Error);
+    expect(await nodeRuns(id)).not.toContain('stop#2:success');
     // ACT: the job's retry resumes
     await processExecution(
       store.processorDeps({ registry, workerId: 'second' }),
       id,
       new CompiledWorkflowCache(),
     );
-    // ASSERT: work ran again for "a" and is recorded; the execution returned
-    const { rows } = await store.db.pool.query<{ r: string }>(
-      `select node_id || '#' || iteration || ':' || status as r from node_runs
-       where execution_id = $1 order by 1`,
-      [id],
+    // ASSERT: work ran again for "a" only, everything is recorded, the execution returned
+    const exec = await store.db.pool.query('select status from executions where id = $1', [id]);
+    expect(exec.rows[0]).toEqual({ status: 'success' });
+    expect(await nodeRuns(id)).toEqual(
+      expect.arrayContaining(['work#0:success', 'work#1:success', 'stop#2:success']),
     );
-    const exec = await store.db.pool.query('select status, output from executions where id = $1', [
-      id,
-    ]);
-    expect(exec.rows[0]).toMatchObject({ status: 'success' });
-    expect(rows.map((x) => x.r)).toContain('work#0:success');
-    expect(ran).toEqual(['a', 'a']);
+    expect(ran.sort()).toEqual(['a', 'a', 'b']);
   });
 });

@@ -18,13 +18,16 @@ interface ForeachOptions {
 function runIteration(
   rt: ScopeRuntime,
   run: MemberRun,
-  it: { item: unknown; index: number; signal: AbortSignal; commits: Promise<void>[] },
+  it: { item: unknown; index: number; signal: AbortSignal; commits?: Promise<void>[] | undefined },
 ): Promise<RegionOutcome> {
   const key = `${run.node.spec.id}/body`;
   const dag = rt.workflow.scopes.regions.get(key);
   const states = dag ? resumedRegionStates(rt, dag, it.index) : new Map<string, NodeState>();
   const base = { ...run.input, item: it.item, index: it.index };
-  const region = { key, base, signal: it.signal, iteration: it.index, commits: it.commits };
+  const region = {
+    ...{ key, base, signal: it.signal, iteration: it.index },
+    ...(it.commits ? { commits: it.commits } : {}),
+  };
   // The iteration's member outputs are dropped once it ends: only its value lives on.
   return runRegion(rt, region, states).finally(() => rt.memberOutputs.delete(it.index));
 }
@@ -47,15 +50,18 @@ async function runIterations(
   const { controller, dispose } = childController(run.signal);
   let failure: { index: number; error: RunError } | undefined;
   let next = 0;
-  // A lane runs its next iteration while the last one's sink checkpoints commit (at most one
-  // iteration's writes outstanding per lane): computing and committing overlap.
+  // In parallel, a lane runs its next iteration while the last one's sink checkpoints commit
+  // (at most one iteration's writes outstanding per lane): computing and committing overlap.
+  // One at a time, each iteration is durable before the next starts (strict order).
+  const ahead = width > 1;
   const worker = async () => {
     let writing: Promise<unknown> = Promise.resolve();
     while (next < items.length && !controller.signal.aborted) {
       const index = next++;
       const signal = controller.signal;
       const commits: Promise<void>[] = [];
-      const outcome = await runIteration(rt, run, { item: items[index], index, signal, commits });
+      const it = { item: items[index], index, signal, commits: ahead ? commits : undefined };
+      const outcome = await runIteration(rt, run, it);
       await writing;
       writing = allWritten(commits);
       if (outcome.status === 'success') values[index] = outcome.value;
