@@ -12,7 +12,7 @@ import type { SettledWithoutRun, SettleNext } from './dag-runner.ts';
 import { withDbRetry } from './db-retry.ts';
 import type { NodeRunResult } from './node-runner.ts';
 import type { RunEvents } from './run-events.ts';
-import { isHandOver, type RunHandle } from './run-handle.ts';
+import type { RunHandle } from './run-handle.ts';
 
 function toWrite(
   node: { nodeId: string; iteration: number },
@@ -115,9 +115,10 @@ export class Checkpointer {
   ): Promise<void> {
     const { last } = next;
     const iteration = next.iteration ?? -1;
-    // A node interrupted because the run is handed over did not settle: the next holder runs
-    // it again, so recording it `cancelled` would make the resumed execution skip (and fail) it.
-    if (result.status === 'cancelled' && isHandOver(this.handle.stopKind)) return;
+    // A node interrupted because the run is handed over or abandoned did not settle: the next
+    // holder runs it again, so recording it `cancelled` would make the resumed execution skip
+    // (and fail) it.
+    if (result.status === 'cancelled' && this.handle.interrupted) return;
     // Lines of a run inside a foreach name its iteration (`data.iteration`).
     const nodeLogs: NewLogEntry[] =
       'logs' in result

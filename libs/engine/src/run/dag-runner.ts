@@ -75,6 +75,11 @@ export interface DagRunRequest {
    */
   onUnannounced?(nodeIds: readonly string[]): void;
   /**
+   * The run is about to throw (a checkpoint that cannot be written): called before the nodes
+   * still in flight are aborted, so their interruption is not recorded as a settled cancel.
+   */
+  onAbandon?(): void;
+  /**
    * Checkpoints a node; must resolve before any dependant starts. `last` is true when the
    * node is a sink and every other node has settled: nothing can depend on or run beside
    * it, so its write may ride with the execution's final status.
@@ -138,6 +143,7 @@ function scopeRuntime(
     started: (id, iteration) =>
       iteration === NO_ITERATION ? req.onStarted(id) : req.onStarted(id, iteration),
     settle: (s) => req.onScopedSettled?.(s) ?? req.onSettled(s.nodeId, s.result),
+    abandon: () => req.onAbandon?.(),
     run: (member) => runMember(rt, member),
   };
   return rt;
@@ -327,7 +333,9 @@ export async function runDag(deps: NodeRunnerDeps, req: DagRunRequest): Promise<
     return overflow && outcome.status !== 'aborted' ? overflow : outcome;
   } catch (err) {
     // A checkpoint that cannot be written fails the job (BullMQ retries it from the
-    // checkpoints); nodes still in flight must not run on unreachable by cancel/timeout.
+    // checkpoints); nodes still in flight must not run on unreachable by cancel/timeout, and
+    // are interrupted, not settled (`onAbandon`).
+    req.onAbandon?.();
     controller.abort(err);
     await Promise.allSettled(running.values());
     throw err;

@@ -214,6 +214,7 @@ async function runClaimed(
         onStarted: (nodeId, iteration) =>
           deps.events.status(executionId, 'running', nodeId, iteration),
         onUnannounced: (nodeIds) => checkpointer.markStarted(nodeIds, deps.clock.now()),
+        onAbandon: () => handle.abandon(),
         onSettled: (nodeId, result, next) => {
           observeCost(result);
           return checkpointer.settle(nodeId, result, next);

@@ -180,6 +180,10 @@ describe('foreach lanes and their checkpoint writes', () => {
     // ACT: write 0 fails (the database gone past its retries) while its lane ran z
     held.of('b#0').reject(new Error('database unreachable'));
     for (const key of ['b#1', 'b#2', 'b#3']) held.of(key).resolve();
+    await drain();
+    // ASSERT: the loop waits for the other lane's last write before it throws
+    expect(run.done()).toBeUndefined();
+    for (const w of held.writes) w.resolve();
     await run.outcome;
     // ASSERT: the error comes out of the run, as an awaited write's would
     expect(run.done()).toBeInstanceOf(Error);

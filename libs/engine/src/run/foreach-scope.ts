@@ -73,11 +73,23 @@ async function runIterations(
     }
     await writing;
   };
+  // A lane that throws (a checkpoint that cannot be written) stops the others, as interrupted
+  // rather than settled, and the loop throws only once every lane has ended: nothing of this
+  // attempt is still running or writing when its job fails.
+  let thrown: { err: unknown } | undefined;
+  const lane = () =>
+    worker().catch((err: unknown) => {
+      if (thrown !== undefined) return;
+      thrown = { err };
+      rt.abandon();
+      controller.abort(err);
+    });
   try {
-    await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
   } finally {
     dispose();
   }
+  if (thrown !== undefined) throw thrown.err;
   return { values, failure };
 }
 

@@ -215,6 +215,7 @@ export async function runRegion(
     const stopped = await driveRegion(loop);
     if (stopped) return stopped;
   } catch (err) {
+    rt.abandon();
     controller.abort(err);
     await Promise.allSettled(loop.running.values());
     throw err;

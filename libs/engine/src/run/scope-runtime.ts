@@ -56,6 +56,8 @@ export interface ScopeRuntime {
     iteration: number;
     result: NodeRunResult | ScopedSettle;
   }): Promise<void>;
+  /** The run is about to throw: what it aborts now is interrupted, not settled (`onAbandon`). */
+  abandon(): void;
   /** A `return` node succeeded: ends the execution with `value`. */
   returned(nodeId: string, value: unknown): void;
   /** Runs one member wherever it sits (`runMember` in member-runner.ts). */

@@ -19,9 +19,12 @@ import { CompiledWorkflowCache, processExecution } from './execution-processor.t
 // foreach-commits.test.ts; here the batcher's order alone also keeps it out.)
 
 const ran: string[] = [];
-const work = fakeNodeType('http', (_ctx, _config, input) => {
+/** Holds work for "b" while it is closed (a node in flight when the run fails). */
+let gate: Promise<void> = Promise.resolve();
+const work = fakeNodeType('http', async (_ctx, _config, input) => {
   ran.push(String(input.item));
-  return Promise.resolve({ output: { done: input.item }, usage: {} });
+  if (input.item === 'b') await gate;
+  return { output: { done: input.item }, usage: {} };
 });
 const registry = createNodeRegistry([
   createConditionNode(),
@@ -31,15 +34,15 @@ const registry = createNodeRegistry([
 ] as NodeDefinition<never>[]);
 const store = useStoreFixture({ maxConnections: 6 });
 
-//   each (["a", "b", "stop"], two lanes): body check → stop (return, when true) | work (when false)
-const definition = {
+//   each (items, two lanes): body check → stop (return, when true) | work (when false)
+const loop = (items: string[]) => ({
   name: 'return-after-lost-write',
   nodes: [
     {
       id: 'each',
       type: 'foreach',
       config: {
-        items: '["a","b","stop"]',
+        items: JSON.stringify(items),
         body: ['check', 'stop', 'work'],
         parallel: true,
         max_parallel: 2,
@@ -53,7 +56,7 @@ const definition = {
     { from: 'check', to: 'stop', when: 'true' },
     { from: 'check', to: 'work', when: 'false' },
   ],
-};
+});
 
 /** Makes the write of work's successful run for item 0 of `executionId` fail, until dropped. */
 async function failWorkZero(executionId: string): Promise<() => Promise<void>> {
@@ -86,22 +89,27 @@ const nodeRuns = async (id: string) =>
     )
   ).rows.map((x) => x.r);
 
-describe('a return in a parallel loop while an earlier iteration’s write fails', () => {
-  it('is not checkpointed: the retried run reruns that iteration and ends success', async () => {
+/** Runs one attempt of `id` to its end; the error it failed with, if any. */
+const attempt = (id: string, workerId: string): Promise<unknown> =>
+  processExecution(
+    store.processorDeps({ registry, workerId }),
+    id,
+    new CompiledWorkflowCache(),
+  ).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+
+describe('a parallel loop whose lane’s write fails after the lane went on', () => {
+  it('writes no return after it: the retried run reruns that iteration and ends success', async () => {
+    ran.length = 0;
     // ARRANGE: work's write for "a" fails during the first attempt
-    const id = await store.newExecution(definition);
+    const id = await store.newExecution(loop(['a', 'b', 'stop']));
     const heal = await failWorkZero(id);
     // ACT: the first attempt; the lanes reach the return while that write fails
     let first: unknown;
     try {
-      first = await processExecution(
-        store.processorDeps({ registry, workerId: 'first' }),
-        id,
-        new CompiledWorkflowCache(),
-      ).then(
-        () => undefined,
-        (err: unknown) => err,
-      );
+      first = await attempt(id, 'first');
     } finally {
       await heal();
     }
@@ -109,11 +117,7 @@ describe('a return in a parallel loop while an earlier iteration’s write fails
     expect(first).toBeInstanceOf(Error);
     expect(await nodeRuns(id)).not.toContain('stop#2:success');
     // ACT: the job's retry resumes
-    await processExecution(
-      store.processorDeps({ registry, workerId: 'second' }),
-      id,
-      new CompiledWorkflowCache(),
-    );
+    expect(await attempt(id, 'second')).toBeUndefined();
     // ASSERT: work ran again for "a" only, everything is recorded, the execution returned
     const exec = await store.db.pool.query('select status from executions where id = $1', [id]);
     expect(exec.rows[0]).toEqual({ status: 'success' });
@@ -121,5 +125,33 @@ describe('a return in a parallel loop while an earlier iteration’s write fails
       expect.arrayContaining(['work#0:success', 'work#1:success', 'stop#2:success']),
     );
     expect(ran.sort()).toEqual(['a', 'a', 'b']);
+  });
+
+  it('records the other lanes’ interrupted nodes as nothing, so the retry runs them', async () => {
+    // ARRANGE: work for "b" is in flight when the write of work for "a" fails
+    ran.length = 0;
+    let open: () => void = () => undefined;
+    gate = new Promise((resolve) => (open = resolve));
+    const id = await store.newExecution(loop(['a', 'b']));
+    const heal = await failWorkZero(id);
+    // ACT
+    let first: unknown;
+    try {
+      first = await attempt(id, 'first');
+    } finally {
+      await heal();
+      open();
+    }
+    // ASSERT: the attempt failed; work for "b" was interrupted, not recorded cancelled
+    expect(first).toBeInstanceOf(Error);
+    expect((await nodeRuns(id)).filter((r) => r.endsWith(':cancelled'))).toEqual([]);
+    // ACT: the retry
+    expect(await attempt(id, 'second')).toBeUndefined();
+    // ASSERT: both items ran again to success
+    const exec = await store.db.pool.query('select status from executions where id = $1', [id]);
+    expect(exec.rows[0]).toEqual({ status: 'success' });
+    expect(await nodeRuns(id)).toEqual(
+      expect.arrayContaining(['work#0:success', 'work#1:success']),
+    );
   });
 });
