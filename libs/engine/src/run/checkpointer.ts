@@ -12,7 +12,7 @@ import type { SettledWithoutRun, SettleNext } from './dag-runner.ts';
 import { withDbRetry } from './db-retry.ts';
 import type { NodeRunResult } from './node-runner.ts';
 import type { RunEvents } from './run-events.ts';
-import type { RunHandle } from './run-handle.ts';
+import { isHandOver, type RunHandle } from './run-handle.ts';
 
 function toWrite(
   node: { nodeId: string; iteration: number },
@@ -54,6 +54,14 @@ function toWrite(
     usage: r.usage,
     cost: r.cost,
   };
+}
+
+/**
+ * An interrupted run as a `running` row (its attempts, start, cost and lines kept): the next
+ * attempt runs the node again, a terminal write ends it `cancelled`.
+ */
+function restartable(write: NodeRunWrite): NodeRunWrite {
+  return { ...write, status: 'running', finishedAt: null, durationMs: null, error: null };
 }
 
 /** A write allowed after an API cancel of this attempt (the node ran: it is recorded). */
@@ -115,10 +123,14 @@ export class Checkpointer {
   ): Promise<void> {
     const { last } = next;
     const iteration = next.iteration ?? -1;
-    // A node interrupted because the run is handed over or abandoned did not settle: the next
-    // holder runs it again, so recording it `cancelled` would make the resumed execution skip
-    // (and fail) it.
-    if (result.status === 'cancelled' && this.handle.interrupted) return;
+    const kind = this.handle.stopKind;
+    // A node interrupted because the run is handed over did not settle: the next holder runs
+    // it again, so recording it `cancelled` would make the resumed execution skip (and fail) it.
+    if (result.status === 'cancelled' && isHandOver(kind)) return;
+    // Interrupted because the run is abandoned (its job fails and is retried), with no cancel
+    // or timeout in effect: recorded as a restartable `running` row, which the retry runs
+    // again and every terminal write (finish, cancel, dead letter) ends `cancelled`.
+    const interrupted = result.status === 'cancelled' && this.handle.abandoned && !kind;
     // Lines of a run inside a foreach name its iteration (`data.iteration`).
     const nodeLogs: NewLogEntry[] =
       'logs' in result
@@ -144,21 +156,26 @@ export class Checkpointer {
       this.deps.events.status(this.fence.executionId, result.status, nodeId, it);
       return;
     }
-    const write: NodeRunWrite = {
+    const settled: NodeRunWrite = {
       ...toWrite(key, this.typeOf(nodeId), result),
       ...(stopped ? {} : { starting: next.starting.map((id) => this.startOf(id)) }),
     };
+    const write = interrupted ? restartable(settled) : settled;
     const allowed = this.handle.stopKind === 'cancel' ? WHILE_CANCELLED : [CLAIMED_STATUS];
     let seqs = await this.write(write, logs, allowed);
     // Fenced out: a cancel by the API (same attempt) must not erase a node that ran; it is
     // written under the cancelled status. A takeover writes nothing: the new holder re-runs it.
-    if (seqs === undefined && (await this.investigate()))
-      seqs = await this.write(write, logs, WHILE_CANCELLED);
+    let status = interrupted ? undefined : result.status;
+    if (seqs === undefined && (await this.investigate())) {
+      seqs = await this.write(settled, logs, WHILE_CANCELLED);
+      status = result.status;
+    }
     if (seqs === undefined) return;
     this.deps.events.logs(this.fence.executionId, logs, seqs);
+    if (status === undefined) return;
     this.deps.events.status(
       this.fence.executionId,
-      result.status,
+      status,
       nodeId,
       iteration < 0 ? undefined : iteration,
     );

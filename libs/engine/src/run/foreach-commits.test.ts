@@ -230,4 +230,65 @@ describe('foreach lanes and their checkpoint writes', () => {
     expect(written).not.toContain('stop#2:success');
     expect((run.done() as Error).message).toBe('canceling statement due to user request');
   });
+
+  it('throws only once every write of the attempt settled, the failing lane’s own too', async () => {
+    // ARRANGE: lane 1 ran x then z (z's write outstanding); lane 2 ran y then w
+    const held = heldWrites();
+    const run = start(loop(['b'], 2), ['x', 'y', 'z', 'w'], held.settle);
+    await drain();
+    // ACT: x's write fails; the others but z's commit
+    held.of('b#0').reject(new Error('database unreachable'));
+    held.of('b#1').resolve();
+    held.of('b#3').resolve();
+    await drain();
+    // ASSERT: z's write is still in flight, so the loop has not thrown yet
+    expect(run.done()).toBeUndefined();
+    held.of('b#2').resolve();
+    await run.outcome;
+    expect((run.done() as Error).message).toBe('database unreachable');
+  });
+
+  it('writes no return of the main DAG while a loop write is unsettled, nor once it failed', async () => {
+    // ARRANGE: each (two lanes over x, y) beside d → r (return)
+    const held = heldWrites();
+    const written: string[] = [];
+    ran.length = 0;
+    const definition: WorkflowDefinition = {
+      name: 'main-return',
+      nodes: [
+        {
+          id: 'each',
+          type: 'foreach',
+          config: { items: 'input.items', body: ['b'], parallel: true, max_parallel: 2 },
+        },
+        { id: 'b', type: 'code', config: {} },
+        { id: 'd', type: 'code', config: {} },
+        { id: 'r', type: 'return', config: { value: 'done' } },
+      ],
+      edges: [{ from: 'd', to: 'r' }],
+    };
+    const outcome = withNodeDeps(registry, { maxOutputBytes: 1 << 20, slots: 4 }, (deps) =>
+      runDag(
+        deps,
+        dagRequest(compileTestWorkflow(definition, registry), {
+          context: {
+            input: { items: ['x', 'y'] },
+            execution: { id: 'e', workflow_id: 'w', attempt: 1 },
+          },
+          onScopedSettled: held.settle,
+          onSettled: (id, r) => {
+            written.push(`${id}:${r.status}`);
+            return Promise.resolve();
+          },
+        }),
+      ),
+    ).catch((err: unknown) => err);
+    await drain();
+    // ACT: x's write fails (b for x succeeded: its result is lost with the write)
+    held.of('b#0').reject(new Error('database unreachable'));
+    for (const w of held.writes) w.resolve();
+    // ASSERT: the run failed and the return was never checkpointed
+    expect(await outcome).toBeInstanceOf(Error);
+    expect(written).not.toContain('r:success');
+  });
 });

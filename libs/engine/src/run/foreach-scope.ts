@@ -39,46 +39,74 @@ function allWritten(commits: readonly Promise<void>[]): Promise<unknown> {
   return all;
 }
 
-/** Runs the iterations `width` at a time; the first failure cancels the rest. */
+/** What the lanes of one loop share. */
+interface Lanes {
+  readonly rt: ScopeRuntime;
+  readonly run: MemberRun;
+  readonly items: readonly unknown[];
+  readonly values: unknown[];
+  readonly controller: Pick<AbortController, 'signal' | 'abort'>;
+  /** In parallel, a lane runs ahead of its last iteration's writes (see {@link runLane}). */
+  readonly ahead: boolean;
+  next: number;
+  failure: { index: number; error: RunError } | undefined;
+}
+
+/**
+ * One lane: takes items until none is left. In parallel it runs its next iteration while the
+ * last one's sink checkpoints commit (at most one iteration's writes outstanding), so
+ * computing and committing overlap; one at a time, each iteration is durable before the next
+ * starts (strict order). When it throws, its own writes still settle first.
+ */
+async function runLane(l: Lanes): Promise<void> {
+  const { rt, run, items, controller } = l;
+  let writing: Promise<unknown> = Promise.resolve();
+  let commits: Promise<void>[] = [];
+  try {
+    while (l.next < items.length && !controller.signal.aborted) {
+      const index = l.next++;
+      commits = [];
+      const it = { item: items[index], index, signal: controller.signal };
+      const outcome = await runIteration(rt, run, {
+        ...it,
+        commits: l.ahead ? commits : undefined,
+      });
+      await writing;
+      writing = allWritten(commits);
+      if (outcome.status === 'success') l.values[index] = outcome.value;
+      else if (outcome.status === 'failed' && l.failure === undefined) {
+        l.failure = { index, error: outcome.error };
+        const message = `cancelled because iteration ${index} of ${run.node.spec.id} failed`;
+        controller.abort(new NodeError('CANCELLATION', message, { retryable: false }));
+      }
+    }
+    await writing;
+  } catch (err) {
+    await Promise.allSettled([writing, ...commits]);
+    throw err;
+  }
+}
+
+/**
+ * Runs the iterations `width` at a time; the first failure cancels the rest. A lane that
+ * throws (a checkpoint that cannot be written) stops the others, as interrupted rather than
+ * settled, and the loop throws only once every lane has ended: nothing of this attempt is
+ * still running or writing when its job fails.
+ */
 async function runIterations(
   rt: ScopeRuntime,
   run: MemberRun,
   loop: { items: readonly unknown[]; width: number },
 ): Promise<{ values: unknown[]; failure: { index: number; error: RunError } | undefined }> {
   const { items, width } = loop;
-  const values: unknown[] = items.map(() => null);
   const { controller, dispose } = childController(run.signal);
-  let failure: { index: number; error: RunError } | undefined;
-  let next = 0;
-  // In parallel, a lane runs its next iteration while the last one's sink checkpoints commit
-  // (at most one iteration's writes outstanding per lane): computing and committing overlap.
-  // One at a time, each iteration is durable before the next starts (strict order).
-  const ahead = width > 1;
-  const worker = async () => {
-    let writing: Promise<unknown> = Promise.resolve();
-    while (next < items.length && !controller.signal.aborted) {
-      const index = next++;
-      const signal = controller.signal;
-      const commits: Promise<void>[] = [];
-      const it = { item: items[index], index, signal, commits: ahead ? commits : undefined };
-      const outcome = await runIteration(rt, run, it);
-      await writing;
-      writing = allWritten(commits);
-      if (outcome.status === 'success') values[index] = outcome.value;
-      else if (outcome.status === 'failed' && failure === undefined) {
-        failure = { index, error: outcome.error };
-        const message = `cancelled because iteration ${index} of ${run.node.spec.id} failed`;
-        controller.abort(new NodeError('CANCELLATION', message, { retryable: false }));
-      }
-    }
-    await writing;
+  const l: Lanes = {
+    ...{ rt, run, items, controller, ahead: width > 1 },
+    ...{ values: items.map(() => null), next: 0, failure: undefined },
   };
-  // A lane that throws (a checkpoint that cannot be written) stops the others, as interrupted
-  // rather than settled, and the loop throws only once every lane has ended: nothing of this
-  // attempt is still running or writing when its job fails.
   let thrown: { err: unknown } | undefined;
   const lane = () =>
-    worker().catch((err: unknown) => {
+    runLane(l).catch((err: unknown) => {
       if (thrown !== undefined) return;
       thrown = { err };
       rt.abandon();
@@ -90,7 +118,7 @@ async function runIterations(
     dispose();
   }
   if (thrown !== undefined) throw thrown.err;
-  return { values, failure };
+  return { values: l.values, failure: l.failure };
 }
 
 /**

@@ -258,19 +258,28 @@ async function settled(
 }
 
 /**
- * Starts a member's checkpoint write. A `return` that succeeded first waits for the loop
- * writes still unsettled, and is never written when one of them failed (the run then fails
- * and a resume reruns both).
+ * Resolves when `nodeId`'s result may be checkpointed: at once, except for a `return` that
+ * succeeded, which first waits for the loop writes still unsettled and rejects when one of
+ * them failed (the return is then never written: the run fails and a resume reruns both).
  */
+export function returnMayWrite(
+  rt: ScopeRuntime,
+  nodeId: string,
+  result: { readonly status: string },
+): Promise<unknown> {
+  const returned =
+    result.status === 'success' && rt.workflow.nodes.get(nodeId)?.spec.type === 'return';
+  if (!returned || rt.unsettledWrites.size === 0) return Promise.resolve();
+  return Promise.all(rt.unsettledWrites);
+}
+
+/** Starts a member's checkpoint write (a `return` only once {@link returnMayWrite} allows). */
 function startWrite(
   rt: ScopeRuntime,
   s: { id: string; iteration: number; result: NodeRunResult },
 ): Promise<void> {
   const write = () => rt.settle({ nodeId: s.id, iteration: s.iteration, result: s.result });
-  const returned =
-    s.result.status === 'success' && rt.workflow.nodes.get(s.id)?.spec.type === 'return';
-  if (!returned || rt.unsettledWrites.size === 0) return write();
-  return Promise.all(rt.unsettledWrites).then(write);
+  return returnMayWrite(rt, s.id, s.result).then(write);
 }
 
 /** Hands a sink's write to its lane (`commits`), tracked until it succeeds. */

@@ -40,22 +40,19 @@ export class RunHandle {
     return this.kind;
   }
 
-  /**
-   * True once the run stopped for good here without ending the execution: handed over, or
-   * abandoned. Nodes it interrupts did not settle (the next holder runs them again).
-   */
-  get interrupted(): boolean {
-    return isHandOver(this.kind) || this.abandoned;
+  /** Whether {@link abandon} was called. */
+  get abandoned(): boolean {
+    return this.wasAbandoned;
   }
 
-  private abandoned = false;
+  private wasAbandoned = false;
 
   /**
    * The run is failing with an error (a checkpoint that cannot be written) and its job will
    * be retried from the checkpoints: the nodes still in flight are interrupted, not settled.
    */
   abandon(): void {
-    this.abandoned = true;
+    this.wasAbandoned = true;
   }
 
   stop(kind: StopKind, detail = ''): void {

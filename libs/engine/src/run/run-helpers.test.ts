@@ -32,21 +32,13 @@ describe('RunHandle', () => {
     expect((handle.controller.signal.reason as NodeError).type).toBe('CANCELLATION');
   });
 
-  it('counts as interrupted when handed over or abandoned, not when cancelled', () => {
-    const cancelled = new RunHandle();
-    cancelled.stop('cancel');
-    const lost = new RunHandle();
-    lost.stop('lease_lost');
-    const abandoned = new RunHandle();
-    abandoned.abandon();
-    expect([cancelled.interrupted, lost.interrupted, abandoned.interrupted]).toEqual([
-      false,
-      true,
-      true,
-    ]);
-    // abandoning stops nothing by itself: the DAG runner aborts its own nodes
-    expect(abandoned.stopKind).toBeUndefined();
-    expect(abandoned.controller.signal.aborted).toBe(false);
+  it('is abandoned without being stopped: the DAG runner aborts its own nodes', () => {
+    const handle = new RunHandle();
+    expect(handle.abandoned).toBe(false);
+    handle.abandon();
+    expect(handle.abandoned).toBe(true);
+    expect(handle.stopKind).toBeUndefined();
+    expect(handle.controller.signal.aborted).toBe(false);
   });
 
   it('times out at the deadline and at once when it already passed', () => {
