@@ -12,7 +12,7 @@ import { NodeError, type NodeInput } from '@linkflow/nodes';
 import { childController } from './abortable.ts';
 import { Budget } from './budget.ts';
 import { runMember } from './member-runner.ts';
-import { returnMayWrite } from './region-runner.ts';
+import { returnMustWait } from './region-runner.ts';
 import type { NodeRunnerDeps, NodeRunResult } from './node-runner.ts';
 import {
   finishDag,
@@ -282,7 +282,8 @@ export async function runDag(deps: NodeRunnerDeps, req: DagRunRequest): Promise<
       ledger.settling.set(id, state);
       ledger.announce(starting);
       try {
-        await returnMayWrite(rt, id, result);
+        const wait = returnMustWait(rt, id, result);
+        if (wait !== undefined) await wait;
         await req.onSettled(id, result, {
           last: !stopped && isLastToSettle(workflow, states, id),
           starting,

@@ -21,9 +21,12 @@ import { runDag, type DagRunOutcome, type DagRunRequest } from './dag-runner.ts'
 
 /** `probe` (typed as code): records `<node>:<item>` of each run. */
 const ran: string[] = [];
-const probe = fakeNodeType('code', (ctx, _config, input) => {
+/** Node `d` waits for it (a main-DAG node that ends when the test says). */
+let dGate: Promise<void> = Promise.resolve();
+const probe = fakeNodeType('code', async (ctx, _config, input) => {
   ran.push(`${ctx.nodeId}:${String(input.item)}`);
-  return Promise.resolve({ output: { item: input.item ?? null }, usage: {} });
+  if (ctx.nodeId === 'd') await dGate;
+  return { output: { item: input.item ?? null }, usage: {} };
 });
 const registry = createNodeRegistry([
   createTransformNode(),
@@ -252,7 +255,8 @@ describe('foreach lanes and their checkpoint writes', () => {
     // ARRANGE: each (two lanes over x, y) beside d → r (return)
     const held = heldWrites();
     const written: string[] = [];
-    ran.length = 0;
+    let openD: () => void = () => undefined;
+    dGate = new Promise((resolve) => (openD = resolve));
     const definition: WorkflowDefinition = {
       name: 'main-return',
       nodes: [
@@ -284,7 +288,10 @@ describe('foreach lanes and their checkpoint writes', () => {
       ),
     ).catch((err: unknown) => err);
     await drain();
-    // ACT: x's write fails (b for x succeeded: its result is lost with the write)
+    // ACT: with both loop writes in flight, d ends and r returns; then x's write fails
+    expect(held.keys()).toEqual(['b#0', 'b#1']);
+    openD();
+    await drain();
     held.of('b#0').reject(new Error('database unreachable'));
     for (const w of held.writes) w.resolve();
     // ASSERT: the run failed and the return was never checkpointed

@@ -258,28 +258,28 @@ async function settled(
 }
 
 /**
- * Resolves when `nodeId`'s result may be checkpointed: at once, except for a `return` that
- * succeeded, which first waits for the loop writes still unsettled and rejects when one of
- * them failed (the return is then never written: the run fails and a resume reruns both).
+ * What `nodeId`'s checkpoint must wait for: nothing (undefined), except for a `return` that
+ * succeeded while loop writes are unsettled: those, rejecting when one of them failed (the
+ * return is then never written: the run fails and a resume reruns both).
  */
-export function returnMayWrite(
+export function returnMustWait(
   rt: ScopeRuntime,
   nodeId: string,
   result: { readonly status: string },
-): Promise<unknown> {
-  const returned =
-    result.status === 'success' && rt.workflow.nodes.get(nodeId)?.spec.type === 'return';
-  if (!returned || rt.unsettledWrites.size === 0) return Promise.resolve();
+): Promise<unknown> | undefined {
+  if (result.status !== 'success' || rt.unsettledWrites.size === 0) return undefined;
+  if (rt.workflow.nodes.get(nodeId)?.spec.type !== 'return') return undefined;
   return Promise.all(rt.unsettledWrites);
 }
 
-/** Starts a member's checkpoint write (a `return` only once {@link returnMayWrite} allows). */
+/** Starts a member's checkpoint write (a `return` once {@link returnMustWait} allows). */
 function startWrite(
   rt: ScopeRuntime,
   s: { id: string; iteration: number; result: NodeRunResult },
 ): Promise<void> {
   const write = () => rt.settle({ nodeId: s.id, iteration: s.iteration, result: s.result });
-  return returnMayWrite(rt, s.id, s.result).then(write);
+  const wait = returnMustWait(rt, s.id, s.result);
+  return wait === undefined ? write() : wait.then(write);
 }
 
 /** Hands a sink's write to its lane (`commits`), tracked until it succeeds. */
