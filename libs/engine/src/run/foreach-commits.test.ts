@@ -13,6 +13,7 @@ import {
   dagRequest,
   withNodeDeps,
   fakeNodeType,
+  returnInLoop,
 } from '../testing/node-runner-fakes.ts';
 import { runDag, type DagRunOutcome, type DagRunRequest } from './dag-runner.ts';
 
@@ -50,29 +51,7 @@ const loop = (body: string[], lanes: 1 | 2): WorkflowDefinition => ({
   edges: body.length === 2 ? [{ from: 'a', to: 'b' }] : [],
 });
 
-//   each (two lanes): body check → stop (return, when true) | work (when false)
-const returnLoop: WorkflowDefinition = {
-  name: 'return-in-loop',
-  nodes: [
-    {
-      id: 'each',
-      type: 'foreach',
-      config: {
-        items: 'input.items',
-        body: ['check', 'stop', 'work'],
-        parallel: true,
-        max_parallel: 2,
-      },
-    },
-    { id: 'check', type: 'condition', config: { expression: "item = 'stop'" } },
-    { id: 'stop', type: 'return', config: { value: 'stopped' } },
-    { id: 'work', type: 'code', config: {} },
-  ],
-  edges: [
-    { from: 'check', to: 'stop', when: 'true' },
-    { from: 'check', to: 'work', when: 'false' },
-  ],
-};
+const returnLoop = returnInLoop('input.items', 'code');
 
 /** Checkpoint writes the test settles by hand, in the order they were asked for. */
 function heldWrites() {

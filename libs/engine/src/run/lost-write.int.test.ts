@@ -9,7 +9,7 @@ import {
   createTryNode,
   type NodeDefinition,
 } from '@linkflow/nodes';
-import { fakeNodeType } from '../testing/node-runner-fakes.ts';
+import { fakeNodeType, returnInLoop } from '../testing/node-runner-fakes.ts';
 import { useStoreFixture } from '../testing/store-fixture.ts';
 import { createExecutionRepository } from '@linkflow/store';
 import { CompiledWorkflowCache, processExecution } from './execution-processor.ts';
@@ -40,28 +40,7 @@ const registry = createNodeRegistry([
 const store = useStoreFixture({ maxConnections: 6 });
 
 //   each (items, two lanes): body check → stop (return, when true) | work (when false)
-const loop = (items: string[]) => ({
-  name: 'return-after-lost-write',
-  nodes: [
-    {
-      id: 'each',
-      type: 'foreach',
-      config: {
-        items: JSON.stringify(items),
-        body: ['check', 'stop', 'work'],
-        parallel: true,
-        max_parallel: 2,
-      },
-    },
-    { id: 'check', type: 'condition', config: { expression: "item = 'stop'" } },
-    { id: 'stop', type: 'return', config: { value: 'stopped' } },
-    { id: 'work', type: 'http', config: {} },
-  ],
-  edges: [
-    { from: 'check', to: 'stop', when: 'true' },
-    { from: 'check', to: 'work', when: 'false' },
-  ],
-});
+const loop = (items: string[]) => returnInLoop(JSON.stringify(items), 'http');
 
 /** Makes the write of `nodeId`'s successful run (of `iteration`, if given) fail, until dropped. */
 async function failWrite(

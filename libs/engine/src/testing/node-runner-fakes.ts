@@ -102,3 +102,27 @@ export function dagRequest(
     ...overrides,
   };
 }
+
+/**
+ * A loop with a return inside (two lanes): `each` over `items` (an expression), body
+ * `check` → `stop` (a return, when the item is "stop") | `work` (of type `workType`).
+ */
+export function returnInLoop(items: string, workType: 'code' | 'http'): WorkflowDefinition {
+  return {
+    name: 'return-in-loop',
+    nodes: [
+      {
+        id: 'each',
+        type: 'foreach',
+        config: { items, body: ['check', 'stop', 'work'], parallel: true, max_parallel: 2 },
+      },
+      { id: 'check', type: 'condition', config: { expression: "item = 'stop'" } },
+      { id: 'stop', type: 'return', config: { value: 'stopped' } },
+      { id: 'work', type: workType, config: {} },
+    ],
+    edges: [
+      { from: 'check', to: 'stop', when: 'true' },
+      { from: 'check', to: 'work', when: 'false' },
+    ],
+  };
+}
