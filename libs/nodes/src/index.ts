@@ -1,5 +1,6 @@
 export * from './node-definition.ts';
 export * from './node-errors.ts';
+export * from './shared-signal.ts';
 export * from './node-registry.ts';
 export * from './builtin-nodes.ts';
 export * from './expression/expression-cache.ts';

@@ -1,4 +1,4 @@
-import { abortError, NodeError } from '@linkflow/nodes';
+import { abortError, NodeError, sharedAbortController } from '@linkflow/nodes';
 
 /** Resolves after `ms`, or rejects with the signal's abort error as soon as it aborts. */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -44,12 +44,13 @@ export function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> 
 /**
  * An AbortController whose signal also aborts when `parent` does, with the parent's
  * reason. Call `dispose` when done so long executions do not pile up listeners.
+ * Its signal is shared by everything running under it (see `sharedAbortController`).
  */
 export function childController(parent: AbortSignal): {
   controller: AbortController;
   dispose: () => void;
 } {
-  const controller = new AbortController();
+  const controller = sharedAbortController();
   if (parent.aborted) {
     controller.abort(parent.reason);
     return { controller, dispose: () => undefined };
