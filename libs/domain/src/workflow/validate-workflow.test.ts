@@ -201,6 +201,59 @@ describe('validateWorkflow', () => {
     expect(found.length).toBeGreaterThanOrEqual(3);
   });
 
+  it('names a cycle beside a duplicate id or a dangling edge', () => {
+    //   b ⇄ c, c defined twice, and b → zz (no such node)
+    const found = problems({
+      name: 'w',
+      nodes: [t('b'), t('c'), t('c')],
+      edges: [
+        { from: 'b', to: 'c' },
+        { from: 'c', to: 'b' },
+        { from: 'b', to: 'zz' },
+      ],
+    });
+    expect(found).toEqual([
+      { path: '/nodes/2/id', message: "duplicate node id 'c'" },
+      { path: '/edges/2/to', message: "unknown node id 'zz'" },
+      { path: '/edges', message: expect.stringMatching(/^cycle: (b -> c -> b|c -> b -> c)$/) },
+    ]);
+  });
+
+  it('names the problems beside a schema violation: missing config, unknown type, bad expression, bad when', () => {
+    //   a (no config)   b (type bogus) → c (expression "(")  with when: true
+    const found = problems({
+      name: 'w',
+      nodes: [{ id: 'a', type: 'transform' }, { id: 'b', type: 'bogus', config: {} }, t('c', '(')],
+      edges: [{ from: 'b', to: 'c', when: 'true' }],
+    });
+    expect(found.map((p) => p.path)).toEqual([
+      '/nodes/0/config',
+      '/nodes/1/type',
+      '/nodes/2/config/expression',
+      '/edges/0/when',
+    ]);
+  });
+
+  it('names an unknown type and a dangling edge beside a node without a type', () => {
+    const found = problems({
+      name: 'w',
+      nodes: [
+        { id: 'a', config: {} },
+        { id: 'b', type: 'nope', config: {} },
+      ],
+      edges: [{ from: 'b', to: 'zz' }],
+    });
+    expect(found.map((p) => p.path)).toEqual(['/nodes/0/type', '/nodes/1/type', '/edges/0/to']);
+  });
+
+  it('stops at the schema when nodes or edges cannot be read', () => {
+    expect(problems({ name: 'w', nodes: 'a' }).map((p) => p.path)).toEqual(['/nodes']);
+    const found = problems({ name: 'w', nodes: [t('a'), { id: 7, type: 'x' }] });
+    expect(found.every((p) => p.path.startsWith('/nodes/1'))).toBe(true);
+    const edges = problems({ name: 'w', nodes: [t('a'), t('a')], edges: [{ from: 1, to: 'a' }] });
+    expect(edges.map((p) => p.path)).toEqual(['/edges/0/from']);
+  });
+
   it('refuses NUL characters and lone surrogates, which cannot be stored, naming the field', () => {
     const message = UNSTORABLE_TEXT_MESSAGE;
     expect(problems({ name: 'n\u0000', nodes: [t('a')] })).toEqual([{ path: '/name', message }]);

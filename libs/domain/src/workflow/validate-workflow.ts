@@ -15,6 +15,7 @@ import {
 import { scopeProblems } from './scopes.ts';
 import type { NodeTypeCatalog, NodeTypeSpec } from './node-type-catalog.ts';
 import { configFieldsOf } from './compiled-workflow.ts';
+import { checkableView, type CheckableView } from './checkable-view.ts';
 import type { TenantRef } from '../config/db-connections.ts';
 
 const checker = TypeCompiler.Compile(WorkflowDefinitionSchema);
@@ -82,16 +83,17 @@ function credentialProblems(
 }
 
 function nodeProblems(
-  def: WorkflowDefinition,
+  view: CheckableView,
   catalog: NodeTypeCatalog,
   credentials: CredentialKeys | undefined,
 ): FieldProblem[] {
   const problems: FieldProblem[] = [];
   const seen = new Set<string>();
-  def.nodes.forEach((node, i) => {
+  view.def.nodes.forEach((node, i) => {
     if (seen.has(node.id))
       problems.push({ path: `/nodes/${i}/id`, message: `duplicate node id '${node.id}'` });
     seen.add(node.id);
+    if (node.type === '' && view.broken.has(i)) return; // no type: the schema named it
     const spec = catalog.get(node.type);
     if (!spec) {
       const known = catalog.types().join(', ');
@@ -101,6 +103,7 @@ function nodeProblems(
       });
       return;
     }
+    if (view.broken.has(i)) return;
     const prefix = (p: FieldProblem): FieldProblem => ({
       path: `/nodes/${i}${p.path}`,
       message: p.message,
@@ -182,13 +185,39 @@ export function accessProblems(
   def: WorkflowDefinition,
   catalog: NodeTypeCatalog,
   tenant: TenantRef,
+  skip: ReadonlySet<number> = new Set(),
 ): FieldProblem[] {
   return def.nodes.flatMap((node, i) =>
-    (catalog.get(node.type)?.checkAccess?.(node.config, tenant) ?? []).map((p) => ({
-      path: `/nodes/${i}${p.path}`,
-      message: p.message,
-    })),
+    (skip.has(i) ? [] : (catalog.get(node.type)?.checkAccess?.(node.config, tenant) ?? [])).map(
+      (p) => ({
+        path: `/nodes/${i}${p.path}`,
+        message: p.message,
+      }),
+    ),
   );
+}
+
+/**
+ * A cycle among the nodes and edges that exist (the first node of an id, the edges whose ends
+ * both exist), so dangling edges or duplicate ids do not hide one.
+ */
+function cycleProblems(def: WorkflowDefinition): FieldProblem[] {
+  const byId = new Map<string, NodeSpec>();
+  for (const node of def.nodes) if (!byId.has(node.id)) byId.set(node.id, node);
+  const edges = (def.edges ?? []).filter((e) => byId.has(e.from) && byId.has(e.to));
+  const dag = buildDag([...byId.values()], edges);
+  return dag.ok ? [] : dag.error;
+}
+
+/** Each problem once (the schema and a later check may name the same one). */
+function distinct(problems: readonly FieldProblem[]): FieldProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.path}\u0000${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /**
@@ -206,23 +235,19 @@ export function validateWorkflow(
   options: { readonly tenant?: TenantRef; readonly credentials?: CredentialKeys } = {},
 ): Result<WorkflowDefinition, FieldProblem[]> {
   const schema = schemaProblems(input);
-  if (schema.length > 0) return err(schema);
+  const view = checkableView(input);
+  if (view === undefined) return err(schema);
   const unstorable = findUnstorableText(input);
   if (unstorable !== undefined)
-    return err([{ path: unstorable, message: UNSTORABLE_TEXT_MESSAGE }]);
-  const def = input as WorkflowDefinition;
+    return err([...schema, { path: unstorable, message: UNSTORABLE_TEXT_MESSAGE }]);
   const problems = [
-    ...nodeProblems(def, catalog, options.credentials),
-    ...edgeProblems(def),
-    ...scopeProblems(def),
+    ...schema,
+    ...nodeProblems(view, catalog, options.credentials),
+    ...edgeProblems(view.def),
+    ...scopeProblems(view.def),
+    ...cycleProblems(view.def),
   ];
-  if (options.tenant !== undefined) problems.push(...accessProblems(def, catalog, options.tenant));
-  const danglingOrDuplicate = problems.some((p) =>
-    /^\/(edges\/\d+\/(from|to)|nodes\/\d+\/id)$/.test(p.path),
-  );
-  if (!danglingOrDuplicate) {
-    const dag = buildDag(def.nodes, def.edges ?? []);
-    if (!dag.ok) problems.push(...dag.error);
-  }
-  return problems.length > 0 ? err(problems) : ok(def);
+  if (options.tenant !== undefined)
+    problems.push(...accessProblems(view.def, catalog, options.tenant, view.broken));
+  return problems.length > 0 ? err(distinct(problems)) : ok(input as WorkflowDefinition);
 }
