@@ -25,7 +25,7 @@ import {
 } from '@linkflow/nodes';
 import { callBreakerOptions, type BreakerRegistry } from '../breakers/breaker-registry.ts';
 import type { CredentialPort, EngineLogger, TracingPort } from '../ports.ts';
-import { renderConfig } from './node-secrets.ts';
+import { breakerTarget, renderConfig } from './node-secrets.ts';
 import { finalError, toRunError } from './node-run-errors.ts';
 import { childController, raceAbort, sleep } from './abortable.ts';
 import { storableLogData, storableLogMessage } from './log-caps.ts';
@@ -222,7 +222,7 @@ async function attemptOnce(
           ...(data ? { data: storableLogData(redactSecrets(data, { values })) } : {}),
         }),
     };
-    const target = def.breakerKey?.(rendered.config);
+    const target = breakerTarget(def.breakerKey?.(rendered.config), values);
     const run = () => def.execute(ctx, rendered.config, input);
     const result = await raceAbort(
       target === undefined

@@ -1,5 +1,6 @@
 import {
   collectSecretValues,
+  redactSecretValues,
   type CompiledNode,
   type EvaluateOptions,
   type LiveSecrets,
@@ -103,4 +104,18 @@ export async function renderConfig(
     ...collectSecretValues(rendered.value),
   ];
   return { config: rendered.value, values, release: held.release };
+}
+
+/**
+ * The breaker target of a node whose key (`host:port`) may be built from a secret
+ * (`https://{{ secrets.api.host }}/…`): the key with every secret value in it replaced.
+ * The target names the breaker in `/metrics`, `/api/admin/breakers` and CIRCUIT_OPEN errors,
+ * none of which may show a secret; the URL parser lower-cases a host, and `values` hold that
+ * form too. Hosts that differ only in their secret part share one breaker (per tenant).
+ */
+export function breakerTarget(
+  key: string | undefined,
+  values: readonly string[],
+): string | undefined {
+  return key === undefined ? undefined : redactSecretValues(key, values);
 }
