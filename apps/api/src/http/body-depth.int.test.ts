@@ -60,3 +60,24 @@ describe('request body depth', () => {
     expect(bad.json().code).toBe('MALFORMED_REQUEST');
   });
 });
+
+describe('an empty body sent as application/json', () => {
+  const json = { 'content-type': 'application/json' };
+
+  it('is no body: a route that takes none answers as without the header', async () => {
+    const res = await h.request('POST', '/api/admin/queue/resume', { body: '', headers: json });
+    expect(res.statusCode).toBe(200);
+    const gone = await h.request('POST', `/api/executions/${workflowId}/cancel`, {
+      body: '',
+      headers: json,
+    });
+    expect(gone.statusCode).toBe(404);
+  });
+
+  it('is a missing body where one is needed: 400 problem+json', async () => {
+    const res = await h.request('POST', '/api/executions', { body: '', headers: json });
+    expect(res.statusCode).toBe(400);
+    expect(res.headers['content-type']).toContain('application/problem+json');
+    expect(res.json().code).toBe('INVALID_REQUEST');
+  });
+});

@@ -47,13 +47,19 @@ export function depthProblem(path: string): FieldProblem {
 /**
  * Replaces Fastify's JSON body parser with the same parser (prototype poisoning refused)
  * followed by a depth check, so a deeply nested body is a 400 naming its field, never a 500.
+ * An empty body is no body, whatever the content type says: clients that send
+ * `Content-Type: application/json` on every request reach the routes that take none (cancel,
+ * recover, pause, …) as if they had sent nothing; a route that needs a body answers 400
+ * naming it, as for any missing body.
  */
 export function installJsonBodyParser(app: FastifyInstance): void {
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.length === 0) return done(null, undefined);
     // Fastify's default JSON parser is synchronous: it returns nothing to await.
-    void parse(request, typeof body === 'string' ? body : body.toString('utf8'), (error, value) => {
+    void parse(request, text, (error, value) => {
       if (error) return done(error, undefined);
       const path = tooDeepPath(value);
       if (path !== undefined) return done(apiErrors.invalidRequest([depthProblem(path)]));
