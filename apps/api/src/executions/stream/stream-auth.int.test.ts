@@ -84,6 +84,18 @@ describe('WS stream acceptance', () => {
     await client.closed;
   });
 
+  it('accepts its own origin (the Host it was reached at), and refuses `null`', async () => {
+    const own = base.replace(/^ws/, 'http');
+    const client = await openStream(base + path(), { ...bearer(h.adminKey), origin: own });
+    client.ws.close();
+    await client.closed;
+    const sandboxed = await refusalOf(base + path(), { ...bearer(h.adminKey), origin: 'null' });
+    expect(sandboxed.status).toBe(403);
+    const otherPort = own.replace(/:(\d+)$/, (_, p: string) => `:${Number(p) + 1}`);
+    const sibling = await refusalOf(base + path(), { ...bearer(h.adminKey), origin: otherPort });
+    expect(sibling.status).toBe(403);
+  });
+
   it('accepts a bearer header without an Origin (not a browser), also through injectWS', async () => {
     const client = await openStream(base + path(), bearer(h.adminKey));
     client.ws.close();

@@ -59,12 +59,30 @@ const MAX_CLIENT_FRAME_BYTES = 1024;
 /** How long `app.close()` lets sockets finish their close handshake before destroying them. */
 const SHUTDOWN_GRACE_MS = 2_000;
 
+/**
+ * Whether `origin` is the API's own (its host and port are the request's `Host`): a page the
+ * API serves, or a client library that sends the URL it connects to as its Origin (Python's
+ * websocket-client does). A cross-site page always has an Origin of its own site.
+ */
+function isSameOrigin(origin: string, host: string | undefined): boolean {
+  if (host === undefined) return false;
+  try {
+    return new URL(origin).host === host.toLowerCase();
+  } catch {
+    return false; // `null` (sandboxed frames, file pages) and other unparsable origins
+  }
+}
+
 function checkOrigin(allowed: readonly string[]) {
   const any = allowed.includes('*');
   return (request: FastifyRequest, _reply: unknown, done: (err?: Error) => void) => {
     const origin = request.headers.origin;
     // No Origin: not a browser (a browser always sends it on a WebSocket upgrade).
-    const refused = origin !== undefined && !any && !allowed.includes(origin.toLowerCase());
+    const refused =
+      origin !== undefined &&
+      !any &&
+      !allowed.includes(origin.toLowerCase()) &&
+      !isSameOrigin(origin, request.headers.host);
     done(refused ? apiErrors.originNotAllowed(origin) : undefined);
   };
 }
