@@ -2,11 +2,14 @@ import { Type, type Static } from '@sinclair/typebox';
 import { MAX_WORKER_TAGS, WORKER_TAG_PATTERN } from './worker-tags.ts';
 
 /**
- * Node id: short, URL- and expression-safe (`nodes.<id>` must be a JSONata path), and not a
- * name plain objects inherit (`__proto__` as a key of a context object would be lost).
+ * Node id: short, URL-safe, starting with a letter or `_`, and not a name plain objects
+ * inherit (`__proto__` as a key of a context object would be lost). Hyphens are allowed
+ * (`fetch-order`); an expression reaches such a node with backticks, as JSONata needs for any
+ * name that is not an identifier: ``nodes.`fetch-order`.body`` (`nodes.fetch-order` is a
+ * subtraction).
  */
 export const NODE_ID_PATTERN =
-  '^(?!(?:__proto__|constructor|prototype)$)[A-Za-z_][A-Za-z0-9_]{0,63}$';
+  '^(?!(?:__proto__|constructor|prototype)$)[A-Za-z_][A-Za-z0-9_-]{0,63}$';
 
 /**
  * Longest timeout a definition may ask for (24 h), for a node, a whole execution or a node

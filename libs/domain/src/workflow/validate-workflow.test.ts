@@ -84,6 +84,18 @@ describe('validateWorkflow', () => {
     expect(problems(null)[0]?.path).toBe('/');
   });
 
+  it('accepts hyphenated node ids, reachable in expressions with backticks', () => {
+    const def = {
+      name: 'w',
+      nodes: [t('fetch-order'), t('use_it', 'nodes.`fetch-order` + 1')],
+      edges: [{ from: 'fetch-order', to: 'use_it' }],
+    };
+    expect(problems(def)).toEqual([]);
+    expect(problems({ name: 'w', nodes: [t('-lead')] }).map((p) => p.path)).toEqual([
+      '/nodes/0/id',
+    ]);
+  });
+
   it('names duplicate node ids', () => {
     expect(problems({ name: 'w', nodes: [t('a'), t('a')] })).toEqual([
       { path: '/nodes/1/id', message: "duplicate node id 'a'" },
