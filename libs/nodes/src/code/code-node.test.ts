@@ -358,3 +358,30 @@ describe('code node pool', () => {
     );
   });
 });
+
+describe('code node inside a foreach body', () => {
+  const inLoop = (item: unknown, index: number): NodeInput => ({ ...input, item, index });
+
+  it('reads the iteration as globals item and index', async () => {
+    const result = await node.execute(
+      makeCtx(),
+      { source: 'return { doubled: item.n * 2, index, total: input.total }' },
+      inLoop({ n: 21 }, 3),
+    );
+    expect(result.output).toEqual({ doubled: 42, index: 3, total: 21 });
+  });
+
+  it('lets the source declare its own item and index (they shadow the globals)', async () => {
+    const source = 'const item = 1; let index = 2; return item + index';
+    await expect(node.execute(makeCtx(), { source }, inLoop('x', 7))).resolves.toMatchObject({
+      output: 3,
+    });
+    expect(node.checkConfig({ source })).toEqual([]);
+  });
+
+  it('has neither outside a loop', async () => {
+    await expect(run('return [typeof item, typeof index]')).resolves.toMatchObject({
+      output: ['undefined', 'undefined'],
+    });
+  });
+});

@@ -146,6 +146,9 @@ async function executeCode(
       source: config.source,
       inputJson: toJson(input.input, 'input'),
       nodesJson: toJson(input.nodes, 'nodes'),
+      ...(input.index === undefined
+        ? {}
+        : { loop: { itemJson: toJson(input.item, 'item'), index: input.index } }),
       memoryMb: Math.min(config.memory_mb ?? options.defaultMemoryMb, options.maxMemoryMb),
       timeoutMs,
       maxOutputBytes: options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,

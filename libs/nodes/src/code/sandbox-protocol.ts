@@ -34,6 +34,8 @@ export interface RunRequest {
   readonly source: string;
   readonly inputJson: string;
   readonly nodesJson: string;
+  /** Inside a foreach body: the item (JSON text) and its index, globals `item` and `index`. */
+  readonly loop?: { readonly itemJson: string; readonly index: number };
   readonly memoryMb: number;
   /** The run's whole budget, counted from the node's request to the pool. */
   readonly timeoutMs: number;

@@ -29,7 +29,7 @@ const SAMPLE_EVERY_MS = 10;
 /** @typedef {{ type: 'EXECUTION' | 'TIMEOUT' | 'TRANSFORMATION', message: string }} SandboxFailure */
 /** @typedef {{ level: 'info' | 'warn' | 'error', line: string }} LogLine */
 /** @typedef {{ cpu_ms: number, peak_memory_bytes: number }} Usage */
-/** @typedef {{ kind: 'run', id: number, source: string, inputJson: string, nodesJson: string, memoryMb: number, timeoutMs: number, queuedMs: number, maxOutputBytes: number }} RunRequest */
+/** @typedef {{ kind: 'run', id: number, source: string, inputJson: string, nodesJson: string, loop?: { itemJson: string, index: number }, memoryMb: number, timeoutMs: number, queuedMs: number, maxOutputBytes: number }} RunRequest */
 /** @typedef {{ kind: 'result', id: number, ok: true, json: string, logs: LogLine[], usage: Usage } | { kind: 'result', id: number, ok: false, error: SandboxFailure, logs: LogLine[], usage: Usage }} RunReply */
 /** @typedef {import('quickjs-emscripten').QuickJSContext} QuickJSContext */
 /** @typedef {import('quickjs-emscripten').QuickJSRuntime} QuickJSRuntime */
@@ -129,6 +129,29 @@ function oversizeFailure(
 }
 
 /**
+ * Inside a foreach body, the iteration's `item` (parsed inside the sandbox, as input is) and
+ * `index` become globals, so the source reads them as the body's expressions do; a `const
+ * item` of its own shadows them. Outside a loop neither exists (`typeof item` is undefined).
+ * @returns {QuickJSHandle | undefined} the parse error, if the item's JSON did not parse
+ */
+function setLoopGlobals(
+  /** @type {QuickJSContext} */ ctx,
+  /** @type {QuickJSHandle} */ parse,
+  /** @type {{ itemJson: string, index: number }} */ loop,
+) {
+  const text = ctx.newString(loop.itemJson);
+  const parsed = ctx.callFunction(parse, ctx.undefined, text);
+  text.dispose();
+  if (parsed.error) return parsed.error;
+  ctx.setProp(ctx.global, 'item', parsed.value);
+  parsed.value.dispose();
+  const index = ctx.newNumber(loop.index);
+  ctx.setProp(ctx.global, 'index', index);
+  index.dispose();
+  return undefined;
+}
+
+/**
  * Compiles the wrapper and calls it with deep copies of input and nodes, parsed inside the
  * sandbox by the pristine `JSON.parse` (only JSON text crosses the boundary).
  * @returns {{ promise: QuickJSHandle } | { error: QuickJSHandle }}
@@ -152,6 +175,10 @@ function startCall(
       if (parsed.error) return { error: parsed.error };
       owned.push(parsed.value);
       args.push(parsed.value);
+    }
+    if (req.loop !== undefined) {
+      const loopError = setLoopGlobals(ctx, parse, req.loop);
+      if (loopError !== undefined) return { error: loopError };
     }
     const compiled = ctx.evalCode(wrapSource(req.source), 'code.js');
     if (compiled.error) return { error: compiled.error };
