@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { createApiMetrics, createExecutorMetrics } from '@linkflow/telemetry';
+import { createApiMetrics, createExecutorMetrics, FLEET_METRIC_NAMES } from '@linkflow/telemetry';
 
 /*
  * docker/: the Grafana dashboard only queries metrics the product exports, and the compose
@@ -208,6 +208,19 @@ describe('Prometheus config', () => {
     expect(jobs['linkflow-executor']).toMatchObject({
       dns_sd_configs: [{ names: ['executor'], type: 'A', port: 9464 }],
     });
+  });
+
+  it("drops from the API job exactly the executors' metrics it also serves (no double count)", async () => {
+    const api = jobs['linkflow-api'] as { metric_relabel_configs?: unknown } | undefined;
+    const [rule] = (api?.metric_relabel_configs ?? []) as { regex: string; action: string }[];
+    expect(rule?.action).toBe('drop');
+    const dropped = new RegExp(`^(?:${rule?.regex ?? ''})$`);
+    const fleet = new Set(FLEET_METRIC_NAMES);
+    for (const name of await exportedNames()) {
+      const base = name.replace(/_(bucket|sum|count)$/, '');
+      const fromExecutors = fleet.has(name) || fleet.has(base);
+      expect({ name, dropped: dropped.test(name) }).toEqual({ name, dropped: fromExecutors });
+    }
   });
 
   it('passes promtool check config', (ctx) => {

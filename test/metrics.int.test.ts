@@ -80,6 +80,7 @@ let ex: ExecutorHarness;
 let api: ApiHarness;
 let metricsPort: number;
 let executionId: string;
+let workflowId: string;
 
 beforeAll(async () => {
   srv = await startTestServer();
@@ -100,8 +101,9 @@ beforeAll(async () => {
     },
   });
   expect(wf.statusCode).toBe(201);
+  workflowId = wf.json().id;
   const started = await api.request('POST', '/api/executions', {
-    body: { workflow_id: wf.json().id },
+    body: { workflow_id: workflowId },
     headers: { 'x-priority': 'high' },
   });
   expect(started.statusCode).toBe(202);
@@ -142,16 +144,29 @@ describe('/metrics after a real run', () => {
     expect(text).toMatch(/^linkflow_dlq_size 0$/m);
   });
 
-  it('the API exports its HTTP, queue and process metrics, and no execution metric', async () => {
+  it('the API exports its HTTP, queue and process metrics and the executors’ merged', async () => {
     const text = await apiText();
-    const types = typesIn(text);
-    expect(types).toMatchObject(API_EXPORTS);
-    for (const name of Object.keys(EXECUTOR_EXPORTS).filter((k) => !(k in API_EXPORTS)))
-      expect(types).not.toHaveProperty(name);
+    expect(typesIn(text)).toMatchObject({ ...API_EXPORTS, ...EXECUTOR_EXPORTS });
     expect(text).toContain(
       'linkflow_http_requests_total{method="POST",route="/api/executions",status="202"} 1',
     );
+    expect(text).toContain(
+      `linkflow_executions_started_total{workflow="${WORKFLOW}",priority="high"} 1`,
+    );
+    expect(text).toContain('linkflow_executions_finished_total{status="success"} 1');
+    expect(text).toContain('linkflow_node_retries_total{type="http"} 1');
+    expect(text).toContain(`linkflow_circuit_breaker_state{target="${new URL(srv.url).host}"} 0`);
     expect(text).toMatch(/^linkflow_dlq_size 0$/m);
+    // One HELP and TYPE per name: the API's own and the executors' never overlap.
+    expect(text.match(/^# TYPE linkflow_dlq_size /gm)).toHaveLength(1);
+  });
+
+  it('the API counts a run that just ended at once (asks the executors, no heartbeat wait)', async () => {
+    const started = await api.request('POST', '/api/executions', {
+      body: { workflow_id: workflowId },
+    });
+    expect(await waitForTerminal(started.json().id)).toBe('success');
+    expect(await apiText()).toContain('linkflow_executions_finished_total{status="success"} 2');
   });
 
   it('both outputs pass promtool check metrics', async (ctx) => {

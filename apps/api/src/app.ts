@@ -31,7 +31,7 @@ import { RunnableCache, type Enqueuer } from './executions/start-execution.ts';
 import { registerHealthRoutes, type Probe } from './health/health-routes.ts';
 import { installErrorHandling, sendProblem } from './http/error-handler.ts';
 import { installJsonBodyParser } from './http/json-body.ts';
-import { installMetrics } from './http/metrics-hooks.ts';
+import { installMetrics, type FleetMetricsSource } from './http/metrics-hooks.ts';
 import { withSafeRequestLogs } from './http/request-log.ts';
 import { installStorableTextCheck } from './http/storable-text.ts';
 import { schemaController } from './http/validation.ts';
@@ -68,6 +68,8 @@ export interface AppDeps {
   readonly metrics: ApiMetrics;
   /** The `/metrics` text; defaults to this process's registry (a cluster worker merges all). */
   readonly scrape?: (() => Promise<string>) | undefined;
+  /** The executors' metrics, appended to `/metrics` (see `installMetrics`). */
+  readonly fleet?: FleetMetricsSource | undefined;
   readonly ids: IdGen;
   readonly clock: Clock;
   /** Queues, DLQ and worker registry for `/api/admin/*`; closed with the app. */
@@ -125,7 +127,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addSchema(ProblemSchema);
   await installDocs(app);
   installAuth(app, deps.authenticator);
-  installMetrics(app, deps.metrics, deps.scrape);
+  installMetrics(app, deps.metrics, { scrape: deps.scrape, fleet: deps.fleet });
   registerHealthRoutes(app, deps.probes);
   const workflowDeps = {
     workflows: deps.workflows,

@@ -8,6 +8,7 @@ import {
   createDeadLetterQueue,
   createExecutionQueues,
   createBreakerBoard,
+  createMetricsBoard,
   createWorkerRegistry,
   readQueueSnapshot,
   type DeadLetterQueue,
@@ -54,6 +55,24 @@ export interface ApiClients {
 }
 
 /** Builds `buildApp`'s dependencies from the clients: repositories, signals, probes, metrics. */
+/** How long a scrape waits for the executors' fresh metrics (an executor answers in ms). */
+const FLEET_WAIT_MS = 500;
+/** Each Redis step of a collect: a scrape answers within about a second with Redis down. */
+const FLEET_OPERATION_TIMEOUT_MS = 1_000;
+
+/** The executors' metrics for `/metrics`, asked of every executor of the queue set at scrape. */
+function fleetMetrics(redis: Redis, queueName: string, logger: FastifyBaseLogger) {
+  const board = createMetricsBoard({
+    connection: redis,
+    name: queueName,
+    operationTimeoutMs: FLEET_OPERATION_TIMEOUT_MS,
+  });
+  return {
+    collect: () => board.collect(FLEET_WAIT_MS),
+    onError: (err: unknown) => logger.warn({ err }, 'executor metrics unavailable for this scrape'),
+  };
+}
+
 export function wireApiDeps(clients: ApiClients): AppDeps {
   const { db, redis, queue } = clients;
   const ids: IdGen = { next: () => uuidv7() };
@@ -101,6 +120,7 @@ export function wireApiDeps(clients: ApiClients): AppDeps {
         onError: (err) => clients.logger.warn({ err }, 'queue metrics unavailable for this scrape'),
       },
     }),
+    fleet: fleetMetrics(redis, queue.name, clients.logger),
     admin: {
       queues,
       dlq: createDeadLetterQueue({ connection: redis, name: queue.name }),

@@ -16,6 +16,8 @@ import {
   listenForControl,
   openExecutorQueues,
   startExecutorPresence,
+  createMetricsBoard,
+  startMetricsReporter,
   type QueueConsumers,
 } from '@linkflow/queue';
 import {
@@ -32,6 +34,7 @@ import {
 import {
   createExecutionTracing,
   createExecutorMetrics,
+  fleetSnapshot,
   runMetrics,
   runReadinessChecks,
   startHealthServer,
@@ -188,6 +191,37 @@ function consume(
   });
 }
 
+/**
+ * What the fleet sees of this executor: its presence (heartbeat, breaker states) and its
+ * metrics, reported for the API's `/metrics`.
+ * @throws AppError `QUEUE_UNAVAILABLE` when the metrics request channel cannot be subscribed
+ */
+async function report(
+  config: ExecutorConfig,
+  log: Logger,
+  c: Connections,
+  at: { rt: Runtime; refresh: () => Promise<void> },
+): Promise<{ stop(): Promise<unknown> }> {
+  const { rt } = at;
+  const reporter = await startMetricsReporter({
+    board: createMetricsBoard({ connection: c.producerRedis, name: config.queueName }),
+    subscriber: c.subscriberRedis,
+    id: config.workerId,
+    snapshot: () => fleetSnapshot(rt.metrics.registry),
+    intervalMs: config.heartbeatMs,
+    log,
+  });
+  const presence = startExecutorPresence(config, {
+    connection: c.producerRedis,
+    running: () => rt.engine.runs.size,
+    onTick: at.refresh,
+    breakers: () => rt.engine.breakers.snapshot(),
+    log,
+  });
+  rt.breakerChange.notify = presence.breakersChanged;
+  return { stop: () => Promise.allSettled([presence.stop(), reporter.stop()]) };
+}
+
 /** Wires and starts one executor: worker, control listener, leases, sweeper, health server. */
 export async function startExecutor(
   config: ExecutorConfig,
@@ -206,14 +240,7 @@ export async function startExecutor(
   // The untagged queue at once; tag-set queues as the heartbeat finds them.
   await settledWithin(consumers.refresh(), CLOSE_WAIT_MS);
   health.loop.current = consumers;
-  const presence = startExecutorPresence(config, {
-    connection: c.producerRedis,
-    running: () => rt.engine.runs.size,
-    onTick: () => consumers.refresh(),
-    breakers: () => rt.engine.breakers.snapshot(),
-    log,
-  });
-  rt.breakerChange.notify = presence.breakersChanged;
+  const presence = await report(config, log, c, { rt, refresh: () => consumers.refresh() });
   const { workerId, queueName: queue, concurrency, tags } = config;
   log.info({ workerId, queue, concurrency, tags }, 'executor started');
   return {

@@ -3,7 +3,7 @@ import { DEFAULT_OPERATION_TIMEOUT_MS, runQueueOperation } from './queue-operati
 
 /** One executor's breaker for one tenant and target as `GET /api/admin/breakers` shows it. */
 export interface BreakerEntry {
-  /** `host:port` of an HTTP target or `db:<connection>`. */
+  /** `host:port` of an HTTP target or a db connection name. */
   readonly target: string;
   /** The tenant whose calls this breaker guards (each tenant has its own per target). */
   readonly tenant_id: string;

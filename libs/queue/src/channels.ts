@@ -254,6 +254,28 @@ export function subscribeCancel(
   });
 }
 
+/** A request id as a collect publishes it (see `createMetricsBoard`). */
+function decodeRequestId(raw: string, channel: string): Result<string, AppError> {
+  return /^[A-Za-z0-9-]{1,64}$/.test(raw)
+    ? ok(raw)
+    : err(queueErrors.invalidChannelMessage(channel, 'not a request id'));
+}
+
+/**
+ * Calls `handler` with the id of every metrics request on `channel` (same connection rules
+ * as {@link subscribeCancel}); malformed ids go to `onInvalid`.
+ * @throws AppError `QUEUE_UNAVAILABLE` when the subscribe command fails.
+ */
+export function subscribeRequests(
+  redis: Redis,
+  channel: string,
+  handler: MessageHandler<string>,
+  options: SubscribeOptions = {},
+): Promise<Subscription> {
+  const decode = (raw: string) => decodeRequestId(raw, channel);
+  return subscribeChannel(redis, channel, decode, { ...options, onMessage: handler });
+}
+
 /**
  * Calls `handler` for every live event of one execution (same connection rules as
  * {@link subscribeCancel}). Several subscriptions to one execution on one connection are

@@ -22,3 +22,5 @@ export * from './control-listener.ts';
 export * from './executor-presence.ts';
 export * from './readiness-probes.ts';
 export * from './executor-queues.ts';
+export * from './metrics-board.ts';
+export * from './metrics-reporter.ts';

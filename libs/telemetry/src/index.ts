@@ -13,3 +13,4 @@ export * from './span-export.ts';
 export * from './run-metrics.ts';
 export * from './execution-tracing.ts';
 export * from './cluster-metrics.ts';
+export * from './fleet-metrics.ts';

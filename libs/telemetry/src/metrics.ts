@@ -175,6 +175,8 @@ function nodeMetrics(registers: Registry[], maxTargets: number) {
         name: 'linkflow_circuit_breaker_state',
         help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open (target "other": the worst past the cap).',
         labelNames: ['target'] as const,
+        // Merged over executors (the API's /metrics, a cluster): the worst state, as for `other`.
+        aggregator: 'max',
         registers,
       }),
       'target',

@@ -368,7 +368,7 @@ describe('GET /api/admin/breakers', () => {
     await board.publish(
       'ex-a',
       [
-        entry('db:main', 'ex-a', 'closed'),
+        entry('main', 'ex-a', 'closed'),
         entry('api.example:443', 'ex-a', 'closed', 'tn-b'),
         entry('api.example:443', 'ex-a', 'half_open'),
       ],
@@ -384,7 +384,7 @@ describe('GET /api/admin/breakers', () => {
       entry('api.example:443', 'ex-a', 'half_open'),
       entry('api.example:443', 'ex-b', 'open'),
       entry('api.example:443', 'ex-a', 'closed', 'tn-b'),
-      entry('db:main', 'ex-a', 'closed'),
+      entry('main', 'ex-a', 'closed'),
     ]);
     expect(await h.redis.sismember(`linkflow:${h.queue.name}:breaker-executors`, 'ex-gone')).toBe(
       0,

@@ -49,7 +49,7 @@ export const WorkerView = Type.Object({
 export const WorkerList = Type.Array(WorkerView);
 
 export const BreakerView = Type.Object({
-  target: Type.String({ description: '`host:port` of an HTTP target or `db:<connection>`' }),
+  target: Type.String({ description: '`host:port` of an HTTP target or a db connection name' }),
   tenant_id: Type.String({
     description: 'The tenant whose calls this breaker guards (each tenant has its own per target)',
   }),

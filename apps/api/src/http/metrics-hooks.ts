@@ -1,15 +1,54 @@
 import type { FastifyInstance } from 'fastify';
-import type { ApiMetrics } from '@linkflow/telemetry';
+import { fleetMetricsText, type ApiMetrics } from '@linkflow/telemetry';
+
+/** Where the executors' metrics come from (see `createMetricsBoard`), and where its failures go. */
+export interface FleetMetricsSource {
+  /** The live executors' snapshots (prom-client JSON text), fresh as of this call. */
+  collect(): Promise<readonly string[]>;
+  /** A collect that failed (Redis down): the scrape answers without the executors' metrics. */
+  onError(err: unknown): void;
+}
+
+/** The executors' merged metrics as Prometheus text ('' when none or unavailable). */
+async function fleetText(fleet: FleetMetricsSource | undefined): Promise<string> {
+  if (fleet === undefined) return '';
+  let snapshots: readonly string[];
+  try {
+    snapshots = await fleet.collect();
+  } catch (err) {
+    fleet.onError(err);
+    return '';
+  }
+  const { text, skipped } = await fleetMetricsText(snapshots);
+  if (skipped > 0) fleet.onError(new Error(`${skipped} executor metrics snapshots did not decode`));
+  return text;
+}
+
+/** This process's text and the executors', read at once (each bounded when Redis is down). */
+async function scrapeAll(
+  scrape: () => Promise<string>,
+  fleet: FleetMetricsSource | undefined,
+): Promise<string> {
+  const [own, executors] = await Promise.all([scrape(), fleetText(fleet)]);
+  if (executors === '') return own;
+  return own.endsWith('\n') ? `${own}${executors}` : `${own}\n${executors}`;
+}
 
 /**
  * `/metrics` (Prometheus text, unauthenticated) and per-route request metrics. `scrape`
- * replaces this process's registry as the source of the text (a cluster worker's merged view).
+ * replaces this process's registry as the source of the text (a cluster worker's merged view);
+ * `fleet` adds the executors' metrics (executions, nodes, breakers, cost), merged over every
+ * live executor, so every name of the contract is on the API's `/metrics` too.
  */
 export function installMetrics(
   app: FastifyInstance,
   metrics: ApiMetrics,
-  scrape: () => Promise<string> = () => metrics.registry.metrics(),
+  sources: {
+    readonly scrape?: (() => Promise<string>) | undefined;
+    readonly fleet?: FleetMetricsSource | undefined;
+  } = {},
 ): void {
+  const scrape = sources.scrape ?? (() => metrics.registry.metrics());
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const method = request.method;
@@ -19,6 +58,7 @@ export function installMetrics(
   app.get(
     '/metrics',
     { config: { scope: 'public' }, schema: { hide: true } },
-    async (_request, reply) => reply.type(metrics.registry.contentType).send(await scrape()),
+    async (_request, reply) =>
+      reply.type(metrics.registry.contentType).send(await scrapeAll(scrape, sources.fleet)),
   );
 }

@@ -67,7 +67,7 @@ export function callBreakerOptions(node: {
  */
 export interface BreakerKey {
   readonly tenantId: string;
-  /** `host:port` (HTTP) or `db:<connection>` (database). */
+  /** `host:port` (HTTP) or the connection name (database; names hold no `:`, so they never clash with a `host:port`). */
   readonly target: string;
 }
 
@@ -137,7 +137,7 @@ export interface BreakerSnapshot {
 }
 
 /**
- * One opossum breaker per tenant and target (`host:port`, `db:<connection>`). Only retryable
+ * One opossum breaker per tenant and target (`host:port`, or a db connection name). Only retryable
  * failures count (a 404 says nothing about the target's health). An open breaker
  * fails the call at once with CIRCUIT_OPEN. Breakers idle for `idleTtlMs`, or the least
  * recently used past `maxBreakers`, are shut down and forgotten (never one with a call in

@@ -70,8 +70,8 @@ describe('BreakerRegistry per tenant', () => {
     });
     await registry.fire(key('a'), ok);
     await expect(registry.fire(key('b'), failRetryable, hostile)).rejects.toBeInstanceOf(NodeError);
-    await registry.fire(key('c', 'db:main'), ok);
-    expect(registry.states()).toEqual({ 'api.example:443': 'open', 'db:main': 'closed' });
+    await registry.fire(key('c', 'main'), ok);
+    expect(registry.states()).toEqual({ 'api.example:443': 'open', 'main': 'closed' });
     expect(registry.targetState('nowhere:80')).toBeUndefined();
     now += 5_000;
     await registry.fire(key('a', 'other:80'), ok);
@@ -80,10 +80,10 @@ describe('BreakerRegistry per tenant', () => {
       ['api.example:443', 'closed'],
       ['api.example:443', 'closed'],
       ['api.example:443', 'open'],
-      ['db:main', 'closed'],
+      ['main', 'closed'],
       ['api.example:443', 'open'],
       ['api.example:443', undefined],
-      ['db:main', undefined],
+      ['main', undefined],
       ['other:80', 'closed'],
     ]);
   });

@@ -257,7 +257,7 @@ describe('db node config', () => {
 
   it('describes itself and keys the breaker by connection', () => {
     expect(db).toMatchObject({ type: 'db', version: 1, rawFields: ['query'] });
-    expect(db.breakerKey?.({ connection: 'main', query: 'select 1' })).toBe('db:main');
+    expect(db.breakerKey?.({ connection: 'main', query: 'select 1' })).toBe('main');
     expect(
       Value.Check(DbConfigSchema, {
         connection: 'main',

@@ -102,7 +102,7 @@ export function createDbNode(options: DbNodeOptions): NodeDefinition<DbConfig, D
     secretFields: ['params'],
     checkConfig: (config) => checkDbConfig(config, connections),
     checkAccess: (config, tenant) => checkDbAccess(config, connections, tenant),
-    breakerKey: (config) => `db:${config.connection}`,
+    breakerKey: (config) => config.connection,
     execute: (ctx, config) => executeDb(ctx, config, deps),
     health: () => checkHealth(deps),
     close: () => pools.close(),

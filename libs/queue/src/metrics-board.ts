@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { DEFAULT_OPERATION_TIMEOUT_MS, runQueueOperation } from './queue-operation.ts';
+
+/** How often a collect looks for the executors' answers while it waits. */
+const POLL_MS = 5;
+
+/** Where the executors of one queue set report their metrics, and how the API asks for them. */
+export interface MetricsBoard {
+  /** The pub/sub channel executors listen on; a message is a collect's request id. */
+  readonly requests: string;
+  /**
+   * Stores an executor's snapshot (Prometheus metrics as prom-client JSON) with the request id
+   * it answers ('' for a periodic report), for `ttlMs`.
+   */
+  publish(
+    executor: string,
+    snapshot: { request: string; metrics: string },
+    ttlMs: number,
+  ): Promise<void>;
+  /** Removes an executor's snapshot (at its shutdown). */
+  remove(executor: string): Promise<void>;
+  /**
+   * Asks every listening executor for a fresh snapshot and waits, at most `waitMs`, until each
+   * has answered; then returns every live executor's snapshot: the fresh ones, and the last
+   * periodic one of an executor that did not answer in time (still within its TTL).
+   */
+  collect(waitMs: number): Promise<string[]>;
+}
+
+export interface MetricsBoardOptions {
+  readonly connection: Redis;
+  /** The base queue name: executors of one queue set share one board. */
+  readonly name: string;
+  readonly operationTimeoutMs?: number;
+}
+
+const keysOf = (name: string) => ({
+  index: `linkflow:${name}:metrics-executors`,
+  executor: (id: string) => `linkflow:${name}:metrics:${id}`,
+  requests: `linkflow:${name}:metrics-requests`,
+});
+
+/** A stored snapshot: the request id it answers, a newline, the metrics JSON. */
+const encode = (s: { request: string; metrics: string }) => `${s.request}\n${s.metrics}`;
+
+function decode(raw: string): { request: string; metrics: string } | undefined {
+  const cut = raw.indexOf('\n');
+  return cut < 0 ? undefined : { request: raw.slice(0, cut), metrics: raw.slice(cut + 1) };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Each executor stores its snapshot as one key (`linkflow:<queue>:metrics:<id>`, TTL a few
+ * heartbeats, so a killed executor's numbers leave with it) and its id in an index set. A
+ * collect publishes a request id, which also says how many executors heard it, then reads the
+ * snapshots until that many carry the id; ids whose key expired are pruned from the index.
+ */
+export function createMetricsBoard(options: MetricsBoardOptions): MetricsBoard {
+  const { connection: redis, name } = options;
+  const keys = keysOf(name);
+  const timeoutMs = options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
+  const guarded = <T>(operation: string, run: () => Promise<T>): Promise<T> =>
+    runQueueOperation({ operation, queue: name, timeoutMs }, run);
+  const read = async () => {
+    const ids = await redis.smembers(keys.index);
+    if (ids.length === 0) return [];
+    const values = await redis.mget(ids.map(keys.executor));
+    const gone = ids.filter((_, i) => values[i] === null);
+    if (gone.length > 0) await redis.srem(keys.index, ...gone);
+    const snapshots: { request: string; metrics: string }[] = [];
+    for (const value of values) {
+      const snapshot = value === null ? undefined : decode(value);
+      if (snapshot !== undefined) snapshots.push(snapshot);
+    }
+    return snapshots;
+  };
+  return {
+    requests: keys.requests,
+    async publish(executor, snapshot, ttlMs) {
+      const multi = redis
+        .multi()
+        .set(keys.executor(executor), encode(snapshot), 'PX', ttlMs)
+        .sadd(keys.index, executor);
+      await guarded('metrics.publish', () => multi.exec());
+    },
+    async remove(executor) {
+      await guarded('metrics.remove', () =>
+        redis.multi().del(keys.executor(executor)).srem(keys.index, executor).exec(),
+      );
+    },
+    async collect(waitMs) {
+      const request = randomUUID();
+      const asked = await guarded('metrics.request', () => redis.publish(keys.requests, request));
+      const deadline = Date.now() + waitMs;
+      for (;;) {
+        const snapshots = await guarded('metrics.collect', read);
+        const fresh = snapshots.filter((s) => s.request === request).length;
+        if (fresh >= asked || Date.now() >= deadline) return snapshots.map((s) => s.metrics);
+        await sleep(POLL_MS);
+      }
+    },
+  };
+}
