@@ -78,6 +78,21 @@ async function settleAll(
   await Promise.all(ids.map((nodeId) => rt.settle({ nodeId, iteration: c.iteration, result })));
 }
 
+/**
+ * Records the members of a region that never ran (`skipped`), e.g. a try's `finally` after a
+ * `return` ended the execution: every node of the workflow gets a node run, none vanishes.
+ * Members a resumed run already checkpointed keep their state.
+ */
+export async function skipRegion(
+  rt: ScopeRuntime,
+  region: { key: string; iteration: number },
+): Promise<void> {
+  const dag = rt.workflow.scopes.regions.get(region.key);
+  if (dag === undefined) return;
+  const c = { states: resumedRegionStates(rt, dag, region.iteration), iteration: region.iteration };
+  await settleAll(rt, c, pendingOf(dag, c.states), { status: 'skipped', error: null });
+}
+
 /** One region being driven: its members' states, its controller and its running members. */
 interface RegionLoop {
   readonly rt: ScopeRuntime;

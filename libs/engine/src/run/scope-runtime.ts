@@ -72,14 +72,27 @@ export interface MemberRun {
   readonly iteration: number;
 }
 
+/** The abort reasons made by {@link returnReason} (a child signal aborts with the same one). */
+const RETURN_REASONS = new WeakSet<object>();
+
 /** The abort reason of nodes stopped because a `return` ended the execution. */
 export function returnReason(nodeId: string): NodeError {
-  return new NodeError(
+  const reason = new NodeError(
     'CANCELLATION',
     `cancelled because return node ${nodeId} ended the execution`,
     {
       retryable: false,
     },
+  );
+  RETURN_REASONS.add(reason);
+  return reason;
+}
+
+/** Whether `signal` was aborted because a `return` ended the execution (not cancel or timeout). */
+export function abortedByReturn(signal: AbortSignal): boolean {
+  const reason: unknown = signal.reason;
+  return (
+    signal.aborted && typeof reason === 'object' && reason !== null && RETURN_REASONS.has(reason)
   );
 }
 

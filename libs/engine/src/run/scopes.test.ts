@@ -243,6 +243,44 @@ describe('try scope and return', () => {
     expect(settled.get('loop')).toBe('cancelled');
   });
 
+  it('records the lists a return inside a try never reached as skipped (nothing vanishes)', async () => {
+    //   g: try [r (return "early")] catch [c] finally [fin] ; g --> after
+    const workflow = compileTestWorkflow(
+      {
+        name: 'return-in-try',
+        nodes: [
+          { id: 'g', type: 'try', config: { try: ['r'], catch: ['c'], finally: ['fin'] } },
+          { id: 'r', type: 'return', config: { value: 'early' } },
+          { id: 'c', type: 'transform', config: { expression: '1' } },
+          { id: 'fin', type: 'transform', config: { expression: '2' } },
+          { id: 'after', type: 'transform', config: { expression: '3' } },
+        ],
+        edges: [{ from: 'g', to: 'after' }],
+      },
+      registry,
+    );
+    const settled = new Map<string, string>();
+    const outcome = await withNodeDeps(registry, { maxOutputBytes: 1 << 20 }, (d) =>
+      runDag(
+        d,
+        dagRequest(workflow, {
+          onSettled: (id, result) => {
+            settled.set(id, result.status);
+            return Promise.resolve();
+          },
+        }),
+      ),
+    );
+    expect(outcome).toMatchObject({ status: 'success', returned: true, output: 'early' });
+    expect(Object.fromEntries(settled)).toEqual({
+      r: 'success',
+      c: 'skipped',
+      fin: 'skipped',
+      g: 'cancelled',
+      after: 'skipped',
+    });
+  });
+
   it('reruns no finished member of a try on a resume', async () => {
     //   guard: try [p] catch [c]   -- p failed before the crash; only catch runs now
     const workflow = compileTestWorkflow(

@@ -1,9 +1,9 @@
 import { tryOutput, type NodeState, type RunError } from '@linkflow/domain';
 import { abortError } from '@linkflow/nodes';
 import type { NodeRunResult } from './node-runner.ts';
-import { resumedRegionStates, runRegion, type RegionOutcome } from './region-runner.ts';
+import { resumedRegionStates, runRegion, skipRegion, type RegionOutcome } from './region-runner.ts';
 import { scopeResult } from './scope-result.ts';
-import type { MemberRun, ScopeRuntime } from './scope-runtime.ts';
+import { abortedByReturn, type MemberRun, type ScopeRuntime } from './scope-runtime.ts';
 
 type TryList = 'try' | 'catch' | 'finally';
 
@@ -33,6 +33,25 @@ async function runList(
   return { outcome, outputs: outputsOf(states) };
 }
 
+/**
+ * The try was stopped inside a list. After a `return`, the lists it did not reach are
+ * recorded `skipped` (return skips every node not yet started; `finally` included, so the
+ * execution ends with the returned value); after a cancel or timeout they stay unrecorded,
+ * as the execution's unstarted nodes are settled by its own ending.
+ */
+async function stopped(
+  rt: ScopeRuntime,
+  run: MemberRun,
+  lists: readonly TryList[],
+  cancelled: () => NodeRunResult,
+): Promise<NodeRunResult> {
+  if (abortedByReturn(run.signal)) {
+    for (const list of lists)
+      await skipRegion(rt, { key: `${run.node.spec.id}/${list}`, iteration: run.iteration });
+  }
+  return cancelled();
+}
+
 const failureOf = (outcome: RegionOutcome): RunError | null =>
   outcome.status === 'failed' ? outcome.error : null;
 
@@ -53,13 +72,13 @@ export async function runTry(rt: ScopeRuntime, run: MemberRun): Promise<NodeRunR
     return scopeResult(rt, { node, startedAt, status: 'cancelled', error });
   };
   const tried = await runList(rt, run, { name: 'try' });
-  if (tried.outcome.status === 'aborted') return cancelled();
+  if (tried.outcome.status === 'aborted') return stopped(rt, run, ['catch', 'finally'], cancelled);
   const caught = failureOf(tried.outcome);
   const seen = { ...tried.outputs, [id]: tryOutput(caught) };
   let handlerError: RunError | null = null;
   if (caught !== null) {
     const handled = await runList(rt, run, { name: 'catch', extraNodes: seen });
-    if (handled.outcome.status === 'aborted') return cancelled();
+    if (handled.outcome.status === 'aborted') return stopped(rt, run, ['finally'], cancelled);
     handlerError = failureOf(handled.outcome);
     Object.assign(seen, handled.outputs, { [id]: tryOutput(caught) });
   }
