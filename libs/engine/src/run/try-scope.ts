@@ -39,17 +39,14 @@ async function runList(
  * execution ends with the returned value); after a cancel or timeout they stay unrecorded,
  * as the execution's unstarted nodes are settled by its own ending.
  */
-async function stopped(
+async function skipUnreached(
   rt: ScopeRuntime,
   run: MemberRun,
   lists: readonly TryList[],
-  cancelled: () => NodeRunResult,
-): Promise<NodeRunResult> {
-  if (abortedByReturn(run.signal)) {
-    for (const list of lists)
-      await skipRegion(rt, { key: `${run.node.spec.id}/${list}`, iteration: run.iteration });
-  }
-  return cancelled();
+): Promise<void> {
+  if (!abortedByReturn(run.signal)) return;
+  for (const list of lists)
+    await skipRegion(rt, { key: `${run.node.spec.id}/${list}`, iteration: run.iteration });
 }
 
 const failureOf = (outcome: RegionOutcome): RunError | null =>
@@ -72,13 +69,19 @@ export async function runTry(rt: ScopeRuntime, run: MemberRun): Promise<NodeRunR
     return scopeResult(rt, { node, startedAt, status: 'cancelled', error });
   };
   const tried = await runList(rt, run, { name: 'try' });
-  if (tried.outcome.status === 'aborted') return stopped(rt, run, ['catch', 'finally'], cancelled);
+  if (tried.outcome.status === 'aborted') {
+    await skipUnreached(rt, run, ['catch', 'finally']);
+    return cancelled();
+  }
   const caught = failureOf(tried.outcome);
   const seen = { ...tried.outputs, [id]: tryOutput(caught) };
   let handlerError: RunError | null = null;
   if (caught !== null) {
     const handled = await runList(rt, run, { name: 'catch', extraNodes: seen });
-    if (handled.outcome.status === 'aborted') return stopped(rt, run, ['finally'], cancelled);
+    if (handled.outcome.status === 'aborted') {
+      await skipUnreached(rt, run, ['finally']);
+      return cancelled();
+    }
     handlerError = failureOf(handled.outcome);
     Object.assign(seen, handled.outputs, { [id]: tryOutput(caught) });
   }
