@@ -1,4 +1,10 @@
-import type { EdgeSpec, NodeSpec, WorkflowDefinition } from './definition-schema.ts';
+import {
+  MAX_EDGES,
+  MAX_NODES,
+  type EdgeSpec,
+  type NodeSpec,
+  type WorkflowDefinition,
+} from './definition-schema.ts';
 
 /**
  * What the checks after the JSON schema can still read of a definition the schema rejected,
@@ -39,6 +45,9 @@ export function checkableView(input: unknown): CheckableView | undefined {
   const { nodes, edges } = input;
   if (!Array.isArray(nodes) || !nodes.every(readableNode)) return undefined;
   if (edges !== undefined && !(Array.isArray(edges) && edges.every(readableEdge))) return undefined;
+  // Past the schema's sizes the later checks would only add cost (some grow with the square
+  // of the nodes): the schema's problems are the answer.
+  if (nodes.length > MAX_NODES || (edges?.length ?? 0) > MAX_EDGES) return undefined;
   const broken = new Set(nodes.flatMap((n, i) => (isBroken(n) ? [i] : [])));
   const viewNodes = nodes.map((n, i) =>
     broken.has(i) ? { id: n.id, type: typeof n.type === 'string' ? n.type : '', config: {} } : n,

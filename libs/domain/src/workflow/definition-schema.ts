@@ -1,6 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { MAX_WORKER_TAGS, WORKER_TAG_PATTERN } from './worker-tags.ts';
 
+/** Most nodes and edges a workflow may have. */
+export const MAX_NODES = 1_000;
+export const MAX_EDGES = 5_000;
+
 /**
  * Node id: short, URL-safe, starting with a letter or `_`, and not a name plain objects
  * inherit (`__proto__` as a key of a context object would be lost). Hyphens are allowed
@@ -104,8 +108,8 @@ export const SettingsSchema = Type.Object(
 export const WorkflowDefinitionSchema = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 200 }),
-    nodes: Type.Array(NodeSpecSchema, { minItems: 1, maxItems: 1000 }),
-    edges: Type.Optional(Type.Array(EdgeSchema, { maxItems: 5000 })),
+    nodes: Type.Array(NodeSpecSchema, { minItems: 1, maxItems: MAX_NODES }),
+    edges: Type.Optional(Type.Array(EdgeSchema, { maxItems: MAX_EDGES })),
     settings: Type.Optional(SettingsSchema),
   },
   { additionalProperties: false },

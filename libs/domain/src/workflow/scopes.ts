@@ -55,12 +55,17 @@ export function regionsOf(nodes: readonly NodeSpec[]): Map<string, Region> {
   return regions;
 }
 
-/** The chain of scope nodes around `id`, innermost first; stops at a repeat (a scope cycle). */
+/**
+ * The chain of scope nodes around `id`, innermost first; stops at a repeat (a scope cycle).
+ * Linear in the depth (a set tracks the repeats): validation walks it for every node.
+ */
 export function enclosingScopes(id: string, regions: ReadonlyMap<string, Region>): string[] {
   const chain: string[] = [];
+  const seen = new Set<string>();
   let current = regions.get(id);
-  while (current !== undefined && !chain.includes(current.scope)) {
+  while (current !== undefined && !seen.has(current.scope)) {
     chain.push(current.scope);
+    seen.add(current.scope);
     current = regions.get(current.scope);
   }
   return chain;
@@ -133,17 +138,22 @@ const DEFAULT_MAX_ITEMS = 10_000;
  * would make 10 million of them for one execution.
  */
 function loopSizeProblems(def: WorkflowDefinition, regions: Map<string, Region>): FieldProblem[] {
+  // How many nodes each scope encloses, counted in one walk per node (not per loop and node).
+  const enclosedBy = new Map<string, number>();
+  for (const n of def.nodes)
+    for (const scope of enclosingScopes(n.id, regions))
+      enclosedBy.set(scope, (enclosedBy.get(scope) ?? 0) + 1);
   const problems: FieldProblem[] = [];
   def.nodes.forEach((node, i) => {
     if (node.type !== 'foreach') return;
-    const enclosed = def.nodes.filter((n) => enclosingScopes(n.id, regions).includes(node.id));
+    const enclosed = enclosedBy.get(node.id) ?? 0;
     const raw = node.config['max_items'];
     const maxItems = typeof raw === 'number' ? raw : DEFAULT_MAX_ITEMS;
-    const runs = maxItems * enclosed.length;
+    const runs = maxItems * enclosed;
     if (runs > MAX_FOREACH_NODE_RUNS)
       problems.push({
         path: `/nodes/${i}/config/max_items`,
-        message: `foreach '${node.id}' may run ${maxItems} items × ${enclosed.length} body nodes = ${runs} node runs (max ${MAX_FOREACH_NODE_RUNS}): lower max_items or the body`,
+        message: `foreach '${node.id}' may run ${maxItems} items × ${enclosed} body nodes = ${runs} node runs (max ${MAX_FOREACH_NODE_RUNS}): lower max_items or the body`,
       });
   });
   return problems;

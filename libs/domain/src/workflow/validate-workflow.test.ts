@@ -266,6 +266,66 @@ describe('validateWorkflow', () => {
     expect(edges.map((p) => p.path)).toEqual(['/edges/0/from']);
   });
 
+  it('answers a definition past the node or edge limits with the schema problems alone', () => {
+    const nodes = Array.from({ length: 1_001 }, (_, i) => ({
+      id: `n${i}`,
+      type: 'nope',
+      config: {},
+    }));
+    expect(problems({ name: 'w', nodes }).map((p) => p.path)).toEqual(['/nodes']);
+  });
+
+  it('validates a 1,000-deep chain of nested scopes (each check linear in the depth)', () => {
+    //   s0: foreach [s1], s1: try [s2], s2: foreach [s3], …   (when a check walked every chain
+    //   once per node and scope, 600 such nodes took 34 s; this test would time out)
+    const nodes = Array.from({ length: 1_000 }, (_, i) => {
+      const next = i < 999 ? [`s${i + 1}`] : [];
+      return i % 2 === 0
+        ? { id: `s${i}`, type: 'foreach', config: { items: '[1]', max_items: 1, body: next } }
+        : { id: `s${i}`, type: 'try', config: { try: next } };
+    });
+    const found = problems({ name: 'w', nodes });
+    expect(found).toContainEqual({
+      path: '/nodes/2',
+      message: "foreach 's2' is inside the body of foreach 's0' (nested loops are not supported)",
+    });
+  });
+
+  it('keeps the answer small: at most 100 problems, route lists and messages cut', () => {
+    const routes = Array.from({ length: 50 }, (_, i) => ({
+      name: `route-${i}`,
+      expression: 'true',
+    }));
+    const found = problems({
+      name: 'w',
+      nodes: [{ id: 'r', type: 'router', config: { routes } }, t('c')],
+      edges: Array.from({ length: 300 }, (_, i) => ({ from: 'r', to: 'c', when: `z${i}` })),
+    });
+    expect(found).toHaveLength(101);
+    expect(found.at(-1)).toEqual({
+      path: '/',
+      message: expect.stringMatching(/^… and \d+ more problems$/),
+    });
+    expect(found[0]?.message).toContain('route-9, … 40 more');
+    const long = problems({ name: 'w', nodes: [{ id: 'a', type: 'x'.repeat(5_000), config: {} }] });
+    expect(long.every((p) => p.message.length <= 1_001)).toBe(true);
+  });
+
+  it('reads only string route names (a crafted name does not throw)', () => {
+    const found = problems({
+      name: 'w',
+      nodes: [{ id: 'r', type: 'router', config: { routes: [{ name: { toString: 1 } }] } }, t('c')],
+      edges: [{ from: 'r', to: 'c', when: 'x' }],
+    });
+    expect(found.map((p) => p.path)).toEqual(['/edges/0/when']);
+  });
+
+  it('names an empty type once', () => {
+    expect(problems({ name: 'w', nodes: [{ id: 'a', type: '', config: {} }] })).toEqual([
+      { path: '/nodes/0/type', message: expect.any(String) },
+    ]);
+  });
+
   it('refuses NUL characters and lone surrogates, which cannot be stored, naming the field', () => {
     const message = UNSTORABLE_TEXT_MESSAGE;
     expect(problems({ name: 'n\u0000', nodes: [t('a')] })).toEqual([{ path: '/name', message }]);

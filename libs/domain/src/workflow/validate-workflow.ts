@@ -93,7 +93,7 @@ function nodeProblems(
     if (seen.has(node.id))
       problems.push({ path: `/nodes/${i}/id`, message: `duplicate node id '${node.id}'` });
     seen.add(node.id);
-    if (node.type === '' && view.broken.has(i)) return; // no type: the schema named it
+    if (node.type === '') return; // no type, or an empty one: the schema named it
     const spec = catalog.get(node.type);
     if (!spec) {
       const known = catalog.types().join(', ');
@@ -131,11 +131,19 @@ function nodeProblems(
 /** Route names a router's `when` edges may use: its routes' names and its `default`. */
 function routeNames(node: NodeSpec): string[] {
   const routes = Array.isArray(node.config['routes']) ? (node.config['routes'] as unknown[]) : [];
+  // Only strings: a tenant's `{toString: 1}` or a deeply nested name must not throw here.
   const names = routes.map((r) =>
-    typeof r === 'object' && r !== null && 'name' in r ? String(r.name) : '',
+    typeof r === 'object' && r !== null && 'name' in r && typeof r.name === 'string' ? r.name : '',
   );
   const fallback = node.config['default'];
   return typeof fallback === 'string' ? [...names, fallback] : names;
+}
+
+/** Route names as a message lists them: the first few, the rest counted. */
+function listedRoutes(names: readonly string[]): string {
+  const shown = names.slice(0, MAX_LISTED_ROUTES).join(', ');
+  const more = names.length - MAX_LISTED_ROUTES;
+  return more > 0 ? `${shown}, … ${more} more` : shown;
 }
 
 /** Why an edge's `when` is illegal, or undefined when it is fine. */
@@ -150,7 +158,7 @@ function whenProblem(edge: EdgeSpec, source: NodeSpec | undefined): string | und
     const names = routeNames(source);
     return names.includes(when)
       ? undefined
-      : `router '${source.id}' has no route '${when}' (routes: ${names.join(', ')})`;
+      : `router '${source.id}' has no route '${when}' (routes: ${listedRoutes(names)})`;
   }
   return `'when' needs a condition or router source, but '${edge.from}' is ${source.type}`;
 }
@@ -209,15 +217,35 @@ function cycleProblems(def: WorkflowDefinition): FieldProblem[] {
   return dag.ok ? [] : dag.error;
 }
 
-/** Each problem once (the schema and a later check may name the same one). */
-function distinct(problems: readonly FieldProblem[]): FieldProblem[] {
+/** Most problems one answer lists; the rest are counted in a last one (the 422 stays small). */
+export const MAX_PROBLEMS = 100;
+/** Longest problem message (a message may quote a tenant's value, e.g. an unknown type). */
+const MAX_PROBLEM_MESSAGE = 1_000;
+/** Route names listed in a `when` problem. */
+const MAX_LISTED_ROUTES = 10;
+
+/**
+ * Each problem once (the schema and a later check may name the same one), messages cut to
+ * {@link MAX_PROBLEM_MESSAGE} characters, at most {@link MAX_PROBLEMS} of them: a 1 MiB
+ * definition must not answer with a 100 MB list.
+ */
+function reported(problems: readonly FieldProblem[]): FieldProblem[] {
   const seen = new Set<string>();
-  return problems.filter((p) => {
-    const key = `${p.path}\u0000${p.message}`;
-    if (seen.has(key)) return false;
+  const out: FieldProblem[] = [];
+  let more = 0;
+  for (const p of problems) {
+    const message =
+      p.message.length > MAX_PROBLEM_MESSAGE
+        ? `${p.message.slice(0, MAX_PROBLEM_MESSAGE)}…`
+        : p.message;
+    const key = `${p.path}\u0000${message}`;
+    if (seen.has(key)) continue;
     seen.add(key);
-    return true;
-  });
+    if (out.length < MAX_PROBLEMS) out.push({ path: p.path, message });
+    else more += 1;
+  }
+  if (more > 0) out.push({ path: '/', message: `… and ${more} more problems` });
+  return out;
 }
 
 /**
@@ -249,5 +277,5 @@ export function validateWorkflow(
   ];
   if (options.tenant !== undefined)
     problems.push(...accessProblems(view.def, catalog, options.tenant, view.broken));
-  return problems.length > 0 ? err(distinct(problems)) : ok(input as WorkflowDefinition);
+  return problems.length > 0 ? err(reported(problems)) : ok(input as WorkflowDefinition);
 }
