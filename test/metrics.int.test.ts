@@ -118,7 +118,9 @@ afterAll(async () => {
 });
 
 const executorText = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-const apiText = async () => (await api.request('GET', '/metrics', { key: null })).body;
+/** The API's /metrics as an operator (admin key) scrapes it, or without a key. */
+const apiText = async (key?: null) =>
+  (await api.request('GET', '/metrics', key === null ? { key } : {})).body;
 
 describe('/metrics after a real run', () => {
   it('the executor exports every name it measures, with its type, and moved', async () => {
@@ -161,6 +163,19 @@ describe('/metrics after a real run', () => {
     expect(text.match(/^# TYPE linkflow_dlq_size /gm)).toHaveLength(1);
   });
 
+  it('the API shows the executors’ metrics to operators only (they name tenants’ workflows)', async () => {
+    const types = typesIn(await apiText(null));
+    expect(types).toMatchObject(API_EXPORTS);
+    for (const name of Object.keys(EXECUTOR_EXPORTS).filter((k) => !(k in API_EXPORTS)))
+      expect(types).not.toHaveProperty(name);
+    const tenantKey = await api.keyFor(['executions:read', 'workflows:read']);
+    const asTenant = (await api.request('GET', '/metrics', { key: tenantKey })).body;
+    expect(asTenant).not.toContain('linkflow_executions_started_total');
+    const badKey = await api.request('GET', '/metrics', { key: 'lf_not_a_key' });
+    expect(badKey.statusCode).toBe(200);
+    expect(badKey.body).not.toContain(WORKFLOW);
+  });
+
   it('the API counts a run that just ended at once (asks the executors, no heartbeat wait)', async () => {
     const started = await api.request('POST', '/api/executions', {
       body: { workflow_id: workflowId },
@@ -174,6 +189,7 @@ describe('/metrics after a real run', () => {
     for (const [name, text] of [
       ['executor', await executorText()],
       ['api', await apiText()],
+      ['api without a key', await apiText(null)],
     ] as const) {
       const res = promtoolCheck(text);
       expect({ name, status: res.status, out: res.stdout + res.stderr }).toEqual({

@@ -192,18 +192,12 @@ function consume(
 }
 
 /**
- * What the fleet sees of this executor: its presence (heartbeat, breaker states) and its
- * metrics, reported for the API's `/metrics`.
+ * Reports this executor's metrics for the API's `/metrics` (see `startMetricsReporter`).
+ * Started before the executor takes jobs: a failure here stops the start-up, not running work.
  * @throws AppError `QUEUE_UNAVAILABLE` when the metrics request channel cannot be subscribed
  */
-async function report(
-  config: ExecutorConfig,
-  log: Logger,
-  c: Connections,
-  at: { rt: Runtime; refresh: () => Promise<void> },
-): Promise<{ stop(): Promise<unknown> }> {
-  const { rt } = at;
-  const reporter = await startMetricsReporter({
+function reportMetrics(config: ExecutorConfig, log: Logger, c: Connections, rt: Runtime) {
+  return startMetricsReporter({
     board: createMetricsBoard({ connection: c.producerRedis, name: config.queueName }),
     subscriber: c.subscriberRedis,
     id: config.workerId,
@@ -211,15 +205,6 @@ async function report(
     intervalMs: config.heartbeatMs,
     log,
   });
-  const presence = startExecutorPresence(config, {
-    connection: c.producerRedis,
-    running: () => rt.engine.runs.size,
-    onTick: at.refresh,
-    breakers: () => rt.engine.breakers.snapshot(),
-    log,
-  });
-  rt.breakerChange.notify = presence.breakersChanged;
-  return { stop: () => Promise.allSettled([presence.stop(), reporter.stop()]) };
 }
 
 /** Wires and starts one executor: worker, control listener, leases, sweeper, health server. */
@@ -234,13 +219,21 @@ export async function startExecutor(
     liveSecrets: options.liveSecrets,
   });
   const subscription = await listenForControl(c.subscriberRedis, rt.engine.runs, log);
+  const reporter = await reportMetrics(config, log, c, rt);
   const consumers = consume(config, log, { c, rt, onFatal: (e) => options.onFatal?.(e) });
   const health = startHealth(config, log, c, rt);
   const server = await health.server;
   // The untagged queue at once; tag-set queues as the heartbeat finds them.
   await settledWithin(consumers.refresh(), CLOSE_WAIT_MS);
   health.loop.current = consumers;
-  const presence = await report(config, log, c, { rt, refresh: () => consumers.refresh() });
+  const presence = startExecutorPresence(config, {
+    connection: c.producerRedis,
+    running: () => rt.engine.runs.size,
+    onTick: () => consumers.refresh(),
+    breakers: () => rt.engine.breakers.snapshot(),
+    log,
+  });
+  rt.breakerChange.notify = presence.breakersChanged;
   const { workerId, queueName: queue, concurrency, tags } = config;
   log.info({ workerId, queue, concurrency, tags }, 'executor started');
   return {
@@ -249,7 +242,7 @@ export async function startExecutor(
       // Order matters: no new jobs, running ones get the grace period and then are handed
       // over while leases are still renewed and node clients open; then everything closes.
       await rt.engine.drain(() => consumers.close(), graceMs);
-      await settledWithin(presence.stop(), CLOSE_WAIT_MS);
+      await settledWithin(Promise.allSettled([presence.stop(), reporter.stop()]), CLOSE_WAIT_MS);
       rt.engine.close();
       // Redis commands retry for ever while Redis is down: bound each step, then disconnect.
       await settledWithin(subscription.unsubscribe(), CLOSE_WAIT_MS);

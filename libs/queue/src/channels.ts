@@ -254,25 +254,26 @@ export function subscribeCancel(
   });
 }
 
-/** A request id as a collect publishes it (see `createMetricsBoard`). */
-function decodeRequestId(raw: string, channel: string): Result<string, AppError> {
-  return /^[A-Za-z0-9-]{1,64}$/.test(raw)
-    ? ok(raw)
-    : err(queueErrors.invalidChannelMessage(channel, 'not a request id'));
+/** A request number as a collect publishes it (see `createMetricsBoard`). */
+function decodeRequestNumber(raw: string, channel: string): Result<number, AppError> {
+  const n = /^[1-9][0-9]{0,15}$/.test(raw) ? Number(raw) : NaN;
+  return Number.isSafeInteger(n)
+    ? ok(n)
+    : err(queueErrors.invalidChannelMessage(channel, 'not a request number'));
 }
 
 /**
- * Calls `handler` with the id of every metrics request on `channel` (same connection rules
- * as {@link subscribeCancel}); malformed ids go to `onInvalid`.
+ * Calls `handler` with the number of every metrics request on `channel` (same connection
+ * rules as {@link subscribeCancel}); malformed messages go to `onInvalid`.
  * @throws AppError `QUEUE_UNAVAILABLE` when the subscribe command fails.
  */
 export function subscribeRequests(
   redis: Redis,
   channel: string,
-  handler: MessageHandler<string>,
+  handler: MessageHandler<number>,
   options: SubscribeOptions = {},
 ): Promise<Subscription> {
-  const decode = (raw: string) => decodeRequestId(raw, channel);
+  const decode = (raw: string) => decodeRequestNumber(raw, channel);
   return subscribeChannel(redis, channel, decode, { ...options, onMessage: handler });
 }
 

@@ -1,23 +1,22 @@
-import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { DEFAULT_OPERATION_TIMEOUT_MS, runQueueOperation } from './queue-operation.ts';
 
 /** How often a collect looks for the executors' answers while it waits. */
 const POLL_MS = 5;
 
+/** An executor's report: its metrics (prom-client JSON) and the last request it had heard. */
+export interface MetricsSnapshot {
+  /** The highest request number heard before the metrics were read (0: none yet). */
+  readonly answered: number;
+  readonly metrics: string;
+}
+
 /** Where the executors of one queue set report their metrics, and how the API asks for them. */
 export interface MetricsBoard {
-  /** The pub/sub channel executors listen on; a message is a collect's request id. */
+  /** The pub/sub channel executors listen on; a message is a collect's request number. */
   readonly requests: string;
-  /**
-   * Stores an executor's snapshot (Prometheus metrics as prom-client JSON) with the request id
-   * it answers ('' for a periodic report), for `ttlMs`.
-   */
-  publish(
-    executor: string,
-    snapshot: { request: string; metrics: string },
-    ttlMs: number,
-  ): Promise<void>;
+  /** Stores an executor's report for `ttlMs`. */
+  publish(executor: string, snapshot: MetricsSnapshot, ttlMs: number): Promise<void>;
   /** Removes an executor's snapshot (at its shutdown). */
   remove(executor: string): Promise<void>;
   /**
@@ -39,23 +38,27 @@ const keysOf = (name: string) => ({
   index: `linkflow:${name}:metrics-executors`,
   executor: (id: string) => `linkflow:${name}:metrics:${id}`,
   requests: `linkflow:${name}:metrics-requests`,
+  sequence: `linkflow:${name}:metrics-sequence`,
 });
 
-/** A stored snapshot: the request id it answers, a newline, the metrics JSON. */
-const encode = (s: { request: string; metrics: string }) => `${s.request}\n${s.metrics}`;
+/** A stored report: the request number it answers, a newline, the metrics JSON. */
+const encode = (s: MetricsSnapshot) => `${s.answered}\n${s.metrics}`;
 
-function decode(raw: string): { request: string; metrics: string } | undefined {
+function decode(raw: string): MetricsSnapshot | undefined {
   const cut = raw.indexOf('\n');
-  return cut < 0 ? undefined : { request: raw.slice(0, cut), metrics: raw.slice(cut + 1) };
+  const answered = Number(raw.slice(0, cut));
+  if (cut < 0 || !Number.isSafeInteger(answered)) return undefined;
+  return { answered, metrics: raw.slice(cut + 1) };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Each executor stores its snapshot as one key (`linkflow:<queue>:metrics:<id>`, TTL a few
+ * Each executor stores its report as one key (`linkflow:<queue>:metrics:<id>`, TTL a few
  * heartbeats, so a killed executor's numbers leave with it) and its id in an index set. A
- * collect publishes a request id, which also says how many executors heard it, then reads the
- * snapshots until that many carry the id; ids whose key expired are pruned from the index.
+ * collect takes the next request number (INCR) and publishes it, which also says how many
+ * executors heard it, then reads the reports until that many answer it or a later one; ids
+ * whose key expired are pruned from the index.
  */
 export function createMetricsBoard(options: MetricsBoardOptions): MetricsBoard {
   const { connection: redis, name } = options;
@@ -69,7 +72,7 @@ export function createMetricsBoard(options: MetricsBoardOptions): MetricsBoard {
     const values = await redis.mget(ids.map(keys.executor));
     const gone = ids.filter((_, i) => values[i] === null);
     if (gone.length > 0) await redis.srem(keys.index, ...gone);
-    const snapshots: { request: string; metrics: string }[] = [];
+    const snapshots: MetricsSnapshot[] = [];
     for (const value of values) {
       const snapshot = value === null ? undefined : decode(value);
       if (snapshot !== undefined) snapshots.push(snapshot);
@@ -91,12 +94,16 @@ export function createMetricsBoard(options: MetricsBoardOptions): MetricsBoard {
       );
     },
     async collect(waitMs) {
-      const request = randomUUID();
-      const asked = await guarded('metrics.request', () => redis.publish(keys.requests, request));
+      // Numbered requests: a report answers every request up to the one it heard last, so
+      // concurrent scrapes (two API processes, a Prometheus pair) all take the newest report.
+      const request = await guarded('metrics.request', () => redis.incr(keys.sequence));
+      const asked = await guarded('metrics.request', () =>
+        redis.publish(keys.requests, String(request)),
+      );
       const deadline = Date.now() + waitMs;
       for (;;) {
         const snapshots = await guarded('metrics.collect', read);
-        const fresh = snapshots.filter((s) => s.request === request).length;
+        const fresh = snapshots.filter((s) => s.answered >= request).length;
         if (fresh >= asked || Date.now() >= deadline) return snapshots.map((s) => s.metrics);
         await sleep(POLL_MS);
       }

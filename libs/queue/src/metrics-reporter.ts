@@ -27,34 +27,54 @@ export interface MetricsReporter {
  * Reports this executor's metrics to the board: at start, at every heartbeat (TTL:
  * {@link HEARTBEATS_PER_TTL} intervals, so a killed executor's numbers vanish with its
  * registration) and at once when a scrape of the API asks (so the API's `/metrics` is as
- * fresh as this process's own). A failed write (Redis down) is logged; the next heartbeat or
- * request writes again.
+ * fresh as this process's own). Requests heard while a report is being written make one more
+ * report after it, which answers them all: a burst of scrapes costs two reports, not one
+ * each. A failed write (Redis down) is logged; the next heartbeat or request writes again.
+ * `stop()` waits for a report in flight before removing this executor's, so none outlives it.
  * @throws AppError `QUEUE_UNAVAILABLE` when the request channel cannot be subscribed.
  */
 export async function startMetricsReporter(deps: MetricsReporterDeps): Promise<MetricsReporter> {
   const ttlMs = deps.intervalMs * HEARTBEATS_PER_TTL;
   let stopped = false;
-  const write = async (request: string) => {
+  let heard = 0;
+  let writing: Promise<void> | undefined;
+  let again = false;
+  const writeOnce = async () => {
+    const answered = heard;
+    await deps.board.publish(deps.id, { answered, metrics: await deps.snapshot() }, ttlMs);
+  };
+  const write = (): void => {
     if (stopped) return;
-    try {
-      await deps.board.publish(deps.id, { request, metrics: await deps.snapshot() }, ttlMs);
-    } catch (err) {
-      deps.log.warn({ err }, 'metrics report failed; the next heartbeat or request retries');
+    if (writing !== undefined) {
+      again = true;
+      return;
     }
+    writing = (async () => {
+      do {
+        again = false;
+        await writeOnce().catch((err: unknown) => {
+          deps.log.warn({ err }, 'metrics report failed; the next heartbeat or request retries');
+        });
+      } while (again && !stopped);
+    })().finally(() => (writing = undefined));
   };
   const subscription: Subscription = await subscribeRequests(
     deps.subscriber,
     deps.board.requests,
-    (request) => write(request),
+    (request) => {
+      heard = Math.max(heard, request);
+      write();
+    },
   );
-  void write('');
-  const timer = setInterval(() => void write(''), deps.intervalMs);
+  write();
+  const timer = setInterval(write, deps.intervalMs);
   timer.unref();
   return {
     async stop() {
       stopped = true;
       clearInterval(timer);
       await subscription.unsubscribe();
+      await writing;
       await deps.board.remove(deps.id).catch((err: unknown) => {
         deps.log.warn({ err }, 'metrics report could not be removed; it expires with its TTL');
       });

@@ -47,6 +47,29 @@ describe('fleet metrics', () => {
       await executorSnapshot(1, 0),
     ]);
     expect(skipped).toBe(3);
+    const shaped = (m: object) => JSON.stringify([{ ...JSON.parse(foreign)[0], ...m }]);
+    const bad = await fleetMetricsText([
+      shaped({
+        name: 'linkflow_executions_active',
+        type: 'gauge',
+        aggregator: 'sum',
+        help: 'h',
+        values: [null],
+      }),
+      shaped({ name: 'linkflow_executions_active', type: 'gauge', help: 'h', values: [] }),
+      shaped({
+        name: 'linkflow_executions_active',
+        type: 'gauge',
+        aggregator: 'constructor',
+        help: 'h',
+        values: [],
+      }),
+      shaped({
+        ...{ name: 'linkflow_executions_active', type: 'gauge', aggregator: 'sum', help: 'h' },
+        values: [{ value: 1, labels: { 'bad label': 'x' } }],
+      }),
+    ]);
+    expect(bad).toEqual({ text: '', skipped: 4 });
     expect(text).toContain('linkflow_executions_finished_total{status="success"} 1');
     expect(text).not.toContain('process_cpu_seconds_total');
     expect(await fleetMetricsText([])).toEqual({ text: '', skipped: 0 });

@@ -105,7 +105,16 @@ export function installAuth(app: FastifyInstance, authenticator: Authenticator):
   });
   app.addHook('onRequest', async (request) => {
     const scope = request.routeOptions.config.scope;
-    if (scope === undefined || scope === 'public') return;
+    if (scope === undefined) return;
+    if (scope === 'public') {
+      // A public route serves anyone; a valid key sent along is known to it (`/metrics` shows
+      // operators more), an invalid one is ignored.
+      const key = request.headers.authorization === undefined ? undefined : bearer(request);
+      // Postgres down must not fail a health check or a scrape that happens to carry a key.
+      if (key !== undefined)
+        request.principal = (await authenticator.authenticate(key).catch(() => undefined)) ?? null;
+      return;
+    }
     const key = bearer(request) ?? queryToken(request);
     const principal = key === undefined ? undefined : await authenticator.authenticate(key);
     if (!principal) throw apiErrors.unauthorized();

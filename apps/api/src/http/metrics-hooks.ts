@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { fleetMetricsText, type ApiMetrics } from '@linkflow/telemetry';
+import { hasScope } from '../auth/auth.ts';
 
 /** Where the executors' metrics come from (see `createMetricsBoard`), and where its failures go. */
 export interface FleetMetricsSource {
@@ -35,10 +36,12 @@ async function scrapeAll(
 }
 
 /**
- * `/metrics` (Prometheus text, unauthenticated) and per-route request metrics. `scrape`
- * replaces this process's registry as the source of the text (a cluster worker's merged view);
- * `fleet` adds the executors' metrics (executions, nodes, breakers, cost), merged over every
- * live executor, so every name of the contract is on the API's `/metrics` too.
+ * `/metrics` (Prometheus text, no key needed) and per-route request metrics. `scrape`
+ * replaces this process's registry as the source of the text (a cluster worker's merged view).
+ * A request with an `admin` key also gets `fleet`: the executors' metrics (executions, nodes,
+ * breakers, cost), merged over every live executor, so every name of the contract is on the
+ * API's `/metrics` too. Without one it does not: those series carry tenants' workflow names,
+ * costs and target hosts, which a tenant must not read of another.
  */
 export function installMetrics(
   app: FastifyInstance,
@@ -58,7 +61,11 @@ export function installMetrics(
   app.get(
     '/metrics',
     { config: { scope: 'public' }, schema: { hide: true } },
-    async (_request, reply) =>
-      reply.type(metrics.registry.contentType).send(await scrapeAll(scrape, sources.fleet)),
+    async (request, reply) => {
+      // The executors' series name tenants' workflows and targets: operators (admin) only.
+      const operator = request.principal !== null && hasScope(request.principal, 'admin');
+      const fleet = operator ? sources.fleet : undefined;
+      return reply.type(metrics.registry.contentType).send(await scrapeAll(scrape, fleet));
+    },
   );
 }
