@@ -66,15 +66,6 @@ export function redactText(text: string, values: readonly string[] = []): string
   return scrubText(text, orderValues(values));
 }
 
-/**
- * Rule 3 alone: `text` with each of `values` (at least {@link MIN_SECRET_LENGTH} long,
- * longest first) replaced. For identifiers built from a secret, such as a breaker's
- * `host:port`, which the shape rules (2) would garble (`token-host:443`).
- */
-export function redactSecretValues(text: string, values: readonly string[]): string {
-  return redactValues(text, orderValues(values));
-}
-
 /** {@link redactText} with `values` already ordered longest first. */
 function scrubText(text: string, values: readonly string[]): string {
   let out = redactValues(text, values);

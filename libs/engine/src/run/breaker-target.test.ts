@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { createNodeRegistry, NodeError, type NodeDefinition } from '@linkflow/nodes';
 import type { CredentialPort } from '../ports.ts';
 import { compileTestWorkflow, fakeNodeType, withNodeDeps } from '../testing/node-runner-fakes.ts';
+import { withEncodedForms } from '@linkflow/domain';
 import { runNode } from './node-runner.ts';
+import { breakerTarget } from './node-secrets.ts';
 
 // A breaker's target names it in /metrics, /api/admin/breakers and CIRCUIT_OPEN errors: a
 // host built from a credential must not show there, not even lower-cased by the URL parser.
@@ -52,7 +54,7 @@ describe('breaker target', () => {
       });
       expect(first.status).toBe('failed');
       const [breaker] = deps.breakers.snapshot();
-      expect(breaker?.target).toBe('[redacted].example.invalid:443');
+      expect(breaker?.target).toBe('[redacted]:443');
       const second = await runNode({ ...deps, credentials }, node, {
         ...request,
         signal: new AbortController().signal,
@@ -61,5 +63,35 @@ describe('breaker target', () => {
       const shown = JSON.stringify([deps.breakers.snapshot(), second]).toLowerCase();
       expect(shown).not.toContain(SECRET.toLowerCase());
     });
+  });
+
+  it.each([
+    [
+      'a base URL kept as a credential',
+      'https://Partner-Secret.example/api',
+      'https://{{ secrets.api.v }}/x',
+    ],
+    ['a URL with a password', 'https://u:pw@partner-secret.example/api', '{{ secrets.api.v }}/x'],
+    ['an IDN label', 'bücher-geheim', 'https://{{ secrets.api.v }}.example/x'],
+    ['a percent-encoded label', 'geh%65im-host', 'https://{{ secrets.api.v }}.example/x'],
+    ['a host with a padded port', 'secret-host.example:08443', 'https://{{ secrets.api.v }}/x'],
+    ['an IPv6 address', '[2001:DB8:0:0::1]', 'https://{{ secrets.api.v }}/x'],
+    ['a hex IPv4 address', '0x0A000001', 'http://{{ secrets.api.v }}/x'],
+  ])('hides a host built from %s', (_, value, url) => {
+    const port = url.startsWith('https') ? 443 : 80;
+    const key = (u: string) => {
+      const parsed = new URL(u);
+      return `${parsed.hostname}:${parsed.port === '' ? port : parsed.port}`;
+    };
+    const rendered = url.replace('{{ secrets.api.v }}', value);
+    const target = breakerTarget(key(rendered), withEncodedForms([value]));
+    expect(target).toMatch(/^\[redacted\]:\d+$/);
+  });
+
+  it('keeps a host that no secret built', () => {
+    expect(breakerTarget('api.example.com:443', withEncodedForms(['tok-123456']))).toBe(
+      'api.example.com:443',
+    );
+    expect(breakerTarget('api.example.com:443', [])).toBe('api.example.com:443');
   });
 });

@@ -1,6 +1,6 @@
 import {
   collectSecretValues,
-  redactSecretValues,
+  REDACTED,
   type CompiledNode,
   type EvaluateOptions,
   type LiveSecrets,
@@ -106,16 +106,55 @@ export async function renderConfig(
   return { config: rendered.value, values, release: held.release };
 }
 
+/** Shortest secret form compared with a host (as redaction's own minimum). */
+const MIN_HOST_FORM = 4;
+
+/** A value as the host a URL parser would make of it (`0x0A000001` → `10.0.0.1`), if any. */
+function hostnameOf(text: string): string | undefined {
+  for (const candidate of [text, `http://${text}`]) {
+    try {
+      const host = new URL(candidate).hostname;
+      if (host !== '') return host;
+    } catch {
+      // not a URL in this form
+    }
+  }
+  return undefined;
+}
+
+/** The spellings of a secret value a host built from it may take (lower-cased, decoded, parsed). */
+function hostForms(value: string): string[] {
+  const forms = [value.toLowerCase()];
+  try {
+    forms.push(decodeURIComponent(value).toLowerCase());
+  } catch {
+    // a lone `%`: no decoded form
+  }
+  const host = hostnameOf(value);
+  if (host !== undefined) forms.push(host);
+  return forms.filter((f) => f.length >= MIN_HOST_FORM);
+}
+
 /**
  * The breaker target of a node whose key (`host:port`) may be built from a secret
- * (`https://{{ secrets.api.host }}/…`): the key with every secret value in it replaced.
- * The target names the breaker in `/metrics`, `/api/admin/breakers` and CIRCUIT_OPEN errors,
- * none of which may show a secret; the URL parser lower-cases a host, and `values` hold that
- * form too. Hosts that differ only in their secret part share one breaker (per tenant).
+ * (`https://{{ secrets.api.host }}/…`, or a whole base URL kept as a credential): the key,
+ * or `[redacted]:<port>` when its host and any of the run's secret values overlap in any
+ * spelling a URL parser gives a host (lower-cased, percent-decoded, IDNA, normalised IP; the
+ * values also carry their encoded forms). The
+ * target names the breaker in `/metrics`, `/api/admin/breakers` and CIRCUIT_OPEN errors, none
+ * of which may show a secret. Such hosts share one breaker (per tenant).
  */
 export function breakerTarget(
   key: string | undefined,
   values: readonly string[],
 ): string | undefined {
-  return key === undefined ? undefined : redactSecretValues(key, values);
+  if (key === undefined || values.length === 0) return key;
+  const cut = key.lastIndexOf(':');
+  const host = (cut < 0 ? key : key.slice(0, cut)).toLowerCase();
+  const port = cut < 0 ? '' : key.slice(cut);
+  // Parsed forms are IDNA-encoded like the host (`bücher` → `xn--bcher-kva`).
+  const overlaps = values.some((value) =>
+    hostForms(value).some((form) => host.includes(form) || form.includes(host)),
+  );
+  return overlaps ? `${REDACTED}${port}` : key;
 }
