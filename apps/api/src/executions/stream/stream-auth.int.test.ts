@@ -91,6 +91,9 @@ describe('WS stream acceptance', () => {
     await client.closed;
     const sandboxed = await refusalOf(base + path(), { ...bearer(h.adminKey), origin: 'null' });
     expect(sandboxed.status).toBe(403);
+    const extension = own.replace(/^http/, 'chrome-extension');
+    const notAPage = await refusalOf(base + path(), { ...bearer(h.adminKey), origin: extension });
+    expect(notAPage.status).toBe(403);
     const otherPort = own.replace(/:(\d+)$/, (_, p: string) => `:${Number(p) + 1}`);
     const sibling = await refusalOf(base + path(), { ...bearer(h.adminKey), origin: otherPort });
     expect(sibling.status).toBe(403);

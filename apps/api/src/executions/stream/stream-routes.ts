@@ -67,7 +67,11 @@ const SHUTDOWN_GRACE_MS = 2_000;
 function isSameOrigin(origin: string, host: string | undefined): boolean {
   if (host === undefined) return false;
   try {
-    return new URL(origin).host === host.toLowerCase();
+    const url = new URL(origin);
+    // A web page's origin (not an extension's or a file's), on the host the API was reached at.
+    return (
+      (url.protocol === 'http:' || url.protocol === 'https:') && url.host === host.toLowerCase()
+    );
   } catch {
     return false; // `null` (sandboxed frames, file pages) and other unparsable origins
   }
