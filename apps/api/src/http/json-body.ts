@@ -49,8 +49,9 @@ export function depthProblem(path: string): FieldProblem {
  * followed by a depth check, so a deeply nested body is a 400 naming its field, never a 500.
  * An empty body is no body, whatever the content type says: clients that send
  * `Content-Type: application/json` on every request reach the routes that take none (cancel,
- * recover, pause, …) as if they had sent nothing; a route that needs a body answers 400
- * naming it, as for any missing body.
+ * recover, pause, …) as if they had sent nothing; a route that needs a body answers as for
+ * any missing one (400 INVALID_REQUEST; 422 for a workflow definition, which is validated
+ * whole).
  */
 export function installJsonBodyParser(app: FastifyInstance): void {
   const parse = app.getDefaultJsonParser('error', 'error');
