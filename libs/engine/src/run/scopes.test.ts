@@ -57,6 +57,23 @@ const loop = (settings: WorkflowDefinition['settings'] = {}): WorkflowDefinition
   settings,
 });
 
+/** Runs `workflow` from scratch; its outcome and each settled node's status. */
+async function runRecordingSettles(workflow: ReturnType<typeof compileTestWorkflow>) {
+  const settled = new Map<string, string>();
+  const outcome = await withNodeDeps(registry, { maxOutputBytes: 1 << 20 }, (d) =>
+    runDag(
+      d,
+      dagRequest(workflow, {
+        onSettled: (id, result) => {
+          settled.set(id, result.status);
+          return Promise.resolve();
+        },
+      }),
+    ),
+  );
+  return { outcome, settled };
+}
+
 interface Settled {
   nodeId: string;
   iteration: number;
@@ -175,22 +192,7 @@ describe('try scope and return', () => {
 
   it('returns the try outcome as the execution output; the node after return skips', async () => {
     const workflow = compileTestWorkflow(guarded, registry);
-    const settled = new Map<string, string>();
-    const outcome = await withNodeDeps(registry, { maxOutputBytes: 1 << 20 }, (d) =>
-      runDag(
-        d,
-        dagRequest(workflow, {
-          context: {
-            input: {},
-            execution: { id: 'e', workflow_id: 'w', attempt: 1 },
-          },
-          onSettled: (id, result) => {
-            settled.set(id, result.status);
-            return Promise.resolve();
-          },
-        }),
-      ),
-    );
+    const { outcome, settled } = await runRecordingSettles(workflow);
     expect(outcome).toMatchObject({
       status: 'success',
       returned: true,
@@ -222,18 +224,7 @@ describe('try scope and return', () => {
       },
       registry,
     );
-    const settled = new Map<string, string>();
-    const outcome = await withNodeDeps(registry, { maxOutputBytes: 1 << 20 }, (d) =>
-      runDag(
-        d,
-        dagRequest(workflow, {
-          onSettled: (id, result) => {
-            settled.set(id, result.status);
-            return Promise.resolve();
-          },
-        }),
-      ),
-    );
+    const { outcome, settled } = await runRecordingSettles(workflow);
     expect(outcome).toMatchObject({
       status: 'success',
       returned: true,
@@ -259,18 +250,7 @@ describe('try scope and return', () => {
       },
       registry,
     );
-    const settled = new Map<string, string>();
-    const outcome = await withNodeDeps(registry, { maxOutputBytes: 1 << 20 }, (d) =>
-      runDag(
-        d,
-        dagRequest(workflow, {
-          onSettled: (id, result) => {
-            settled.set(id, result.status);
-            return Promise.resolve();
-          },
-        }),
-      ),
-    );
+    const { outcome, settled } = await runRecordingSettles(workflow);
     expect(outcome).toMatchObject({ status: 'success', returned: true, output: 'early' });
     expect(Object.fromEntries(settled)).toEqual({
       r: 'success',
