@@ -24,7 +24,11 @@ export interface CheckableView {
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-const readableNode = (n: unknown): n is NodeSpec => isRecord(n) && typeof n['id'] === 'string';
+/** Longest node id the schema allows: longer ones would swell every message that names them. */
+const MAX_ID_LENGTH = 64;
+
+const readableNode = (n: unknown): n is NodeSpec =>
+  isRecord(n) && typeof n['id'] === 'string' && n['id'].length <= MAX_ID_LENGTH;
 
 const isBroken = (n: NodeSpec): boolean => !isRecord(n.config) || typeof n.type !== 'string';
 
@@ -37,8 +41,8 @@ const readableEdge = (e: unknown): e is EdgeSpec =>
 /**
  * The view of `input` the later checks can run on whatever else the schema rejected, or
  * undefined when they cannot: the body is not an object, `nodes` or `edges` is not an array,
- * or a node's id or an edge's ends are not strings (then the schema's problems are the whole
- * answer).
+ * a node's id is not a string (or longer than the schema allows), or an edge's ends are not
+ * strings (then the schema's problems are the whole answer).
  */
 export function checkableView(input: unknown): CheckableView | undefined {
   if (!isRecord(input)) return undefined;

@@ -91,15 +91,28 @@ function listProblems(def: WorkflowDefinition): FieldProblem[] {
   return problems;
 }
 
+/** Scope ids a cycle message lists (a cycle may hold 1,000 scopes). */
+const MAX_CYCLE_IDS = 10;
+
+function cycleMessage(cycle: readonly string[]): string {
+  const shown = cycle.slice(0, MAX_CYCLE_IDS).join(' -> ');
+  const more = cycle.length - MAX_CYCLE_IDS;
+  return `scope cycle: ${shown}${more > 0 ? ` -> … (${more} more)` : ''}`;
+}
+
 function nestingProblems(def: WorkflowDefinition, regions: Map<string, Region>): FieldProblem[] {
   const problems: FieldProblem[] = [];
   const types = new Map(def.nodes.map((n) => [n.id, n.type]));
+  const inReportedCycle = new Set<string>();
   def.nodes.forEach((node, i) => {
-    if (!isScopeType(node.type)) return;
+    if (!isScopeType(node.type) || inReportedCycle.has(node.id)) return;
     const chain = enclosingScopes(node.id, regions);
-    if (chain.includes(node.id)) {
-      const cycle = [node.id, ...chain.slice(0, chain.indexOf(node.id) + 1)];
-      problems.push({ path: `/nodes/${i}/config`, message: `scope cycle: ${cycle.join(' -> ')}` });
+    const at = chain.indexOf(node.id);
+    if (at >= 0) {
+      // Reported once, at its first member: every member would repeat the whole cycle.
+      const cycle = [node.id, ...chain.slice(0, at + 1)];
+      for (const id of cycle) inReportedCycle.add(id);
+      problems.push({ path: `/nodes/${i}/config`, message: cycleMessage(cycle) });
       return;
     }
     const loop = chain.find((s) => types.get(s) === 'foreach');

@@ -311,6 +311,33 @@ describe('validateWorkflow', () => {
     expect(long.every((p) => p.message.length <= 1_001)).toBe(true);
   });
 
+  it('caps the schema problems too, reading no further than the cap', () => {
+    //   300,000 empty nodes (a 1 MiB body): a million schema errors if all were read
+    const found = problems({ name: 'x', nodes: Array.from({ length: 300_000 }, () => ({})) });
+    expect(found).toHaveLength(101);
+    expect(found.at(-1)).toEqual({ path: '/', message: '… and more problems' });
+    const longIds = problems({
+      name: 'x',
+      nodes: [{ id: 'a'.repeat(500), type: 'nope', config: {} }],
+    });
+    expect(longIds.map((p) => p.path)).toEqual(['/nodes/0/id']);
+  });
+
+  it('checks 5,000 when edges against a 50,000-route router once per router', () => {
+    const routes = Array.from({ length: 50_000 }, (_, i) => ({
+      name: `r${i}`,
+      expression: 'true',
+    }));
+    const found = problems({
+      name: 'w',
+      nodes: [{ id: 'r', type: 'router', config: { routes } }, t('c')],
+      edges: Array.from({ length: 5_000 }, (_, i) => ({ from: 'r', to: 'c', when: `r${i}` })),
+    });
+    // every edge names a route; only the 4,999 duplicates of r -> c are problems (capped)
+    expect(found).toHaveLength(101);
+    expect(found[0]).toEqual({ path: '/edges/1', message: 'duplicate edge r -> c' });
+  });
+
   it('reads only string route names (a crafted name does not throw)', () => {
     const found = problems({
       name: 'w',
