@@ -1,6 +1,7 @@
 export * from './node-definition.ts';
 export * from './node-errors.ts';
 export * from './shared-signal.ts';
+export * from './http/unicode-host.ts';
 export * from './node-registry.ts';
 export * from './builtin-nodes.ts';
 export * from './expression/expression-cache.ts';

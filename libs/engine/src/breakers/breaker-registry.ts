@@ -67,8 +67,17 @@ export function callBreakerOptions(node: {
  */
 export interface BreakerKey {
   readonly tenantId: string;
-  /** `host:port` (HTTP) or the connection name (database; names hold no `:`, so they never clash with a `host:port`). */
+  /**
+   * What names the breaker wherever it shows (metrics, admin list, errors): `host:port` (HTTP)
+   * or the connection name (database; names hold no `:`, so they never clash with a
+   * `host:port`), `[redacted]:<port>` for a host built from a secret.
+   */
   readonly target: string;
+  /**
+   * Which breaker, when it differs from `target` (the real `host:port` behind a redacted
+   * target, so two secret hosts keep a breaker each). Held in memory only, never shown.
+   */
+  readonly identity?: string;
 }
 
 /** When breakers are dropped: a breaker per tenant and `host:port` ever called would grow for ever. */
@@ -149,7 +158,7 @@ const stateOf = (b: CircuitBreaker<[Action], unknown>): BreakerState =>
   b.opened ? 'open' : b.halfOpen ? 'half_open' : 'closed';
 
 /** The map key of a breaker: NUL cannot occur in a tenant id, so keys never collide. */
-const idOf = (key: BreakerKey): string => `${key.tenantId}\u0000${key.target}`;
+const idOf = (key: BreakerKey): string => `${key.tenantId}\u0000${key.identity ?? key.target}`;
 
 const isBreakerRejection = (err: unknown): boolean =>
   typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'EOPENBREAKER';

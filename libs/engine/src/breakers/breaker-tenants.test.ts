@@ -57,6 +57,27 @@ describe('BreakerRegistry per tenant', () => {
     ]);
   });
 
+  it('keeps a breaker per identity behind one shown target (two redacted secret hosts)', async () => {
+    registry = new BreakerRegistry(defaults, { now: () => 1_000 });
+    const secret = (identity: string): BreakerKey => ({
+      ...key('t'),
+      target: '[redacted]:443',
+      identity,
+    });
+    await expect(
+      registry.fire(secret('a.example:443'), failRetryable, hostile),
+    ).rejects.toMatchObject({
+      type: 'CONNECTIVITY',
+    });
+    await expect(registry.fire(secret('a.example:443'), ok)).rejects.toMatchObject({
+      type: 'CIRCUIT_OPEN',
+      message: 'circuit breaker for [redacted]:443 is open',
+    });
+    await expect(registry.fire(secret('b.example:443'), ok)).resolves.toBe('ok');
+    expect(JSON.stringify(registry.snapshot())).not.toContain('example');
+    expect(registry.targetState('[redacted]:443')).toBe('open');
+  });
+
   it("shows a target's worst state over its tenants' breakers, undefined once none is left", async () => {
     let now = 1_000;
     const seen: [string, BreakerState | undefined][] = [];
@@ -71,7 +92,7 @@ describe('BreakerRegistry per tenant', () => {
     await registry.fire(key('a'), ok);
     await expect(registry.fire(key('b'), failRetryable, hostile)).rejects.toBeInstanceOf(NodeError);
     await registry.fire(key('c', 'main'), ok);
-    expect(registry.states()).toEqual({ 'api.example:443': 'open', 'main': 'closed' });
+    expect(registry.states()).toEqual({ 'api.example:443': 'open', main: 'closed' });
     expect(registry.targetState('nowhere:80')).toBeUndefined();
     now += 5_000;
     await registry.fire(key('a', 'other:80'), ok);

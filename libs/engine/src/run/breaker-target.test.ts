@@ -69,7 +69,7 @@ describe('breaker target', () => {
     [
       'a base URL kept as a credential',
       'https://Partner-Secret.example/api',
-      'https://{{ secrets.api.v }}/x',
+      '{{ secrets.api.v }}/x',
     ],
     ['a URL with a password', 'https://u:pw@partner-secret.example/api', '{{ secrets.api.v }}/x'],
     ['an IDN label', 'bücher-geheim', 'https://{{ secrets.api.v }}.example/x'],
@@ -84,14 +84,27 @@ describe('breaker target', () => {
       return `${parsed.hostname}:${parsed.port === '' ? port : parsed.port}`;
     };
     const rendered = url.replace('{{ secrets.api.v }}', value);
-    const target = breakerTarget(key(rendered), withEncodedForms([value]));
-    expect(target).toMatch(/^\[redacted\]:\d+$/);
+    const breaker = breakerTarget(key(rendered), withEncodedForms([value]));
+    expect(breaker?.target).toMatch(/^\[redacted\]:\d+$/);
+    expect(breaker?.identity).toBe(key(rendered));
   });
 
-  it('keeps a host that no secret built', () => {
-    expect(breakerTarget('api.example.com:443', withEncodedForms(['tok-123456']))).toBe(
-      'api.example.com:443',
-    );
-    expect(breakerTarget('api.example.com:443', [])).toBe('api.example.com:443');
+  it('hides a secret inside an IDNA label, and keeps two secret hosts apart', () => {
+    const a = breakerTarget('xn--shop-bcher-geheim-72b.example:443', ['bücher-geheim']);
+    expect(a).toEqual({
+      target: '[redacted]:443',
+      identity: 'xn--shop-bcher-geheim-72b.example:443',
+    });
+    const b = breakerTarget('other-secret.example:443', ['other-secret']);
+    expect(b?.identity).not.toBe(a?.identity);
+  });
+
+  it('keeps a host that no secret built, even one a secret mentions', () => {
+    const plain = { target: 'api.example.com:443' };
+    expect(breakerTarget('api.example.com:443', withEncodedForms(['tok-123456']))).toEqual(plain);
+    expect(breakerTarget('api.example.com:443', [])).toEqual(plain);
+    // A base-URL credential of another host does not hide this one.
+    const base = withEncodedForms(['https://partner.api.example.com/v1']);
+    expect(breakerTarget('api.example.com:443', base)).toEqual(plain);
   });
 });

@@ -222,12 +222,12 @@ async function attemptOnce(
           ...(data ? { data: storableLogData(redactSecrets(data, { values })) } : {}),
         }),
     };
-    const target = breakerTarget(def.breakerKey?.(rendered.config), values);
+    const breaker = breakerTarget(def.breakerKey?.(rendered.config), values);
     const run = () => def.execute(ctx, rendered.config, input);
     const result = await raceAbort(
-      target === undefined
+      breaker === undefined
         ? run()
-        : deps.breakers.fire({ tenantId, target }, run, {
+        : deps.breakers.fire({ tenantId, ...breaker }, run, {
             overrides: callBreakerOptions(node.spec),
             abort: (reason) => controller.abort(reason),
           }),

@@ -7,7 +7,7 @@ import {
   type ResolvedSecrets,
   withEncodedForms,
 } from '@linkflow/domain';
-import { expressionError, NodeError, type NodeInput } from '@linkflow/nodes';
+import { expressionError, NodeError, unicodeHost, type NodeInput } from '@linkflow/nodes';
 import type { CredentialPort } from '../ports.ts';
 
 /** The credential values of one node attempt. */
@@ -136,25 +136,27 @@ function hostForms(value: string): string[] {
 }
 
 /**
- * The breaker target of a node whose key (`host:port`) may be built from a secret
- * (`https://{{ secrets.api.host }}/…`, or a whole base URL kept as a credential): the key,
- * or `[redacted]:<port>` when its host and any of the run's secret values overlap in any
- * spelling a URL parser gives a host (lower-cased, percent-decoded, IDNA, normalised IP; the
- * values also carry their encoded forms). The
- * target names the breaker in `/metrics`, `/api/admin/breakers` and CIRCUIT_OPEN errors, none
- * of which may show a secret. Such hosts share one breaker (per tenant).
+ * The breaker of a node whose key (`host:port`) may be built from a secret
+ * (`https://{{ secrets.api.host }}/…`, or a whole base URL kept as a credential): `target`
+ * names it wherever it shows (`/metrics`, `/api/admin/breakers`, CIRCUIT_OPEN errors) and is
+ * `[redacted]:<port>` when the host contains any of the run's secret values in a spelling a
+ * URL parser gives a host (lower-cased, percent-decoded, IDNA both ways, a normalised IP; the
+ * values also carry their encoded forms); `identity` then keeps the real key, so such hosts
+ * still have a breaker each. A short value that happens to sit inside an ordinary host only
+ * hides that host's name, never merges its breaker with another's.
  */
 export function breakerTarget(
   key: string | undefined,
   values: readonly string[],
-): string | undefined {
-  if (key === undefined || values.length === 0) return key;
+): { target: string; identity?: string } | undefined {
+  if (key === undefined) return undefined;
+  if (values.length === 0) return { target: key };
   const cut = key.lastIndexOf(':');
   const host = (cut < 0 ? key : key.slice(0, cut)).toLowerCase();
   const port = cut < 0 ? '' : key.slice(cut);
-  // Parsed forms are IDNA-encoded like the host (`bücher` → `xn--bcher-kva`).
-  const overlaps = values.some((value) =>
-    hostForms(value).some((form) => host.includes(form) || form.includes(host)),
+  const spellings = [host, unicodeHost(host)];
+  const secret = values.some((value) =>
+    hostForms(value).some((form) => spellings.some((h) => h.includes(form))),
   );
-  return overlaps ? `${REDACTED}${port}` : key;
+  return secret ? { target: `${REDACTED}${port}`, identity: key } : { target: key };
 }
