@@ -23,6 +23,12 @@ declare module 'fastify' {
      * WebSocket). The header wins when both are given; logs never show the parameter.
      */
     tokenInQuery?: boolean;
+    /**
+     * On a `public` route: a valid key sent along sets `request.principal` (an invalid one,
+     * or a key store that does not answer within {@link OPTIONAL_AUTH_TIMEOUT_MS}, leaves it
+     * null). Only routes that show operators more (`/metrics`) ask for it.
+     */
+    optionalAuth?: boolean;
   }
   interface FastifyRequest {
     principal: ApiKeyPrincipal | null;
@@ -93,6 +99,27 @@ function queryToken(request: FastifyRequest): string | undefined {
   return typeof token === 'string' && token !== '' ? token : undefined;
 }
 
+/** How long a public route waits for the key store before serving the public answer. */
+export const OPTIONAL_AUTH_TIMEOUT_MS = 500;
+
+/**
+ * The principal of an optional key, or null: no key, an invalid one, or a key store that
+ * fails or does not answer in time (Postgres down must not hold up or fail a scrape).
+ */
+async function optionalPrincipal(
+  authenticator: Authenticator,
+  key: string | undefined,
+): Promise<ApiKeyPrincipal | null> {
+  if (key === undefined) return null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), OPTIONAL_AUTH_TIMEOUT_MS);
+  });
+  const found = authenticator.authenticate(key).catch(() => undefined);
+  const principal = await Promise.race([found, late]).finally(() => clearTimeout(timer));
+  return principal ?? null;
+}
+
 /**
  * Deny by default: a `/api` route without a declared scope fails start-up. Each request
  * to a scoped route needs a valid key (401) that carries the scope (403).
@@ -107,12 +134,8 @@ export function installAuth(app: FastifyInstance, authenticator: Authenticator):
     const scope = request.routeOptions.config.scope;
     if (scope === undefined) return;
     if (scope === 'public') {
-      // A public route serves anyone; a valid key sent along is known to it (`/metrics` shows
-      // operators more), an invalid one is ignored.
-      const key = request.headers.authorization === undefined ? undefined : bearer(request);
-      // Postgres down must not fail a health check or a scrape that happens to carry a key.
-      if (key !== undefined)
-        request.principal = (await authenticator.authenticate(key).catch(() => undefined)) ?? null;
+      if (request.routeOptions.config.optionalAuth === true)
+        request.principal = await optionalPrincipal(authenticator, bearer(request));
       return;
     }
     const key = bearer(request) ?? queryToken(request);

@@ -72,10 +72,36 @@ describe('/metrics and the executors’ metrics', () => {
     expect(garbage.calls.errors).toHaveLength(1);
   });
 
-  it('serves a key-carrying scrape while the key store is down', async () => {
+  it('serves a key-carrying scrape while the key store fails or hangs (public answer)', async () => {
     const failing: Authenticator = { authenticate: () => Promise.reject(new Error('pg down')) };
-    const { scrape, calls } = await appWith(() => Promise.resolve([]), failing);
-    expect(await scrape('lf_admin')).toContain('# TYPE linkflow_http_requests_total counter');
-    expect(calls.collects).toBe(0);
+    const down = await appWith(() => Promise.resolve([]), failing);
+    expect(await down.scrape('lf_admin')).toContain('# TYPE linkflow_http_requests_total counter');
+    expect(down.calls.collects).toBe(0);
+    const hanging: Authenticator = { authenticate: () => new Promise(() => undefined) };
+    const stuck = await appWith(() => Promise.resolve([]), hanging);
+    expect(await stuck.scrape('lf_admin')).toContain('# TYPE linkflow_http_requests_total counter');
+    expect(stuck.calls.collects).toBe(0);
+  });
+
+  it('looks no key up on other public routes', async () => {
+    let lookups = 0;
+    const counting: Authenticator = {
+      authenticate: (key) => {
+        lookups += 1;
+        return Promise.resolve(principals[key]);
+      },
+    };
+    const app = Fastify();
+    installAuth(app, counting);
+    app.get('/health/live', { config: { scope: 'public' } }, () => ({ status: 'ok' }));
+    await app.ready();
+    const res = await app.inject({
+      method: 'GET',
+      url: '/health/live',
+      headers: { authorization: 'Bearer lf_admin' },
+    });
+    await app.close();
+    expect(res.statusCode).toBe(200);
+    expect(lookups).toBe(0);
   });
 });

@@ -60,7 +60,7 @@ export function installMetrics(
   });
   app.get(
     '/metrics',
-    { config: { scope: 'public' }, schema: { hide: true } },
+    { config: { scope: 'public', optionalAuth: true }, schema: { hide: true } },
     async (request, reply) => {
       // The executors' series name tenants' workflows and targets: operators (admin) only.
       const operator = request.principal !== null && hasScope(request.principal, 'admin');
