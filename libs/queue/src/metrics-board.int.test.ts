@@ -99,6 +99,25 @@ describe('metrics board', () => {
     }
   });
 
+  it('answers with a fresh report after the request sequence was lost', async () => {
+    const board = createMetricsBoard({ connection: redis, name: `${name}-reset` });
+    const own = createRedis('redis://127.0.0.1:6379', { role: 'subscriber' });
+    let value = 1;
+    const reporter = await startMetricsReporter({
+      ...{ board, subscriber: own, id: 'ex-1', log: silent, intervalMs: 60_000 },
+      snapshot: () => Promise.resolve(String(value)),
+    });
+    try {
+      expect(await board.collect(60_000)).toEqual(['1']);
+      await redis.del(`linkflow:${name}-reset:metrics-sequence`);
+      value = 2;
+      expect(await board.collect(60_000)).toEqual(['2']);
+    } finally {
+      await reporter.stop();
+      own.disconnect();
+    }
+  });
+
   it('leaves no report behind when it stops during a write', async () => {
     const board = createMetricsBoard({ connection: redis, name: `${name}-stop` });
     const own = createRedis('redis://127.0.0.1:6379', { role: 'subscriber' });

@@ -54,6 +54,23 @@ function decode(raw: string): MetricsSnapshot | undefined {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
+ * The next request number. A sequence that is gone (a failover, a manual DEL) restarts from
+ * the clock (ms × 1,000), above every number it gave before, so executors that remember the
+ * highest number they heard never answer a new request with an old report.
+ */
+async function nextRequest(redis: Redis, key: string): Promise<number> {
+  const replies = await redis
+    .multi()
+    .set(key, String(Date.now() * 1_000), 'NX')
+    .incr(key)
+    .exec();
+  const [, incremented] = replies ?? [];
+  const [error, value] = incremented ?? [new Error('no reply to INCR'), undefined];
+  if (error) throw error;
+  return Number(value);
+}
+
+/**
  * Each executor stores its report as one key (`linkflow:<queue>:metrics:<id>`, TTL a few
  * heartbeats, so a killed executor's numbers leave with it) and its id in an index set. A
  * collect takes the next request number (INCR) and publishes it, which also says how many
@@ -96,7 +113,7 @@ export function createMetricsBoard(options: MetricsBoardOptions): MetricsBoard {
     async collect(waitMs) {
       // Numbered requests: a report answers every request up to the one it heard last, so
       // concurrent scrapes (two API processes, a Prometheus pair) all take the newest report.
-      const request = await guarded('metrics.request', () => redis.incr(keys.sequence));
+      const request = await guarded('metrics.request', () => nextRequest(redis, keys.sequence));
       const asked = await guarded('metrics.request', () =>
         redis.publish(keys.requests, String(request)),
       );
