@@ -6,6 +6,7 @@ import {
   createRedis,
   startMetricsReporter,
   subscribeRequests,
+  type MetricsBoard,
   type QueueLogger,
   type Redis,
 } from './index.ts';
@@ -28,6 +29,26 @@ afterAll(async () => {
   redis.disconnect();
   subscriber.disconnect();
 });
+
+/** Runs `use` with a board of its own and one executor reporting `snapshot()` (own connection). */
+async function withReporter(
+  suffix: string,
+  snapshot: () => string,
+  use: (board: MetricsBoard) => Promise<void>,
+): Promise<void> {
+  const board = createMetricsBoard({ connection: redis, name: `${name}-${suffix}` });
+  const own = createRedis('redis://127.0.0.1:6379', { role: 'subscriber' });
+  const reporter = await startMetricsReporter({
+    ...{ board, subscriber: own, id: 'ex-1', log: silent, intervalMs: 60_000 },
+    snapshot: () => Promise.resolve(snapshot()),
+  });
+  try {
+    await use(board);
+  } finally {
+    await reporter.stop();
+    own.disconnect();
+  }
+}
 
 describe('metrics board', () => {
   it('answers a collect with each executor’s metrics as of the request, not its last heartbeat', async () => {
@@ -83,39 +104,29 @@ describe('metrics board', () => {
   });
 
   it('answers concurrent collects with one report (each would wait a minute otherwise)', async () => {
-    const board = createMetricsBoard({ connection: redis, name: `${name}-burst` });
-    const own = createRedis('redis://127.0.0.1:6379', { role: 'subscriber' });
     let reports = 0; // each report is numbered, so the answers differ as reports are made
-    const reporter = await startMetricsReporter({
-      ...{ board, subscriber: own, id: 'ex-1', log: silent, intervalMs: 60_000 },
-      snapshot: () => Promise.resolve(String(++reports)),
-    });
-    try {
-      const answers = await Promise.all(Array.from({ length: 8 }, () => board.collect(60_000)));
-      expect(answers.every((a) => a.length === 1)).toBe(true);
-    } finally {
-      await reporter.stop();
-      own.disconnect();
-    }
+    await withReporter(
+      'burst',
+      () => String(++reports),
+      async (board) => {
+        const answers = await Promise.all(Array.from({ length: 8 }, () => board.collect(60_000)));
+        expect(answers.every((a) => a.length === 1)).toBe(true);
+      },
+    );
   });
 
   it('answers with a fresh report after the request sequence was lost', async () => {
-    const board = createMetricsBoard({ connection: redis, name: `${name}-reset` });
-    const own = createRedis('redis://127.0.0.1:6379', { role: 'subscriber' });
     let value = 1;
-    const reporter = await startMetricsReporter({
-      ...{ board, subscriber: own, id: 'ex-1', log: silent, intervalMs: 60_000 },
-      snapshot: () => Promise.resolve(String(value)),
-    });
-    try {
-      expect(await board.collect(60_000)).toEqual(['1']);
-      await redis.del(`linkflow:${name}-reset:metrics-sequence`);
-      value = 2;
-      expect(await board.collect(60_000)).toEqual(['2']);
-    } finally {
-      await reporter.stop();
-      own.disconnect();
-    }
+    await withReporter(
+      'reset',
+      () => String(value),
+      async (board) => {
+        expect(await board.collect(60_000)).toEqual(['1']);
+        await redis.del(`linkflow:${name}-reset:metrics-sequence`);
+        value = 2;
+        expect(await board.collect(60_000)).toEqual(['2']);
+      },
+    );
   });
 
   it('leaves no report behind when it stops during a write', async () => {
