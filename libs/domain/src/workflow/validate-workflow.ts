@@ -20,7 +20,6 @@ import type { TenantRef } from '../config/db-connections.ts';
 
 const checker = TypeCompiler.Compile(WorkflowDefinitionSchema);
 
-/** JSON-schema problems, one per path (the first message for each path). */
 /**
  * JSON-schema problems, one per path (the first message for each path), at most
  * {@link MAX_PROBLEMS} paths: the checker's errors are read lazily and no further, so a 1 MiB
