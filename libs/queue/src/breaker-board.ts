@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { DEFAULT_OPERATION_TIMEOUT_MS, runQueueOperation } from './queue-operation.ts';
+import { guardedOperations, type FleetStoreOptions } from './queue-operation.ts';
 
 /** One executor's breaker for one tenant and target as `GET /api/admin/breakers` shows it. */
 export interface BreakerEntry {
@@ -34,12 +33,8 @@ export interface BreakerBoard {
 }
 
 /** Options of {@link createBreakerBoard}. */
-export interface BreakerBoardOptions {
-  readonly connection: Redis;
-  /** The base queue name: executors of one queue set share one board. */
-  readonly name: string;
-  readonly operationTimeoutMs?: number;
-}
+/** Where the board lives (see `FleetStoreOptions`). */
+export type BreakerBoardOptions = FleetStoreOptions;
 
 const keysOf = (name: string) => ({
   index: `linkflow:${name}:breaker-executors`,
@@ -90,9 +85,7 @@ const fieldOf = (e: BreakerEntry): string => JSON.stringify([e.tenant_id, e.targ
 export function createBreakerBoard(options: BreakerBoardOptions): BreakerBoard {
   const { connection: redis, name } = options;
   const keys = keysOf(name);
-  const timeoutMs = options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
-  const guarded = <T>(operation: string, run: () => Promise<T>): Promise<T> =>
-    runQueueOperation({ operation, queue: name, timeoutMs }, run);
+  const guarded = guardedOperations(options);
   return {
     async publish(executor, entries, ttlMs) {
       const key = keys.executor(executor);

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { DEFAULT_OPERATION_TIMEOUT_MS, runQueueOperation } from './queue-operation.ts';
+import { guardedOperations, type FleetStoreOptions } from './queue-operation.ts';
 
 /** How often a collect looks for the executors' answers while it waits. */
 const POLL_MS = 5;
@@ -27,12 +27,8 @@ export interface MetricsBoard {
   collect(waitMs: number): Promise<string[]>;
 }
 
-export interface MetricsBoardOptions {
-  readonly connection: Redis;
-  /** The base queue name: executors of one queue set share one board. */
-  readonly name: string;
-  readonly operationTimeoutMs?: number;
-}
+/** Where the board lives (see `FleetStoreOptions`). */
+export type MetricsBoardOptions = FleetStoreOptions;
 
 const keysOf = (name: string) => ({
   index: `linkflow:${name}:metrics-executors`,
@@ -80,9 +76,7 @@ async function nextRequest(redis: Redis, key: string): Promise<number> {
 export function createMetricsBoard(options: MetricsBoardOptions): MetricsBoard {
   const { connection: redis, name } = options;
   const keys = keysOf(name);
-  const timeoutMs = options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
-  const guarded = <T>(operation: string, run: () => Promise<T>): Promise<T> =>
-    runQueueOperation({ operation, queue: name, timeoutMs }, run);
+  const guarded = guardedOperations(options);
   const read = async () => {
     const ids = await redis.smembers(keys.index);
     if (ids.length === 0) return [];

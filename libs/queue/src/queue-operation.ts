@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { AppError } from '@linkflow/domain';
 import { queueErrors } from './queue-errors.ts';
 
@@ -8,6 +9,27 @@ import { queueErrors } from './queue-errors.ts';
  * until Redis comes back), so producer operations carry their own deadline.
  */
 export const DEFAULT_OPERATION_TIMEOUT_MS = 5_000;
+
+/**
+ * Where a fleet store lives (the worker registry, the breaker and metrics boards): a Redis
+ * connection, the base queue name that executors of one queue set share, and the deadline
+ * of each of its operations (default {@link DEFAULT_OPERATION_TIMEOUT_MS}).
+ */
+export interface FleetStoreOptions {
+  readonly connection: Redis;
+  readonly name: string;
+  readonly operationTimeoutMs?: number;
+}
+
+/** {@link runQueueOperation} bound to a fleet store's queue name and deadline. */
+export function guardedOperations(options: Pick<FleetStoreOptions, 'name' | 'operationTimeoutMs'>) {
+  const scope = {
+    queue: options.name,
+    timeoutMs: options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
+  };
+  return <T>(operation: string, run: () => Promise<T>): Promise<T> =>
+    runQueueOperation({ operation, ...scope }, run);
+}
 
 /** Where an operation runs, for its deadline and its error. */
 export interface OperationScope {

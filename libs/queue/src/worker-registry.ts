@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { DEFAULT_OPERATION_TIMEOUT_MS, runQueueOperation } from './queue-operation.ts';
+import { guardedOperations, type FleetStoreOptions } from './queue-operation.ts';
 
 /** One live executor as `GET /api/admin/workers` shows it. */
 export interface WorkerInfo {
@@ -34,12 +33,8 @@ export interface WorkerRegistry {
 }
 
 /** Options of {@link createWorkerRegistry}. */
-export interface WorkerRegistryOptions {
-  readonly connection: Redis;
-  /** The base queue name: executors of one queue set share one registry. */
-  readonly name: string;
-  readonly operationTimeoutMs?: number;
-}
+/** Where the registry lives (see `FleetStoreOptions`). */
+export type WorkerRegistryOptions = FleetStoreOptions;
 
 const keysOf = (name: string) => ({
   index: `linkflow:${name}:workers`,
@@ -66,9 +61,7 @@ function parseInfo(raw: string | null): WorkerInfo | undefined {
 export function createWorkerRegistry(options: WorkerRegistryOptions): WorkerRegistry {
   const { connection: redis, name } = options;
   const keys = keysOf(name);
-  const timeoutMs = options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
-  const guarded = <T>(operation: string, run: () => Promise<T>): Promise<T> =>
-    runQueueOperation({ operation, queue: name, timeoutMs }, run);
+  const guarded = guardedOperations(options);
   return {
     async heartbeat(info, ttlMs) {
       await guarded('workers.heartbeat', () =>
